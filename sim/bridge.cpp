@@ -1,0 +1,119 @@
+// C-ABI bridge around one Verilated model, so that Rust drives every clock
+// edge. Compiled once per design with the model's class renamed to Vdut
+// (verilator --prefix Vdut) and with ports.inc, generated beside the model,
+// listing its data ports as MBNN_INPUT(index, name) / MBNN_OUTPUT(index, name).
+#include "Vdut.h"
+#include "verilated.h"
+#if VM_TRACE
+#include "verilated_vcd_c.h"
+#else
+class VerilatedVcdC;  // models built without --trace cannot trace
+#endif
+#include <cstdint>
+
+#define MBNN_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace {
+
+struct Bridge {
+    VerilatedContext context;
+    Vdut* model;
+    VerilatedVcdC* trace = nullptr;
+    uint64_t time = 0;
+    explicit Bridge(bool tracing) {
+        // Tracing must be switched on before the model is built.
+        context.traceEverOn(tracing);
+        model = new Vdut{&context};
+    }
+    ~Bridge() {
+#if VM_TRACE
+        if (trace) { trace->close(); delete trace; }
+#endif
+        model->final();
+        delete model;
+    }
+};
+
+// Ports of up to 64 bits are plain integers in the model, wider ones are
+// VlWide arrays of 32-bit words; both are read and written as 32-bit words.
+template <typename T> void put(T& port, const uint32_t* words, int width) {
+    uint64_t v = words[0];
+    if (width > 32) v |= static_cast<uint64_t>(words[1]) << 32;
+    port = static_cast<T>(v);
+}
+template <std::size_t N> void put(VlWide<N>& port, const uint32_t* words, int) {
+    for (std::size_t i = 0; i < N; ++i) port[i] = words[i];
+}
+template <typename T> void take(const T& port, uint32_t* words, int width) {
+    uint64_t v = port;
+    words[0] = static_cast<uint32_t>(v);
+    if (width > 32) words[1] = static_cast<uint32_t>(v >> 32);
+}
+template <std::size_t N> void take(const VlWide<N>& port, uint32_t* words, int) {
+    for (std::size_t i = 0; i < N; ++i) words[i] = port[i];
+}
+
+}  // namespace
+
+MBNN_EXPORT void* mbnn_new(int tracing) { return new Bridge(tracing != 0); }
+MBNN_EXPORT void mbnn_free(void* h) { delete static_cast<Bridge*>(h); }
+
+MBNN_EXPORT void mbnn_set_input(void* h, int index, const uint32_t* words, int width) {
+    Vdut* m = static_cast<Bridge*>(h)->model;
+    switch (index) {
+#define MBNN_INPUT(i, name) case i: put(m->name, words, width); break;
+#define MBNN_OUTPUT(i, name)
+#include "ports.inc"
+#undef MBNN_INPUT
+#undef MBNN_OUTPUT
+    default: break;
+    }
+}
+
+MBNN_EXPORT void mbnn_get_output(void* h, int index, uint32_t* words, int width) {
+    Vdut* m = static_cast<Bridge*>(h)->model;
+    switch (index) {
+#define MBNN_INPUT(i, name)
+#define MBNN_OUTPUT(i, name) case i: take(m->name, words, width); break;
+#include "ports.inc"
+#undef MBNN_INPUT
+#undef MBNN_OUTPUT
+    default: break;
+    }
+}
+
+// One clock cycle: the inputs set before the call are sampled at the rising
+// edge; returns out_valid as seen after the edge.
+MBNN_EXPORT int mbnn_cycle(void* h, int rst, int in_valid) {
+    Bridge* b = static_cast<Bridge*>(h);
+    Vdut* m = b->model;
+    m->rst = rst;
+    m->in_valid = in_valid;
+    m->clk = 0;
+    m->eval();
+#if VM_TRACE
+    if (b->trace) b->trace->dump(b->time);
+#endif
+    b->time++;
+    m->clk = 1;
+    m->eval();
+#if VM_TRACE
+    if (b->trace) b->trace->dump(b->time);
+#endif
+    b->time++;
+    return m->out_valid;
+}
+
+MBNN_EXPORT int mbnn_trace_open(void* h, const char* path) {
+#if VM_TRACE
+    Bridge* b = static_cast<Bridge*>(h);
+    b->trace = new VerilatedVcdC;
+    b->model->trace(b->trace, 99);
+    b->trace->open(path);
+    return b->trace->isOpen() ? 0 : -1;
+#else
+    (void)h;
+    (void)path;
+    return -1;
+#endif
+}

@@ -1,0 +1,278 @@
+//! Balanced arithmetic trees whose nodes are only as wide as they must be,
+//! with pipeline registers every `pipeline` levels (the `Schedule`).
+
+use crate::params::width_for;
+use crate::rtl::{BinOp, Const, Expr, Module};
+
+/// Where the pipeline registers go. Level 1 is the first level of logic
+/// after the input registers; the output register follows level `depth`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    pub pipeline: u32,
+    pub depth: u32,
+}
+
+impl Schedule {
+    /// Whether a register stage follows level `level` (the output register
+    /// after the last level is not counted here).
+    pub fn register_after(&self, level: u32) -> bool {
+        self.pipeline > 0 && level % self.pipeline == 0 && level < self.depth
+    }
+
+    /// Cycles from an input to its result: the input register, the inner
+    /// stages and the output register.
+    pub fn latency(&self) -> u32 {
+        2 + (1..self.depth).filter(|&l| self.register_after(l)).count() as u32
+    }
+}
+
+/// Depth of a balanced binary tree over `leaves` operands.
+pub fn tree_levels(leaves: usize) -> u32 {
+    if leaves <= 1 { 0 } else { (leaves - 1).ilog2() + 1 }
+}
+
+/// The bits of a popcount tree node: an unsigned count of at most `max`.
+#[derive(Clone, Debug)]
+pub struct Count {
+    pub expr: Expr,
+    pub max: u64,
+}
+
+/// Levels of a popcount over `bits` inputs: one level of 3-input leaf
+/// adders (a full adder each), then a balanced adder tree.
+pub fn popcount_levels(bits: usize) -> u32 {
+    1 + tree_levels(bits.div_ceil(3))
+}
+
+/// Builds the popcount of `x` in module `m`, starting at level `first_level`
+/// (the level of the leaf adders). Registers are inserted after every level
+/// the schedule asks for, except after the last one, which the caller owns.
+pub fn popcount(m: &mut Module, x: &Expr, sched: &Schedule, first_level: u32, prefix: &str) -> Count {
+    let n = x.width() as usize;
+    assert!(n > 0);
+    let mut nodes: Vec<Count> = (0..n.div_ceil(3))
+        .map(|g| {
+            let lo = 3 * g;
+            let count = (n - lo).min(3);
+            if count == 1 {
+                return Count { expr: x.bit(lo as u32), max: 1 };
+            }
+            let w = width_for(0, count as i128);
+            let sum = (lo..lo + count)
+                .map(|i| x.bit(i as u32).extend(w, false))
+                .reduce(|acc, b| Expr::bin(BinOp::Add, acc, b))
+                .unwrap();
+            Count { expr: m.wire(&format!("{prefix}l1_{g}"), sum), max: count as u64 }
+        })
+        .collect();
+    let mut level = first_level;
+    while nodes.len() > 1 {
+        if sched.register_after(level) {
+            nodes = register_counts(m, nodes, level, prefix);
+        }
+        level += 1;
+        let depth_name = level - first_level + 1;
+        nodes = nodes
+            .chunks(2)
+            .enumerate()
+            .map(|(i, pair)| match pair {
+                [a, b] => {
+                    let max = a.max + b.max;
+                    let w = width_for(0, max as i128);
+                    let sum = Expr::bin(BinOp::Add, a.expr.clone().extend(w, false), b.expr.clone().extend(w, false));
+                    Count { expr: m.wire(&format!("{prefix}l{depth_name}_{i}"), sum), max }
+                }
+                [a] => a.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+    }
+    nodes.pop().unwrap()
+}
+
+fn register_counts(m: &mut Module, nodes: Vec<Count>, level: u32, prefix: &str) -> Vec<Count> {
+    nodes
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| Count { expr: m.reg(&format!("{prefix}r{level}_{i}"), c.expr, None), max: c.max })
+        .collect()
+}
+
+/// One operand of a scale tree: `(neg ? -1 : 1) * value * 2^shift`, where
+/// `value` is held in `width` bits (two's complement if `lo < 0`) and lies
+/// in `lo..=hi`. A constant has no signal (`expr` is `None`, `lo == hi`).
+#[derive(Clone, Debug)]
+pub struct Term {
+    pub expr: Option<Expr>,
+    pub lo: i128,
+    pub hi: i128,
+    pub width: u32,
+    pub shift: u32,
+    pub neg: bool,
+}
+
+impl Term {
+    pub fn signal(expr: Expr, max: u64, shift: u32, neg: bool) -> Term {
+        Term { width: expr.width(), expr: Some(expr), lo: 0, hi: max as i128, shift, neg }
+    }
+
+    /// A constant term; `None` for zero.
+    pub fn constant(value: i128) -> Option<Term> {
+        if value == 0 {
+            return None;
+        }
+        let mag = value.unsigned_abs();
+        let shift = mag.trailing_zeros();
+        let v = (mag >> shift) as i128;
+        Some(Term { expr: None, lo: v, hi: v, width: width_for(0, v), shift, neg: value < 0 })
+    }
+
+    fn signed(&self) -> bool {
+        self.lo < 0
+    }
+
+    /// This term's operand expression: shifted left by `rel` and extended
+    /// to `width` bits.
+    fn operand(&self, rel: u32, width: u32) -> Expr {
+        match &self.expr {
+            Some(e) => e.clone().extend(width - rel, self.signed()).shl_append(rel),
+            None => Expr::constant(Const::from_u128(width, (self.lo as u128) << rel)),
+        }
+    }
+
+    /// Range of the term's signed contribution, in units of 2^shift.
+    pub fn value_range(&self) -> (i128, i128) {
+        if self.neg { (-self.hi, -self.lo) } else { (self.lo, self.hi) }
+    }
+}
+
+/// Canonical signed digits of `c`: `(shift, negative)` per non-zero digit,
+/// least significant first; no two adjacent digits are non-zero.
+pub fn csd(c: i128) -> Vec<(u32, bool)> {
+    let mut digits = vec![];
+    let mut c = c;
+    let mut shift = 0;
+    while c != 0 {
+        if c & 1 == 1 {
+            let d = 2 - (c & 3); // +1 if c = 1 mod 4, -1 if c = 3 mod 4
+            digits.push((shift, d < 0));
+            c -= d;
+        }
+        c >>= 1;
+        shift += 1;
+    }
+    digits
+}
+
+/// Levels of a scale tree over `terms`: the balanced tree, plus one level
+/// to negate the root when every term is negative.
+pub fn scale_tree_levels(terms: &[Term]) -> u32 {
+    let negate = !terms.is_empty() && terms.iter().all(|t| t.neg);
+    tree_levels(terms.len()) + u32::from(negate)
+}
+
+/// Sums `terms` in a balanced tree whose first level is `first_level`.
+/// Registers follow every level the schedule asks for except the last.
+/// Returns a non-negated term (or `None` if there are no terms).
+pub fn scale_tree(m: &mut Module, mut terms: Vec<Term>, sched: &Schedule, first_level: u32) -> Option<Term> {
+    if terms.is_empty() {
+        return None;
+    }
+    let mut level = first_level;
+    let mut logic_done = false;
+    while terms.len() > 1 {
+        if logic_done && sched.register_after(level - 1) {
+            terms = register_terms(m, terms, level - 1);
+        }
+        terms = terms
+            .chunks(2)
+            .enumerate()
+            .map(|(i, pair)| match pair {
+                [a, b] => combine(m, a, b, &format!("s{level}_{i}")),
+                [a] => a.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+        level += 1;
+        logic_done = true;
+    }
+    let mut root = terms.pop().unwrap();
+    if root.neg {
+        if logic_done && sched.register_after(level - 1) {
+            root = register_terms(m, vec![root], level - 1).pop().unwrap();
+        }
+        let zero = Term { expr: None, lo: 0, hi: 0, width: 1, shift: root.shift, neg: false };
+        root = combine(m, &zero, &root, &format!("neg{level}"));
+    }
+    Some(root)
+}
+
+fn register_terms(m: &mut Module, terms: Vec<Term>, level: u32) -> Vec<Term> {
+    terms
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| match t.expr {
+            Some(e) => Term { expr: Some(m.reg(&format!("s{level}_r{i}"), e, None)), ..t },
+            None => t,
+        })
+        .collect()
+}
+
+/// `a + b` (same sign) or the positive minus the negative one, in a wire of
+/// the smallest width that holds both operands and the result.
+fn combine(m: &mut Module, a: &Term, b: &Term, name: &str) -> Term {
+    let shift = a.shift.min(b.shift);
+    let (ra, rb) = (a.shift - shift, b.shift - shift);
+    let scaled = |t: &Term, r: u32| (t.lo << r, t.hi << r);
+    let (alo, ahi) = scaled(a, ra);
+    let (blo, bhi) = scaled(b, rb);
+    let (op, neg, lo, hi, first, second) = if a.neg == b.neg {
+        (BinOp::Add, a.neg, alo + blo, ahi + bhi, (a, ra), (b, rb))
+    } else if !a.neg {
+        (BinOp::Sub, false, alo - bhi, ahi - blo, (a, ra), (b, rb))
+    } else {
+        (BinOp::Sub, false, blo - ahi, bhi - alo, (b, rb), (a, ra))
+    };
+    if a.expr.is_none() && b.expr.is_none() {
+        // Constant folding: no logic.
+        return Term { expr: None, lo, hi, width: width_for(lo.min(0), hi.max(0)), shift, neg };
+    }
+    let width = width_for(lo, hi).max(first.0.width + first.1).max(second.0.width + second.1);
+    let e = Expr::bin(op, first.0.operand(first.1, width), second.0.operand(second.1, width));
+    Term { expr: Some(m.wire(name, e)), lo, hi, width, shift, neg }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csd_digits_sum_to_the_value_and_are_sparse() {
+        for c in -3000i128..=3000 {
+            let digits = csd(c);
+            let sum: i128 = digits.iter().map(|&(s, neg)| if neg { -(1i128 << s) } else { 1i128 << s }).sum();
+            assert_eq!(sum, c);
+            for pair in digits.windows(2) {
+                assert!(pair[1].0 > pair[0].0 + 1, "adjacent non-zero digits in {c}");
+            }
+        }
+        assert_eq!(csd(7), vec![(0, true), (3, false)]);
+    }
+
+    #[test]
+    fn latency_counts_input_inner_and_output_registers() {
+        assert_eq!(Schedule { pipeline: 0, depth: 9 }.latency(), 2);
+        assert_eq!(Schedule { pipeline: 1, depth: 9 }.latency(), 10);
+        assert_eq!(Schedule { pipeline: 3, depth: 9 }.latency(), 4);
+        assert_eq!(Schedule { pipeline: 4, depth: 9 }.latency(), 4);
+        assert_eq!(Schedule { pipeline: 9, depth: 9 }.latency(), 2);
+    }
+
+    #[test]
+    fn tree_levels_are_ceil_log2() {
+        let expect = [(1, 0), (2, 1), (3, 2), (4, 2), (5, 3), (8, 3), (9, 4), (768, 10)];
+        for (n, l) in expect {
+            assert_eq!(tree_levels(n), l, "{n}");
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! mbnn: generates, verifies and measures hardware for multi-base binary
+//! neural networks (Group-Net and PA-Net).
+
+pub mod bits;
+pub mod cli;
+pub mod blocks;
+pub mod golden;
+pub mod manifest;
+pub mod output;
+pub mod params;
+pub mod rtl;
+pub mod sim;
+pub mod sweep;
+pub mod tools;
+pub mod verify;
+pub mod verilog;

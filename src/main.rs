@@ -1,0 +1,161 @@
+use clap::{Parser, Subcommand};
+use mbnn::cli::DesignArgs;
+use mbnn::output::{render_args, write_files};
+use mbnn::sweep;
+use mbnn::verify::{Checks, Effort, verify};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Generates, verifies and measures multi-base binary neural network hardware.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Writes a design's Verilog and manifest.
+    Gen {
+        #[command(flatten)]
+        design: DesignArgs,
+        /// Output directory [default: out/<top>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verifies one design: lint, Icarus, Yosys, and a Verilator run
+    /// checked cycle by cycle against the golden model.
+    Sim {
+        #[command(flatten)]
+        design: DesignArgs,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Verifies a sweep of configurations; ends with `N passed, M failed`.
+    Sweep {
+        /// quick (the default test run) or full.
+        #[arg(long, default_value = "quick")]
+        set: String,
+        /// Designs verified at once.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Print the configurations and stop.
+        #[arg(long)]
+        list: bool,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Random cycles after the directed corners, 1..=100000000.
+    #[arg(long, default_value_t = 1500)]
+    cycles: u64,
+    /// Seed of the random stimulus.
+    #[arg(long, default_value_t = 0x5eed)]
+    stim_seed: u64,
+    /// Skip Yosys synthesis.
+    #[arg(long)]
+    no_yosys: bool,
+    /// Working directory for the generated files, models and traces.
+    #[arg(long, default_value = "target/mbnn-sim")]
+    work: PathBuf,
+}
+
+impl RunArgs {
+    fn effort(&self) -> Result<Effort, String> {
+        if !(1..=100_000_000).contains(&self.cycles) {
+            return Err(format!("--cycles {} is out of range: the random cycles must be 1..=100000000", self.cycles));
+        }
+        Ok(Effort { random_cycles: self.cycles as usize, seed: self.stim_seed })
+    }
+
+    fn checks(&self) -> Checks {
+        Checks { lint: true, iverilog: true, yosys: !self.no_yosys }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Gen { design, out } => {
+            let rendered = render_args(&design)?;
+            let dir = out.unwrap_or_else(|| PathBuf::from("out").join(&rendered.params.top));
+            write_files(&dir, &rendered.files)?;
+            let g = &rendered.generated;
+            println!("wrote {} files to {}", rendered.files.len(), dir.display());
+            for (name, _) in &rendered.files {
+                println!("  {}", dir.join(name).display());
+            }
+            println!(
+                "top {}: latency {} cycles ({} logic levels, pipeline {}), y is {} bits {}",
+                rendered.params.top,
+                g.latency,
+                g.depth,
+                rendered.params.pipeline,
+                g.y_width,
+                if g.y_signed { "signed" } else { "unsigned" }
+            );
+            Ok(())
+        }
+        Command::Sim { design, run } => {
+            let effort = run.effort()?;
+            let rendered = render_args(&design)?;
+            let dir = run.work.join(&rendered.params.top);
+            let verdict = verify(&rendered, &dir, run.checks(), effort, &rendered.params.top);
+            println!("{}", verdict.summary);
+            if verdict.passed {
+                println!("1 passed, 0 failed");
+                Ok(())
+            } else {
+                eprintln!("{}", verdict.report);
+                println!("0 passed, 1 failed");
+                Err(format!("{} does not match the golden model", rendered.params.top))
+            }
+        }
+        Command::Sweep { set, jobs, list, run } => {
+            let effort = run.effort()?;
+            if !(1..=64).contains(&jobs) {
+                return Err(format!("--jobs {jobs} is out of range: must be 1..=64"));
+            }
+            let testbench = PathBuf::from("testbench");
+            let lines = match set.as_str() {
+                "quick" => sweep::quick(&testbench),
+                "full" => sweep::full(&testbench),
+                other => return Err(format!("--set {other:?} is unknown: valid sets are quick, full")),
+            };
+            if list {
+                lines.iter().for_each(|l| println!("{l}"));
+                return Ok(());
+            }
+            println!("verifying {} designs, {jobs} at a time", lines.len());
+            let (passed, failed) = sweep::run(&lines, &run.work.join(&set), run.checks(), effort, jobs);
+            println!("{passed} passed, {failed} failed");
+            if failed == 0 { Ok(()) } else { Err(format!("{failed} of {} designs failed", lines.len())) }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // clap's own first line names the flag and the value; the rest is hints.
+            let text = e.render().to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

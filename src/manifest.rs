@@ -1,0 +1,95 @@
+//! The machine-readable signature written beside the Verilog (SPEC section
+//! 4): ports, latency, and every constant the result depends on.
+
+use crate::bits::BitVec;
+use crate::blocks::Generated;
+use crate::params::{Block, DesignParams, Weights};
+use crate::rtl::{Dir, SigKind};
+use serde_json::{Value, json};
+
+pub fn manifest(p: &DesignParams, g: &Generated, files: &[String]) -> Value {
+    let top = g.design.top_module();
+    let ports: Vec<Value> = top
+        .port_signals()
+        .map(|s| {
+            let dir = match s.kind {
+                SigKind::Port(Dir::In) => "in",
+                _ => "out",
+            };
+            json!({"name": s.name, "dir": dir, "width": s.width, "signed": s.signed})
+        })
+        .collect();
+    json!({
+        "top": p.top,
+        "block": p.block.name(),
+        "latency": g.latency,
+        "depth": g.depth,
+        "files": files,
+        "ports": ports,
+        "params": params_json(p),
+        "popcount_inputs": g.popcount_inputs,
+        "constant_multipliers": "canonical signed digit shift-and-add",
+        "generator": format!("mbnn {}", env!("CARGO_PKG_VERSION")),
+    })
+}
+
+fn params_json(p: &DesignParams) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("len".into(), json!(p.len));
+    m.insert("pipeline".into(), json!(p.pipeline));
+    let mode = if p.block == Block::Popcount { "none" } else { p.weights.mode() };
+    m.insert("weights_mode".into(), json!(mode));
+    if let Weights::Const(w) = &p.weights {
+        let hex: Vec<String> = w.iter().map(BitVec::to_hex).collect();
+        let v = if p.block == Block::GroupNet { json!(hex) } else { json!(hex[0]) };
+        m.insert("weights".into(), v);
+    }
+    if p.block == Block::GroupNet {
+        m.insert("k".into(), json!(p.lanes));
+        m.insert("frac_bits".into(), json!(p.frac_bits));
+        m.insert("coef_bits".into(), json!(p.coef_bits));
+        m.insert("lambdas".into(), json!(p.lambdas));
+        m.insert("lambda_reals".into(), json!(p.lambda_reals));
+        m.insert("shared_input".into(), json!(p.shared_input));
+    }
+    Value::Object(m)
+}
+
+/// Reads the parameters back from a manifest, using only the documented
+/// keys: what an outside test bench would do to compute expected results.
+pub fn params_from_manifest(v: &Value) -> Result<DesignParams, String> {
+    let get = |obj: &Value, key: &str| obj.get(key).cloned().ok_or_else(|| format!("manifest lacks {key:?}"));
+    let block_name = get(v, "block")?;
+    let block = block_name.as_str().and_then(Block::parse).ok_or_else(|| format!("manifest block {block_name} is unknown"))?;
+    let params = get(v, "params")?;
+    let int = |key: &str| -> Result<i64, String> { get(&params, key)?.as_i64().ok_or_else(|| format!("manifest params.{key} is not an integer")) };
+    let len = int("len")? as usize;
+    let lanes = if block == Block::GroupNet { int("k")? as usize } else { 1 };
+    let hex_list: Vec<String> = match params.get("weights") {
+        None => vec![],
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a.iter().map(|x| x.as_str().unwrap_or_default().to_string()).collect(),
+        Some(other) => return Err(format!("manifest params.weights {other} is neither a hex string nor a list")),
+    };
+    let weights = match get(&params, "weights_mode")?.as_str() {
+        Some("const") => Weights::Const(hex_list.iter().map(|h| BitVec::from_hex(h, len)).collect::<Result<_, _>>()?),
+        _ => Weights::Port,
+    };
+    let lambdas: Vec<i64> = match params.get("lambdas") {
+        Some(Value::Array(a)) => a.iter().map(|x| x.as_i64().ok_or("manifest lambda is not an integer".to_string())).collect::<Result<_, _>>()?,
+        _ => vec![],
+    };
+    Ok(DesignParams {
+        block,
+        top: get(v, "top")?.as_str().unwrap_or_default().to_string(),
+        len,
+        lanes,
+        shared_input: params.get("shared_input").and_then(Value::as_bool).unwrap_or(false),
+        weights,
+        lambda_reals: lambdas.iter().map(|&l| l as f64).collect(),
+        lambdas,
+        frac_bits: params.get("frac_bits").and_then(Value::as_u64).unwrap_or(0) as u32,
+        coef_bits: params.get("coef_bits").and_then(Value::as_u64).unwrap_or(0) as u32,
+        pipeline: int("pipeline")? as u32,
+    })
+}

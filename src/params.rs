@@ -1,0 +1,188 @@
+//! Generator parameters: plain immutable values, validated once when they
+//! are made (see `cli`), read by the generators, the golden models, the
+//! manifest and the test benches alike.
+
+use crate::bits::BitVec;
+
+pub const MAX_LANES: usize = 64;
+pub const MAX_LEN: usize = 65536;
+pub const MAX_PIPELINE: u32 = 64;
+pub const MAX_COEF_BITS: u32 = 32;
+pub const MAX_FRAC_BITS: u32 = 31;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Block {
+    Popcount,
+    XnorPe,
+    AndPe,
+    GroupNet,
+}
+
+impl Block {
+    pub fn name(self) -> &'static str {
+        match self {
+            Block::Popcount => "popcount",
+            Block::XnorPe => "xnor_pe",
+            Block::AndPe => "and_pe",
+            Block::GroupNet => "groupnet",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Block> {
+        [Block::Popcount, Block::XnorPe, Block::AndPe, Block::GroupNet].into_iter().find(|b| b.name() == s)
+    }
+}
+
+/// Weights as input ports (a programmable engine) or constants baked into
+/// the logic (one vector per lane).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Weights {
+    Port,
+    Const(Vec<BitVec>),
+}
+
+impl Weights {
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Weights::Port => "port",
+            Weights::Const(_) => "const",
+        }
+    }
+}
+
+/// Everything a design's result and structure depend on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesignParams {
+    pub block: Block,
+    pub top: String,
+    /// Dot-product length n.
+    pub len: usize,
+    /// Lanes (Group-Net bases); 1 for the single blocks.
+    pub lanes: usize,
+    /// All lanes read one `a` (layer-wise decomposition).
+    pub shared_input: bool,
+    pub weights: Weights,
+    /// Lane scales as fixed-point integers (value = L * 2^-frac_bits).
+    pub lambdas: Vec<i64>,
+    /// The real scales the user asked for, before rounding.
+    pub lambda_reals: Vec<f64>,
+    pub frac_bits: u32,
+    /// Total signed width of a fixed-point coefficient.
+    pub coef_bits: u32,
+    /// Tree levels between pipeline registers; 0 = input and output registers only.
+    pub pipeline: u32,
+}
+
+/// A data input port of a top module: name and width.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortSpec {
+    pub name: String,
+    pub width: usize,
+}
+
+impl DesignParams {
+    /// The data inputs of the top module, in port order (SPEC section 4).
+    pub fn input_ports(&self) -> Vec<PortSpec> {
+        let n = self.len;
+        let port = |name: String| PortSpec { name, width: n };
+        let weights_are_ports = self.weights == Weights::Port;
+        match self.block {
+            Block::Popcount => vec![port("a".into())],
+            Block::XnorPe | Block::AndPe => {
+                let mut v = vec![port("a".into())];
+                if weights_are_ports {
+                    v.push(port("w".into()));
+                }
+                v
+            }
+            Block::GroupNet => {
+                let mut v = vec![];
+                if self.shared_input {
+                    v.push(port("a".into()));
+                } else {
+                    v.extend((0..self.lanes).map(|i| port(format!("a{i}"))));
+                }
+                if weights_are_ports {
+                    v.extend((0..self.lanes).map(|i| port(format!("w{i}"))));
+                }
+                v
+            }
+        }
+    }
+
+    /// Name of the activation port lane `i` reads.
+    pub fn lane_input(&self, i: usize) -> String {
+        match self.block {
+            Block::GroupNet if !self.shared_input => format!("a{i}"),
+            _ => "a".into(),
+        }
+    }
+
+    /// Name of the weight port of lane `i` (when weights are ports).
+    pub fn lane_weight(&self, i: usize) -> String {
+        match self.block {
+            Block::GroupNet => format!("w{i}"),
+            _ => "w".into(),
+        }
+    }
+
+    /// The constant weights of lane `i`, if weights are constants.
+    pub fn const_weights(&self, i: usize) -> Option<&BitVec> {
+        match &self.weights {
+            Weights::Port => None,
+            Weights::Const(v) => Some(&v[i]),
+        }
+    }
+}
+
+/// Smallest two's-complement (if `lo < 0`) or unsigned width holding every
+/// integer in `lo..=hi`; at least 1.
+pub fn width_for(lo: i128, hi: i128) -> u32 {
+    assert!(lo <= hi);
+    if lo >= 0 {
+        (128 - (hi as u128).leading_zeros()).max(1)
+    } else {
+        // Needs 2^(w-1) > hi and -2^(w-1) <= lo.
+        let mag = (hi.max(-lo - 1)) as u128;
+        129 - mag.leading_zeros()
+    }
+}
+
+/// Real to fixed point with `frac_bits` fractional bits: round to nearest,
+/// ties away from zero (SPEC section 2).
+pub fn to_fixed(value: f64, frac_bits: u32) -> f64 {
+    (value * (frac_bits as f64).exp2()).round()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_are_the_smallest_that_hold_the_range() {
+        // Brute force against the definition for small ranges.
+        for lo in -40i128..=40 {
+            for hi in lo..=40 {
+                let w = width_for(lo, hi);
+                let fits = |w: u32| {
+                    if lo < 0 {
+                        lo >= -(1i128 << (w - 1)) && hi < (1i128 << (w - 1))
+                    } else {
+                        hi < (1i128 << w)
+                    }
+                };
+                assert!(fits(w), "{lo}..={hi} does not fit {w}");
+                assert!(w == 1 || !fits(w - 1), "{lo}..={hi} fits {} already", w - 1);
+            }
+        }
+    }
+
+    #[test]
+    fn fixed_point_rounds_ties_away_from_zero() {
+        assert_eq!(to_fixed(0.5 / 256.0, 8), 1.0);
+        assert_eq!(to_fixed(-0.5 / 256.0, 8), -1.0);
+        assert_eq!(to_fixed(1.5 / 256.0, 8), 2.0);
+        assert_eq!(to_fixed(0.7, 8), 179.0); // 179.2
+        assert_eq!(to_fixed(-0.7, 0), -1.0);
+    }
+}

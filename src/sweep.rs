@@ -1,0 +1,153 @@
+//! The configuration sweeps behind `make sim` and `make sim-full`, and a
+//! runner that verifies them two at a time with progress and a summary.
+
+use crate::blocks::tree::popcount_levels;
+use crate::cli::DesignArgs;
+use crate::output::render_args;
+use crate::verify::{Checks, Effort, verify};
+use clap::Parser;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+#[derive(Parser)]
+struct Flags {
+    #[command(flatten)]
+    design: DesignArgs,
+}
+
+/// Parses a line of `gen` flags exactly as the command line would.
+pub fn parse_flags(line: &str) -> Result<DesignArgs, String> {
+    let args = std::iter::once("gen").chain(line.split_whitespace());
+    Flags::try_parse_from(args).map(|f| f.design).map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())
+}
+
+pub const LENS: [usize; 10] = [1, 2, 3, 7, 63, 64, 65, 127, 256, 2304];
+pub const LANES: [usize; 5] = [1, 2, 3, 5, 8];
+
+/// Logic levels of an XNOR-popcount PE of length n (popcount, then 2*pop - n).
+fn xnor_pe_depth(n: usize) -> u32 {
+    popcount_levels(n) + 1
+}
+
+/// The default sweep: every length, lane count, weight mode and input mode
+/// at least once, every pipeline depth of two designs, the scale corners.
+pub fn quick(testbench: &Path) -> Vec<String> {
+    let mut v = vec![];
+    for (i, &n) in LENS.iter().enumerate() {
+        v.push(format!("--block popcount --len {n} --pipeline {}", i % 3));
+        v.push(format!("--block xnor_pe --len {n} --pipeline {}", (i + 1) % 3));
+        v.push(format!("--block xnor_pe --len {n} --weights const --seed {i} --pipeline {}", i % 2));
+        v.push(format!("--block and_pe --len {n} --pipeline {}", i % 2));
+        v.push(format!("--block and_pe --len {n} --weights const --seed {} --pipeline {}", i + 10, (i + 1) % 2));
+    }
+    // Group-Net: lanes x lengths x weight modes x input modes, spread out.
+    let combos = [
+        (1, 1, "port", false, 0),
+        (1, 64, "const", false, 1),
+        (2, 2, "const", true, 1),
+        (2, 127, "port", true, 2),
+        (3, 3, "port", false, 1),
+        (3, 63, "const", true, 0),
+        (5, 7, "const", false, 2),
+        (5, 65, "port", true, 3),
+        (5, 2304, "port", false, 0),
+        (5, 2304, "port", false, 4),
+        (8, 256, "const", false, 1),
+        (8, 2304, "const", true, 3),
+        (8, 65, "port", false, 2),
+        (2, 7, "port", true, 0),
+    ];
+    for (k, n, mode, shared, pipe) in combos {
+        let shared = if shared { " --shared-input" } else { "" };
+        let seed = if mode == "const" { format!(" --seed {}", k * 100 + n) } else { String::new() };
+        v.push(format!("--k {k} --len {n} --weights {mode}{seed}{shared} --pipeline {pipe}"));
+    }
+    // Every pipeline depth from 0 to the whole depth, on two designs.
+    let pe_depth = xnor_pe_depth(64);
+    for p in 0..=pe_depth {
+        v.push(format!("--block xnor_pe --len 64 --pipeline {p}"));
+    }
+    for p in 0..=9 {
+        v.push(format!("--k 3 --len 7 --lambda 0.75,-1.5,0.3125 --pipeline {p}"));
+    }
+    // Scale corners: the largest and smallest lambdas of the format, zero,
+    // all negative (the root is negated), the widest format.
+    v.push("--k 2 --len 63 --lambda 127.99609375,-128 --pipeline 1".into());
+    v.push("--k 3 --len 65 --lambda -128,0,-0.00390625 --weights const --seed 5 --pipeline 2".into());
+    v.push("--k 2 --len 64 --lambda -1,-0.5 --pipeline 0".into());
+    v.push("--k 2 --len 256 --coef-bits 32 --frac-bits 31 --lambda 0.9999999995343387,-1 --pipeline 2".into());
+    v.push("--k 3 --len 7 --coef-bits 2 --frac-bits 0 --lambda 1,-2,0 --shared-input --pipeline 1".into());
+    // Shared input with constant weights whose lanes cancel: the exact
+    // output range is narrower than the sum of the lanes' ranges.
+    let cancel = testbench.join("weights_cancel_k2_n16.json");
+    v.push(format!("--k 2 --len 16 --shared-input --weights-file {} --lambda 1,1 --pipeline 1", cancel.display()));
+    v.push(format!("--k 2 --len 16 --shared-input --weights-file {} --lambda 1,0.5 --pipeline 0", cancel.display()));
+    v
+}
+
+/// The large sweep: every lane count x length x weight mode x input mode,
+/// at pipeline 0, 1 and the full depth.
+pub fn full(testbench: &Path) -> Vec<String> {
+    let mut v = quick(testbench);
+    for &k in &LANES {
+        for &n in &LENS {
+            for mode in ["port", "const"] {
+                for shared in [false, true] {
+                    for pipe in [0, 1, 3] {
+                        let shared = if shared { " --shared-input" } else { "" };
+                        let seed = if mode == "const" { format!(" --seed {}", k * 1000 + n) } else { String::new() };
+                        v.push(format!("--k {k} --len {n} --weights {mode}{seed}{shared} --pipeline {pipe}"));
+                    }
+                }
+            }
+        }
+    }
+    v.push("--block xnor_pe --len 65536 --pipeline 4".into());
+    v.push("--block and_pe --len 65536 --weights const --pipeline 0".into());
+    v
+}
+
+/// Verifies every line, two at a time, printing a line per design as it
+/// finishes; returns (passed, failed).
+pub fn run(lines: &[String], work: &Path, checks: Checks, effort: Effort, jobs: usize) -> (usize, usize) {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let failures: Mutex<Vec<String>> = Mutex::new(vec![]);
+    let total = lines.len();
+    let t0 = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= total {
+                        break;
+                    }
+                    let line = &lines[i];
+                    let label = format!("[{line}]");
+                    let verdict = match parse_flags(line).and_then(|a| render_args(&a)) {
+                        Err(e) => crate::verify::Verdict { passed: false, summary: format!("{label}: bad configuration: {e}"), report: e },
+                        Ok(rendered) => {
+                            let dir: PathBuf = work.join(format!("{i:03}_{}", rendered.params.top));
+                            verify(&rendered, &dir, checks, effort, &label)
+                        }
+                    };
+                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    let status = if verdict.passed { "PASS" } else { "FAIL" };
+                    println!("[{n:>3}/{total}] {status} {} ({:.0}s elapsed)", verdict.summary, t0.elapsed().as_secs_f64());
+                    if !verdict.passed {
+                        eprintln!("{}", verdict.report);
+                        failures.lock().unwrap().push(verdict.summary);
+                    }
+                }
+            });
+        }
+    });
+    let failed = failures.into_inner().unwrap();
+    for f in &failed {
+        println!("FAILED {f}");
+    }
+    (total - failed.len(), failed.len())
+}

@@ -1,0 +1,320 @@
+//! Drivers for the external tools: Verilator, Yosys, Icarus Verilog and the
+//! C++ compiler. The only module that runs other programs.
+
+use std::collections::hash_map::DefaultHasher;
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// A tool, the Debian package that provides it.
+fn install_hint(tool: &str) -> &'static str {
+    match tool {
+        "verilator" => "sudo apt-get install verilator",
+        "yosys" => "sudo apt-get install yosys",
+        "iverilog" | "vvp" => "sudo apt-get install iverilog",
+        _ => "sudo apt-get install g++",
+    }
+}
+
+fn run(tool: &str, cmd: &mut Command) -> Result<Output, String> {
+    cmd.output().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            format!("{tool} is not installed: install it with `{}`", install_hint(tool))
+        } else {
+            format!("cannot run {tool}: {e}")
+        }
+    })
+}
+
+fn text(out: &Output) -> String {
+    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&out.stderr));
+    s
+}
+
+/// `verilator --lint-only -Wall`: Ok only with no warning at all.
+pub fn lint(dir: &Path, files: &[String], top: &str) -> Result<(), String> {
+    let out = run("verilator", Command::new("verilator").current_dir(dir).args(["--lint-only", "-Wall", "--top-module", top]).args(files))?;
+    let t = text(&out);
+    if out.status.success() && !t.contains("%Warning") && !t.contains("%Error") {
+        Ok(())
+    } else {
+        Err(format!("verilator --lint-only -Wall on {top}:\n{t}"))
+    }
+}
+
+/// Icarus Verilog in Verilog-2001 mode accepts the files.
+pub fn iverilog_check(dir: &Path, files: &[String], top: &str) -> Result<(), String> {
+    let out = run("iverilog", Command::new("iverilog").current_dir(dir).args(["-g2001", "-Wall", "-o", "/dev/null", "-s", top]).args(files))?;
+    let t = text(&out);
+    if out.status.success() && t.trim().is_empty() { Ok(()) } else { Err(format!("iverilog -g2001 on {top}:\n{t}")) }
+}
+
+/// Cells after Yosys `synth`, by type.
+#[derive(Clone, Debug, Default)]
+pub struct SynthStats {
+    pub cells: Vec<(String, u64)>,
+}
+
+impl SynthStats {
+    pub fn total(&self) -> u64 {
+        self.cells.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// Yosys generic `synth` of the design, flattened; fails on any error.
+pub fn yosys_synth(dir: &Path, files: &[String], top: &str) -> Result<SynthStats, String> {
+    let script = format!("read_verilog {}; synth -flatten -top {top}; tee -o yosys_stat.txt stat", files.join(" "));
+    let out = run("yosys", Command::new("yosys").current_dir(dir).args(["-q", "-p", &script]))?;
+    if !out.status.success() {
+        return Err(format!("yosys synth of {top} failed:\n{}", text(&out)));
+    }
+    let stat = fs::read_to_string(dir.join("yosys_stat.txt")).map_err(|e| format!("yosys wrote no statistics: {e}"))?;
+    Ok(parse_yosys_stat(&stat))
+}
+
+/// Reads the `Number of cells` table of Yosys `stat`.
+pub fn parse_yosys_stat(stat: &str) -> SynthStats {
+    let mut cells = vec![];
+    let mut in_cells = false;
+    for line in stat.lines() {
+        let t = line.trim();
+        if t.starts_with("Number of cells:") {
+            in_cells = true;
+            continue;
+        }
+        if in_cells {
+            let mut parts = t.split_whitespace();
+            match (parts.next(), parts.next().and_then(|n| n.parse::<u64>().ok())) {
+                (Some(name), Some(n)) => cells.push((name.to_string(), n)),
+                _ => in_cells = false,
+            }
+        }
+    }
+    SynthStats { cells }
+}
+
+/// Where compiled simulation models are kept between runs.
+pub fn cache_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("MBNN_CACHE_DIR") {
+        return PathBuf::from(d);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+    PathBuf::from(home).join(".cache/mbnn")
+}
+
+fn verilator_version() -> Result<String, String> {
+    let out = run("verilator", Command::new("verilator").arg("--version"))?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn verilator_root() -> Result<PathBuf, String> {
+    let out = run("verilator", Command::new("verilator").args(["--getenv", "VERILATOR_ROOT"]))?;
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+const DEFINES: &[&str] = &["-DVM_COVERAGE=0", "-DVM_SC=0", "-DVM_TRACE_FST=0"];
+
+fn trace_defines(trace: bool) -> [&'static str; 2] {
+    if trace { ["-DVM_TRACE=1", "-DVM_TRACE_VCD=1"] } else { ["-DVM_TRACE=0", "-DVM_TRACE_VCD=0"] }
+}
+
+/// The C++ compiler the `cc` crate picks for this target (honours `CXX`).
+fn cxx(trace: bool) -> Command {
+    let tool = cc::Build::new()
+        .cpp(true)
+        .target(env!("MBNN_TARGET"))
+        .host(env!("MBNN_TARGET"))
+        .opt_level(1)
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .get_compiler();
+    let mut cmd = Command::new(tool.path());
+    cmd.args(["-std=c++17", "-fPIC", "-fvisibility=hidden", "-w"]).args(DEFINES).args(trace_defines(trace));
+    cmd
+}
+
+static RUNTIME_LOCK: Mutex<()> = Mutex::new(());
+
+/// Verilator's run-time library, compiled once per Verilator version and
+/// reused by every model.
+fn runtime_archive() -> Result<PathBuf, String> {
+    let _guard = RUNTIME_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let version = verilator_version()?;
+    let mut h = DefaultHasher::new();
+    version.hash(&mut h);
+    let dir = cache_dir().join(format!("verilator-runtime-{:016x}", h.finish()));
+    let archive = dir.join("libverilated.a");
+    if archive.exists() {
+        return Ok(archive);
+    }
+    let root = verilator_root()?;
+    let build = dir.with_extension(format!("tmp{}", std::process::id()));
+    fs::create_dir_all(&build).map_err(|e| format!("cannot create {}: {e}", build.display()))?;
+    let mut objects = vec![];
+    for name in ["verilated", "verilated_vcd_c", "verilated_threads"] {
+        let obj = build.join(format!("{name}.o"));
+        let out = run(
+            "c++",
+            cxx(true)
+                .arg("-O2")
+                .arg(format!("-I{}", root.join("include").display()))
+                .arg(format!("-I{}", root.join("include/vltstd").display()))
+                .arg("-c")
+                .arg(root.join("include").join(format!("{name}.cpp")))
+                .arg("-o")
+                .arg(&obj),
+        )?;
+        if !out.status.success() {
+            return Err(format!("compiling Verilator's {name}.cpp failed:\n{}", text(&out)));
+        }
+        objects.push(obj);
+    }
+    let out = run("ar", Command::new("ar").arg("rcs").arg(build.join("libverilated.a")).args(&objects))?;
+    if !out.status.success() {
+        return Err(format!("ar failed: {}", text(&out)));
+    }
+    // Publish atomically: another process may be racing to do the same.
+    match fs::rename(&build, &dir) {
+        Ok(()) => {}
+        Err(_) if archive.exists() => {
+            let _ = fs::remove_dir_all(&build);
+        }
+        Err(e) => return Err(format!("cannot publish {}: {e}", dir.display())),
+    }
+    Ok(archive)
+}
+
+/// A compiled simulation model: a shared library exporting the bridge.
+pub struct ModelLib {
+    pub path: PathBuf,
+    /// True if it was built now, false if found in the cache.
+    pub built: bool,
+}
+
+/// Verilates the design and compiles it with the bridge into a shared
+/// library, cached by the hash of everything that goes into it.
+/// With `trace`, the model can write a VCD file (and builds several times
+/// slower: the trace code is larger than the model).
+pub fn build_model(files: &[(String, String)], verilog: &[String], top: &str, ports: (&[String], &[String]), trace: bool) -> Result<ModelLib, String> {
+    let (inputs, outputs) = ports;
+    let bridge_src = include_str!("../sim/bridge.cpp");
+    let mut ports_inc = String::new();
+    for (i, name) in inputs.iter().enumerate() {
+        ports_inc.push_str(&format!("MBNN_INPUT({i}, {name})\n"));
+    }
+    for (i, name) in outputs.iter().enumerate() {
+        ports_inc.push_str(&format!("MBNN_OUTPUT({i}, {name})\n"));
+    }
+    let mut h = DefaultHasher::new();
+    (verilator_version()?, files, top, bridge_src, &ports_inc, DEFINES, trace).hash(&mut h);
+    let key = format!("{:016x}", h.finish());
+    let dir = cache_dir().join("models").join(&key);
+    let lib = dir.join("model.so");
+    if lib.exists() {
+        return Ok(ModelLib { path: lib, built: false });
+    }
+    let runtime = runtime_archive()?;
+    let root = verilator_root()?;
+    let build = dir.with_extension(format!("tmp{}", std::process::id()));
+    let _ = fs::remove_dir_all(&build);
+    let src = build.join("src");
+    fs::create_dir_all(&src).map_err(|e| format!("cannot create {}: {e}", src.display()))?;
+    for (name, content) in files {
+        fs::write(src.join(name), content).map_err(|e| format!("cannot write {name}: {e}"))?;
+    }
+    let obj = build.join("obj");
+    let out = run(
+        "verilator",
+        Command::new("verilator")
+            .current_dir(&src)
+            .args(["--cc", "--prefix", "Vdut", "--top-module", top, "-Mdir"])
+            .args(trace.then_some("--trace"))
+            .arg(&obj)
+            .args(verilog),
+    )?;
+    if !out.status.success() {
+        return Err(format!("verilator --cc on {top} failed:\n{}", text(&out)));
+    }
+    fs::write(obj.join("ports.inc"), &ports_inc).map_err(|e| format!("cannot write ports.inc: {e}"))?;
+    fs::write(obj.join("bridge.cpp"), bridge_src).map_err(|e| format!("cannot write bridge.cpp: {e}"))?;
+    let mut sources: Vec<PathBuf> = fs::read_dir(&obj)
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
+        .collect();
+    sources.sort();
+    // Compile as few translation units as the cores allow: each one pays
+    // for Verilator's headers, so small models go in one unity file and
+    // large ones are split by size, as Verilator's own __ALL.cpp does.
+    let sizes: Vec<u64> = sources.iter().map(|p| fs::metadata(p).map_or(0, |m| m.len())).collect();
+    let total: u64 = sizes.iter().sum();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let units = (total.div_ceil(1 << 20) as usize).clamp(1, cores);
+    let mut groups: Vec<(u64, Vec<&PathBuf>)> = vec![(0, vec![]); units];
+    let mut order: Vec<usize> = (0..sources.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    for i in order {
+        let g = groups.iter_mut().min_by_key(|g| g.0).unwrap();
+        g.0 += sizes[i];
+        g.1.push(&sources[i]);
+    }
+    let mut units_src = vec![];
+    for (u, (_, files)) in groups.iter().enumerate() {
+        let mut text = String::new();
+        for f in files {
+            text.push_str(&format!("#include \"{}\"\n", f.file_name().unwrap().to_string_lossy()));
+        }
+        let path = obj.join(format!("unity{u}.cc"));
+        fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        units_src.push(path);
+    }
+    let errors: Mutex<Vec<String>> = Mutex::new(vec![]);
+    std::thread::scope(|s| {
+        for src in &units_src {
+            let errors = &errors;
+            let (obj, root) = (&obj, &root);
+            s.spawn(move || {
+                let result = run(
+                    "c++",
+                    cxx(trace)
+                        .arg("-O1")
+                        .arg(format!("-I{}", obj.display()))
+                        .arg(format!("-I{}", root.join("include").display()))
+                        .arg(format!("-I{}", root.join("include/vltstd").display()))
+                        .arg("-c")
+                        .arg(src)
+                        .arg("-o")
+                        .arg(src.with_extension("o")),
+                );
+                match result {
+                    Ok(out) if out.status.success() => {}
+                    Ok(out) => errors.lock().unwrap().push(format!("compiling {} failed:\n{}", src.display(), text(&out))),
+                    Err(e) => errors.lock().unwrap().push(e),
+                }
+            });
+        }
+    });
+    if let Some(e) = errors.into_inner().unwrap().into_iter().next() {
+        return Err(format!("building the model of {top}: {e}"));
+    }
+    let objects: Vec<PathBuf> = units_src.iter().map(|s| s.with_extension("o")).collect();
+    let out = run(
+        "c++",
+        cxx(trace).args(["-shared", "-Wl,-Bsymbolic"]).args(&objects).arg(&runtime).arg("-o").arg(build.join("model.so")).arg("-lpthread"),
+    )?;
+    if !out.status.success() {
+        return Err(format!("linking the model of {top} failed:\n{}", text(&out)));
+    }
+    fs::create_dir_all(dir.parent().unwrap()).map_err(|e| e.to_string())?;
+    match fs::rename(&build, &dir) {
+        Ok(()) => {}
+        Err(_) if lib.exists() => {
+            let _ = fs::remove_dir_all(&build);
+        }
+        Err(e) => return Err(format!("cannot publish {}: {e}", dir.display())),
+    }
+    Ok(ModelLib { path: lib, built: true })
+}
