@@ -111,11 +111,16 @@ impl BitVec {
             .ok_or_else(|| format!("hex vector {text:?} must start with 0x"))?;
         let want = len.div_ceil(4);
         if digits.len() != want {
-            return Err(format!("hex vector {} has {} digits, a {len}-bit vector needs exactly {want}", shorten(text), digits.len()));
+            return Err(format!(
+                "hex vector {} has {} digits, a {len}-bit vector needs exactly {want}",
+                shorten(text),
+                digits.len()
+            ));
         }
         let mut v = BitVec::zeros(len);
         for (pos, ch) in digits.chars().rev().enumerate() {
-            let nibble = ch.to_digit(16).ok_or_else(|| format!("hex vector {} has a non-hex digit {ch:?}", shorten(text)))?;
+            let nibble =
+                ch.to_digit(16).ok_or_else(|| format!("hex vector {} has a non-hex digit {ch:?}", shorten(text)))?;
             for b in 0..4 {
                 if (nibble >> b) & 1 == 1 {
                     let i = pos * 4 + b;

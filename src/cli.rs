@@ -13,25 +13,25 @@ pub struct DesignArgs {
     #[arg(long, value_name = "BLOCK")]
     pub block: Option<String>,
     /// Group-Net lanes (bases), 1..=64 [default: 5].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub k: Option<i64>,
     /// Dot-product length n, 1..=65536 [default: 2304 = 256 * 3 * 3].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub len: Option<i64>,
     /// Input channels; len = cin * kernel * kernel [default: 256].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub cin: Option<i64>,
     /// Kernel side; len = cin * kernel * kernel [default: 3].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub kernel: Option<i64>,
     /// Lane scales, comma-separated reals, one per lane [default: (K-i)/K].
     #[arg(long, allow_hyphen_values = true)]
     pub lambda: Option<String>,
     /// Fractional bits of the fixed-point scales, 0..=31 [default: 8].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub frac_bits: Option<i64>,
     /// Total signed width of a fixed-point scale, 2..=32 [default: 16].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub coef_bits: Option<i64>,
     /// All lanes read one input `a` (layer-wise decomposition).
     #[arg(long)]
@@ -46,7 +46,7 @@ pub struct DesignArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Tree levels between pipeline registers, 0..=64; 0 = only input and output registers.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub pipeline: Option<i64>,
     /// Name of the top module [default: derived from the parameters].
     #[arg(long)]
@@ -65,11 +65,15 @@ impl DesignArgs {
     pub fn to_params(&self) -> Result<DesignParams, String> {
         let block = match &self.block {
             None => Block::GroupNet,
-            Some(b) => Block::parse(b).ok_or_else(|| format!("--block {b:?} is unknown: valid blocks are popcount, xnor_pe, and_pe, groupnet"))?,
+            Some(b) => Block::parse(b).ok_or_else(|| {
+                format!("--block {b:?} is unknown: valid blocks are popcount, xnor_pe, and_pe, groupnet")
+            })?,
         };
         let is_groupnet = block == Block::GroupNet;
         if !is_groupnet {
-            for (given, flag) in [(self.k.is_some(), "--k"), (self.lambda.is_some(), "--lambda"), (self.shared_input, "--shared-input")] {
+            for (given, flag) in
+                [(self.k.is_some(), "--k"), (self.lambda.is_some(), "--lambda"), (self.shared_input, "--shared-input")]
+            {
                 if given {
                     return Err(format!("{flag} applies to --block groupnet only, not {}", block.name()));
                 }
@@ -77,23 +81,41 @@ impl DesignArgs {
         }
 
         let len = match (self.len, self.cin, self.kernel) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => return Err("--len and --cin/--kernel both give the length: use one or the other".into()),
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err("--len and --cin/--kernel both give the length: use one or the other".into());
+            }
             (Some(len), None, None) => in_range("--len", len, 1, MAX_LEN as i64, "the dot-product length")?,
             (None, cin, kernel) => {
                 let cin = in_range("--cin", cin.unwrap_or(256), 1, MAX_LEN as i64, "the input channels")?;
                 let kernel = in_range("--kernel", kernel.unwrap_or(3), 1, 256, "the kernel side")?;
                 let len = cin * kernel * kernel;
                 if len > MAX_LEN as i64 {
-                    return Err(format!("--cin {cin} --kernel {kernel} gives length {len}: the dot-product length must be 1..={MAX_LEN}"));
+                    return Err(format!(
+                        "--cin {cin} --kernel {kernel} gives length {len}: the dot-product length must be 1..={MAX_LEN}"
+                    ));
                 }
                 len
             }
         } as usize;
 
-        let lanes = if is_groupnet { in_range("--k", self.k.unwrap_or(5), 1, MAX_LANES as i64, "the number of lanes")? as usize } else { 1 };
-        let coef_bits = in_range("--coef-bits", self.coef_bits.unwrap_or(16), 2, MAX_COEF_BITS as i64, "the scale width in bits")? as u32;
-        let frac_bits = in_range("--frac-bits", self.frac_bits.unwrap_or(8), 0, MAX_FRAC_BITS as i64, "the fractional bits")? as u32;
-        let pipeline = in_range("--pipeline", self.pipeline.unwrap_or(0), 0, MAX_PIPELINE as i64, "the levels per pipeline stage")? as u32;
+        let lanes = if is_groupnet {
+            in_range("--k", self.k.unwrap_or(5), 1, MAX_LANES as i64, "the number of lanes")? as usize
+        } else {
+            1
+        };
+        let coef_bits =
+            in_range("--coef-bits", self.coef_bits.unwrap_or(16), 2, MAX_COEF_BITS as i64, "the scale width in bits")?
+                as u32;
+        let frac_bits =
+            in_range("--frac-bits", self.frac_bits.unwrap_or(8), 0, MAX_FRAC_BITS as i64, "the fractional bits")?
+                as u32;
+        let pipeline = in_range(
+            "--pipeline",
+            self.pipeline.unwrap_or(0),
+            0,
+            MAX_PIPELINE as i64,
+            "the levels per pipeline stage",
+        )? as u32;
 
         let (lambda_reals, lambdas) = if is_groupnet {
             let reals: Vec<f64> = match &self.lambda {
@@ -149,7 +171,11 @@ impl DesignArgs {
 
         let top = match &self.top {
             Some(t) if crate::rtl::is_legal_identifier(t) => t.clone(),
-            Some(t) => return Err(format!("--top {t:?} is not a legal Verilog module name: a letter or _ first, then letters, digits, _, and no reserved word")),
+            Some(t) => {
+                return Err(format!(
+                    "--top {t:?} is not a legal Verilog module name: a letter or _ first, then letters, digits, _, and no reserved word"
+                ));
+            }
             None => {
                 let base = match block {
                     Block::GroupNet => format!("groupnet_k{lanes}_n{len}"),
@@ -192,13 +218,17 @@ fn parse_reals(flag: &str, text: &str) -> Result<Vec<f64>, String> {
 pub fn read_weights_file(path: &std::path::Path, lanes: usize, len: usize) -> Result<Vec<BitVec>, String> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("--weights-file {shown}: cannot read it: {e}"))?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("--weights-file {shown} is not valid JSON: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("--weights-file {shown} is not valid JSON: {e}"))?;
     let list = v
         .get("weights")
         .and_then(|w| w.as_array())
         .ok_or_else(|| format!("--weights-file {shown} must hold {{\"weights\": [\"0x...\", ...]}}"))?;
     if list.len() != lanes {
-        return Err(format!("--weights-file {shown} has {} weight vectors, the design needs exactly {lanes}", list.len()));
+        return Err(format!(
+            "--weights-file {shown} has {} weight vectors, the design needs exactly {lanes}",
+            list.len()
+        ));
     }
     list.iter()
         .enumerate()

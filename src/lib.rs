@@ -2,8 +2,8 @@
 //! neural networks (Group-Net and PA-Net).
 
 pub mod bits;
-pub mod cli;
 pub mod blocks;
+pub mod cli;
 pub mod golden;
 pub mod manifest;
 pub mod output;

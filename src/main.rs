@@ -119,10 +119,10 @@ fn run(cli: Cli) -> Result<(), String> {
             if !(1..=64).contains(&jobs) {
                 return Err(format!("--jobs {jobs} is out of range: must be 1..=64"));
             }
-            let testbench = PathBuf::from("testbench");
+            let root = PathBuf::from(".");
             let lines = match set.as_str() {
-                "quick" => sweep::quick(&testbench),
-                "full" => sweep::full(&testbench),
+                "quick" => sweep::quick(&root)?,
+                "full" => sweep::full(&root)?,
                 other => return Err(format!("--set {other:?} is unknown: valid sets are quick, full")),
             };
             if list {

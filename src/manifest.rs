@@ -60,9 +60,12 @@ fn params_json(p: &DesignParams) -> Value {
 pub fn params_from_manifest(v: &Value) -> Result<DesignParams, String> {
     let get = |obj: &Value, key: &str| obj.get(key).cloned().ok_or_else(|| format!("manifest lacks {key:?}"));
     let block_name = get(v, "block")?;
-    let block = block_name.as_str().and_then(Block::parse).ok_or_else(|| format!("manifest block {block_name} is unknown"))?;
+    let block =
+        block_name.as_str().and_then(Block::parse).ok_or_else(|| format!("manifest block {block_name} is unknown"))?;
     let params = get(v, "params")?;
-    let int = |key: &str| -> Result<i64, String> { get(&params, key)?.as_i64().ok_or_else(|| format!("manifest params.{key} is not an integer")) };
+    let int = |key: &str| -> Result<i64, String> {
+        get(&params, key)?.as_i64().ok_or_else(|| format!("manifest params.{key} is not an integer"))
+    };
     let len = int("len")? as usize;
     let lanes = if block == Block::GroupNet { int("k")? as usize } else { 1 };
     let hex_list: Vec<String> = match params.get("weights") {
@@ -76,7 +79,10 @@ pub fn params_from_manifest(v: &Value) -> Result<DesignParams, String> {
         _ => Weights::Port,
     };
     let lambdas: Vec<i64> = match params.get("lambdas") {
-        Some(Value::Array(a)) => a.iter().map(|x| x.as_i64().ok_or("manifest lambda is not an integer".to_string())).collect::<Result<_, _>>()?,
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| x.as_i64().ok_or("manifest lambda is not an integer".to_string()))
+            .collect::<Result<_, _>>()?,
         _ => vec![],
     };
     Ok(DesignParams {

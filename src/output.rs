@@ -1,7 +1,7 @@
 //! Writes a generated design (Verilog files and manifest) all or nothing.
 
-use crate::cli::DesignArgs;
 use crate::blocks::{Generated, generate};
+use crate::cli::DesignArgs;
 use crate::manifest::manifest;
 use crate::params::DesignParams;
 use crate::verilog::emit_design;
@@ -23,7 +23,8 @@ impl Rendered {
     /// The Verilog files, top last (read order for tools that need it).
     pub fn verilog_files(&self) -> Vec<String> {
         let top = format!("{}.v", self.params.top);
-        let mut v: Vec<String> = self.files.iter().map(|(n, _)| n.clone()).filter(|n| n.ends_with(".v") && *n != top).collect();
+        let mut v: Vec<String> =
+            self.files.iter().map(|(n, _)| n.clone()).filter(|n| n.ends_with(".v") && *n != top).collect();
         v.push(top);
         v
     }
@@ -65,7 +66,8 @@ pub fn write_files(dir: &Path, files: &[(String, String)]) -> Result<Vec<PathBuf
         let mut finals = vec![];
         for (name, _) in files {
             let dest = dir.join(name);
-            fs::rename(tmp_name(name), &dest).map_err(|e| format!("--out {}: cannot write {name}: {e}", dir.display()))?;
+            fs::rename(tmp_name(name), &dest)
+                .map_err(|e| format!("--out {}: cannot write {name}: {e}", dir.display()))?;
             finals.push(dest);
         }
         Ok(finals)

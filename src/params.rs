@@ -165,11 +165,7 @@ mod tests {
             for hi in lo..=40 {
                 let w = width_for(lo, hi);
                 let fits = |w: u32| {
-                    if lo < 0 {
-                        lo >= -(1i128 << (w - 1)) && hi < (1i128 << (w - 1))
-                    } else {
-                        hi < (1i128 << w)
-                    }
+                    if lo < 0 { lo >= -(1i128 << (w - 1)) && hi < (1i128 << (w - 1)) } else { hi < (1i128 << w) }
                 };
                 assert!(fits(w), "{lo}..={hi} does not fit {w}");
                 assert!(w == 1 || !fits(w - 1), "{lo}..={hi} fits {} already", w - 1);

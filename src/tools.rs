@@ -36,7 +36,10 @@ fn text(out: &Output) -> String {
 
 /// `verilator --lint-only -Wall`: Ok only with no warning at all.
 pub fn lint(dir: &Path, files: &[String], top: &str) -> Result<(), String> {
-    let out = run("verilator", Command::new("verilator").current_dir(dir).args(["--lint-only", "-Wall", "--top-module", top]).args(files))?;
+    let out = run(
+        "verilator",
+        Command::new("verilator").current_dir(dir).args(["--lint-only", "-Wall", "--top-module", top]).args(files),
+    )?;
     let t = text(&out);
     if out.status.success() && !t.contains("%Warning") && !t.contains("%Error") {
         Ok(())
@@ -47,7 +50,10 @@ pub fn lint(dir: &Path, files: &[String], top: &str) -> Result<(), String> {
 
 /// Icarus Verilog in Verilog-2001 mode accepts the files.
 pub fn iverilog_check(dir: &Path, files: &[String], top: &str) -> Result<(), String> {
-    let out = run("iverilog", Command::new("iverilog").current_dir(dir).args(["-g2001", "-Wall", "-o", "/dev/null", "-s", top]).args(files))?;
+    let out = run(
+        "iverilog",
+        Command::new("iverilog").current_dir(dir).args(["-g2001", "-Wall", "-o", "/dev/null", "-s", top]).args(files),
+    )?;
     let t = text(&out);
     if out.status.success() && t.trim().is_empty() { Ok(()) } else { Err(format!("iverilog -g2001 on {top}:\n{t}")) }
 }
@@ -64,9 +70,12 @@ impl SynthStats {
     }
 }
 
-/// Yosys generic `synth` of the design, flattened; fails on any error.
+/// Yosys generic `synth` of the design; fails on any error. The hierarchy
+/// is kept, so a lane module shared by K lanes is synthesised once; `stat
+/// -top` counts every instance.
 pub fn yosys_synth(dir: &Path, files: &[String], top: &str) -> Result<SynthStats, String> {
-    let script = format!("read_verilog {}; synth -flatten -top {top}; tee -o yosys_stat.txt stat", files.join(" "));
+    let script =
+        format!("read_verilog {}; synth -top {top}; tee -q -o yosys_stat.txt stat -top {top}", files.join(" "));
     let out = run("yosys", Command::new("yosys").current_dir(dir).args(["-q", "-p", &script]))?;
     if !out.status.success() {
         return Err(format!("yosys synth of {top} failed:\n{}", text(&out)));
@@ -82,6 +91,8 @@ pub fn parse_yosys_stat(stat: &str) -> SynthStats {
     for line in stat.lines() {
         let t = line.trim();
         if t.starts_with("Number of cells:") {
+            // With a hierarchy, the last table is the whole design's.
+            cells.clear();
             in_cells = true;
             continue;
         }
@@ -198,7 +209,13 @@ pub struct ModelLib {
 /// library, cached by the hash of everything that goes into it.
 /// With `trace`, the model can write a VCD file (and builds several times
 /// slower: the trace code is larger than the model).
-pub fn build_model(files: &[(String, String)], verilog: &[String], top: &str, ports: (&[String], &[String]), trace: bool) -> Result<ModelLib, String> {
+pub fn build_model(
+    files: &[(String, String)],
+    verilog: &[String],
+    top: &str,
+    ports: (&[String], &[String]),
+    trace: bool,
+) -> Result<ModelLib, String> {
     let (inputs, outputs) = ports;
     let bridge_src = include_str!("../sim/bridge.cpp");
     let mut ports_inc = String::new();
@@ -230,8 +247,9 @@ pub fn build_model(files: &[(String, String)], verilog: &[String], top: &str, po
         "verilator",
         Command::new("verilator")
             .current_dir(&src)
-            .args(["--cc", "--prefix", "Vdut", "--top-module", top, "-Mdir"])
+            .args(["--cc", "--prefix", "Vdut", "--top-module", top])
             .args(trace.then_some("--trace"))
+            .arg("-Mdir")
             .arg(&obj)
             .args(verilog),
     )?;
@@ -291,7 +309,9 @@ pub fn build_model(files: &[(String, String)], verilog: &[String], top: &str, po
                 );
                 match result {
                     Ok(out) if out.status.success() => {}
-                    Ok(out) => errors.lock().unwrap().push(format!("compiling {} failed:\n{}", src.display(), text(&out))),
+                    Ok(out) => {
+                        errors.lock().unwrap().push(format!("compiling {} failed:\n{}", src.display(), text(&out)))
+                    }
                     Err(e) => errors.lock().unwrap().push(e),
                 }
             });
@@ -303,7 +323,13 @@ pub fn build_model(files: &[(String, String)], verilog: &[String], top: &str, po
     let objects: Vec<PathBuf> = units_src.iter().map(|s| s.with_extension("o")).collect();
     let out = run(
         "c++",
-        cxx(trace).args(["-shared", "-Wl,-Bsymbolic"]).args(&objects).arg(&runtime).arg("-o").arg(build.join("model.so")).arg("-lpthread"),
+        cxx(trace)
+            .args(["-shared", "-Wl,-Bsymbolic"])
+            .args(&objects)
+            .arg(&runtime)
+            .arg("-o")
+            .arg(build.join("model.so"))
+            .arg("-lpthread"),
     )?;
     if !out.status.success() {
         return Err(format!("linking the model of {top} failed:\n{}", text(&out)));

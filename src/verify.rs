@@ -137,7 +137,13 @@ pub fn run(dut: &mut Dut, golden: &Golden, steps: &[Step], latency: u32, y_signe
             return RunResult {
                 cycles: cycle + 1,
                 checked_outputs: checked,
-                mismatch: Some(Mismatch { cycle, source: expected.map(|e| e.0), expected: expected.map(|e| e.1), got_valid, got }),
+                mismatch: Some(Mismatch {
+                    cycle,
+                    source: expected.map(|e| e.0),
+                    expected: expected.map(|e| e.1),
+                    got_valid,
+                    got,
+                }),
             };
         }
         checked += usize::from(expected.is_some());
@@ -168,8 +174,15 @@ pub fn verify(rendered: &Rendered, work: &Path, checks: Checks, effort: Effort, 
     let g = &rendered.generated;
     let top = &p.top;
     let mut notes = vec![];
-    let fail = |what: String| Verdict { passed: false, summary: format!("{label}: {}", what.lines().next().unwrap_or("")), report: what };
-    if let Err(e) = std::fs::create_dir_all(work).map_err(|e| e.to_string()).and_then(|_| crate::output::write_files(work, &rendered.files).map(|_| ())) {
+    let fail = |what: String| Verdict {
+        passed: false,
+        summary: format!("{label}: {}", what.lines().next().unwrap_or("")),
+        report: what,
+    };
+    if let Err(e) = std::fs::create_dir_all(work)
+        .map_err(|e| e.to_string())
+        .and_then(|_| crate::output::write_files(work, &rendered.files).map(|_| ()))
+    {
         return fail(format!("cannot write the design: {e}"));
     }
     let verilog = rendered.verilog_files();

@@ -88,7 +88,8 @@ fn emit_expr(m: &Module, e: &Expr, out: &mut String) {
 /// Operands of operators are parenthesised unless they are atoms, so that
 /// Verilog precedence never matters.
 fn emit_operand(m: &Module, e: &Expr, out: &mut String) {
-    let atomic = matches!(e, Expr::Ref { .. } | Expr::Slice { .. } | Expr::Const(_) | Expr::Concat(_) | Expr::Repeat { .. });
+    let atomic =
+        matches!(e, Expr::Ref { .. } | Expr::Slice { .. } | Expr::Const(_) | Expr::Concat(_) | Expr::Repeat { .. });
     if !atomic {
         out.push('(');
     }

@@ -104,7 +104,7 @@ fn lane_module(spec: &LaneSpec, sched: &Schedule) -> (Module, Count) {
         (op, None) => {
             let w = m.input("w", spec.n as u32);
             let e = match op {
-                LaneOp::Xnor => Expr::not(Expr::bin(BinOp::Xor, a, w)),
+                LaneOp::Xnor => Expr::invert(Expr::bin(BinOp::Xor, a, w)),
                 _ => Expr::bin(BinOp::And, a, w),
             };
             m.wire("x", e)
@@ -142,7 +142,9 @@ pub fn generate(p: &DesignParams) -> Generated {
         Block::Popcount => vec![LaneSpec { op: LaneOp::Pass, n, weights: None }],
         Block::AndPe => vec![LaneSpec { op: LaneOp::And, n, weights: p.const_weights(0) }],
         Block::XnorPe => vec![LaneSpec { op: LaneOp::Xnor, n, weights: p.const_weights(0) }],
-        Block::GroupNet => (0..p.lanes).map(|i| LaneSpec { op: LaneOp::Xnor, n, weights: p.const_weights(i) }).collect(),
+        Block::GroupNet => {
+            (0..p.lanes).map(|i| LaneSpec { op: LaneOp::Xnor, n, weights: p.const_weights(i) }).collect()
+        }
     };
     // y = sum_i coef_i * pop_i + offset, all integers.
     let (coefs, offset): (Vec<i128>, i128) = match p.block {
@@ -181,7 +183,8 @@ pub fn generate(p: &DesignParams) -> Generated {
     top.clock_input();
     top.reset_input();
     let in_valid = top.input("in_valid", 1);
-    let ports: Vec<(String, Expr)> = p.input_ports().iter().map(|ps| (ps.name.clone(), top.input(&ps.name, ps.width as u32))).collect();
+    let ports: Vec<(String, Expr)> =
+        p.input_ports().iter().map(|ps| (ps.name.clone(), top.input(&ps.name, ps.width as u32))).collect();
     let port = |name: &str| ports.iter().find(|(n, _)| n == name).map(|(_, e)| e.clone()).unwrap();
     let out_valid = top.port("out_valid", Dir::Out, 1, false);
     let y = top.port("y", Dir::Out, y_width, y_signed);
@@ -189,7 +192,8 @@ pub fn generate(p: &DesignParams) -> Generated {
     // Input registers: only the bits some lane reads; the rest of each port
     // is gathered into one `unused_*` wire (Verilator's convention for
     // intentionally unread bits) so that lint stays clean without waivers.
-    let mut used_bits: Vec<(String, Vec<bool>)> = ports.iter().map(|(name, e)| (name.clone(), vec![false; e.width() as usize])).collect();
+    let mut used_bits: Vec<(String, Vec<bool>)> =
+        ports.iter().map(|(name, e)| (name.clone(), vec![false; e.width() as usize])).collect();
     let mut mark = |name: &str, bits: &[usize]| {
         let entry = &mut used_bits.iter_mut().find(|(n, _)| n == name).unwrap().1;
         for &b in bits {

@@ -16,7 +16,7 @@ impl Schedule {
     /// Whether a register stage follows level `level` (the output register
     /// after the last level is not counted here).
     pub fn register_after(&self, level: u32) -> bool {
-        self.pipeline > 0 && level % self.pipeline == 0 && level < self.depth
+        self.pipeline > 0 && level.is_multiple_of(self.pipeline) && level < self.depth
     }
 
     /// Cycles from an input to its result: the input register, the inner

@@ -1,0 +1,136 @@
+//! The `gen` command as a user meets it: bad input, determinism, output.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mbnn(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mbnn")).args(args).current_dir(cwd).output().expect("runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Each bad input: non-zero exit, exactly one line naming the value (and
+/// the rule), and no output directory.
+#[test]
+fn bad_input_fails_with_one_line_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path();
+    std::fs::write(files.join("malformed.json"), "{\"weights\": [\"0x12\"").unwrap();
+    std::fs::write(files.join("two.json"), "{\"weights\": [\"0x12\", \"0x34\"]}").unwrap();
+    std::fs::write(files.join("digits.json"), "{\"weights\": [\"0x012\"]}").unwrap();
+    std::fs::write(files.join("nothex.json"), "{\"weights\": [\"0xzz\"]}").unwrap();
+    std::fs::write(files.join("shape.json"), "[\"0x12\"]").unwrap();
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--k", "0"], &["--k 0", "1..=64"]),
+        (&["--k", "65"], &["--k 65", "1..=64"]),
+        (&["--len", "0"], &["--len 0", "1..=65536"]),
+        (&["--len", "65537"], &["--len 65537", "1..=65536"]),
+        (&["--len", "-3"], &["--len -3", "1..=65536"]),
+        (&["--cin", "4096", "--kernel", "5"], &["102400", "1..=65536"]),
+        (&["--len", "9", "--cin", "1"], &["--len", "--cin"]),
+        (&["--k", "3", "--lambda", "1,2"], &["2 values", "exactly 3"]),
+        (&["--k", "1", "--lambda", "300"], &["--lambda 300", "[-128, 127.99609375]"]),
+        (
+            &["--k", "1", "--lambda", "0.9375", "--coef-bits", "4", "--frac-bits", "3"],
+            &["--lambda 0.9375", "[-1, 0.875]"],
+        ),
+        (&["--k", "1", "--lambda", "abc"], &["\"abc\"", "real"]),
+        (&["--k", "1", "--lambda", "nan"], &["\"nan\"", "real"]),
+        (&["--frac-bits", "40"], &["--frac-bits 40", "0..=31"]),
+        (&["--coef-bits", "1"], &["--coef-bits 1", "2..=32"]),
+        (&["--pipeline", "65"], &["--pipeline 65", "0..=64"]),
+        (&["--block", "conv"], &["\"conv\"", "groupnet"]),
+        (&["--weights", "rom"], &["\"rom\"", "port, const"]),
+        (&["--weights", "port", "--seed", "3"], &["--seed", "--weights const"]),
+        (&["--block", "xnor_pe", "--k", "2"], &["--k", "groupnet"]),
+        (&["--top", "module"], &["\"module\"", "reserved"]),
+        (&["--top", "9lives"], &["\"9lives\"", "letter"]),
+        (&["--k", "abc"], &["abc", "--k"]),
+        (&["--frobnicate"], &["--frobnicate"]),
+    ];
+    let file_cases: &[(&str, &[&str])] = &[
+        ("malformed.json", &["malformed.json", "not valid JSON"]),
+        ("two.json", &["2 weight vectors", "exactly 1"]),
+        ("digits.json", &["3 digits", "exactly 2"]),
+        ("nothex.json", &["non-hex"]),
+        ("shape.json", &["{\"weights\""]),
+        ("missing.json", &["missing.json", "cannot read"]),
+    ];
+    let mut all: Vec<Vec<String>> = cases.iter().map(|(a, _)| a.iter().map(|s| s.to_string()).collect()).collect();
+    let mut expect: Vec<&[&str]> = cases.iter().map(|(_, e)| *e).collect();
+    for (file, e) in file_cases {
+        let path = files.join(file).display().to_string();
+        all.push(["--block", "xnor_pe", "--len", "8", "--weights-file", &path].iter().map(|s| s.to_string()).collect());
+        expect.push(e);
+    }
+    for (args, expect) in all.iter().zip(expect) {
+        let out_dir = files.join("out");
+        let mut full = vec!["gen".to_string()];
+        full.extend(args.iter().cloned());
+        full.extend(["--out".to_string(), out_dir.display().to_string()]);
+        let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+        let o = mbnn(&refs, files);
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err}");
+        for needle in expect {
+            assert!(err.contains(needle), "{args:?}: {err:?} does not mention {needle:?}");
+        }
+        assert!(o.stdout.is_empty(), "{args:?} printed to stdout");
+        assert!(!out_dir.exists(), "{args:?} wrote {}", out_dir.display());
+    }
+}
+
+#[test]
+fn gen_is_deterministic_and_says_what_it_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--k", "3", "--len", "100", "--weights", "const", "--seed", "9", "--pipeline", "2"];
+    let run = |name: &str| {
+        let out = dir.path().join(name);
+        let mut a = vec!["gen"];
+        a.extend(args);
+        let out_s = out.display().to_string();
+        a.extend(["--out", &out_s]);
+        let o = mbnn(&a, dir.path());
+        assert!(o.status.success(), "{}", stderr(&o));
+        (out, String::from_utf8(o.stdout).unwrap())
+    };
+    let (d1, stdout) = run("one");
+    let (d2, _) = run("two");
+    assert!(stdout.contains("latency"), "{stdout}");
+    assert!(stdout.contains(&d1.display().to_string()), "{stdout}");
+    let mut names: Vec<_> = std::fs::read_dir(&d1).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert!(names.len() >= 3, "{names:?}");
+    for name in names {
+        let a = std::fs::read(d1.join(&name)).unwrap();
+        let b = std::fs::read(d2.join(&name)).unwrap();
+        assert_eq!(a, b, "{name:?} differs between runs");
+    }
+}
+
+#[test]
+fn default_gen_is_the_papers_layer_with_five_lanes() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mbnn(&["gen", "--k", "5"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let top = dir.path().join("out/groupnet_k5_n2304_p0");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(top.join("groupnet_k5_n2304_p0.json")).unwrap()).unwrap();
+    assert_eq!(m["params"]["len"], 2304);
+    assert_eq!(m["params"]["k"], 5);
+    assert_eq!(m["params"]["weights_mode"], "port");
+    assert_eq!(m["params"]["shared_input"], false);
+    assert_eq!(m["params"]["frac_bits"], 8);
+    assert_eq!(m["latency"], 2);
+    let names: Vec<String> =
+        m["ports"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+    let expect =
+        ["clk", "rst", "in_valid", "a0", "a1", "a2", "a3", "a4", "w0", "w1", "w2", "w3", "w4", "out_valid", "y"];
+    assert_eq!(names, expect);
+    for f in m["files"].as_array().unwrap() {
+        assert!(top.join(f.as_str().unwrap()).exists());
+    }
+}

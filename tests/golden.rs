@@ -1,0 +1,195 @@
+//! The golden models against a slow reference that follows the definitions
+//! element by element (+1/-1 arithmetic, real-valued scales), and the exact
+//! output ranges against exhaustive enumeration.
+
+use mbnn::bits::{BitVec, SplitMix64};
+use mbnn::cli::DesignArgs;
+use mbnn::golden::{Golden, output_range, output_width};
+use mbnn::manifest::{manifest, params_from_manifest};
+use mbnn::params::{Block, DesignParams};
+use proptest::prelude::*;
+
+/// Element by element: +1/-1 products summed, times the real lambda rounded
+/// to the fixed-point grid, times 2^F. Independent of the packed golden.
+fn reference(p: &DesignParams, inputs: &[BitVec]) -> i128 {
+    let ports = p.input_ports();
+    let port = |name: &str| &inputs[ports.iter().position(|q| q.name == name).unwrap()];
+    let weight = |lane: usize| -> BitVec {
+        match p.const_weights(lane) {
+            Some(w) => w.clone(),
+            None => {
+                port(if p.block == Block::GroupNet { format!("w{lane}") } else { "w".to_string() }.as_str()).clone()
+            }
+        }
+    };
+    let n = p.len;
+    match p.block {
+        Block::Popcount => (0..n).filter(|&k| port("a").get(k)).count() as i128,
+        Block::AndPe => {
+            let (a, w) = (port("a"), weight(0));
+            (0..n).map(|k| i128::from(a.get(k) && w.get(k))).sum()
+        }
+        Block::XnorPe => {
+            let (a, w) = (port("a"), weight(0));
+            (0..n).map(|k| if a.get(k) == w.get(k) { 1 } else { -1 }).sum()
+        }
+        Block::GroupNet => {
+            let scale = (p.frac_bits as f64).exp2();
+            let mut total = 0.0f64;
+            for lane in 0..p.lanes {
+                let a = if p.shared_input { port("a") } else { port(&format!("a{lane}")) };
+                let w = weight(lane);
+                let dot: i64 = (0..n).map(|k| if a.get(k) == w.get(k) { 1 } else { -1 }).sum();
+                // Round half away from zero, written out: the grid point nearest lambda.
+                let x = p.lambda_reals[lane] * scale;
+                let lambda_on_grid = x.signum() * (x.abs() + 0.5).floor() / scale;
+                total += lambda_on_grid * dot as f64;
+            }
+            let y = total * scale;
+            assert_eq!(y.fract(), 0.0, "the scaled sum is an integer");
+            y as i128
+        }
+    }
+}
+
+/// Weight and input options of a test design.
+#[derive(Clone, Copy)]
+struct Opts {
+    frac: u32,
+    shared: bool,
+    konst: bool,
+    seed: u64,
+}
+
+fn design(block: &str, len: usize, k: usize, lambdas: &[f64], o: Opts) -> DesignParams {
+    let Opts { frac, shared, konst, seed } = o;
+    let groupnet = block == "groupnet";
+    let args = DesignArgs {
+        block: Some(block.into()),
+        len: Some(len as i64),
+        k: groupnet.then_some(k as i64),
+        lambda: groupnet.then(|| lambdas.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(",")),
+        frac_bits: Some(frac as i64),
+        shared_input: groupnet && shared,
+        weights: (block != "popcount").then(|| if konst { "const".into() } else { "port".into() }),
+        seed: (konst && block != "popcount").then_some(seed),
+        ..DesignArgs::default()
+    };
+    args.to_params().expect("valid parameters")
+}
+
+fn random_inputs(p: &DesignParams, rng: &mut SplitMix64) -> Vec<BitVec> {
+    p.input_ports().iter().map(|q| BitVec::random(q.width, rng)).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn golden_equals_the_elementwise_reference(
+        block in prop::sample::select(vec!["popcount", "xnor_pe", "and_pe", "groupnet"]),
+        len in 1usize..300,
+        k in 1usize..9,
+        lambdas in prop::collection::vec(-8.0f64..8.0, 8),
+        frac in 0u32..12,
+        shared in any::<bool>(),
+        konst in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let p = design(block, len, k, &lambdas[..k], Opts { frac, shared, konst, seed });
+        let golden = Golden::new(&p);
+        let (lo, hi) = output_range(&p);
+        let mut rng = SplitMix64::new(seed ^ 0xabc);
+        for _ in 0..8 {
+            let inputs = random_inputs(&p, &mut rng);
+            let y = golden.eval(&inputs);
+            prop_assert_eq!(y as i128, reference(&p, &inputs));
+            prop_assert!(lo <= y && y <= hi, "{} outside {}..={}", y, lo, hi);
+        }
+    }
+
+    #[test]
+    fn manifest_alone_gives_the_same_results(
+        block in prop::sample::select(vec!["popcount", "xnor_pe", "and_pe", "groupnet"]),
+        len in 1usize..100,
+        k in 1usize..6,
+        lambdas in prop::collection::vec(-2.0f64..2.0, 6),
+        shared in any::<bool>(),
+        konst in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let p = design(block, len, k, &lambdas[..k], Opts { frac: 8, shared, konst, seed });
+        let rendered = mbnn::output::render(p.clone());
+        let text = &rendered.files.iter().find(|(n, _)| n.ends_with(".json")).unwrap().1;
+        let back = params_from_manifest(&serde_json::from_str(text).unwrap()).unwrap();
+        prop_assert_eq!(back.input_ports(), p.input_ports());
+        let (g1, g2) = (Golden::new(&p), Golden::new(&back));
+        let mut rng = SplitMix64::new(seed);
+        for _ in 0..4 {
+            let inputs = random_inputs(&p, &mut rng);
+            prop_assert_eq!(g1.eval(&inputs), g2.eval(&inputs));
+        }
+        let m = manifest(&p, &rendered.generated, &[]);
+        let y = m["ports"].as_array().unwrap().iter().find(|q| q["name"] == "y").unwrap().clone();
+        prop_assert_eq!(y["width"].as_u64().unwrap(), u64::from(output_width(&p)));
+    }
+}
+
+/// Every input of a small design, enumerated: the range is reached at both
+/// ends and never left, so the port width is the smallest possible.
+fn exhaustive_range(p: &DesignParams) -> (i64, i64) {
+    let widths: Vec<usize> = p.input_ports().iter().map(|q| q.width).collect();
+    let total: usize = widths.iter().sum();
+    assert!(total <= 16);
+    let golden = Golden::new(p);
+    let mut lo = i64::MAX;
+    let mut hi = i64::MIN;
+    for code in 0u64..(1 << total) {
+        let mut shift = 0;
+        let inputs: Vec<BitVec> = widths
+            .iter()
+            .map(|&w| {
+                let v = BitVec::from_words(w, vec![code >> shift]);
+                shift += w;
+                v
+            })
+            .collect();
+        let y = golden.eval(&inputs);
+        lo = lo.min(y);
+        hi = hi.max(y);
+    }
+    (lo, hi)
+}
+
+#[test]
+fn output_ranges_are_exact() {
+    let mut cases = vec![];
+    for len in 1..=4 {
+        for konst in [false, true] {
+            for seed in 0..3 {
+                let o = Opts { frac: 4, shared: false, konst, seed };
+                let shared = Opts { shared: true, ..o };
+                cases.push(design("popcount", len, 1, &[], Opts { konst: false, ..o }));
+                cases.push(design("xnor_pe", len, 1, &[], o));
+                cases.push(design("and_pe", len, 1, &[], o));
+                cases.push(design("groupnet", len, 2, &[0.5, -1.25], o));
+                cases.push(design("groupnet", len, 2, &[0.5, 0.5], shared));
+                cases.push(design("groupnet", len, 3, &[1.0, -0.75, 0.25], Opts { frac: 3, ..shared }));
+            }
+        }
+    }
+    for p in &cases {
+        assert_eq!(exhaustive_range(p), output_range(p), "{p:?}");
+    }
+}
+
+#[test]
+fn hand_computed_group_net() {
+    // Two lanes of 4 elements, lambdas 0.5 and -0.25 (F = 2: 2 and -1).
+    let p = design("groupnet", 4, 2, &[0.5, -0.25], Opts { frac: 2, shared: false, konst: false, seed: 0 });
+    assert_eq!(p.lambdas, vec![2, -1]);
+    let v = |s: &str| BitVec::from_hex(s, 4).unwrap();
+    // lane 0: a=1010 w=1010 -> all agree -> +4; lane 1: a=1111 w=0000 -> -4.
+    let inputs = [v("0xa"), v("0xf"), v("0xa"), v("0x0")];
+    assert_eq!(Golden::new(&p).eval(&inputs), 2 * 4 + 4);
+}

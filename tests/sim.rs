@@ -1,0 +1,70 @@
+//! The Verilator test bench itself: it passes a correct design and catches
+//! a wrong result, a wrong latency and a reset that is not honoured.
+
+use mbnn::cli::DesignArgs;
+use mbnn::output::{Rendered, render};
+use mbnn::verify::{Checks, Effort, verify};
+
+fn rendered(flags: &[&str]) -> Rendered {
+    let line = flags.join(" ");
+    render(mbnn::sweep::parse_flags(&line).and_then(|a: DesignArgs| a.to_params()).expect("valid flags"))
+}
+
+const CHECKS: Checks = Checks { lint: true, iverilog: true, yosys: true };
+const EFFORT: Effort = Effort { random_cycles: 400, seed: 42 };
+
+#[test]
+fn a_correct_design_passes_every_check() {
+    let work = tempfile::tempdir().unwrap();
+    for flags in [
+        &["--k", "3", "--len", "33", "--weights", "const", "--seed", "4", "--pipeline", "2"][..],
+        &["--k", "2", "--len", "9", "--shared-input", "--lambda", "-0.5,1.25", "--pipeline", "1"][..],
+        &["--block", "and_pe", "--len", "70", "--weights", "const", "--pipeline", "3"][..],
+    ] {
+        let r = rendered(flags);
+        let v = verify(&r, &work.path().join(&r.params.top), CHECKS, EFFORT, "ok");
+        assert!(v.passed, "{flags:?}: {}\n{}", v.summary, v.report);
+        assert!(v.summary.contains("lint clean") && v.summary.contains("yosys"), "{}", v.summary);
+    }
+}
+
+#[test]
+fn a_wrong_result_is_reported_with_inputs_and_a_trace() {
+    let work = tempfile::tempdir().unwrap();
+    let mut r = rendered(&["--k", "2", "--len", "20", "--pipeline", "1"]);
+    // The golden model now disagrees with the hardware by one LSB of lambda.
+    r.params.lambdas[1] += 1;
+    let dir = work.path().join("wrong");
+    let v = verify(&r, &dir, CHECKS, EFFORT, "wrong");
+    assert!(!v.passed);
+    for needle in
+        ["MISMATCH", "a0 = 0x", "w1 = 0x", "expected out_valid = 1, y = ", "actual   out_valid = 1, y = ", "\n  trace: "]
+    {
+        assert!(v.report.contains(needle), "report lacks {needle:?}:\n{}", v.report);
+    }
+    let vcd = dir.join(format!("{}.vcd", r.params.top));
+    let text = std::fs::read_to_string(&vcd).unwrap_or_else(|e| panic!("no trace {}: {e}\n{}", vcd.display(), v.report));
+    assert!(text.contains("$enddefinitions") && text.contains("valid1"), "trace looks empty");
+}
+
+#[test]
+fn a_reset_that_does_not_clear_the_valid_chain_is_caught() {
+    let work = tempfile::tempdir().unwrap();
+    let mut r = rendered(&["--block", "xnor_pe", "--len", "16", "--pipeline", "2"]);
+    let top = format!("{}.v", r.params.top);
+    let file = r.files.iter_mut().find(|(n, _)| *n == top).unwrap();
+    assert!(file.1.contains("if (rst) begin"));
+    file.1 = file.1.replace("if (rst) begin", "if (1'b0 && rst) begin");
+    let v = verify(&r, &work.path().join("noreset"), Checks { lint: false, ..CHECKS }, EFFORT, "noreset");
+    assert!(!v.passed, "{}", v.summary);
+    assert!(v.report.contains("expected out_valid = 0"), "{}", v.report);
+}
+
+#[test]
+fn a_wrong_latency_is_caught() {
+    let work = tempfile::tempdir().unwrap();
+    let mut r = rendered(&["--block", "popcount", "--len", "12", "--pipeline", "1"]);
+    r.generated.latency -= 1;
+    let v = verify(&r, &work.path().join("latency"), CHECKS, EFFORT, "latency");
+    assert!(!v.passed, "{}", v.summary);
+}
