@@ -6,7 +6,7 @@
 //! generators sign- or zero-extend operands explicitly, so no Verilog
 //! context-width or signedness rule ever decides a result.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 /// Index of a signal inside its module.
@@ -36,7 +36,7 @@ pub struct Signal {
     pub signed: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinOp {
     And,
     Or,
@@ -46,7 +46,7 @@ pub enum BinOp {
 }
 
 /// A bit-vector constant of any width, little-endian 64-bit words.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Const {
     pub width: u32,
     pub words: Vec<u64>,
@@ -84,7 +84,7 @@ impl Const {
 
 /// An expression tree. Build it through the checked constructors so that
 /// every node's width is consistent.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Expr {
     Ref {
         sig: SigId,
@@ -221,6 +221,8 @@ pub struct Module {
     pub clock: Option<SigId>,
     pub reset: Option<SigId>,
     names: BTreeMap<String, SigId>,
+    /// Wires by the expression that drives them, so that equal logic is built once.
+    wires_by_expr: HashMap<Expr, SigId>,
 }
 
 /// Verilog-2001 and SystemVerilog reserved words, which no generated name may use.
@@ -512,6 +514,7 @@ impl Module {
             clock: None,
             reset: None,
             names: BTreeMap::new(),
+            wires_by_expr: HashMap::new(),
         }
     }
 
@@ -570,9 +573,15 @@ impl Module {
         &self.signals[id.0]
     }
 
-    /// A new wire driven by `expr`; returns a reference to it.
+    /// A wire driven by `expr`; returns a reference to it. An expression
+    /// already driving a wire gives that wire (common subexpressions, such
+    /// as two equal digit pairs of a constant multiplier, are built once).
     pub fn wire(&mut self, name: &str, expr: Expr) -> Expr {
+        if let Some(&id) = self.wires_by_expr.get(&expr) {
+            return self.r(id);
+        }
         let id = self.add_signal(name, expr.width(), SigKind::Wire, false);
+        self.wires_by_expr.insert(expr.clone(), id);
         self.assigns.push((id, expr));
         self.r(id)
     }

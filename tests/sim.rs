@@ -37,13 +37,19 @@ fn a_wrong_result_is_reported_with_inputs_and_a_trace() {
     let dir = work.path().join("wrong");
     let v = verify(&r, &dir, CHECKS, EFFORT, "wrong");
     assert!(!v.passed);
-    for needle in
-        ["MISMATCH", "a0 = 0x", "w1 = 0x", "expected out_valid = 1, y = ", "actual   out_valid = 1, y = ", "\n  trace: "]
-    {
+    for needle in [
+        "MISMATCH",
+        "a0 = 0x",
+        "w1 = 0x",
+        "expected out_valid = 1, y = ",
+        "actual   out_valid = 1, y = ",
+        "\n  trace: ",
+    ] {
         assert!(v.report.contains(needle), "report lacks {needle:?}:\n{}", v.report);
     }
     let vcd = dir.join(format!("{}.vcd", r.params.top));
-    let text = std::fs::read_to_string(&vcd).unwrap_or_else(|e| panic!("no trace {}: {e}\n{}", vcd.display(), v.report));
+    let text =
+        std::fs::read_to_string(&vcd).unwrap_or_else(|e| panic!("no trace {}: {e}\n{}", vcd.display(), v.report));
     assert!(text.contains("$enddefinitions") && text.contains("valid1"), "trace looks empty");
 }
 

@@ -165,7 +165,7 @@ pub fn generate(p: &DesignParams) -> Generated {
         for (i, &c) in coefs.iter().enumerate() {
             if active[i] {
                 for (shift, neg) in tree::csd(c) {
-                    t.push(Term { expr: None, lo: 0, hi: 1, width: 1, shift, neg });
+                    t.push(Term::signal(Expr::zeros(1), i, 1, shift, neg));
                 }
             }
         }
@@ -247,7 +247,7 @@ pub fn generate(p: &DesignParams) -> Generated {
             }
         }
         for (shift, neg) in tree::csd(coefs[i]) {
-            terms.push(Term::signal(pop.expr.clone(), pop.max, shift, neg));
+            terms.push(Term::signal(pop.expr.clone(), i, pop.max, shift, neg));
         }
     }
     terms.extend(Term::constant(offset));
@@ -291,7 +291,7 @@ pub fn generate(p: &DesignParams) -> Generated {
 fn fit_result(m: &mut Module, t: &Term, width: u32) -> Expr {
     assert!(!t.neg);
     let Some(e) = &t.expr else {
-        return Expr::constant(Const::from_u128(width, (t.lo as u128) << t.shift));
+        return Expr::constant(Const::from_u128(width, (t.form.constant as u128) << t.shift));
     };
     if t.shift >= width {
         m.wire("unused_result", Expr::reduce_and(Expr::concat(vec![Expr::zeros(1), e.clone()])));
@@ -299,7 +299,7 @@ fn fit_result(m: &mut Module, t: &Term, width: u32) -> Expr {
     }
     let keep = width - t.shift;
     if t.width <= keep {
-        return e.clone().extend(keep, t.lo < 0).shl_append(t.shift);
+        return e.clone().extend(keep, t.range().0 < 0).shl_append(t.shift);
     }
     let dropped = e.slice(keep, t.width - keep);
     m.wire("unused_result", Expr::reduce_and(Expr::concat(vec![Expr::zeros(1), dropped])));

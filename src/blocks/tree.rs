@@ -98,22 +98,64 @@ fn register_counts(m: &mut Module, nodes: Vec<Count>, level: u32, prefix: &str) 
         .collect()
 }
 
+/// An exact linear form over independent counts: `sum coef * count + constant`,
+/// each count anywhere in `0..=max`. Its range is exact for independent
+/// counts and a sound bound for correlated ones.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinearForm {
+    /// Source id -> (coefficient, largest count).
+    pub coefs: std::collections::BTreeMap<usize, (i128, u64)>,
+    pub constant: i128,
+}
+
+impl LinearForm {
+    fn scaled(&self, factor: i128) -> LinearForm {
+        LinearForm {
+            coefs: self.coefs.iter().map(|(&k, &(c, m))| (k, (c * factor, m))).collect(),
+            constant: self.constant * factor,
+        }
+    }
+
+    fn plus(mut self, other: &LinearForm) -> LinearForm {
+        for (&k, &(c, m)) in &other.coefs {
+            let e = self.coefs.entry(k).or_insert((0, m));
+            e.0 += c;
+        }
+        self.coefs.retain(|_, (c, _)| *c != 0);
+        self.constant += other.constant;
+        self
+    }
+
+    pub fn range(&self) -> (i128, i128) {
+        let mut lo = self.constant;
+        let mut hi = self.constant;
+        for &(c, m) in self.coefs.values() {
+            let v = c * m as i128;
+            lo += v.min(0);
+            hi += v.max(0);
+        }
+        (lo, hi)
+    }
+}
+
 /// One operand of a scale tree: `(neg ? -1 : 1) * value * 2^shift`, where
-/// `value` is held in `width` bits (two's complement if `lo < 0`) and lies
-/// in `lo..=hi`. A constant has no signal (`expr` is `None`, `lo == hi`).
+/// `value` is held in `width` bits (two's complement if it can be negative)
+/// and equals `form`. A constant has no signal (`expr` is `None`).
 #[derive(Clone, Debug)]
 pub struct Term {
     pub expr: Option<Expr>,
-    pub lo: i128,
-    pub hi: i128,
+    pub form: LinearForm,
     pub width: u32,
     pub shift: u32,
     pub neg: bool,
 }
 
 impl Term {
-    pub fn signal(expr: Expr, max: u64, shift: u32, neg: bool) -> Term {
-        Term { width: expr.width(), expr: Some(expr), lo: 0, hi: max as i128, shift, neg }
+    /// `count` (source `source`, at most `max`) as a term.
+    pub fn signal(expr: Expr, source: usize, max: u64, shift: u32, neg: bool) -> Term {
+        let mut form = LinearForm::default();
+        form.coefs.insert(source, (1, max));
+        Term { width: expr.width(), expr: Some(expr), form, shift, neg }
     }
 
     /// A constant term; `None` for zero.
@@ -124,11 +166,16 @@ impl Term {
         let mag = value.unsigned_abs();
         let shift = mag.trailing_zeros();
         let v = (mag >> shift) as i128;
-        Some(Term { expr: None, lo: v, hi: v, width: width_for(0, v), shift, neg: value < 0 })
+        let form = LinearForm { constant: v, ..LinearForm::default() };
+        Some(Term { expr: None, form, width: width_for(0, v), shift, neg: value < 0 })
+    }
+
+    pub fn range(&self) -> (i128, i128) {
+        self.form.range()
     }
 
     fn signed(&self) -> bool {
-        self.lo < 0
+        self.range().0 < 0
     }
 
     /// This term's operand expression: shifted left by `rel` and extended
@@ -136,13 +183,8 @@ impl Term {
     fn operand(&self, rel: u32, width: u32) -> Expr {
         match &self.expr {
             Some(e) => e.clone().extend(width - rel, self.signed()).shl_append(rel),
-            None => Expr::constant(Const::from_u128(width, (self.lo as u128) << rel)),
+            None => Expr::constant(Const::from_u128(width, (self.form.constant as u128) << rel)),
         }
-    }
-
-    /// Range of the term's signed contribution, in units of 2^shift.
-    pub fn value_range(&self) -> (i128, i128) {
-        if self.neg { (-self.hi, -self.lo) } else { (self.lo, self.hi) }
     }
 }
 
@@ -201,7 +243,7 @@ pub fn scale_tree(m: &mut Module, mut terms: Vec<Term>, sched: &Schedule, first_
         if logic_done && sched.register_after(level - 1) {
             root = register_terms(m, vec![root], level - 1).pop().unwrap();
         }
-        let zero = Term { expr: None, lo: 0, hi: 0, width: 1, shift: root.shift, neg: false };
+        let zero = Term { expr: None, form: LinearForm::default(), width: 1, shift: root.shift, neg: false };
         root = combine(m, &zero, &root, &format!("neg{level}"));
     }
     Some(root)
@@ -223,23 +265,23 @@ fn register_terms(m: &mut Module, terms: Vec<Term>, level: u32) -> Vec<Term> {
 fn combine(m: &mut Module, a: &Term, b: &Term, name: &str) -> Term {
     let shift = a.shift.min(b.shift);
     let (ra, rb) = (a.shift - shift, b.shift - shift);
-    let scaled = |t: &Term, r: u32| (t.lo << r, t.hi << r);
-    let (alo, ahi) = scaled(a, ra);
-    let (blo, bhi) = scaled(b, rb);
-    let (op, neg, lo, hi, first, second) = if a.neg == b.neg {
-        (BinOp::Add, a.neg, alo + blo, ahi + bhi, (a, ra), (b, rb))
+    let fa = a.form.scaled(1 << ra);
+    let fb = b.form.scaled(1 << rb);
+    let (op, neg, form, first, second) = if a.neg == b.neg {
+        (BinOp::Add, a.neg, fa.plus(&fb), (a, ra), (b, rb))
     } else if !a.neg {
-        (BinOp::Sub, false, alo - bhi, ahi - blo, (a, ra), (b, rb))
+        (BinOp::Sub, false, fa.plus(&fb.scaled(-1)), (a, ra), (b, rb))
     } else {
-        (BinOp::Sub, false, blo - ahi, bhi - alo, (b, rb), (a, ra))
+        (BinOp::Sub, false, fb.plus(&fa.scaled(-1)), (b, rb), (a, ra))
     };
+    let (lo, hi) = form.range();
     if a.expr.is_none() && b.expr.is_none() {
         // Constant folding: no logic.
-        return Term { expr: None, lo, hi, width: width_for(lo.min(0), hi.max(0)), shift, neg };
+        return Term { expr: None, width: width_for(lo.min(0), hi.max(0)), form, shift, neg };
     }
     let width = width_for(lo, hi).max(first.0.width + first.1).max(second.0.width + second.1);
     let e = Expr::bin(op, first.0.operand(first.1, width), second.0.operand(second.1, width));
-    Term { expr: Some(m.wire(name, e)), lo, hi, width, shift, neg }
+    Term { expr: Some(m.wire(name, e)), form, width, shift, neg }
 }
 
 #[cfg(test)]
