@@ -48,6 +48,21 @@ pub struct DesignArgs {
     /// Tree levels between pipeline registers, 0..=64; 0 = only input and output registers.
     #[arg(long, allow_negative_numbers = true)]
     pub pipeline: Option<i64>,
+    /// PA-Net weight bases M, 1..=16 [default: 4].
+    #[arg(long, allow_negative_numbers = true)]
+    pub m: Option<i64>,
+    /// PA-Net activation bases N, 1..=16 [default: 5].
+    #[arg(long, allow_negative_numbers = true)]
+    pub n: Option<i64>,
+    /// PA-Net activation width B in bits (signed), 1..=32 [default: 8].
+    #[arg(long, allow_negative_numbers = true)]
+    pub act_bits: Option<i64>,
+    /// PA-Net activation endpoints v_1 < ... < v_N, comma-separated B-bit integers [default: evenly spread].
+    #[arg(long, allow_hyphen_values = true)]
+    pub endpoints: Option<String>,
+    /// PA-Net phi_ij, M*N comma-separated reals, row i (weight base) after row i [default: alpha_i * beta_j].
+    #[arg(long, allow_hyphen_values = true)]
+    pub phi: Option<String>,
     /// Name of the top module [default: derived from the parameters].
     #[arg(long)]
     pub top: Option<String>,
@@ -66,19 +81,27 @@ impl DesignArgs {
         let block = match &self.block {
             None => Block::GroupNet,
             Some(b) => Block::parse(b).ok_or_else(|| {
-                format!("--block {b:?} is unknown: valid blocks are popcount, xnor_pe, and_pe, groupnet")
+                let names: Vec<&str> = Block::ALL.iter().map(|b| b.name()).collect();
+                format!("--block {b:?} is unknown: valid blocks are {}", names.join(", "))
             })?,
         };
         let is_groupnet = block == Block::GroupNet;
-        if !is_groupnet {
-            for (given, flag) in
-                [(self.k.is_some(), "--k"), (self.lambda.is_some(), "--lambda"), (self.shared_input, "--shared-input")]
-            {
-                if given {
-                    return Err(format!("{flag} applies to --block groupnet only, not {}", block.name()));
-                }
+        let is_pa = matches!(block, Block::Pa | Block::PaQuantizer);
+        let only = |given: bool, flag: &str, allowed: bool, owner: &str| {
+            if given && !allowed {
+                Err(format!("{flag} applies to --block {owner} only, not {}", block.name()))
+            } else {
+                Ok(())
             }
-        }
+        };
+        only(self.k.is_some(), "--k", is_groupnet, "groupnet")?;
+        only(self.lambda.is_some(), "--lambda", is_groupnet, "groupnet")?;
+        only(self.shared_input, "--shared-input", is_groupnet, "groupnet")?;
+        only(self.m.is_some(), "--m", block == Block::Pa, "pa")?;
+        only(self.phi.is_some(), "--phi", block == Block::Pa, "pa")?;
+        only(self.n.is_some(), "--n", is_pa, "pa or pa_quantizer")?;
+        only(self.act_bits.is_some(), "--act-bits", is_pa, "pa or pa_quantizer")?;
+        only(self.endpoints.is_some(), "--endpoints", is_pa, "pa or pa_quantizer")?;
 
         let len = match (self.len, self.cin, self.kernel) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
@@ -98,10 +121,12 @@ impl DesignArgs {
             }
         } as usize;
 
-        let lanes = if is_groupnet {
-            in_range("--k", self.k.unwrap_or(5), 1, MAX_LANES as i64, "the number of lanes")? as usize
-        } else {
-            1
+        let lanes = match block {
+            Block::GroupNet => {
+                in_range("--k", self.k.unwrap_or(5), 1, MAX_LANES as i64, "the number of lanes")? as usize
+            }
+            Block::Pa => in_range("--m", self.m.unwrap_or(4), 1, MAX_BASES as i64, "the weight bases")? as usize,
+            _ => 1,
         };
         let coef_bits =
             in_range("--coef-bits", self.coef_bits.unwrap_or(16), 2, MAX_COEF_BITS as i64, "the scale width in bits")?
@@ -125,21 +150,7 @@ impl DesignArgs {
             if reals.len() != lanes {
                 return Err(format!("--lambda gives {} values, --k {lanes} needs exactly {lanes}", reals.len()));
             }
-            let max = ((1i64 << (coef_bits - 1)) - 1) as f64;
-            let min = -(1i64 << (coef_bits - 1)) as f64;
-            let scale = (frac_bits as f64).exp2();
-            let mut ints = vec![];
-            for &r in &reals {
-                let fixed = to_fixed(r, frac_bits);
-                if !(min..=max).contains(&fixed) {
-                    return Err(format!(
-                        "--lambda {r} does not fit the fixed-point format: with --coef-bits {coef_bits} and --frac-bits {frac_bits} a lambda must lie in [{}, {}]",
-                        min / scale,
-                        max / scale
-                    ));
-                }
-                ints.push(fixed as i64);
-            }
+            let ints = reals.iter().map(|&r| to_coef("--lambda", r, frac_bits, coef_bits)).collect::<Result<_, _>>()?;
             (reals, ints)
         } else {
             (vec![], vec![])
@@ -160,13 +171,50 @@ impl DesignArgs {
         if self.weights_file.is_some() && self.seed.is_some() {
             return Err("--weights-file and --seed both give the weights: use one or the other".into());
         }
+        if block == Block::PaQuantizer && (self.weights.is_some() || self.weights_file.is_some() || self.seed.is_some())
+        {
+            return Err("--block pa_quantizer has no weights: drop --weights, --weights-file and --seed".into());
+        }
         let weights = if mode == "port" {
             Weights::Port
         } else if let Some(path) = &self.weights_file {
             Weights::Const(read_weights_file(path, lanes, len)?)
         } else {
             let mut rng = SplitMix64::new(self.seed.unwrap_or(1));
-            Weights::Const((0..lanes).map(|_| BitVec::random(len, &mut rng)).collect())
+            if block == Block::Pa {
+                Weights::Const(random_pieces(lanes, len, &mut rng))
+            } else {
+                Weights::Const((0..lanes).map(|_| BitVec::random(len, &mut rng)).collect())
+            }
+        };
+
+        let (act_bits, endpoints, phi_reals, phi) = if is_pa {
+            let act_bits =
+                in_range("--act-bits", self.act_bits.unwrap_or(8), 1, MAX_ACT_BITS as i64, "the activation width")?
+                    as u32;
+            let nb = in_range("--n", self.n.unwrap_or(5), 1, MAX_BASES as i64, "the activation bases")? as usize;
+            let endpoints = pa_endpoints(self.endpoints.as_deref(), nb, act_bits)?;
+            let (phi_reals, phi) = if block == Block::Pa {
+                let reals: Vec<f64> = match &self.phi {
+                    Some(text) => parse_reals("--phi", text)?,
+                    None => default_phi(lanes, nb),
+                };
+                if reals.len() != lanes * nb {
+                    return Err(format!(
+                        "--phi gives {} values, --m {lanes} --n {nb} needs exactly {}",
+                        reals.len(),
+                        lanes * nb
+                    ));
+                }
+                let ints: Vec<i64> =
+                    reals.iter().map(|&r| to_coef("--phi", r, frac_bits, coef_bits)).collect::<Result<_, _>>()?;
+                (reals.chunks(nb).map(<[f64]>::to_vec).collect(), ints.chunks(nb).map(<[i64]>::to_vec).collect())
+            } else {
+                (vec![], vec![])
+            };
+            (act_bits, endpoints, phi_reals, phi)
+        } else {
+            (0, vec![], vec![], vec![])
         };
 
         let top = match &self.top {
@@ -179,6 +227,8 @@ impl DesignArgs {
             None => {
                 let base = match block {
                     Block::GroupNet => format!("groupnet_k{lanes}_n{len}"),
+                    Block::Pa => format!("pa_m{lanes}_n{}_len{len}", endpoints.len()),
+                    Block::PaQuantizer => format!("pa_quantizer_n{}_len{len}", endpoints.len()),
                     b => format!("{}_n{len}", b.name()),
                 };
                 let mode_tag = if let Weights::Const(_) = weights { "_const" } else { "" };
@@ -198,8 +248,88 @@ impl DesignArgs {
             frac_bits,
             coef_bits,
             pipeline,
+            act_bits,
+            endpoints,
+            phi,
+            phi_reals,
         })
     }
+}
+
+/// A real coefficient in the fixed-point format, or an error naming the
+/// representable range.
+fn to_coef(flag: &str, real: f64, frac_bits: u32, coef_bits: u32) -> Result<i64, String> {
+    let max = ((1i64 << (coef_bits - 1)) - 1) as f64;
+    let min = -(1i64 << (coef_bits - 1)) as f64;
+    let scale = (frac_bits as f64).exp2();
+    let fixed = to_fixed(real, frac_bits);
+    if !(min..=max).contains(&fixed) {
+        return Err(format!(
+            "{flag} {real} does not fit the fixed-point format: with --coef-bits {coef_bits} and --frac-bits {frac_bits} a value must lie in [{}, {}]",
+            min / scale,
+            max / scale
+        ));
+    }
+    Ok(fixed as i64)
+}
+
+/// Activation endpoints: given, or N evenly spread over the B-bit range.
+fn pa_endpoints(text: Option<&str>, nb: usize, act_bits: u32) -> Result<Vec<i64>, String> {
+    let min = -(1i64 << (act_bits - 1));
+    let max = (1i64 << (act_bits - 1)) - 1;
+    let values: Vec<i64> = match text {
+        Some(t) => t
+            .split(',')
+            .map(|s| s.trim().parse::<i64>().map_err(|_| format!("--endpoints value {:?} is not an integer", s.trim())))
+            .collect::<Result<_, _>>()?,
+        None => {
+            let span = (1u64 << act_bits) as f64 / (nb + 1) as f64;
+            (1..=nb).map(|j| min + (j as f64 * span).floor() as i64).collect()
+        }
+    };
+    if values.len() != nb {
+        return Err(format!("--endpoints gives {} values, --n {nb} needs exactly {nb}", values.len()));
+    }
+    for (j, &v) in values.iter().enumerate() {
+        if v < min || v > max {
+            return Err(format!("--endpoints value {v} does not fit {act_bits} bits: it must be {min}..={max}"));
+        }
+        if j > 0 && v <= values[j - 1] {
+            return Err(format!(
+                "--endpoints must be strictly increasing: {v} follows {}{}",
+                values[j - 1],
+                if text.is_none() {
+                    format!(" (--n {nb} endpoints do not fit --act-bits {act_bits})")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    Ok(values)
+}
+
+/// Default PA-Net scales: alpha_i spread symmetrically around zero (never
+/// zero), beta_j = (j+1)/N, phi = alpha * beta.
+fn default_phi(m: usize, nb: usize) -> Vec<f64> {
+    let alpha = |i: usize| {
+        let a = (2 * i + 1) as f64 / m as f64 - 1.0;
+        if a == 0.0 { 0.5 / m as f64 } else { a }
+    };
+    (0..m).flat_map(|i| (0..nb).map(move |j| alpha(i) * (j + 1) as f64 / nb as f64)).collect()
+}
+
+/// Random PA-Net weight bases as a decomposition makes them: every weight
+/// in at most one piece (one of the M bases, or the zero piece).
+fn random_pieces(m: usize, len: usize, rng: &mut SplitMix64) -> Vec<BitVec> {
+    let mut bases = vec![BitVec::zeros(len); m];
+    for k in 0..len {
+        let piece = rng.below(m as u64 + 1) as usize;
+        if piece < m {
+            bases[piece].set(k, true);
+        }
+    }
+    bases
 }
 
 fn parse_reals(flag: &str, text: &str) -> Result<Vec<f64>, String> {

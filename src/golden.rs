@@ -14,6 +14,31 @@ pub fn and_dot(a: &BitVec, w: &BitVec) -> i64 {
     a.and(w).count_ones() as i64
 }
 
+/// Element `k` of a packed vector of `bits`-bit signed integers.
+pub fn signed_element(v: &BitVec, k: usize, bits: u32) -> i64 {
+    let mut x: i64 = 0;
+    for b in 0..bits as usize {
+        if v.get(k * bits as usize + b) {
+            x |= 1 << b;
+        }
+    }
+    if bits < 64 && x & (1 << (bits - 1)) != 0 { x - (1 << bits) } else { x }
+}
+
+/// PA-Net activation bases: V_j has a 1 where v_j <= a < v_{j+1} (the last
+/// base is open above); an activation below v_1 is in no base.
+pub fn pa_bases(act: &BitVec, n: usize, bits: u32, endpoints: &[i64]) -> Vec<BitVec> {
+    let mut v = vec![BitVec::zeros(n); endpoints.len()];
+    for k in 0..n {
+        let a = signed_element(act, k, bits);
+        let piece = endpoints.iter().take_while(|&&e| e <= a).count();
+        if piece > 0 {
+            v[piece - 1].set(k, true);
+        }
+    }
+    v
+}
+
 /// A golden model bound to one design: resolves constant weights once, then
 /// evaluates inputs given in the order of [`DesignParams::input_ports`].
 pub struct Golden<'p> {
@@ -31,8 +56,13 @@ impl<'p> Golden<'p> {
     pub fn new(params: &'p DesignParams) -> Golden<'p> {
         let ports = params.input_ports();
         let index = |name: &str| ports.iter().position(|p| p.name == name).expect("port exists");
-        let lanes = if params.block == Block::Popcount { 0 } else { params.lanes };
-        let lane_inputs = (0..lanes).map(|i| index(&params.lane_input(i))).collect();
+        let lanes = match params.block {
+            Block::Popcount | Block::PaQuantizer => 0,
+            _ => params.lanes,
+        };
+        let lane_inputs = (0..lanes)
+            .map(|i| index(&if params.block == Block::Pa { "act".into() } else { params.lane_input(i) }))
+            .collect();
         let lane_weights = (0..lanes)
             .map(|i| match &params.weights {
                 Weights::Port => LaneWeight::Port(index(&params.lane_weight(i))),
@@ -49,6 +79,7 @@ impl<'p> Golden<'p> {
         }
     }
 
+    /// The integer result of an arithmetic block.
     pub fn eval(&self, inputs: &[BitVec]) -> i64 {
         let p = self.params;
         match p.block {
@@ -58,8 +89,37 @@ impl<'p> Golden<'p> {
             Block::GroupNet => (0..p.lanes)
                 .map(|i| p.lambdas[i] * xnor_dot(&inputs[self.lane_inputs[i]], self.weight(i, inputs)))
                 .sum(),
+            Block::Pa => {
+                let v = pa_bases(&inputs[0], p.len, p.act_bits, &p.endpoints);
+                let mut y = 0;
+                for i in 0..p.lanes {
+                    let t = self.weight(i, inputs);
+                    for (j, vj) in v.iter().enumerate() {
+                        y += p.phi[i][j] * and_dot(t, vj);
+                    }
+                }
+                y
+            }
+            Block::PaQuantizer => panic!("pa_quantizer has a vector result: use eval_bits"),
         }
     }
+
+    /// The result port `y` as bits, for every block.
+    pub fn eval_bits(&self, inputs: &[BitVec]) -> BitVec {
+        let p = self.params;
+        let width = output_width(p) as usize;
+        if p.block == Block::PaQuantizer {
+            let v = pa_bases(&inputs[0], p.len, p.act_bits, &p.endpoints);
+            return BitVec::from_fn(width, |b| v[b / p.len].get(b % p.len));
+        }
+        BitVec::from_i64(width, self.eval(inputs))
+    }
+}
+
+/// Which activation pieces some B-bit activation can fall in: "none" (below
+/// v_1) and each base j; every base is reachable at a = v_j.
+fn pa_below_first_reachable(p: &DesignParams) -> bool {
+    p.endpoints[0] > -(1i64 << (p.act_bits - 1))
 }
 
 /// Every result the block can produce lies in `lo..=hi`, and both ends are
@@ -88,15 +148,51 @@ pub fn output_range(p: &DesignParams) -> (i64, i64) {
             let spread: i64 = p.lambdas.iter().map(|l| l.abs()).sum::<i64>() * n;
             (-spread, spread)
         }
+        (Block::Pa, weights) => {
+            // Per element: the activation picks one piece (or none), the
+            // weight bits pick which phi of that piece's column are summed.
+            let none = pa_below_first_reachable(p);
+            let element = |set: &dyn Fn(usize) -> bool| -> (i64, i64) {
+                let sums =
+                    (0..p.act_bases()).map(|j| (0..p.lanes).filter(|&i| set(i)).map(|i| p.phi[i][j]).sum::<i64>());
+                let mut lo = if none { 0 } else { i64::MAX };
+                let mut hi = if none { 0 } else { i64::MIN };
+                for s in sums {
+                    lo = lo.min(s);
+                    hi = hi.max(s);
+                }
+                (lo, hi)
+            };
+            match weights {
+                Weights::Port => {
+                    // Free weight bits: each column's positive (negative) phi
+                    // alone give its largest (smallest) sum; all zero gives 0.
+                    let cols = |f: fn(i64) -> i64| {
+                        (0..p.act_bases()).map(move |j| (0..p.lanes).map(|i| f(p.phi[i][j])).sum::<i64>())
+                    };
+                    let hi = cols(|x| x.max(0)).max().unwrap_or(0).max(0);
+                    let lo = cols(|x| x.min(0)).min().unwrap_or(0).min(0);
+                    (lo * n, hi * n)
+                }
+                Weights::Const(t) => {
+                    (0..p.len).map(|k| element(&|i| t[i].get(k))).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+                }
+            }
+        }
+        (Block::PaQuantizer, _) => panic!("pa_quantizer has a vector result"),
     }
 }
 
-/// Width of the result port `y`: the smallest that holds the exact range.
+/// Width of the result port `y`: the smallest that holds the exact range;
+/// for the quantizer, the N bases side by side.
 pub fn output_width(p: &DesignParams) -> u32 {
+    if p.block == Block::PaQuantizer {
+        return (p.act_bases() * p.len) as u32;
+    }
     let (lo, hi) = output_range(p);
     width_for(lo as i128, hi as i128)
 }
 
 pub fn output_signed(p: &DesignParams) -> bool {
-    output_range(p).0 < 0
+    p.block != Block::PaQuantizer && output_range(p).0 < 0
 }

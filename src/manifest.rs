@@ -37,12 +37,27 @@ fn params_json(p: &DesignParams) -> Value {
     let mut m = serde_json::Map::new();
     m.insert("len".into(), json!(p.len));
     m.insert("pipeline".into(), json!(p.pipeline));
-    let mode = if p.block == Block::Popcount { "none" } else { p.weights.mode() };
+    let mode = if matches!(p.block, Block::Popcount | Block::PaQuantizer) { "none" } else { p.weights.mode() };
     m.insert("weights_mode".into(), json!(mode));
     if let Weights::Const(w) = &p.weights {
         let hex: Vec<String> = w.iter().map(BitVec::to_hex).collect();
-        let v = if p.block == Block::GroupNet { json!(hex) } else { json!(hex[0]) };
+        let v = if matches!(p.block, Block::GroupNet | Block::Pa) { json!(hex) } else { json!(hex[0]) };
         m.insert("weights".into(), v);
+    }
+    if matches!(p.block, Block::Pa | Block::PaQuantizer) {
+        if p.block == Block::Pa {
+            m.insert("m".into(), json!(p.lanes));
+            m.insert("frac_bits".into(), json!(p.frac_bits));
+            m.insert("coef_bits".into(), json!(p.coef_bits));
+            m.insert("phi".into(), json!(p.phi));
+            m.insert("phi_reals".into(), json!(p.phi_reals));
+        } else {
+            m.insert("y_layout".into(), json!("activation base j (0-based) is y[j*len +: len]"));
+        }
+        m.insert("n".into(), json!(p.act_bases()));
+        m.insert("act_bits".into(), json!(p.act_bits));
+        m.insert("act_layout".into(), json!("element k is act[k*act_bits +: act_bits], two's complement"));
+        m.insert("endpoints".into(), json!(p.endpoints));
     }
     if p.block == Block::GroupNet {
         m.insert("k".into(), json!(p.lanes));
@@ -67,7 +82,26 @@ pub fn params_from_manifest(v: &Value) -> Result<DesignParams, String> {
         get(&params, key)?.as_i64().ok_or_else(|| format!("manifest params.{key} is not an integer"))
     };
     let len = int("len")? as usize;
-    let lanes = if block == Block::GroupNet { int("k")? as usize } else { 1 };
+    let lanes = match block {
+        Block::GroupNet => int("k")? as usize,
+        Block::Pa => int("m")? as usize,
+        _ => 1,
+    };
+    let int_list = |v: &Value| -> Result<Vec<i64>, String> {
+        v.as_array()
+            .ok_or("manifest list expected".to_string())?
+            .iter()
+            .map(|x| x.as_i64().ok_or("manifest integer expected".to_string()))
+            .collect()
+    };
+    let endpoints = match params.get("endpoints") {
+        Some(v) => int_list(v)?,
+        None => vec![],
+    };
+    let phi: Vec<Vec<i64>> = match params.get("phi") {
+        Some(Value::Array(rows)) => rows.iter().map(int_list).collect::<Result<_, _>>()?,
+        _ => vec![],
+    };
     let hex_list: Vec<String> = match params.get("weights") {
         None => vec![],
         Some(Value::String(s)) => vec![s.clone()],
@@ -97,5 +131,9 @@ pub fn params_from_manifest(v: &Value) -> Result<DesignParams, String> {
         frac_bits: params.get("frac_bits").and_then(Value::as_u64).unwrap_or(0) as u32,
         coef_bits: params.get("coef_bits").and_then(Value::as_u64).unwrap_or(0) as u32,
         pipeline: int("pipeline")? as u32,
+        act_bits: params.get("act_bits").and_then(Value::as_u64).unwrap_or(0) as u32,
+        endpoints,
+        phi_reals: phi.iter().map(|r| r.iter().map(|&x| x as f64).collect()).collect(),
+        phi,
     })
 }

@@ -9,6 +9,8 @@ pub const MAX_LEN: usize = 65536;
 pub const MAX_PIPELINE: u32 = 64;
 pub const MAX_COEF_BITS: u32 = 32;
 pub const MAX_FRAC_BITS: u32 = 31;
+pub const MAX_BASES: usize = 16;
+pub const MAX_ACT_BITS: u32 = 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Block {
@@ -16,6 +18,8 @@ pub enum Block {
     XnorPe,
     AndPe,
     GroupNet,
+    PaQuantizer,
+    Pa,
 }
 
 impl Block {
@@ -25,11 +29,16 @@ impl Block {
             Block::XnorPe => "xnor_pe",
             Block::AndPe => "and_pe",
             Block::GroupNet => "groupnet",
+            Block::PaQuantizer => "pa_quantizer",
+            Block::Pa => "pa",
         }
     }
 
+    pub const ALL: [Block; 6] =
+        [Block::Popcount, Block::XnorPe, Block::AndPe, Block::GroupNet, Block::PaQuantizer, Block::Pa];
+
     pub fn parse(s: &str) -> Option<Block> {
-        [Block::Popcount, Block::XnorPe, Block::AndPe, Block::GroupNet].into_iter().find(|b| b.name() == s)
+        Block::ALL.into_iter().find(|b| b.name() == s)
     }
 }
 
@@ -57,7 +66,8 @@ pub struct DesignParams {
     pub top: String,
     /// Dot-product length n.
     pub len: usize,
-    /// Lanes (Group-Net bases); 1 for the single blocks.
+    /// Weight vectors: Group-Net lanes K, PA-Net weight bases M; 1 for the
+    /// single blocks.
     pub lanes: usize,
     /// All lanes read one `a` (layer-wise decomposition).
     pub shared_input: bool,
@@ -71,6 +81,14 @@ pub struct DesignParams {
     pub coef_bits: u32,
     /// Tree levels between pipeline registers; 0 = input and output registers only.
     pub pipeline: u32,
+    /// PA-Net: width B of each signed activation.
+    pub act_bits: u32,
+    /// PA-Net: activation endpoints v_1 < ... < v_N, B-bit integers.
+    pub endpoints: Vec<i64>,
+    /// PA-Net: phi[i][j] for weight base i and activation base j, fixed point.
+    pub phi: Vec<Vec<i64>>,
+    /// PA-Net: the real phi the user asked for, before rounding.
+    pub phi_reals: Vec<Vec<f64>>,
 }
 
 /// A data input port of a top module: name and width.
@@ -92,6 +110,14 @@ impl DesignParams {
                 let mut v = vec![port("a".into())];
                 if weights_are_ports {
                     v.push(port("w".into()));
+                }
+                v
+            }
+            Block::PaQuantizer => vec![PortSpec { name: "act".into(), width: n * self.act_bits as usize }],
+            Block::Pa => {
+                let mut v = vec![PortSpec { name: "act".into(), width: n * self.act_bits as usize }];
+                if weights_are_ports {
+                    v.extend((0..self.lanes).map(|i| port(format!("t{i}"))));
                 }
                 v
             }
@@ -122,7 +148,34 @@ impl DesignParams {
     pub fn lane_weight(&self, i: usize) -> String {
         match self.block {
             Block::GroupNet => format!("w{i}"),
+            Block::Pa => format!("t{i}"),
             _ => "w".into(),
+        }
+    }
+
+    /// Activation bases N of a PA-Net block.
+    pub fn act_bases(&self) -> usize {
+        self.endpoints.len()
+    }
+
+    /// Parameters with every block-specific field empty, for the blocks to fill.
+    pub fn base(block: Block, top: &str, len: usize) -> DesignParams {
+        DesignParams {
+            block,
+            top: top.to_string(),
+            len,
+            lanes: 1,
+            shared_input: false,
+            weights: Weights::Port,
+            lambdas: vec![],
+            lambda_reals: vec![],
+            frac_bits: 0,
+            coef_bits: 0,
+            pipeline: 0,
+            act_bits: 0,
+            endpoints: vec![],
+            phi: vec![],
+            phi_reals: vec![],
         }
     }
 

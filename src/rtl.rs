@@ -110,6 +110,11 @@ pub enum Expr {
     },
     /// `&{...}`, one bit.
     ReduceAnd(Box<Expr>),
+    /// Unsigned `lhs >= rhs`, one bit.
+    GeU {
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
 }
 
 impl Expr {
@@ -121,7 +126,7 @@ impl Expr {
             Expr::Repeat { count, expr } => count * expr.width(),
             Expr::Not(e) => e.width(),
             Expr::Bin { lhs, .. } => lhs.width(),
-            Expr::ReduceAnd(_) => 1,
+            Expr::ReduceAnd(_) | Expr::GeU { .. } => 1,
         }
     }
 
@@ -153,6 +158,12 @@ impl Expr {
 
     pub fn reduce_and(e: Expr) -> Expr {
         Expr::ReduceAnd(Box::new(e))
+    }
+
+    /// Unsigned comparison of equal-width operands.
+    pub fn ge_unsigned(lhs: Expr, rhs: Expr) -> Expr {
+        assert_eq!(lhs.width(), rhs.width(), ">= operands differ in width");
+        Expr::GeU { lhs: Box::new(lhs), rhs: Box::new(rhs) }
     }
 
     /// Bit `i` of this expression (only for references and slices).

@@ -99,7 +99,45 @@ pub fn quick(root: &Path) -> Result<Vec<String>, String> {
     let cancel = testbench.join("weights_cancel_k2_n16.json");
     v.push(format!("--k 2 --len 16 --shared-input --weights-file {} --lambda 1,1 --pipeline 1", cancel.display()));
     v.push(format!("--k 2 --len 16 --shared-input --weights-file {} --lambda 1,0.5 --pipeline 0", cancel.display()));
+    v.extend(pa_quick());
     Ok(v)
+}
+
+/// PA-Net: M in {1, 2, 4, 8}, N in {1, 3, 5, 7}, lengths including 1 and
+/// non-multiples of 64, both weight modes, negative and positive phi,
+/// endpoints at the edges of the activation range, every pipeline depth.
+fn pa_quick() -> Vec<String> {
+    let mut v = vec![];
+    for (nb, len, bits, pipe) in [(1, 1, 8, 0), (3, 7, 4, 1), (5, 65, 8, 0), (7, 130, 6, 2)] {
+        v.push(format!("--block pa_quantizer --n {nb} --len {len} --act-bits {bits} --pipeline {pipe}"));
+    }
+    let combos = [
+        (1, 1, 1, "port", 0),
+        (2, 3, 7, "const", 1),
+        (4, 5, 576, "port", 0),
+        (4, 5, 576, "const", 2),
+        (8, 7, 63, "const", 3),
+        (8, 3, 100, "port", 1),
+        (1, 7, 130, "const", 0),
+        (2, 5, 2, "port", 4),
+        (4, 1, 64, "const", 1),
+        (2, 7, 65, "port", 2),
+    ];
+    for (m, nb, len, mode, pipe) in combos {
+        let seed = if mode == "const" { format!(" --seed {}", m * 100 + len) } else { String::new() };
+        v.push(format!("--block pa --m {m} --n {nb} --len {len} --weights {mode}{seed} --pipeline {pipe}"));
+    }
+    for p in 0..=8 {
+        v.push(format!("--block pa --m 2 --n 3 --len 7 --act-bits 4 --pipeline {p}"));
+    }
+    // Endpoints at the very bottom and top of the range; all-negative phi;
+    // a zero row; 1-bit and 2-bit activations.
+    v.push("--block pa --m 2 --n 3 --len 9 --act-bits 4 --endpoints -8,0,7 --phi -1,-0.5,-2,-0.25,-3,-1.5".into());
+    v.push("--block pa --m 3 --n 2 --len 20 --act-bits 3 --endpoints -4,3 --phi 0,0,1,-1,0.5,2 --weights const".into());
+    v.push("--block pa --m 1 --n 1 --len 5 --act-bits 1 --endpoints 0 --phi -0.75".into());
+    v.push("--block pa --m 2 --n 3 --len 6 --act-bits 2 --endpoints -2,-1,1 --phi 1,2,3,-1,-2,-3 --pipeline 1".into());
+    v.push("--block pa --m 2 --n 2 --len 33 --coef-bits 32 --frac-bits 20 --phi 2047.99,-2048,0.000001,-1".into());
+    v
 }
 
 /// The large sweep: every lane count x length x weight mode x input mode,
@@ -115,6 +153,20 @@ pub fn full(root: &Path) -> Result<Vec<String>, String> {
                         let seed = if mode == "const" { format!(" --seed {}", k * 1000 + n) } else { String::new() };
                         v.push(format!("--k {k} --len {n} --weights {mode}{seed}{shared} --pipeline {pipe}"));
                     }
+                }
+            }
+        }
+    }
+    for m in [1, 2, 4, 8] {
+        for nb in [1, 3, 5, 7] {
+            for &n in &LENS[..9] {
+                for mode in ["port", "const"] {
+                    let seed =
+                        if mode == "const" { format!(" --seed {}", m * 1000 + nb * 100 + n) } else { String::new() };
+                    v.push(format!(
+                        "--block pa --m {m} --n {nb} --len {n} --weights {mode}{seed} --pipeline {}",
+                        n % 3
+                    ));
                 }
             }
         }

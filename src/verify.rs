@@ -5,6 +5,7 @@
 use crate::bits::{BitVec, SplitMix64};
 use crate::golden::Golden;
 use crate::output::Rendered;
+use crate::params::{Block, DesignParams};
 use crate::sim::Dut;
 use crate::tools;
 use std::fmt::Write;
@@ -56,9 +57,48 @@ const CORNERS: &[(&str, Pattern)] = &[
     }),
 ];
 
+/// Directed inputs that depend on the block: for PA-Net, every activation
+/// exactly on, just below and just above every endpoint, and the most
+/// negative and most positive activation, each value at every element,
+/// with the weight bases random and then all ones.
+pub fn block_corners(p: &DesignParams, seed: u64) -> Vec<Vec<BitVec>> {
+    if !matches!(p.block, Block::Pa | Block::PaQuantizer) {
+        return vec![];
+    }
+    let bits = p.act_bits;
+    let (min, max) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
+    let mut values: Vec<i64> = vec![min, max];
+    for &v in &p.endpoints {
+        values.extend([v - 1, v, v + 1]);
+    }
+    values.retain(|v| (min..=max).contains(v));
+    values.sort();
+    values.dedup();
+    let mut rng = SplitMix64::new(seed);
+    let ports = p.input_ports();
+    let mut out = vec![];
+    for all_ones in [false, true] {
+        for r in 0..values.len() {
+            let act = BitVec::from_fn(p.len * bits as usize, |b| {
+                let k = b / bits as usize;
+                let v = values[(k + r) % values.len()];
+                (v >> (b % bits as usize)) & 1 == 1
+            });
+            let mut inputs = vec![act];
+            inputs.extend(
+                ports[1..]
+                    .iter()
+                    .map(|q| if all_ones { BitVec::ones(q.width) } else { BitVec::random(q.width, &mut rng) }),
+            );
+            out.push(inputs);
+        }
+    }
+    out
+}
+
 /// Reset, the directed corners back to back, a random stream with bubbles
 /// and a reset pulse in its middle, then a drain with no input.
-pub fn stimulus(widths: &[usize], latency: u32, effort: Effort) -> Vec<Step> {
+pub fn stimulus(widths: &[usize], latency: u32, effort: Effort, directed: Vec<Vec<BitVec>>) -> Vec<Step> {
     let mut rng = SplitMix64::new(effort.seed);
     let random_inputs = |rng: &mut SplitMix64| widths.iter().map(|&w| BitVec::random(w, rng)).collect::<Vec<_>>();
     let mut steps = vec![];
@@ -80,6 +120,7 @@ pub fn stimulus(widths: &[usize], latency: u32, effort: Effort) -> Vec<Step> {
             .collect();
         steps.push(Step { rst: false, in_valid: true, inputs });
     }
+    steps.extend(directed.into_iter().map(|inputs| Step { rst: false, in_valid: true, inputs }));
     let reset_at = effort.random_cycles / 2;
     for c in 0..effort.random_cycles {
         let rst = c >= reset_at && c < reset_at + 1 + (latency as usize % 3);
@@ -98,9 +139,9 @@ pub struct Mismatch {
     pub cycle: usize,
     /// Index of the step whose inputs produced the expected value, if any.
     pub source: Option<usize>,
-    pub expected: Option<i64>,
+    pub expected: Option<BitVec>,
     pub got_valid: bool,
-    pub got: i64,
+    pub got: BitVec,
 }
 
 /// Checked cycles and the first mismatch.
@@ -112,9 +153,9 @@ pub struct RunResult {
 
 /// Drives `steps` through the model and compares every cycle's `out_valid`
 /// and every valid `y` with the golden model delayed by the latency.
-pub fn run(dut: &mut Dut, golden: &Golden, steps: &[Step], latency: u32, y_signed: bool) -> RunResult {
+pub fn run(dut: &mut Dut, golden: &Golden, steps: &[Step], latency: u32) -> RunResult {
     // What each register stage holds: the step index and its result.
-    let mut stages: Vec<Option<(usize, i64)>> = vec![None; latency as usize];
+    let mut stages: Vec<Option<(usize, BitVec)>> = vec![None; latency as usize];
     let mut checked = 0;
     for (cycle, step) in steps.iter().enumerate() {
         for (i, v) in step.inputs.iter().enumerate() {
@@ -125,13 +166,12 @@ pub fn run(dut: &mut Dut, golden: &Golden, steps: &[Step], latency: u32, y_signe
             stages.iter_mut().for_each(|s| *s = None);
         } else {
             stages.rotate_right(1);
-            stages[0] = step.in_valid.then(|| (cycle, golden.eval(&step.inputs)));
+            stages[0] = step.in_valid.then(|| (cycle, golden.eval_bits(&step.inputs)));
         }
-        let expected = stages[latency as usize - 1];
-        let got = if got_valid || expected.is_some() { dut.y().to_i64(y_signed) } else { 0 };
+        let expected = &stages[latency as usize - 1];
         let ok = match expected {
             None => !got_valid,
-            Some((_, want)) => got_valid && got == want,
+            Some((_, want)) => got_valid && dut.y() == *want,
         };
         if !ok {
             return RunResult {
@@ -139,16 +179,22 @@ pub fn run(dut: &mut Dut, golden: &Golden, steps: &[Step], latency: u32, y_signe
                 checked_outputs: checked,
                 mismatch: Some(Mismatch {
                     cycle,
-                    source: expected.map(|e| e.0),
-                    expected: expected.map(|e| e.1),
+                    source: expected.as_ref().map(|e| e.0),
+                    expected: expected.as_ref().map(|e| e.1.clone()),
                     got_valid,
-                    got,
+                    got: dut.y(),
                 }),
             };
         }
         checked += usize::from(expected.is_some());
     }
     RunResult { cycles: steps.len(), checked_outputs: checked, mismatch: None }
+}
+
+/// A result as a user reads it: a signed or unsigned integer when it is
+/// one, else hex.
+fn show(v: &BitVec, signed: bool, scalar: bool) -> String {
+    if scalar && v.len() <= 64 { v.to_i64(signed).to_string() } else { v.to_hex() }
 }
 
 /// What to check besides simulation.
@@ -214,13 +260,13 @@ pub fn verify(rendered: &Rendered, work: &Path, checks: Checks, effort: Effort, 
         Err(e) => return fail(e),
     };
     let golden = Golden::new(p);
-    let steps = stimulus(&widths, g.latency, effort);
+    let steps = stimulus(&widths, g.latency, effort, block_corners(p, effort.seed));
     let load = |lib: &Path, trace: Option<&Path>| Dut::load(lib, widths.clone(), g.y_width as usize, trace);
     let mut dut = match load(&model.path, None) {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
-    let result = run(&mut dut, &golden, &steps, g.latency, g.y_signed);
+    let result = run(&mut dut, &golden, &steps, g.latency);
     drop(dut);
     let secs = t0.elapsed().as_secs_f64();
     match result.mismatch {
@@ -239,7 +285,7 @@ pub fn verify(rendered: &Rendered, work: &Path, checks: Checks, effort: Effort, 
             let vcd: PathBuf = work.join(format!("{top}.vcd"));
             let traced = tools::build_model(&files, &verilog, top, (&names, &outputs), true)
                 .and_then(|lib| load(&lib.path, Some(&vcd)))
-                .map(|mut d| run(&mut d, &golden, &steps[..=m.cycle], g.latency, g.y_signed));
+                .map(|mut d| run(&mut d, &golden, &steps[..=m.cycle], g.latency));
             let mut r = String::new();
             let _ = writeln!(r, "MISMATCH in {label} ({top}, latency {}) at cycle {}:", g.latency, m.cycle);
             match m.source {
@@ -253,8 +299,15 @@ pub fn verify(rendered: &Rendered, work: &Path, checks: Checks, effort: Effort, 
                     let _ = writeln!(r, "  no input was due at this cycle");
                 }
             }
-            let want = m.expected.map_or("out_valid = 0".to_string(), |e| format!("out_valid = 1, y = {e}"));
-            let got = if m.got_valid { format!("out_valid = 1, y = {}", m.got) } else { "out_valid = 0".to_string() };
+            let scalar = p.block != Block::PaQuantizer;
+            let want = m.expected.map_or("out_valid = 0".to_string(), |e| {
+                format!("out_valid = 1, y = {}", show(&e, g.y_signed, scalar))
+            });
+            let got = if m.got_valid {
+                format!("out_valid = 1, y = {}", show(&m.got, g.y_signed, scalar))
+            } else {
+                "out_valid = 0".to_string()
+            };
             let _ = writeln!(r, "  expected {want}\n  actual   {got}");
             match traced {
                 Ok(_) => {

@@ -82,6 +82,11 @@ fn emit_expr(m: &Module, e: &Expr, out: &mut String) {
             out.push('&');
             emit_operand(m, inner, out);
         }
+        Expr::GeU { lhs, rhs } => {
+            emit_operand(m, lhs, out);
+            out.push_str(" >= ");
+            emit_operand(m, rhs, out);
+        }
     }
 }
 

@@ -13,13 +13,12 @@ use proptest::prelude::*;
 /// to the fixed-point grid, times 2^F. Independent of the packed golden.
 fn reference(p: &DesignParams, inputs: &[BitVec]) -> i128 {
     let ports = p.input_ports();
-    let port = |name: &str| &inputs[ports.iter().position(|q| q.name == name).unwrap()];
+    let port =
+        |name: &str| &inputs[ports.iter().position(|q| q.name == name).unwrap_or_else(|| panic!("no port {name}"))];
     let weight = |lane: usize| -> BitVec {
         match p.const_weights(lane) {
             Some(w) => w.clone(),
-            None => {
-                port(if p.block == Block::GroupNet { format!("w{lane}") } else { "w".to_string() }.as_str()).clone()
-            }
+            None => port(&p.lane_weight(lane)).clone(),
         }
     };
     let n = p.len;
@@ -33,6 +32,31 @@ fn reference(p: &DesignParams, inputs: &[BitVec]) -> i128 {
             let (a, w) = (port("a"), weight(0));
             (0..n).map(|k| if a.get(k) == w.get(k) { 1 } else { -1 }).sum()
         }
+        Block::Pa => {
+            // The paper's piecewise definition, element by element, in floating point.
+            let scale = (p.frac_bits as f64).exp2();
+            let act = port("act");
+            let b = p.act_bits as usize;
+            let mut total = 0.0f64;
+            for k in 0..n {
+                let raw: i64 = (0..b).map(|i| i64::from(act.get(k * b + i)) << i).sum();
+                let a = if raw >= 1 << (b - 1) { raw - (1 << b) } else { raw } as f64;
+                let nb = p.endpoints.len();
+                let piece =
+                    (0..nb).find(|&j| p.endpoints[j] as f64 <= a && (j + 1 == nb || a < p.endpoints[j + 1] as f64));
+                let Some(j) = piece else { continue };
+                for i in 0..p.lanes {
+                    if weight(i).get(k) {
+                        let x = p.phi_reals[i][j] * scale;
+                        total += x.signum() * (x.abs() + 0.5).floor() / scale;
+                    }
+                }
+            }
+            let y = total * scale;
+            assert_eq!(y.fract(), 0.0, "the scaled sum is an integer");
+            y as i128
+        }
+        Block::PaQuantizer => unreachable!("vector result"),
         Block::GroupNet => {
             let scale = (p.frac_bits as f64).exp2();
             let mut total = 0.0f64;
@@ -181,6 +205,94 @@ fn output_ranges_are_exact() {
     for p in &cases {
         assert_eq!(exhaustive_range(p), output_range(p), "{p:?}");
     }
+}
+
+fn pa_design(
+    m: usize,
+    nb: usize,
+    len: usize,
+    act_bits: u32,
+    phi: &[f64],
+    endpoints: Option<&str>,
+    konst: bool,
+    seed: u64,
+) -> DesignParams {
+    let phi: Vec<String> = phi[..m * nb].iter().map(|x| x.to_string()).collect();
+    DesignArgs {
+        block: Some("pa".into()),
+        len: Some(len as i64),
+        m: Some(m as i64),
+        n: Some(nb as i64),
+        act_bits: Some(act_bits as i64),
+        endpoints: endpoints.map(str::to_string),
+        phi: Some(phi.join(",")),
+        frac_bits: Some(6),
+        weights: Some(if konst { "const" } else { "port" }.into()),
+        seed: konst.then_some(seed),
+        ..DesignArgs::default()
+    }
+    .to_params()
+    .expect("valid PA parameters")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn pa_golden_equals_the_piecewise_float_reference(
+        m in 1usize..9,
+        nb in 1usize..8,
+        len in 1usize..150,
+        act_bits in 3u32..10,
+        phi in prop::collection::vec(-3.0f64..3.0, 64),
+        konst in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let p = pa_design(m, nb, len, act_bits, &phi, None, konst, seed);
+        let golden = Golden::new(&p);
+        let (lo, hi) = output_range(&p);
+        let rendered = mbnn::output::render(p.clone());
+        let text = &rendered.files.iter().find(|(n, _)| n.ends_with(".json")).unwrap().1;
+        let from_manifest = params_from_manifest(&serde_json::from_str(text).unwrap()).unwrap();
+        let golden_from_manifest = Golden::new(&from_manifest);
+        let mut rng = SplitMix64::new(seed ^ 0x9a);
+        for _ in 0..8 {
+            let inputs = random_inputs(&p, &mut rng);
+            let y = golden.eval(&inputs);
+            prop_assert_eq!(y, golden_from_manifest.eval(&inputs));
+            prop_assert_eq!(y as i128, reference(&p, &inputs));
+            prop_assert!(lo <= y && y <= hi, "{} outside {}..={}", y, lo, hi);
+        }
+    }
+}
+
+#[test]
+fn pa_output_ranges_are_exact() {
+    let phis: [&[f64]; 3] = [&[0.5, -1.0, 0.25, 1.5, -0.75, 2.0], &[-1.0, -0.5, -0.25, -2.0, -1.5, -0.125], &[1.0; 6]];
+    for phi in phis {
+        for (nb, endpoints) in [(1, "-1"), (2, "-2,1"), (3, "-1,0,1"), (3, "-2,-1,0")] {
+            for konst in [false, true] {
+                for seed in 0..3 {
+                    let p = pa_design(2, nb, 2, 2, phi, Some(endpoints), konst, seed);
+                    assert_eq!(exhaustive_range(&p), output_range(&p), "{p:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn hand_computed_pa() {
+    // M = 1, N = 2, endpoints -1 and 1, 3-bit activations, phi = (1.0, -0.5), F = 6.
+    let p = pa_design(1, 2, 4, 3, &[1.0, -0.5], Some("-1,1"), false, 0);
+    assert_eq!(p.phi, vec![vec![64, -32]]);
+    // Elements: -4 (no base), -1 (base 0), 0 (base 0), 3 (base 1); all weights 1.
+    let act = BitVec::from_fn(12, |b| {
+        let v: [i64; 4] = [-4, -1, 0, 3];
+        (v[b / 3] >> (b % 3)) & 1 == 1
+    });
+    let inputs = [act, BitVec::ones(4)];
+    assert_eq!(Golden::new(&p).eval(&inputs), 64 + 64 - 32);
 }
 
 #[test]

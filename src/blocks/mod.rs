@@ -39,6 +39,8 @@ struct LaneSpec<'a> {
     op: LaneOp,
     n: usize,
     weights: Option<&'a BitVec>,
+    /// The level of its first logic (after any front end).
+    first_level: u32,
 }
 
 impl LaneSpec<'_> {
@@ -55,15 +57,23 @@ impl LaneSpec<'_> {
         if kept == 0 { 0 } else { tree::popcount_levels(kept) }
     }
 
+    /// The level of its last logic.
+    fn last_level(&self) -> u32 {
+        self.first_level + self.levels() - 1
+    }
+
     fn module_name(&self, pipeline: u32) -> String {
         let op = match self.op {
             LaneOp::Pass => "popcnt",
             LaneOp::Xnor => "xnor_popcnt",
             LaneOp::And => "and_popcnt",
         };
+        // Register positions depend on the first level only when pipelined.
+        let offset =
+            if pipeline > 0 && self.first_level != 1 { format!("_o{}", self.first_level) } else { String::new() };
         match self.weights {
-            None => format!("{op}_n{}_p{pipeline}", self.n),
-            Some(w) => format!("{op}_n{}_p{pipeline}_c{:08x}", self.n, fnv1a32(&w.to_hex())),
+            None => format!("{op}_n{}_p{pipeline}{offset}", self.n),
+            Some(w) => format!("{op}_n{}_p{pipeline}{offset}_c{:08x}", self.n, fnv1a32(&w.to_hex())),
         }
     }
 }
@@ -84,8 +94,7 @@ fn fnv1a32(text: &str) -> u32 {
 fn lane_module(spec: &LaneSpec, sched: &Schedule) -> (Module, Count) {
     let kept = spec.kept_bits().len();
     let mut m = Module::new(&spec.module_name(sched.pipeline));
-    let levels = spec.levels();
-    if (1..levels).any(|l| sched.register_after(l)) {
+    if (spec.first_level..spec.last_level()).any(|l| sched.register_after(l)) {
         m.clock_input();
     }
     let a = m.input("a", kept as u32);
@@ -110,7 +119,7 @@ fn lane_module(spec: &LaneSpec, sched: &Schedule) -> (Module, Count) {
             m.wire("x", e)
         }
     };
-    let count = tree::popcount(&mut m, &x, sched, 1, "pc_");
+    let count = tree::popcount(&mut m, &x, sched, spec.first_level, "pc_");
     let pop = m.port("pop", Dir::Out, count.expr.width(), false);
     m.drive(&pop, count.expr.clone());
     let out = Count { expr: pop, max: count.max };
@@ -135,152 +144,273 @@ fn gather(e: &Expr, bits: &[usize]) -> Expr {
     Expr::concat(parts)
 }
 
+/// Where a lane's input vector comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Source {
+    /// An input port, read directly.
+    Port(String),
+    /// PA-Net activation base j, from the comparator front end.
+    PaBase(usize),
+}
+
+/// One lane of a design: its popcount, its input, its weight port and its
+/// coefficient in the scale tree.
+struct LanePlan<'a> {
+    spec: LaneSpec<'a>,
+    source: Source,
+    weight_port: Option<String>,
+    coef: i128,
+}
+
+impl LanePlan<'_> {
+    fn active(&self) -> bool {
+        self.coef != 0 && !self.spec.kept_bits().is_empty()
+    }
+}
+
+/// The lanes of `p` and the constant added to their scaled sum:
+/// y = sum_i coef_i * popcount_i + offset.
+fn plan(p: &DesignParams) -> (Vec<LanePlan<'_>>, i128) {
+    let n = p.len;
+    let lane = |op, i: usize, first_level, source, coef| LanePlan {
+        spec: LaneSpec { op, n, weights: p.const_weights(i), first_level },
+        source,
+        weight_port: (op != LaneOp::Pass && p.const_weights(i).is_none()).then(|| p.lane_weight(i)),
+        coef,
+    };
+    let a = || Source::Port("a".into());
+    match p.block {
+        Block::Popcount => (vec![lane(LaneOp::Pass, 0, 1, a(), 1)], 0),
+        Block::AndPe => (vec![lane(LaneOp::And, 0, 1, a(), 1)], 0),
+        Block::XnorPe => (vec![lane(LaneOp::Xnor, 0, 1, a(), 2)], -(n as i128)),
+        Block::GroupNet => (
+            (0..p.lanes)
+                .map(|i| lane(LaneOp::Xnor, i, 1, Source::Port(p.lane_input(i)), 2 * p.lambdas[i] as i128))
+                .collect(),
+            -(n as i128) * p.lambdas.iter().map(|&l| l as i128).sum::<i128>(),
+        ),
+        Block::Pa => (
+            (0..p.lanes)
+                .flat_map(|i| (0..p.act_bases()).map(move |j| (i, j)))
+                .map(|(i, j)| lane(LaneOp::And, i, 2, Source::PaBase(j), p.phi[i][j] as i128))
+                .collect(),
+            0,
+        ),
+        Block::PaQuantizer => (vec![], 0),
+    }
+}
+
+/// The top module under construction: ports, input registers (only of the
+/// bits something reads) and the record of which port bits are read.
+struct Top {
+    m: Module,
+    ports: Vec<(String, Expr)>,
+    used: Vec<Vec<bool>>,
+    registered: Vec<(String, Vec<usize>, Expr)>,
+}
+
+impl Top {
+    fn port(&self, name: &str) -> (usize, Expr) {
+        let i = self.ports.iter().position(|(n, _)| n == name).expect("port exists");
+        (i, self.ports[i].1.clone())
+    }
+
+    /// The listed bits of input port `name`, registered once.
+    fn input_bits(&mut self, name: &str, bits: Vec<usize>) -> Expr {
+        let (i, port) = self.port(name);
+        for &b in &bits {
+            self.used[i][b] = true;
+        }
+        if let Some((_, _, q)) = self.registered.iter().find(|(n, b, _)| n == name && *b == bits) {
+            return q.clone();
+        }
+        let q = self.m.reg(&format!("{name}_q"), gather(&port, &bits), None);
+        self.registered.push((name.to_string(), bits, q.clone()));
+        q
+    }
+
+    /// Input bits nothing reads go into one `unused_*` wire (Verilator's
+    /// convention for deliberately unread bits), so lint stays clean
+    /// without waivers.
+    fn collect_unused(&mut self) {
+        let mut parts = vec![Expr::zeros(1)];
+        for ((_, e), used) in self.ports.iter().zip(&self.used) {
+            let idle: Vec<usize> = (0..used.len()).filter(|&b| !used[b]).collect();
+            parts.extend(runs(&idle).into_iter().map(|(lo, len)| e.slice(lo as u32, len as u32)));
+        }
+        if parts.len() > 1 {
+            self.m.wire("unused_inputs", Expr::reduce_and(Expr::concat(parts)));
+        }
+    }
+}
+
+/// The PA-Net comparator front end (logic level 1): for each live element
+/// and endpoint, `act >= v_j`; base j is `ge_j & ~ge_{j+1}`, the last base
+/// `ge_N`. Returns the needed bases, indexed by j, over the live elements.
+fn pa_front(top: &mut Top, p: &DesignParams, live: &[usize], needed: &[bool]) -> Vec<Option<Expr>> {
+    let b = p.act_bits as usize;
+    let bits: Vec<usize> = live.iter().flat_map(|&k| k * b..(k + 1) * b).collect();
+    let act = top.input_bits("act", bits);
+    let nb = p.act_bases();
+    let min = -(1i64 << (b - 1));
+    let ge_needed: Vec<bool> = (0..nb).map(|j| needed[j] || (j > 0 && needed[j - 1])).collect();
+    // Signed compare as unsigned: flip the sign bit of both sides.
+    let flip = |v: i64| Const::from_u128(b as u32, ((v - min) as u128) & ((1u128 << b) - 1));
+    let ge: Vec<Option<Expr>> = (0..nb)
+        .map(|j| {
+            if !ge_needed[j] || p.endpoints[j] == min {
+                return None; // not needed, or always true
+            }
+            let bitsv: Vec<Expr> = (0..live.len())
+                .rev()
+                .map(|e| {
+                    let lo = (e * b) as u32;
+                    let sign = Expr::invert(act.bit(lo + b as u32 - 1));
+                    let elem = if b == 1 { sign } else { Expr::concat(vec![sign, act.slice(lo, b as u32 - 1)]) };
+                    Expr::ge_unsigned(elem, Expr::constant(flip(p.endpoints[j])))
+                })
+                .collect();
+            Some(top.m.wire(&format!("ge{j}"), Expr::concat(bitsv)))
+        })
+        .collect();
+    let width = live.len() as u32;
+    (0..nb)
+        .map(|j| {
+            if !needed[j] {
+                return None;
+            }
+            // ge_j is None only when v_j is the smallest activation (always true).
+            let above = if j + 1 < nb { ge[j + 1].clone().map(Expr::invert) } else { None };
+            let e = match (ge[j].clone(), above) {
+                (Some(g), Some(a)) => Expr::bin(BinOp::And, g, a),
+                (Some(g), None) => g,
+                (None, Some(a)) => a,
+                (None, None) => Expr::constant(Const::from_words(width, vec![u64::MAX; width.div_ceil(64) as usize])),
+            };
+            Some(top.m.wire(&format!("base{j}"), e))
+        })
+        .collect()
+}
+
 /// Generates the design described by `p` (already validated).
 pub fn generate(p: &DesignParams) -> Generated {
     let n = p.len;
-    let lanes: Vec<LaneSpec> = match p.block {
-        Block::Popcount => vec![LaneSpec { op: LaneOp::Pass, n, weights: None }],
-        Block::AndPe => vec![LaneSpec { op: LaneOp::And, n, weights: p.const_weights(0) }],
-        Block::XnorPe => vec![LaneSpec { op: LaneOp::Xnor, n, weights: p.const_weights(0) }],
-        Block::GroupNet => {
-            (0..p.lanes).map(|i| LaneSpec { op: LaneOp::Xnor, n, weights: p.const_weights(i) }).collect()
-        }
+    let (lanes, offset) = plan(p);
+    let active: Vec<&LanePlan> = lanes.iter().filter(|l| l.active()).collect();
+    let front_levels = match p.block {
+        Block::Pa | Block::PaQuantizer => 1,
+        _ => 0,
     };
-    // y = sum_i coef_i * pop_i + offset, all integers.
-    let (coefs, offset): (Vec<i128>, i128) = match p.block {
-        Block::Popcount | Block::AndPe => (vec![1], 0),
-        Block::XnorPe => (vec![2], -(n as i128)),
-        Block::GroupNet => (
-            p.lambdas.iter().map(|&l| 2 * l as i128).collect(),
-            -(n as i128) * p.lambdas.iter().map(|&l| l as i128).sum::<i128>(),
-        ),
-    };
-    let active: Vec<bool> = lanes.iter().zip(&coefs).map(|(l, &c)| c != 0 && !l.kept_bits().is_empty()).collect();
 
     // The scale tree's shape depends only on the coefficients, so the depth
     // (and with it every register position) is known before any logic.
-    let lane_levels = lanes.iter().zip(&active).filter(|(_, a)| **a).map(|(l, _)| l.levels()).max().unwrap_or(0);
-    let leaf_terms = || {
-        let mut t: Vec<Term> = vec![];
-        for (i, &c) in coefs.iter().enumerate() {
-            if active[i] {
-                for (shift, neg) in tree::csd(c) {
-                    t.push(Term::signal(Expr::zeros(1), i, 1, shift, neg));
-                }
-            }
-        }
-        t.extend(Term::constant(offset));
-        t
-    };
-    let scale_levels = tree::scale_tree_levels(&leaf_terms());
-    let depth = (lane_levels + scale_levels).max(1);
+    let lanes_end = active.iter().map(|l| l.spec.last_level()).max().unwrap_or(front_levels);
+    let mut shape: Vec<Term> = vec![];
+    for (i, l) in active.iter().enumerate() {
+        shape.extend(tree::csd(l.coef).into_iter().map(|(shift, neg)| Term::signal(Expr::zeros(1), i, 1, shift, neg)));
+    }
+    shape.extend(Term::constant(offset));
+    let depth = (lanes_end + tree::scale_tree_levels(&shape)).max(1);
     let sched = Schedule { pipeline: p.pipeline, depth };
 
     let y_width = golden::output_width(p);
     let y_signed = golden::output_signed(p);
     let mut design = Design { top: p.top.clone(), ..Design::default() };
-    let mut top = Module::new(&p.top);
-    top.clock_input();
-    top.reset_input();
-    let in_valid = top.input("in_valid", 1);
+    let mut m = Module::new(&p.top);
+    m.clock_input();
+    m.reset_input();
+    let in_valid = m.input("in_valid", 1);
     let ports: Vec<(String, Expr)> =
-        p.input_ports().iter().map(|ps| (ps.name.clone(), top.input(&ps.name, ps.width as u32))).collect();
-    let port = |name: &str| ports.iter().find(|(n, _)| n == name).map(|(_, e)| e.clone()).unwrap();
-    let out_valid = top.port("out_valid", Dir::Out, 1, false);
-    let y = top.port("y", Dir::Out, y_width, y_signed);
+        p.input_ports().iter().map(|ps| (ps.name.clone(), m.input(&ps.name, ps.width as u32))).collect();
+    let out_valid = m.port("out_valid", Dir::Out, 1, false);
+    let y = m.port("y", Dir::Out, y_width, y_signed);
+    let used = ports.iter().map(|(_, e)| vec![false; e.width() as usize]).collect();
+    let mut top = Top { m, ports, used, registered: vec![] };
 
-    // Input registers: only the bits some lane reads; the rest of each port
-    // is gathered into one `unused_*` wire (Verilator's convention for
-    // intentionally unread bits) so that lint stays clean without waivers.
-    let mut used_bits: Vec<(String, Vec<bool>)> =
-        ports.iter().map(|(name, e)| (name.clone(), vec![false; e.width() as usize])).collect();
-    let mut mark = |name: &str, bits: &[usize]| {
-        let entry = &mut used_bits.iter_mut().find(|(n, _)| n == name).unwrap().1;
-        for &b in bits {
-            entry[b] = true;
+    // PA-Net front end: only for elements some popcount reads.
+    let mut bases: Vec<Option<Expr>> = vec![];
+    let mut live: Vec<usize> = vec![];
+    if front_levels > 0 {
+        let mut is_live = vec![p.block == Block::PaQuantizer; n];
+        let mut needed = vec![p.block == Block::PaQuantizer; p.act_bases()];
+        for l in &active {
+            l.spec.kept_bits().into_iter().for_each(|k| is_live[k] = true);
+            if let Source::PaBase(j) = l.source {
+                needed[j] = true;
+            }
         }
-    };
-    let mut registered: Vec<(String, Vec<usize>, Expr)> = vec![];
-    let mut input_reg = |top: &mut Module, name: &str, bits: Vec<usize>| -> Expr {
-        if let Some((_, _, q)) = registered.iter().find(|(n, b, _)| n == name && *b == bits) {
-            return q.clone();
+        live = (0..n).filter(|&k| is_live[k]).collect();
+        if !live.is_empty() {
+            bases = pa_front(&mut top, p, &live, &needed);
+            if sched.register_after(1) {
+                bases = bases
+                    .into_iter()
+                    .enumerate()
+                    .map(|(j, b)| b.map(|e| top.m.reg(&format!("base{j}_r1"), e, None)))
+                    .collect();
+            }
         }
-        let q = top.reg(&format!("{name}_q"), gather(&port(name), &bits), None);
-        registered.push((name.to_string(), bits, q.clone()));
-        q
-    };
+    }
 
     let mut terms: Vec<Term> = vec![];
     let mut popcount_inputs = 0;
-    for (i, lane) in lanes.iter().enumerate() {
-        if !active[i] {
-            continue;
-        }
-        let kept = lane.kept_bits();
+    for (i, lane) in active.iter().enumerate() {
+        let kept = lane.spec.kept_bits();
         popcount_inputs += kept.len();
-        let a_name = p.lane_input(i);
-        mark(&a_name, &kept);
-        let a_q = input_reg(&mut top, &a_name, kept.clone());
-        let (module, count) = lane_module(lane, &sched);
+        let input = match &lane.source {
+            Source::Port(name) => top.input_bits(name, kept.clone()),
+            Source::PaBase(j) => {
+                // Positions of the kept elements among the live ones.
+                let at: Vec<usize> = kept.iter().map(|k| live.binary_search(k).unwrap()).collect();
+                gather(bases[*j].as_ref().unwrap(), &at)
+            }
+        };
+        let (module, count) = lane_module(&lane.spec, &sched);
         let mut conns: Vec<(&str, Expr)> = vec![];
         if module.clock.is_some() {
-            conns.push(("clk", top.r(top.clock.unwrap())));
+            conns.push(("clk", top.m.r(top.m.clock.unwrap())));
         }
-        conns.push(("a", a_q));
-        let w_name;
-        if lane.op != LaneOp::Pass && lane.weights.is_none() {
-            w_name = p.lane_weight(i);
-            let all: Vec<usize> = (0..n).collect();
-            mark(&w_name, &all);
-            conns.push(("w", input_reg(&mut top, &w_name, all)));
+        conns.push(("a", input));
+        if let Some(w) = &lane.weight_port {
+            conns.push(("w", top.input_bits(w, (0..n).collect())));
         }
-        let pop = top.instance_wire(&format!("pop{i}"), count.expr.width());
+        let pop = top.m.instance_wire(&format!("pop{i}"), count.expr.width());
         conns.push(("pop", pop.clone()));
-        top.instance(&module, &format!("lane{i}"), conns);
+        top.m.instance(&module, &format!("lane{i}"), conns);
         design.add(module);
 
         // Delay a shallower lane's count to where the scale tree starts.
-        let mut pop = Count { expr: pop, max: count.max };
-        for level in lane.levels()..=lane_levels {
+        let mut pop = pop;
+        for level in lane.spec.last_level()..=lanes_end {
             if sched.register_after(level) {
-                pop = Count { expr: top.reg(&format!("pop{i}_r{level}"), pop.expr, None), max: pop.max };
+                pop = top.m.reg(&format!("pop{i}_r{level}"), pop, None);
             }
         }
-        for (shift, neg) in tree::csd(coefs[i]) {
-            terms.push(Term::signal(pop.expr.clone(), i, pop.max, shift, neg));
+        for (shift, neg) in tree::csd(lane.coef) {
+            terms.push(Term::signal(pop.clone(), i, count.max, shift, neg));
         }
     }
     terms.extend(Term::constant(offset));
 
-    let root = tree::scale_tree(&mut top, terms, &sched, lane_levels + 1);
-    let result = match root {
-        None => Expr::zeros(y_width),
-        Some(t) => fit_result(&mut top, &t, y_width),
+    let result = if p.block == Block::PaQuantizer {
+        Expr::concat(bases.iter().rev().map(|b| b.clone().unwrap()).collect())
+    } else {
+        match tree::scale_tree(&mut top.m, terms, &sched, lanes_end + 1) {
+            None => Expr::zeros(y_width),
+            Some(t) => fit_result(&mut top.m, &t, y_width),
+        }
     };
+    top.collect_unused();
 
-    // Unread input bits, if any.
-    let unused: Vec<Expr> = used_bits
-        .iter()
-        .flat_map(|(name, used)| {
-            let idle: Vec<usize> = (0..used.len()).filter(|&b| !used[b]).collect();
-            let e = port(name);
-            runs(&idle).into_iter().map(move |(lo, len)| e.slice(lo as u32, len as u32)).collect::<Vec<_>>()
-        })
-        .collect();
-    if !unused.is_empty() {
-        let mut parts = vec![Expr::zeros(1)];
-        parts.extend(unused);
-        top.wire("unused_inputs", Expr::reduce_and(Expr::concat(parts)));
-    }
-
-    let y_q = top.reg("y_q", result, None);
-    top.drive(&y, y_q);
+    let mut m = top.m;
+    let y_q = m.reg("y_q", result, None);
+    m.drive(&y, y_q);
     let mut valid = in_valid;
     for stage in 1..=sched.latency() {
-        valid = top.reg(&format!("valid{stage}"), valid, Some(Const::zeros(1)));
+        valid = m.reg(&format!("valid{stage}"), valid, Some(Const::zeros(1)));
     }
-    top.drive(&out_valid, valid);
-    design.add(top);
+    m.drive(&out_valid, valid);
+    design.add(m);
 
     Generated { design, depth, latency: sched.latency(), y_width, y_signed, popcount_inputs }
 }
