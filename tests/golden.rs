@@ -207,11 +207,9 @@ fn output_ranges_are_exact() {
     }
 }
 
+/// A PA-Net design: (M, N, len, B), phi row-major, endpoints or the defaults.
 fn pa_design(
-    m: usize,
-    nb: usize,
-    len: usize,
-    act_bits: u32,
+    (m, nb, len, act_bits): (usize, usize, usize, u32),
     phi: &[f64],
     endpoints: Option<&str>,
     konst: bool,
@@ -248,7 +246,7 @@ proptest! {
         konst in any::<bool>(),
         seed in any::<u64>(),
     ) {
-        let p = pa_design(m, nb, len, act_bits, &phi, None, konst, seed);
+        let p = pa_design((m, nb, len, act_bits), &phi, None, konst, seed);
         let golden = Golden::new(&p);
         let (lo, hi) = output_range(&p);
         let rendered = mbnn::output::render(p.clone());
@@ -273,7 +271,7 @@ fn pa_output_ranges_are_exact() {
         for (nb, endpoints) in [(1, "-1"), (2, "-2,1"), (3, "-1,0,1"), (3, "-2,-1,0")] {
             for konst in [false, true] {
                 for seed in 0..3 {
-                    let p = pa_design(2, nb, 2, 2, phi, Some(endpoints), konst, seed);
+                    let p = pa_design((2, nb, 2, 2), phi, Some(endpoints), konst, seed);
                     assert_eq!(exhaustive_range(&p), output_range(&p), "{p:?}");
                 }
             }
@@ -284,7 +282,7 @@ fn pa_output_ranges_are_exact() {
 #[test]
 fn hand_computed_pa() {
     // M = 1, N = 2, endpoints -1 and 1, 3-bit activations, phi = (1.0, -0.5), F = 6.
-    let p = pa_design(1, 2, 4, 3, &[1.0, -0.5], Some("-1,1"), false, 0);
+    let p = pa_design((1, 2, 4, 3), &[1.0, -0.5], Some("-1,1"), false, 0);
     assert_eq!(p.phi, vec![vec![64, -32]]);
     // Elements: -4 (no base), -1 (base 0), 0 (base 0), 3 (base 1); all weights 1.
     let act = BitVec::from_fn(12, |b| {
