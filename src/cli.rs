@@ -63,6 +63,13 @@ pub struct DesignArgs {
     /// PA-Net phi_ij, M*N comma-separated reals, row i (weight base) after row i [default: alpha_i * beta_j].
     #[arg(long, allow_hyphen_values = true)]
     pub phi: Option<String>,
+    /// Baselines: bits per element, K for fixedpoint (1..=8) [default: 2], B for mac (1..=16) [default: 8].
+    #[arg(long, allow_negative_numbers = true)]
+    pub bits: Option<i64>,
+    /// A layer described with real numbers (JSON), decomposed into binary
+    /// bases and fixed-point scales; see the README for the format.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// Name of the top module [default: derived from the parameters].
     #[arg(long)]
     pub top: Option<String>,
@@ -78,6 +85,80 @@ fn in_range(flag: &str, value: i64, lo: i64, hi: i64, what: &str) -> Result<i64,
 
 impl DesignArgs {
     pub fn to_params(&self) -> Result<DesignParams, String> {
+        match &self.model {
+            Some(path) => self.model_params(path),
+            None => self.flag_params(),
+        }
+    }
+
+    /// A design from a layer file: only the pipelining and the name come
+    /// from flags, everything else from the decomposition.
+    fn model_params(&self, path: &std::path::Path) -> Result<DesignParams, String> {
+        let given = [
+            (self.block.is_some(), "--block"),
+            (self.k.is_some(), "--k"),
+            (self.len.is_some() || self.cin.is_some() || self.kernel.is_some(), "--len/--cin/--kernel"),
+            (self.lambda.is_some(), "--lambda"),
+            (self.frac_bits.is_some() || self.coef_bits.is_some(), "--frac-bits/--coef-bits"),
+            (self.shared_input, "--shared-input"),
+            (self.weights.is_some() || self.weights_file.is_some() || self.seed.is_some(), "--weights"),
+            (self.m.is_some() || self.n.is_some(), "--m/--n"),
+            (self.act_bits.is_some() || self.endpoints.is_some() || self.phi.is_some(), "--act-bits/--endpoints/--phi"),
+            (self.bits.is_some(), "--bits"),
+        ];
+        if let Some((_, flag)) = given.iter().find(|(g, _)| *g) {
+            return Err(format!("{flag} cannot be combined with --model: the layer file {} gives it", path.display()));
+        }
+        let pipeline = in_range(
+            "--pipeline",
+            self.pipeline.unwrap_or(0),
+            0,
+            MAX_PIPELINE as i64,
+            "the levels per pipeline stage",
+        )? as u32;
+        let (_, decomposition) = crate::decompose::load_layer(path)?;
+        let stem = |s: &str| format!("{s}_p{pipeline}");
+        let mut p = match decomposition {
+            crate::decompose::Decomposition::GroupNet(d) => {
+                let len = d.weights[0].len();
+                let mut p = DesignParams::base(
+                    Block::GroupNet,
+                    &stem(&format!("groupnet_k{}_n{len}_model", d.weights.len())),
+                    len,
+                );
+                p.lanes = d.weights.len();
+                // One dot product of a layer-wise decomposition: every branch reads sign(x).
+                p.shared_input = true;
+                p.weights = Weights::Const(d.weights);
+                p.lambdas = d.lambdas;
+                p.lambda_reals = d.lambda_reals;
+                p.frac_bits = d.frac_bits;
+                p.coef_bits = d.coef_bits;
+                p
+            }
+            crate::decompose::Decomposition::Pa(d) => {
+                let len = d.bases[0].len();
+                let name = stem(&format!("pa_m{}_n{}_len{len}_model", d.bases.len(), d.act_endpoints.len()));
+                let mut p = DesignParams::base(Block::Pa, &name, len);
+                p.lanes = d.bases.len();
+                p.weights = Weights::Const(d.bases);
+                p.act_bits = d.act_bits;
+                p.endpoints = d.act_endpoints;
+                p.phi = d.phi;
+                p.phi_reals = d.phi_reals;
+                p.frac_bits = d.frac_bits;
+                p.coef_bits = d.coef_bits;
+                p
+            }
+        };
+        p.pipeline = pipeline;
+        if let Some(t) = &self.top {
+            p.top = checked_top(t)?;
+        }
+        Ok(p)
+    }
+
+    fn flag_params(&self) -> Result<DesignParams, String> {
         let block = match &self.block {
             None => Block::GroupNet,
             Some(b) => Block::parse(b).ok_or_else(|| {
@@ -102,6 +183,12 @@ impl DesignArgs {
         only(self.n.is_some(), "--n", is_pa, "pa or pa_quantizer")?;
         only(self.act_bits.is_some(), "--act-bits", is_pa, "pa or pa_quantizer")?;
         only(self.endpoints.is_some(), "--endpoints", is_pa, "pa or pa_quantizer")?;
+        only(self.bits.is_some(), "--bits", block.multibit(), "fixedpoint or mac")?;
+        let bits = match block {
+            Block::FixedPoint => in_range("--bits", self.bits.unwrap_or(2), 1, 8, "the fixed-point bits K")? as u32,
+            Block::Mac => in_range("--bits", self.bits.unwrap_or(8), 1, 16, "the multiply-accumulate bits B")? as u32,
+            _ => 0,
+        };
 
         let len = match (self.len, self.cin, self.kernel) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
@@ -175,16 +262,18 @@ impl DesignArgs {
         {
             return Err("--block pa_quantizer has no weights: drop --weights, --weights-file and --seed".into());
         }
+        // Multi-bit blocks pack all elements of the weights into one vector.
+        let weight_len = if block.multibit() { len * bits as usize } else { len };
         let weights = if mode == "port" {
             Weights::Port
         } else if let Some(path) = &self.weights_file {
-            Weights::Const(read_weights_file(path, lanes, len)?)
+            Weights::Const(read_weights_file(path, lanes, weight_len)?)
         } else {
             let mut rng = SplitMix64::new(self.seed.unwrap_or(1));
             if block == Block::Pa {
                 Weights::Const(random_pieces(lanes, len, &mut rng))
             } else {
-                Weights::Const((0..lanes).map(|_| BitVec::random(len, &mut rng)).collect())
+                Weights::Const((0..lanes).map(|_| BitVec::random(weight_len, &mut rng)).collect())
             }
         };
 
@@ -218,17 +307,13 @@ impl DesignArgs {
         };
 
         let top = match &self.top {
-            Some(t) if crate::rtl::is_legal_identifier(t) => t.clone(),
-            Some(t) => {
-                return Err(format!(
-                    "--top {t:?} is not a legal Verilog module name: a letter or _ first, then letters, digits, _, and no reserved word"
-                ));
-            }
+            Some(t) => checked_top(t)?,
             None => {
                 let base = match block {
                     Block::GroupNet => format!("groupnet_k{lanes}_n{len}"),
                     Block::Pa => format!("pa_m{lanes}_n{}_len{len}", endpoints.len()),
                     Block::PaQuantizer => format!("pa_quantizer_n{}_len{len}", endpoints.len()),
+                    Block::FixedPoint | Block::Mac => format!("{}_b{bits}_n{len}", block.name()),
                     b => format!("{}_n{len}", b.name()),
                 };
                 let mode_tag = if let Weights::Const(_) = weights { "_const" } else { "" };
@@ -252,7 +337,18 @@ impl DesignArgs {
             endpoints,
             phi,
             phi_reals,
+            bits,
         })
+    }
+}
+
+fn checked_top(t: &str) -> Result<String, String> {
+    if crate::rtl::is_legal_identifier(t) {
+        Ok(t.to_string())
+    } else {
+        Err(format!(
+            "--top {t:?} is not a legal Verilog module name: a letter or _ first, then letters, digits, _, and no reserved word"
+        ))
     }
 }
 

@@ -125,9 +125,9 @@ pub fn load_layer(path: &Path) -> Result<(Layer, Decomposition), String> {
 // ---------------------------------------------------------------------------
 // Layer files
 
-const GROUPNET_FIELDS: [&str; 6] = ["scheme", "comment", "weights", "lambdas", "frac_bits", "coef_bits"];
-const PA_FIELDS: [&str; 10] =
-    ["scheme", "comment", "weights", "m", "act_endpoints", "betas", "act_bits", "act_frac_bits", "frac_bits", "coef_bits"];
+const COMMON_FIELDS: [&str; 4] = ["frac_bits", "coef_bits", "scheme", "comment"];
+const GROUPNET_FIELDS: [&str; 2] = ["weights", "lambdas"];
+const PA_FIELDS: [&str; 6] = ["weights", "m", "act_endpoints", "betas", "act_bits", "act_frac_bits"];
 
 impl Layer {
     /// Parses and checks the JSON text of a layer file.
@@ -178,7 +178,11 @@ fn parse_groupnet(fields: &Map<String, Value>) -> Result<GroupNetLayer, String> 
         .as_array()
         .ok_or_else(|| format!("\"weights\" must be a list of K lists of reals, got {}", shown(weights)))?;
     Ok(GroupNetLayer {
-        weights: lists.iter().enumerate().map(|(i, list)| reals(list, &format!("\"weights\"[{i}]"))).collect::<Result<_, _>>()?,
+        weights: lists
+            .iter()
+            .enumerate()
+            .map(|(i, list)| reals(list, &format!("\"weights\"[{i}]")))
+            .collect::<Result<_, _>>()?,
         lambdas: reals(required(fields, "lambdas")?, "\"lambdas\"")?,
         frac_bits: int_field(fields, "frac_bits", DEFAULT_FRAC_BITS.into(), FRAC_BITS_RANGE)? as u32,
         coef_bits: int_field(fields, "coef_bits", DEFAULT_COEF_BITS.into(), COEF_BITS_RANGE)? as u32,
@@ -187,20 +191,20 @@ fn parse_groupnet(fields: &Map<String, Value>) -> Result<GroupNetLayer, String> 
 
 fn parse_pa(fields: &Map<String, Value>) -> Result<PaLayer, String> {
     reject_unknown(fields, "pa", &PA_FIELDS)?;
-    let act_bits = int_field(fields, "act_bits", DEFAULT_ACT_BITS.into(), ACT_BITS_RANGE)? as u32;
     Ok(PaLayer {
         weights: reals(required(fields, "weights")?, "\"weights\"")?,
         m: int_field(fields, "m", DEFAULT_M as u64, BASES_RANGE)? as usize,
         act_endpoints: reals(required(fields, "act_endpoints")?, "\"act_endpoints\"")?,
         betas: reals(required(fields, "betas")?, "\"betas\"")?,
-        act_bits,
+        act_bits: int_field(fields, "act_bits", DEFAULT_ACT_BITS.into(), ACT_BITS_RANGE)? as u32,
         act_frac_bits: int_field(fields, "act_frac_bits", DEFAULT_ACT_FRAC_BITS.into(), FRAC_BITS_RANGE)? as u32,
         frac_bits: int_field(fields, "frac_bits", DEFAULT_FRAC_BITS.into(), FRAC_BITS_RANGE)? as u32,
         coef_bits: int_field(fields, "coef_bits", DEFAULT_COEF_BITS.into(), COEF_BITS_RANGE)? as u32,
     })
 }
 
-fn reject_unknown(fields: &Map<String, Value>, scheme: &str, known: &[&str]) -> Result<(), String> {
+fn reject_unknown(fields: &Map<String, Value>, scheme: &str, own: &[&str]) -> Result<(), String> {
+    let known = [own, &COMMON_FIELDS].concat();
     match fields.keys().find(|key| !known.contains(&key.as_str())) {
         Some(key) => Err(format!("{key:?} is not a field of a {scheme} layer: the fields are {}", known.join(", "))),
         None => Ok(()),
@@ -458,7 +462,8 @@ impl PaLayer {
 
     /// The mean of the weights in piece `i`; 0 if it is empty.
     fn piece_mean(&self, pieces: &[Option<usize>], i: usize) -> f64 {
-        let members: Vec<f64> = self.weights.iter().zip(pieces).filter(|(_, p)| **p == Some(i)).map(|(w, _)| *w).collect();
+        let members: Vec<f64> =
+            self.weights.iter().zip(pieces).filter(|(_, p)| **p == Some(i)).map(|(w, _)| *w).collect();
         if members.is_empty() { 0.0 } else { members.iter().sum::<f64>() / members.len() as f64 }
     }
 
@@ -543,7 +548,11 @@ impl ErrorReport {
                 Some(r) => format!("{}% of the reference's RMS", significant(100.0 * r)),
                 None => "the reference is always 0".into(),
             };
-            format!("  {label:<21}: mean |error| {}, max {}, RMS {relative}", significant(s.mean_abs), significant(s.max_abs))
+            format!(
+                "  {label:<21}: mean |error| {}, max {}, RMS {relative}",
+                significant(s.mean_abs),
+                significant(s.max_abs)
+            )
         };
         format!(
             "{} layer, n = {}, {} random inputs (seed {}), hardware result against\n{}\n{}",
@@ -563,7 +572,11 @@ fn significant(x: f64) -> String {
         return x.to_string();
     }
     let magnitude = x.abs().log10().floor();
-    if (-4.0..6.0).contains(&magnitude) { format!("{:.*}", (3.0 - magnitude).max(0.0) as usize, x) } else { format!("{x:.3e}") }
+    if (-4.0..6.0).contains(&magnitude) {
+        format!("{:.*}", (3.0 - magnitude).max(0.0) as usize, x)
+    } else {
+        format!("{x:.3e}")
+    }
 }
 
 #[derive(Default)]
@@ -903,7 +916,8 @@ mod tests {
     }
 
     const GROUPNET_OK: &str = r#""scheme": "groupnet", "weights": [[1, -2], [0.5, 3]], "lambdas": [0.5, 0.25]"#;
-    const PA_OK: &str = r#""scheme": "pa", "weights": [1, -2, 0.5], "m": 2, "act_endpoints": [0, 1], "betas": [0.5, 1.5]"#;
+    const PA_OK: &str =
+        r#""scheme": "pa", "weights": [1, -2, 0.5], "m": 2, "act_endpoints": [0, 1], "betas": [0.5, 1.5]"#;
 
     fn with(base: &str, replace: &str, by: &str) -> String {
         assert!(base.contains(replace), "{replace} not in {base}");
@@ -914,7 +928,9 @@ mod tests {
     fn the_examples_parse_with_defaults() {
         let Layer::GroupNet(g) = Layer::parse(&format!("{{{GROUPNET_OK}}}")).unwrap() else { panic!() };
         assert_eq!((g.frac_bits, g.coef_bits, g.lambdas.as_slice()), (8, 16, [0.5, 0.25].as_slice()));
-        let Layer::Pa(p) = Layer::parse(&format!("{{{}}}", PA_OK.replace(r#""m": 2, "#, ""))).unwrap() else { panic!() };
+        let Layer::Pa(p) = Layer::parse(&format!("{{{}}}", PA_OK.replace(r#""m": 2, "#, ""))).unwrap() else {
+            panic!()
+        };
         assert_eq!((p.m, p.act_bits, p.act_frac_bits, p.frac_bits, p.coef_bits), (8, 8, 4, 8, 16));
         let file = format!(r#"{{"comment": "two lanes", {GROUPNET_OK}, "frac_bits": 4, "coef_bits": 8}}"#);
         assert!(Layer::parse(&file).is_ok());
@@ -924,14 +940,14 @@ mod tests {
     fn malformed_files_name_the_field_and_the_rule() {
         let cases = [
             ("[1, 2]".to_string(), "must hold a JSON object {\"scheme\": ...}, got [1,2]"),
-            ("{\"weights\": [1]".into(), "not valid JSON: EOF while parsing an object at line 1 column 16"),
+            ("{\"weights\": [1]".into(), "not valid JSON: EOF while parsing an object at line 1 column 15"),
             ("{\"weights\": [1]}".into(), "\"scheme\" is missing: it is a required field"),
             (with(PA_OK, "\"pa\"", "\"xnor\""), "\"scheme\" must be \"groupnet\" or \"pa\", got \"xnor\""),
             (
                 with(GROUPNET_OK, "\"lambdas\"", "\"lambda\""),
-                "\"lambda\" is not a field of a groupnet layer: the fields are scheme, comment, weights, lambdas, frac_bits, coef_bits",
+                "\"lambda\" is not a field of a groupnet layer: the fields are weights, lambdas, frac_bits, coef_bits, scheme, comment",
             ),
-            (with(PA_OK, "\"betas\": [0.5, 1.5]", "\"x\": 1"), "\"betas\" is missing: it is a required field"),
+            (with(PA_OK, "\"betas\": [0.5, 1.5]", "\"comment\": \"\""), "\"betas\" is missing: it is a required field"),
             (with(PA_OK, "[1, -2, 0.5]", "[1, \"2\", 0.5]"), "\"weights\"[1] must be a real number, got \"2\""),
             (with(PA_OK, "[1, -2, 0.5]", "1"), "\"weights\" must be a list of reals, got 1"),
             (with(GROUPNET_OK, "[[1, -2], [0.5, 3]]", "[1, 2]"), "\"weights\"[0] must be a list of reals, got 1"),
@@ -940,8 +956,14 @@ mod tests {
             (with(PA_OK, "\"m\": 2", "\"m\": -1"), "\"m\" must be an integer in 1..=16, got -1"),
             (with(PA_OK, "\"m\": 2", "\"m\": 0"), "\"m\" must be an integer in 1..=16, got 0"),
             (with(PA_OK, "\"m\": 2", "\"m\": 17"), "\"m\" must be an integer in 1..=16, got 17"),
-            (with(GROUPNET_OK, "\"lambdas\"", "\"frac_bits\": 32, \"lambdas\""), "\"frac_bits\" must be an integer in 0..=31, got 32"),
-            (with(GROUPNET_OK, "\"lambdas\"", "\"coef_bits\": 1, \"lambdas\""), "\"coef_bits\" must be an integer in 2..=32, got 1"),
+            (
+                with(GROUPNET_OK, "\"lambdas\"", "\"frac_bits\": 32, \"lambdas\""),
+                "\"frac_bits\" must be an integer in 0..=31, got 32",
+            ),
+            (
+                with(GROUPNET_OK, "\"lambdas\"", "\"coef_bits\": 1, \"lambdas\""),
+                "\"coef_bits\" must be an integer in 2..=32, got 1",
+            ),
             (with(PA_OK, "\"m\": 2", "\"act_bits\": \"8\""), "\"act_bits\" must be an integer in 2..=32, got \"8\""),
             (with(PA_OK, "[1, -2, 0.5]", "[]"), "\"weights\" must hold 1..=65536 reals, got 0"),
             (with(GROUPNET_OK, "[[1, -2], [0.5, 3]]", "[]"), "\"weights\" must hold 1..=64 lists, got 0"),
@@ -983,7 +1005,7 @@ mod tests {
                 with(PA_OK, "[0.5, 1.5]", "[0.5, 100]"),
                 "phi[0][1] = alpha_0 * beta_1 = -200 does not fit the fixed-point format: with \"coef_bits\" 16 and \"frac_bits\" 8 it must round into [-128, 127.99609375]",
             ),
-            (with(PA_OK, "[1, -2, 0.5]", "[1, -2, 1e999]"), "not valid JSON: number out of range at line 1 column 45"),
+            (with(PA_OK, "[1, -2, 0.5]", "[1, -2, 1e999]"), "not valid JSON: number out of range at line 1 column 41"),
         ];
         for (json, expected) in cases {
             assert_eq!(parse_error(&json), expected, "for {json}");
@@ -1007,7 +1029,8 @@ mod tests {
         pa.weights = vec![1.0, 2.0];
         pa.betas = vec![0.5, f64::INFINITY];
         assert_eq!(pa.decompose().unwrap_err(), "\"betas\"[1] must be a finite real, got inf");
-        let g = GroupNetLayer { weights: vec![vec![1.0]], lambdas: vec![f64::NEG_INFINITY], frac_bits: 8, coef_bits: 16 };
+        let g =
+            GroupNetLayer { weights: vec![vec![1.0]], lambdas: vec![f64::NEG_INFINITY], frac_bits: 8, coef_bits: 16 };
         assert_eq!(g.decompose().unwrap_err(), "\"lambdas\"[0] must be a finite real, got -inf");
         let huge = pa_layer(&[1e300, -1e300, 1e300], 2);
         assert_eq!(huge.decompose().unwrap_err(), "\"weights\" are too large: their standard deviation overflows");
@@ -1094,8 +1117,10 @@ mod tests {
         assert_eq!(d.phi, [[8, -2], [-8, 2]]);
         let v = activation_bases(&[5, -3], &d.act_endpoints);
         assert_eq!(v, [bits(2, &[1]), bits(2, &[0])]);
-        let hardware: i64 =
-            (0..2).flat_map(|i| (0..2).map(move |j| (i, j))).map(|(i, j)| d.phi[i][j] * d.bases[i].and(&v[j]).count_ones() as i64).sum();
+        let hardware: i64 = (0..2)
+            .flat_map(|i| (0..2).map(move |j| (i, j)))
+            .map(|(i, j)| d.phi[i][j] * d.bases[i].and(&v[j]).count_ones() as i64)
+            .sum();
         assert_eq!(hardware as f64 / 4.0, -2.5);
     }
 
@@ -1119,5 +1144,24 @@ mod tests {
         assert_eq!(significant(123456.0), "123456");
         assert_eq!(significant(1.5e-7), "1.500e-7");
         assert_eq!(significant(0.0), "0");
+    }
+}
+
+/// What a decomposition chose, beyond what the manifest's params hold.
+pub fn details_json(d: &Decomposition) -> Value {
+    match d {
+        Decomposition::GroupNet(g) => serde_json::json!({
+            "scheme": "groupnet",
+            "lambda_reals": g.lambda_reals,
+            "sign_rule": "weight >= 0 is +1 (bit 1)",
+        }),
+        Decomposition::Pa(p) => serde_json::json!({
+            "scheme": "pa",
+            "weight_std": p.std,
+            "weight_endpoints": p.weight_endpoints,
+            "alphas": p.alphas,
+            "zero_piece_weights": p.zero_piece_count,
+            "act_frac_bits": p.act_frac_bits,
+        }),
     }
 }

@@ -25,6 +25,30 @@ pub fn signed_element(v: &BitVec, k: usize, bits: u32) -> i64 {
     if bits < 64 && x & (1 << (bits - 1)) != 0 { x - (1 << bits) } else { x }
 }
 
+/// Bit plane `i` of a vector of `bits`-bit elements: bit k is element k's bit i.
+pub fn plane(v: &BitVec, n: usize, bits: u32, i: u32) -> BitVec {
+    BitVec::from_fn(n, |k| v.get(k * bits as usize + i as usize))
+}
+
+/// The K-bit fixed-point dot product of SPEC section 1 from K^2 binary
+/// popcounts: element value sum_i 2^i b_i with b_i = +1/-1 (bit 1 = +1).
+pub fn fixedpoint_dot(a: &BitVec, w: &BitVec, n: usize, bits: u32) -> i64 {
+    let ap: Vec<BitVec> = (0..bits).map(|i| plane(a, n, bits, i)).collect();
+    let wp: Vec<BitVec> = (0..bits).map(|j| plane(w, n, bits, j)).collect();
+    let mut y = 0;
+    for (i, a) in ap.iter().enumerate() {
+        for (j, w) in wp.iter().enumerate() {
+            y += xnor_dot(a, w) << (i + j);
+        }
+    }
+    y
+}
+
+/// The plain multiply-accumulate of `bits`-bit two's-complement elements.
+pub fn mac_dot(a: &BitVec, w: &BitVec, n: usize, bits: u32) -> i64 {
+    (0..n).map(|k| signed_element(a, k, bits) * signed_element(w, k, bits)).sum()
+}
+
 /// PA-Net activation bases: V_j has a 1 where v_j <= a < v_{j+1} (the last
 /// base is open above); an activation below v_1 is in no base.
 pub fn pa_bases(act: &BitVec, n: usize, bits: u32, endpoints: &[i64]) -> Vec<BitVec> {
@@ -60,9 +84,12 @@ impl<'p> Golden<'p> {
             Block::Popcount | Block::PaQuantizer => 0,
             _ => params.lanes,
         };
-        let lane_inputs = (0..lanes)
-            .map(|i| index(&if params.block == Block::Pa { "act".into() } else { params.lane_input(i) }))
-            .collect();
+        let lane_input = |i: usize| match params.block {
+            Block::Pa => "act".to_string(),
+            Block::FixedPoint | Block::Mac => "a".to_string(),
+            _ => params.lane_input(i),
+        };
+        let lane_inputs = (0..lanes).map(|i| index(&lane_input(i))).collect();
         let lane_weights = (0..lanes)
             .map(|i| match &params.weights {
                 Weights::Port => LaneWeight::Port(index(&params.lane_weight(i))),
@@ -85,7 +112,9 @@ impl<'p> Golden<'p> {
         match p.block {
             Block::Popcount => inputs[0].count_ones() as i64,
             Block::AndPe => and_dot(&inputs[0], self.weight(0, inputs)),
-            Block::XnorPe => xnor_dot(&inputs[0], self.weight(0, inputs)),
+            Block::XnorPe | Block::Binary => xnor_dot(&inputs[0], self.weight(0, inputs)),
+            Block::FixedPoint => fixedpoint_dot(&inputs[0], self.weight(0, inputs), p.len, p.bits),
+            Block::Mac => mac_dot(&inputs[0], self.weight(0, inputs), p.len, p.bits),
             Block::GroupNet => (0..p.lanes)
                 .map(|i| p.lambdas[i] * xnor_dot(&inputs[self.lane_inputs[i]], self.weight(i, inputs)))
                 .sum(),
@@ -131,7 +160,42 @@ pub fn output_range(p: &DesignParams) -> (i64, i64) {
     match (p.block, &p.weights) {
         (Block::Popcount, _) | (Block::AndPe, Weights::Port) => (0, n),
         (Block::AndPe, Weights::Const(w)) => (0, w[0].count_ones() as i64),
-        (Block::XnorPe, _) => (-n, n),
+        (Block::XnorPe | Block::Binary, _) => (-n, n),
+        (Block::FixedPoint, weights) => {
+            // Elements are odd integers in [-(2^K - 1), 2^K - 1].
+            let top = (1i64 << p.bits) - 1;
+            match weights {
+                Weights::Port => (-top * top * n, top * top * n),
+                Weights::Const(w) => {
+                    let s: i64 =
+                        (0..p.len)
+                            .map(|k| {
+                                (0..p.bits)
+                                    .map(|j| {
+                                        if w[0].get(k * p.bits as usize + j as usize) {
+                                            1i64 << j
+                                        } else {
+                                            -(1i64 << j)
+                                        }
+                                    })
+                                    .sum::<i64>()
+                                    .abs()
+                            })
+                            .sum();
+                    (-s * top, s * top)
+                }
+            }
+        }
+        (Block::Mac, weights) => {
+            let (amin, amax) = (-(1i64 << (p.bits - 1)), (1i64 << (p.bits - 1)) - 1);
+            let element = |w: i64| (amin * w).min(amax * w)..=(amin * w).max(amax * w);
+            match weights {
+                Weights::Port => (amin * amax * n, amin * amin * n),
+                Weights::Const(w) => (0..p.len)
+                    .map(|k| element(signed_element(&w[0], k, p.bits)))
+                    .fold((0, 0), |acc, r| (acc.0 + r.start(), acc.1 + r.end())),
+            }
+        }
         (Block::GroupNet, Weights::Const(w)) if p.shared_input => {
             // One shared a-bit per element: its two choices give +c and -c,
             // with c the lanes' signed scales summed.

@@ -84,6 +84,9 @@ fn run(cli: Cli) -> Result<(), String> {
             let dir = out.unwrap_or_else(|| PathBuf::from("out").join(&rendered.params.top));
             write_files(&dir, &rendered.files)?;
             let g = &rendered.generated;
+            if let Some(summary) = &rendered.decomposition_summary {
+                println!("{summary}");
+            }
             println!("wrote {} files to {}", rendered.files.len(), dir.display());
             for (name, _) in &rendered.files {
                 println!("  {}", dir.join(name).display());

@@ -59,6 +59,15 @@ fn params_json(p: &DesignParams) -> Value {
         m.insert("act_layout".into(), json!("element k is act[k*act_bits +: act_bits], two's complement"));
         m.insert("endpoints".into(), json!(p.endpoints));
     }
+    if p.block.multibit() {
+        m.insert("bits".into(), json!(p.bits));
+        let layout = if p.block == Block::Mac {
+            "element k is a[k*bits +: bits] (and w[...]), two's complement"
+        } else {
+            "bit i of element k is a[k*bits + i] (and w[...]), 1 = +1, 0 = -1; element value sum_i 2^i (+1/-1)"
+        };
+        m.insert("element_layout".into(), json!(layout));
+    }
     if p.block == Block::GroupNet {
         m.insert("k".into(), json!(p.lanes));
         m.insert("frac_bits".into(), json!(p.frac_bits));
@@ -108,8 +117,11 @@ pub fn params_from_manifest(v: &Value) -> Result<DesignParams, String> {
         Some(Value::Array(a)) => a.iter().map(|x| x.as_str().unwrap_or_default().to_string()).collect(),
         Some(other) => return Err(format!("manifest params.weights {other} is neither a hex string nor a list")),
     };
+    let weight_len = len * params.get("bits").and_then(Value::as_u64).unwrap_or(1) as usize;
     let weights = match get(&params, "weights_mode")?.as_str() {
-        Some("const") => Weights::Const(hex_list.iter().map(|h| BitVec::from_hex(h, len)).collect::<Result<_, _>>()?),
+        Some("const") => {
+            Weights::Const(hex_list.iter().map(|h| BitVec::from_hex(h, weight_len)).collect::<Result<_, _>>()?)
+        }
         _ => Weights::Port,
     };
     let lambdas: Vec<i64> = match params.get("lambdas") {
@@ -135,5 +147,6 @@ pub fn params_from_manifest(v: &Value) -> Result<DesignParams, String> {
         endpoints,
         phi_reals: phi.iter().map(|r| r.iter().map(|&x| x as f64).collect()).collect(),
         phi,
+        bits: params.get("bits").and_then(Value::as_u64).unwrap_or(0) as u32,
     })
 }

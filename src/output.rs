@@ -13,41 +13,61 @@ pub struct Rendered {
     pub params: DesignParams,
     pub generated: Generated,
     pub files: Vec<(String, String)>,
+    /// For a design decomposed from a layer file: what the rounding cost.
+    pub decomposition_summary: Option<String>,
 }
 
 impl Rendered {
-    pub fn manifest_name(&self) -> String {
-        format!("{}.json", self.params.top)
-    }
-
     /// The Verilog files, top last (read order for tools that need it).
     pub fn verilog_files(&self) -> Vec<String> {
-        let top = format!("{}.v", self.params.top);
-        let mut v: Vec<String> =
-            self.files.iter().map(|(n, _)| n.clone()).filter(|n| n.ends_with(".v") && *n != top).collect();
-        v.push(top);
-        v
+        verilog_order(&self.files, &self.params.top)
     }
+}
+
+fn verilog_order(files: &[(String, String)], top: &str) -> Vec<String> {
+    let top = format!("{top}.v");
+    let mut v: Vec<String> = files.iter().map(|(n, _)| n.clone()).filter(|n| n.ends_with(".v") && *n != top).collect();
+    v.push(top);
+    v
 }
 
 pub fn render(params: DesignParams) -> Rendered {
+    render_with(params, None)
+}
+
+/// Renders with `extra` keys added to the manifest.
+fn render_with(params: DesignParams, extra: Option<(&str, serde_json::Value)>) -> Rendered {
     let generated = generate(&params);
     let mut files = emit_design(&generated.design);
-    let verilog: Vec<String> = {
-        let top = format!("{}.v", params.top);
-        let mut v: Vec<String> = files.iter().map(|(n, _)| n.clone()).filter(|n| *n != top).collect();
-        v.push(top);
-        v
-    };
-    let json = manifest(&params, &generated, &verilog);
+    let verilog = verilog_order(&files, &params.top);
+    let mut json = manifest(&params, &generated, &verilog);
+    if let Some((key, value)) = extra {
+        json[key] = value;
+    }
     let mut text = serde_json::to_string_pretty(&json).expect("manifest serialises");
     text.push('\n');
     files.push((format!("{}.json", params.top), text));
-    Rendered { params, generated, files }
+    Rendered { params, generated, files, decomposition_summary: None }
 }
 
+/// Random inputs behind a layer's error report, and their seed.
+const REPORT_SAMPLES: usize = 1000;
+const REPORT_SEED: u64 = 1;
+
 pub fn render_args(args: &DesignArgs) -> Result<Rendered, String> {
-    Ok(render(args.to_params()?))
+    let params = args.to_params()?;
+    let Some(path) = &args.model else { return Ok(render(params)) };
+    // The layer was validated by to_params; decompose it again for the report.
+    let (layer, decomposition) = crate::decompose::load_layer(path)?;
+    let report = layer.error_report(&decomposition, REPORT_SAMPLES, REPORT_SEED);
+    let value = serde_json::json!({
+        "layer_file": path.display().to_string(),
+        "details": crate::decompose::details_json(&decomposition),
+        "error": report,
+    });
+    let mut rendered = render_with(params, Some(("decomposition", value)));
+    rendered.decomposition_summary = Some(report.summary());
+    Ok(rendered)
 }
 
 /// Writes every file into `dir`, or none: each goes to a temporary name

@@ -20,6 +20,12 @@ pub enum Block {
     GroupNet,
     PaQuantizer,
     Pa,
+    /// Baseline: a single binary dot product (Bi-Real, K = 1).
+    Binary,
+    /// Baseline: a K-bit by K-bit dot product from K^2 binary popcounts.
+    FixedPoint,
+    /// Baseline: a B-bit multiply-accumulate dot product.
+    Mac,
 }
 
 impl Block {
@@ -31,11 +37,28 @@ impl Block {
             Block::GroupNet => "groupnet",
             Block::PaQuantizer => "pa_quantizer",
             Block::Pa => "pa",
+            Block::Binary => "binary",
+            Block::FixedPoint => "fixedpoint",
+            Block::Mac => "mac",
         }
     }
 
-    pub const ALL: [Block; 6] =
-        [Block::Popcount, Block::XnorPe, Block::AndPe, Block::GroupNet, Block::PaQuantizer, Block::Pa];
+    pub const ALL: [Block; 9] = [
+        Block::Popcount,
+        Block::XnorPe,
+        Block::AndPe,
+        Block::GroupNet,
+        Block::PaQuantizer,
+        Block::Pa,
+        Block::Binary,
+        Block::FixedPoint,
+        Block::Mac,
+    ];
+
+    /// Blocks whose elements are `bits`-bit integers packed in `a` and `w`.
+    pub fn multibit(self) -> bool {
+        matches!(self, Block::FixedPoint | Block::Mac)
+    }
 
     pub fn parse(s: &str) -> Option<Block> {
         Block::ALL.into_iter().find(|b| b.name() == s)
@@ -89,6 +112,8 @@ pub struct DesignParams {
     pub phi: Vec<Vec<i64>>,
     /// PA-Net: the real phi the user asked for, before rounding.
     pub phi_reals: Vec<Vec<f64>>,
+    /// Baselines: bits per element (K for fixedpoint, B for mac).
+    pub bits: u32,
 }
 
 /// A data input port of a top module: name and width.
@@ -106,7 +131,15 @@ impl DesignParams {
         let weights_are_ports = self.weights == Weights::Port;
         match self.block {
             Block::Popcount => vec![port("a".into())],
-            Block::XnorPe | Block::AndPe => {
+            Block::FixedPoint | Block::Mac => {
+                let w = n * self.bits as usize;
+                let mut v = vec![PortSpec { name: "a".into(), width: w }];
+                if weights_are_ports {
+                    v.push(PortSpec { name: "w".into(), width: w });
+                }
+                v
+            }
+            Block::XnorPe | Block::AndPe | Block::Binary => {
                 let mut v = vec![port("a".into())];
                 if weights_are_ports {
                     v.push(port("w".into()));
@@ -176,6 +209,7 @@ impl DesignParams {
             endpoints: vec![],
             phi: vec![],
             phi_reals: vec![],
+            bits: 0,
         }
     }
 

@@ -43,6 +43,8 @@ pub enum BinOp {
     Xor,
     Add,
     Sub,
+    /// Product truncated to the operands' width.
+    Mul,
 }
 
 /// A bit-vector constant of any width, little-endian 64-bit words.

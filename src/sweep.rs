@@ -100,7 +100,34 @@ pub fn quick(root: &Path) -> Result<Vec<String>, String> {
     v.push(format!("--k 2 --len 16 --shared-input --weights-file {} --lambda 1,1 --pipeline 1", cancel.display()));
     v.push(format!("--k 2 --len 16 --shared-input --weights-file {} --lambda 1,0.5 --pipeline 0", cancel.display()));
     v.extend(pa_quick());
+    v.extend(baselines_quick());
+    // Layers decomposed from real numbers.
+    for (layer, pipe) in [("layer_groupnet.json", 1), ("layer_pa.json", 2)] {
+        v.push(format!("--model {} --pipeline {pipe}", testbench.join(layer).display()));
+    }
     Ok(v)
+}
+
+/// The baselines: single binary, K-bit fixed point from K^2 popcounts, and
+/// the plain B-bit multiply-accumulate, both weight modes.
+fn baselines_quick() -> Vec<String> {
+    let mut v = vec![];
+    for (n, pipe) in [(1, 0), (256, 2), (2304, 0)] {
+        v.push(format!("--block binary --len {n} --pipeline {pipe}"));
+    }
+    for (bits, n, mode, pipe) in
+        [(1, 7, "port", 0), (2, 64, "const", 1), (3, 65, "port", 2), (4, 2, "const", 0), (2, 576, "port", 3)]
+    {
+        let seed = if mode == "const" { format!(" --seed {}", bits * 10 + n) } else { String::new() };
+        v.push(format!("--block fixedpoint --bits {bits} --len {n} --weights {mode}{seed} --pipeline {pipe}"));
+    }
+    for (bits, n, mode, pipe) in
+        [(1, 3, "port", 1), (4, 63, "const", 0), (8, 64, "port", 2), (8, 65, "const", 3), (16, 7, "port", 0)]
+    {
+        let seed = if mode == "const" { format!(" --seed {}", bits * 10 + n) } else { String::new() };
+        v.push(format!("--block mac --bits {bits} --len {n} --weights {mode}{seed} --pipeline {pipe}"));
+    }
+    v
 }
 
 /// PA-Net: M in {1, 2, 4, 8}, N in {1, 3, 5, 7}, lengths including 1 and

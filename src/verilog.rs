@@ -75,6 +75,7 @@ fn emit_expr(m: &Module, e: &Expr, out: &mut String) {
                 BinOp::Xor => " ^ ",
                 BinOp::Add => " + ",
                 BinOp::Sub => " - ",
+                BinOp::Mul => " * ",
             });
             emit_operand(m, rhs, out);
         }

@@ -49,7 +49,42 @@ fn bad_input_fails_with_one_line_and_writes_nothing() {
         (&["--top", "9lives"], &["\"9lives\"", "letter"]),
         (&["--k", "abc"], &["abc", "--k"]),
         (&["--frobnicate"], &["--frobnicate"]),
+        (&["--block", "pa", "--m", "0"], &["--m 0", "1..=16"]),
+        (&["--block", "pa", "--m", "17"], &["--m 17", "1..=16"]),
+        (&["--block", "pa", "--n", "0"], &["--n 0", "1..=16"]),
+        (&["--block", "pa", "--n", "3", "--endpoints", "1,0,2"], &["strictly increasing", "0 follows 1"]),
+        (&["--block", "pa", "--n", "2", "--act-bits", "4", "--endpoints", "-9,0"], &["-9", "-8..=7"]),
+        (&["--block", "pa", "--n", "5", "--act-bits", "2"], &["strictly increasing", "--act-bits 2"]),
+        (&["--block", "pa", "--m", "1", "--n", "1", "--phi", "1000"], &["--phi 1000", "[-128, 127.99609375]"]),
+        (&["--block", "pa", "--m", "2", "--n", "2", "--phi", "1,2,3"], &["3 values", "exactly 4"]),
+        (&["--block", "pa_quantizer", "--weights", "const"], &["pa_quantizer has no weights"]),
+        (&["--block", "groupnet", "--phi", "1"], &["--phi", "pa"]),
+        (&["--block", "mac", "--bits", "17"], &["--bits 17", "1..=16"]),
+        (&["--block", "fixedpoint", "--bits", "0"], &["--bits 0", "1..=8"]),
+        (&["--block", "xnor_pe", "--bits", "2"], &["--bits", "fixedpoint or mac"]),
     ];
+    std::fs::write(
+        files.join("layer_bad.json"),
+        "{\"scheme\": \"pa\", \"weights\": [0.1, -0.2], \"act_endpoints\": [0.5, 0.25], \"betas\": [1, 2]}",
+    )
+    .unwrap();
+    std::fs::write(files.join("layer_incomplete.json"), "{\"scheme\": \"groupnet\", \"weights\": [[0.1, -0.2]]}")
+        .unwrap();
+    for (file, needles) in [
+        ("layer_bad.json", &["layer_bad.json", "strictly increasing"][..]),
+        ("layer_incomplete.json", &["layer_incomplete.json", "lambdas"][..]),
+        ("nothing.json", &["nothing.json", "cannot read"][..]),
+    ] {
+        let out_dir = files.join("out");
+        let path = files.join(file).display().to_string();
+        let o = mbnn(&["gen", "--model", &path, "--out", &out_dir.display().to_string()], files);
+        let err = stderr(&o);
+        assert!(!o.status.success() && err.trim_end().lines().count() == 1, "{file}: {err}");
+        needles.iter().for_each(|n| assert!(err.contains(n), "{file}: {err:?} lacks {n:?}"));
+        assert!(!out_dir.exists());
+    }
+    let o = mbnn(&["gen", "--model", "testbench/layer_pa.json", "--k", "2"], Path::new(env!("CARGO_MANIFEST_DIR")));
+    assert!(stderr(&o).contains("--k cannot be combined with --model"), "{}", stderr(&o));
     let file_cases: &[(&str, &[&str])] = &[
         ("malformed.json", &["malformed.json", "not valid JSON"]),
         ("two.json", &["2 weight vectors", "exactly 1"]),

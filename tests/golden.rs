@@ -57,6 +57,25 @@ fn reference(p: &DesignParams, inputs: &[BitVec]) -> i128 {
             y as i128
         }
         Block::PaQuantizer => unreachable!("vector result"),
+        Block::Binary => {
+            let (a, w) = (port("a"), weight(0));
+            (0..n).map(|k| if a.get(k) == w.get(k) { 1 } else { -1 }).sum()
+        }
+        Block::FixedPoint | Block::Mac => {
+            // Element values as integers, multiplied and summed.
+            let b = p.bits as usize;
+            let (a, w) = (port("a"), weight(0));
+            let value = |v: &BitVec, k: usize| -> i128 {
+                let bits: Vec<bool> = (0..b).map(|i| v.get(k * b + i)).collect();
+                if p.block == Block::Mac {
+                    let raw: i128 = bits.iter().enumerate().map(|(i, &x)| i128::from(x) << i).sum();
+                    if bits[b - 1] { raw - (1 << b) } else { raw }
+                } else {
+                    bits.iter().enumerate().map(|(i, &x)| if x { 1i128 << i } else { -(1i128 << i) }).sum()
+                }
+            };
+            (0..n).map(|k| value(a, k) * value(&w, k)).sum()
+        }
         Block::GroupNet => {
             let scale = (p.frac_bits as f64).exp2();
             let mut total = 0.0f64;
@@ -262,6 +281,75 @@ proptest! {
             prop_assert!(lo <= y && y <= hi, "{} outside {}..={}", y, lo, hi);
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn baselines_equal_the_integer_reference(
+        block in prop::sample::select(vec!["binary", "fixedpoint", "mac"]),
+        len in 1usize..200,
+        bits in 1u32..9,
+        konst in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let p = DesignArgs {
+            block: Some(block.into()),
+            len: Some(len as i64),
+            bits: (block != "binary").then_some(bits as i64),
+            weights: Some(if konst { "const" } else { "port" }.into()),
+            seed: konst.then_some(seed),
+            ..DesignArgs::default()
+        }
+        .to_params()
+        .unwrap();
+        let golden = Golden::new(&p);
+        let (lo, hi) = output_range(&p);
+        let mut rng = SplitMix64::new(seed ^ 0x51);
+        for _ in 0..8 {
+            let inputs = random_inputs(&p, &mut rng);
+            let y = golden.eval(&inputs);
+            prop_assert_eq!(y as i128, reference(&p, &inputs));
+            prop_assert!(lo <= y && y <= hi, "{} outside {}..={}", y, lo, hi);
+        }
+    }
+}
+
+#[test]
+fn baseline_output_ranges_are_exact() {
+    for block in ["binary", "fixedpoint", "mac"] {
+        for (len, bits) in [(1, 1), (2, 2), (1, 3), (2, 3)] {
+            for konst in [false, true] {
+                for seed in 0..3 {
+                    let p = DesignArgs {
+                        block: Some(block.into()),
+                        len: Some(len),
+                        bits: (block != "binary").then_some(bits),
+                        weights: Some(if konst { "const" } else { "port" }.into()),
+                        seed: konst.then_some(seed),
+                        ..DesignArgs::default()
+                    }
+                    .to_params()
+                    .unwrap();
+                    assert_eq!(exhaustive_range(&p), output_range(&p), "{p:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn hand_computed_baselines() {
+    let v = |s: &str, n: usize| BitVec::from_hex(s, n).unwrap();
+    let fixed = DesignArgs { block: Some("fixedpoint".into()), len: Some(2), bits: Some(2), ..DesignArgs::default() };
+    let p = fixed.to_params().unwrap();
+    // a = (3, -1): bits 11, 10 -> 0b1011; w = (-3, 1): bits 00, 01 -> 0b0100. 3*-3 + -1*1 = -10.
+    assert_eq!(Golden::new(&p).eval(&[v("0xb", 4), v("0x4", 4)]), -10);
+    let mac = DesignArgs { block: Some("mac".into()), len: Some(2), bits: Some(4), ..DesignArgs::default() };
+    let p = mac.to_params().unwrap();
+    // a = (7, -8) -> 0x87; w = (-1, -8) -> 0x8f. -7 + 64 = 57.
+    assert_eq!(Golden::new(&p).eval(&[v("0x87", 8), v("0x8f", 8)]), 57);
 }
 
 #[test]

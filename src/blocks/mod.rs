@@ -8,7 +8,7 @@ pub mod tree;
 
 use crate::bits::BitVec;
 use crate::golden;
-use crate::params::{Block, DesignParams};
+use crate::params::{Block, DesignParams, Weights};
 use crate::rtl::{BinOp, Const, Design, Dir, Expr, Module};
 use tree::{Count, Schedule, Term};
 
@@ -35,18 +35,18 @@ enum LaneOp {
 }
 
 /// One lane: which input bits it reads and how, and its popcount's depth.
-struct LaneSpec<'a> {
+struct LaneSpec {
     op: LaneOp,
     n: usize,
-    weights: Option<&'a BitVec>,
+    weights: Option<BitVec>,
     /// The level of its first logic (after any front end).
     first_level: u32,
 }
 
-impl LaneSpec<'_> {
+impl LaneSpec {
     /// Input bits that reach the popcount (an AND with a constant 0 drops one).
     fn kept_bits(&self) -> Vec<usize> {
-        match (self.op, self.weights) {
+        match (self.op, &self.weights) {
             (LaneOp::And, Some(w)) => (0..self.n).filter(|&i| w.get(i)).collect(),
             _ => (0..self.n).collect(),
         }
@@ -71,7 +71,7 @@ impl LaneSpec<'_> {
         // Register positions depend on the first level only when pipelined.
         let offset =
             if pipeline > 0 && self.first_level != 1 { format!("_o{}", self.first_level) } else { String::new() };
-        match self.weights {
+        match &self.weights {
             None => format!("{op}_n{}_p{pipeline}{offset}", self.n),
             Some(w) => format!("{op}_n{}_p{pipeline}{offset}_c{:08x}", self.n, fnv1a32(&w.to_hex())),
         }
@@ -98,7 +98,7 @@ fn lane_module(spec: &LaneSpec, sched: &Schedule) -> (Module, Count) {
         m.clock_input();
     }
     let a = m.input("a", kept as u32);
-    let x = match (spec.op, spec.weights) {
+    let x = match (spec.op, &spec.weights) {
         (LaneOp::Pass, _) | (LaneOp::And, Some(_)) => a,
         (LaneOp::Xnor, Some(w)) => {
             // XNOR with a constant: a wire where w = 1, an inverter where w = 0.
@@ -144,25 +144,43 @@ fn gather(e: &Expr, bits: &[usize]) -> Expr {
     Expr::concat(parts)
 }
 
+/// Bits `k * stride + offset` of an input port, element k first: a whole
+/// port (stride 1) or one bit plane of packed multi-bit elements.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PortBits {
+    name: String,
+    stride: usize,
+    offset: usize,
+}
+
+impl PortBits {
+    fn whole(name: String) -> PortBits {
+        PortBits { name, stride: 1, offset: 0 }
+    }
+
+    fn positions(&self, elements: &[usize]) -> Vec<usize> {
+        elements.iter().map(|k| k * self.stride + self.offset).collect()
+    }
+}
+
 /// Where a lane's input vector comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Source {
-    /// An input port, read directly.
-    Port(String),
+    Port(PortBits),
     /// PA-Net activation base j, from the comparator front end.
     PaBase(usize),
 }
 
 /// One lane of a design: its popcount, its input, its weight port and its
 /// coefficient in the scale tree.
-struct LanePlan<'a> {
-    spec: LaneSpec<'a>,
+struct LanePlan {
+    spec: LaneSpec,
     source: Source,
-    weight_port: Option<String>,
+    weight_port: Option<PortBits>,
     coef: i128,
 }
 
-impl LanePlan<'_> {
+impl LanePlan {
     fn active(&self) -> bool {
         self.coef != 0 && !self.spec.kept_bits().is_empty()
     }
@@ -170,22 +188,24 @@ impl LanePlan<'_> {
 
 /// The lanes of `p` and the constant added to their scaled sum:
 /// y = sum_i coef_i * popcount_i + offset.
-fn plan(p: &DesignParams) -> (Vec<LanePlan<'_>>, i128) {
+fn plan(p: &DesignParams) -> (Vec<LanePlan>, i128) {
     let n = p.len;
     let lane = |op, i: usize, first_level, source, coef| LanePlan {
-        spec: LaneSpec { op, n, weights: p.const_weights(i), first_level },
+        spec: LaneSpec { op, n, weights: p.const_weights(i).cloned(), first_level },
         source,
-        weight_port: (op != LaneOp::Pass && p.const_weights(i).is_none()).then(|| p.lane_weight(i)),
+        weight_port: (op != LaneOp::Pass && p.const_weights(i).is_none()).then(|| PortBits::whole(p.lane_weight(i))),
         coef,
     };
-    let a = || Source::Port("a".into());
+    let a = || Source::Port(PortBits::whole("a".into()));
     match p.block {
         Block::Popcount => (vec![lane(LaneOp::Pass, 0, 1, a(), 1)], 0),
         Block::AndPe => (vec![lane(LaneOp::And, 0, 1, a(), 1)], 0),
-        Block::XnorPe => (vec![lane(LaneOp::Xnor, 0, 1, a(), 2)], -(n as i128)),
+        Block::XnorPe | Block::Binary => (vec![lane(LaneOp::Xnor, 0, 1, a(), 2)], -(n as i128)),
         Block::GroupNet => (
             (0..p.lanes)
-                .map(|i| lane(LaneOp::Xnor, i, 1, Source::Port(p.lane_input(i)), 2 * p.lambdas[i] as i128))
+                .map(|i| {
+                    lane(LaneOp::Xnor, i, 1, Source::Port(PortBits::whole(p.lane_input(i))), 2 * p.lambdas[i] as i128)
+                })
                 .collect(),
             -(n as i128) * p.lambdas.iter().map(|&l| l as i128).sum::<i128>(),
         ),
@@ -196,7 +216,27 @@ fn plan(p: &DesignParams) -> (Vec<LanePlan<'_>>, i128) {
                 .collect(),
             0,
         ),
-        Block::PaQuantizer => (vec![], 0),
+        Block::FixedPoint => {
+            // Plane i of a times plane j of w, weighted 2^(i+j), as +1/-1 dot products.
+            let k = p.bits as usize;
+            let top = (1i128 << k) - 1;
+            let planes = |i: usize, j: usize| LanePlan {
+                spec: LaneSpec {
+                    op: LaneOp::Xnor,
+                    n,
+                    weights: p.const_weights(0).map(|w| golden::plane(w, n, p.bits, j as u32)),
+                    first_level: 1,
+                },
+                source: Source::Port(PortBits { name: "a".into(), stride: k, offset: i }),
+                weight_port: (p.weights == Weights::Port).then(|| PortBits { name: "w".into(), stride: k, offset: j }),
+                coef: 2 << (i + j),
+            };
+            (
+                (0..k).flat_map(|i| (0..k).map(move |j| (i, j))).map(|(i, j)| planes(i, j)).collect(),
+                -(n as i128) * top * top,
+            )
+        }
+        Block::PaQuantizer | Block::Mac => (vec![], 0),
     }
 }
 
@@ -292,13 +332,67 @@ fn pa_front(top: &mut Top, p: &DesignParams, live: &[usize], needed: &[bool]) ->
         .collect()
 }
 
+/// Multiply-accumulate leaves: with constant weights, one `(element, shift,
+/// negative)` per canonical signed digit of each weight; with weight
+/// ports, one product per element.
+fn mac_digits(p: &DesignParams) -> Vec<(usize, u32, bool)> {
+    match p.const_weights(0) {
+        Some(w) => (0..p.len)
+            .flat_map(|k| {
+                tree::csd(golden::signed_element(w, k, p.bits) as i128).into_iter().map(move |(s, n)| (k, s, n))
+            })
+            .collect(),
+        None => (0..p.len).map(|k| (k, 0, false)).collect(),
+    }
+}
+
+/// The multiply-accumulate's scale-tree leaves: shifted activations for
+/// constant weights (a shift-and-add multiplier per weight), or one
+/// two's-complement multiplier per element (level 1) for weight ports.
+fn mac_terms(top: &mut Top, p: &DesignParams, sched: &Schedule) -> Vec<Term> {
+    let b = p.bits as usize;
+    let range = (-(1i128 << (b - 1)), (1i128 << (b - 1)) - 1);
+    let digits = mac_digits(p);
+    let mut elements: Vec<usize> = digits.iter().map(|d| d.0).collect();
+    elements.dedup();
+    let a_bits: Vec<usize> = elements.iter().flat_map(|&k| k * b..(k + 1) * b).collect();
+    if a_bits.is_empty() {
+        return vec![];
+    }
+    let a = top.input_bits("a", a_bits);
+    let element = |e: &Expr, i: usize| e.slice((i * b) as u32, b as u32);
+    if p.const_weights(0).is_some() {
+        return digits
+            .iter()
+            .map(|&(k, shift, neg)| {
+                let i = elements.binary_search(&k).unwrap();
+                Term::ranged(element(&a, i), k, range, shift, neg)
+            })
+            .collect();
+    }
+    let w = top.input_bits("w", (0..p.len * b).collect());
+    let product_range = (range.0 * range.1, range.0 * range.0);
+    (0..p.len)
+        .map(|k| {
+            let wide = 2 * b as u32;
+            let ext = |e: Expr| e.extend(wide, true);
+            let prod = Expr::bin(BinOp::Mul, ext(element(&a, k)), ext(element(&w, k)));
+            let mut e = top.m.wire(&format!("prod{k}"), prod);
+            if sched.register_after(1) {
+                e = top.m.reg(&format!("prod{k}_r1"), e, None);
+            }
+            Term::ranged(e, k, product_range, 0, false)
+        })
+        .collect()
+}
+
 /// Generates the design described by `p` (already validated).
 pub fn generate(p: &DesignParams) -> Generated {
     let n = p.len;
     let (lanes, offset) = plan(p);
     let active: Vec<&LanePlan> = lanes.iter().filter(|l| l.active()).collect();
-    let front_levels = match p.block {
-        Block::Pa | Block::PaQuantizer => 1,
+    let front_levels = match (p.block, &p.weights) {
+        (Block::Pa | Block::PaQuantizer, _) | (Block::Mac, Weights::Port) => 1,
         _ => 0,
     };
 
@@ -308,6 +402,9 @@ pub fn generate(p: &DesignParams) -> Generated {
     let mut shape: Vec<Term> = vec![];
     for (i, l) in active.iter().enumerate() {
         shape.extend(tree::csd(l.coef).into_iter().map(|(shift, neg)| Term::signal(Expr::zeros(1), i, 1, shift, neg)));
+    }
+    if p.block == Block::Mac {
+        shape.extend(mac_digits(p).into_iter().map(|(k, shift, neg)| Term::signal(Expr::zeros(1), k, 1, shift, neg)));
     }
     shape.extend(Term::constant(offset));
     let depth = (lanes_end + tree::scale_tree_levels(&shape)).max(1);
@@ -358,7 +455,7 @@ pub fn generate(p: &DesignParams) -> Generated {
         let kept = lane.spec.kept_bits();
         popcount_inputs += kept.len();
         let input = match &lane.source {
-            Source::Port(name) => top.input_bits(name, kept.clone()),
+            Source::Port(bits) => top.input_bits(&bits.name, bits.positions(&kept)),
             Source::PaBase(j) => {
                 // Positions of the kept elements among the live ones.
                 let at: Vec<usize> = kept.iter().map(|k| live.binary_search(k).unwrap()).collect();
@@ -372,7 +469,8 @@ pub fn generate(p: &DesignParams) -> Generated {
         }
         conns.push(("a", input));
         if let Some(w) = &lane.weight_port {
-            conns.push(("w", top.input_bits(w, (0..n).collect())));
+            let all: Vec<usize> = (0..n).collect();
+            conns.push(("w", top.input_bits(&w.name, w.positions(&all))));
         }
         let pop = top.m.instance_wire(&format!("pop{i}"), count.expr.width());
         conns.push(("pop", pop.clone()));
@@ -389,6 +487,9 @@ pub fn generate(p: &DesignParams) -> Generated {
         for (shift, neg) in tree::csd(lane.coef) {
             terms.push(Term::signal(pop.clone(), i, count.max, shift, neg));
         }
+    }
+    if p.block == Block::Mac {
+        terms.extend(mac_terms(&mut top, p, &sched));
     }
     terms.extend(Term::constant(offset));
 

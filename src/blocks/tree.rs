@@ -98,30 +98,30 @@ fn register_counts(m: &mut Module, nodes: Vec<Count>, level: u32, prefix: &str) 
         .collect()
 }
 
-/// An exact linear form over independent counts: `sum coef * count + constant`,
-/// each count anywhere in `0..=max`. Its range is exact for independent
-/// counts and a sound bound for correlated ones.
+/// An exact linear form over independent sources: `sum coef * x + constant`,
+/// each source x anywhere in its own `lo..=hi`. Its range is exact for
+/// independent sources and a sound bound for correlated ones.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LinearForm {
-    /// Source id -> (coefficient, largest count).
-    pub coefs: std::collections::BTreeMap<usize, (i128, u64)>,
+    /// Source id -> (coefficient, smallest value, largest value).
+    pub coefs: std::collections::BTreeMap<usize, (i128, i128, i128)>,
     pub constant: i128,
 }
 
 impl LinearForm {
     fn scaled(&self, factor: i128) -> LinearForm {
         LinearForm {
-            coefs: self.coefs.iter().map(|(&k, &(c, m))| (k, (c * factor, m))).collect(),
+            coefs: self.coefs.iter().map(|(&k, &(c, lo, hi))| (k, (c * factor, lo, hi))).collect(),
             constant: self.constant * factor,
         }
     }
 
     fn plus(mut self, other: &LinearForm) -> LinearForm {
-        for (&k, &(c, m)) in &other.coefs {
-            let e = self.coefs.entry(k).or_insert((0, m));
+        for (&k, &(c, lo, hi)) in &other.coefs {
+            let e = self.coefs.entry(k).or_insert((0, lo, hi));
             e.0 += c;
         }
-        self.coefs.retain(|_, (c, _)| *c != 0);
+        self.coefs.retain(|_, (c, _, _)| *c != 0);
         self.constant += other.constant;
         self
     }
@@ -129,10 +129,10 @@ impl LinearForm {
     pub fn range(&self) -> (i128, i128) {
         let mut lo = self.constant;
         let mut hi = self.constant;
-        for &(c, m) in self.coefs.values() {
-            let v = c * m as i128;
-            lo += v.min(0);
-            hi += v.max(0);
+        for &(c, xlo, xhi) in self.coefs.values() {
+            let (a, b) = (c * xlo, c * xhi);
+            lo += a.min(b);
+            hi += a.max(b);
         }
         (lo, hi)
     }
@@ -153,8 +153,14 @@ pub struct Term {
 impl Term {
     /// `count` (source `source`, at most `max`) as a term.
     pub fn signal(expr: Expr, source: usize, max: u64, shift: u32, neg: bool) -> Term {
+        Term::ranged(expr, source, (0, max as i128), shift, neg)
+    }
+
+    /// A signal (source `source`) whose value lies in `lo..=hi`, two's
+    /// complement if `lo < 0`.
+    pub fn ranged(expr: Expr, source: usize, (lo, hi): (i128, i128), shift: u32, neg: bool) -> Term {
         let mut form = LinearForm::default();
-        form.coefs.insert(source, (1, max));
+        form.coefs.insert(source, (1, lo, hi));
         Term { width: expr.width(), expr: Some(expr), form, shift, neg }
     }
 
