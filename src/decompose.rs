@@ -697,6 +697,25 @@ fn activation_bases(acts: &[i64], endpoints: &[i64]) -> Vec<BitVec> {
     bases
 }
 
+/// What a decomposition chose, beyond what the manifest's params hold.
+pub fn details_json(d: &Decomposition) -> Value {
+    match d {
+        Decomposition::GroupNet(g) => serde_json::json!({
+            "scheme": "groupnet",
+            "lambda_reals": g.lambda_reals,
+            "sign_rule": "weight >= 0 is +1 (bit 1)",
+        }),
+        Decomposition::Pa(p) => serde_json::json!({
+            "scheme": "pa",
+            "weight_std": p.std,
+            "weight_endpoints": p.weight_endpoints,
+            "alphas": p.alphas,
+            "zero_piece_weights": p.zero_piece_count,
+            "act_frac_bits": p.act_frac_bits,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1144,24 +1163,5 @@ mod tests {
         assert_eq!(significant(123456.0), "123456");
         assert_eq!(significant(1.5e-7), "1.500e-7");
         assert_eq!(significant(0.0), "0");
-    }
-}
-
-/// What a decomposition chose, beyond what the manifest's params hold.
-pub fn details_json(d: &Decomposition) -> Value {
-    match d {
-        Decomposition::GroupNet(g) => serde_json::json!({
-            "scheme": "groupnet",
-            "lambda_reals": g.lambda_reals,
-            "sign_rule": "weight >= 0 is +1 (bit 1)",
-        }),
-        Decomposition::Pa(p) => serde_json::json!({
-            "scheme": "pa",
-            "weight_std": p.std,
-            "weight_endpoints": p.weight_endpoints,
-            "alphas": p.alphas,
-            "zero_piece_weights": p.zero_piece_count,
-            "act_frac_bits": p.act_frac_bits,
-        }),
     }
 }
