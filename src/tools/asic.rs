@@ -1,0 +1,1 @@
+//! ASIC flows: Yosys mapping onto Liberty standard cells and OpenSTA timing.

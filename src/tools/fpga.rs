@@ -1,0 +1,1 @@
+//! FPGA flows: Yosys synthesis, nextpnr place and route, bitstream packing.
