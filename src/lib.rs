@@ -4,6 +4,7 @@
 pub mod bits;
 pub mod blocks;
 pub mod cli;
+pub mod cost;
 pub mod decompose;
 pub mod golden;
 pub mod manifest;

@@ -1,5 +1,6 @@
 use clap::{Parser, Subcommand};
 use mbnn::cli::DesignArgs;
+use mbnn::cost;
 use mbnn::output::{render_args, write_files};
 use mbnn::sweep;
 use mbnn::verify::{Checks, Effort, verify};
@@ -31,6 +32,28 @@ enum Command {
         design: DesignArgs,
         #[command(flatten)]
         run: RunArgs,
+    },
+    /// Memory (Mbit) and operations (1e8) of ResNet-18/34/50 on ImageNet,
+    /// per layer and in total, under one binarisation scheme.
+    Cost {
+        /// resnet18, resnet34 or resnet50.
+        #[arg(long, default_value = "resnet18")]
+        net: String,
+        /// full, binary, groupnet or pa.
+        #[arg(long, default_value = "pa")]
+        scheme: String,
+        /// Group-Net bases K, 1..=64 [default: 5].
+        #[arg(long, allow_negative_numbers = true)]
+        k: Option<i64>,
+        /// PA-Net weight bases M, 1..=16 [default: 4].
+        #[arg(long, allow_negative_numbers = true)]
+        m: Option<i64>,
+        /// PA-Net activation bases N, 1..=16 [default: 5].
+        #[arg(long, allow_negative_numbers = true)]
+        n: Option<i64>,
+        /// Print the cost as JSON instead of the table.
+        #[arg(long)]
+        json: bool,
     },
     /// Verifies a sweep of configurations; ends with `N passed, M failed`.
     Sweep {
@@ -116,6 +139,15 @@ fn run(cli: Cli) -> Result<(), String> {
                 println!("0 passed, 1 failed");
                 Err(format!("{} does not match the golden model", rendered.params.top))
             }
+        }
+        Command::Cost { net, scheme, k, m, n, json } => {
+            let cost = cost::cost(cost::Net::parse(&net)?, cost::Scheme::parse(&scheme, k, m, n)?)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&cost).map_err(|e| e.to_string())?);
+            } else {
+                print!("{}", cost::render_table(&cost));
+            }
+            Ok(())
         }
         Command::Sweep { set, jobs, list, run } => {
             let effort = run.effort()?;

@@ -91,39 +91,63 @@ fn fnv1a32(text: &str) -> u32 {
 /// The lane module: bitwise layer and popcount tree, with the registers of
 /// every stage boundary strictly inside it. Ports: `clk` (if it has
 /// registers), `a` (the kept bits), `w` (weights as ports), `pop`.
-fn lane_module(spec: &LaneSpec, sched: &Schedule) -> (Module, Count) {
+fn lane_module(spec: &LaneSpec, sched: &Schedule) -> (Module, Count, Vec<Module>) {
     let kept = spec.kept_bits().len();
+    let mut submodules = vec![];
     let mut m = Module::new(&spec.module_name(sched.pipeline));
     if (spec.first_level..spec.last_level()).any(|l| sched.register_after(l)) {
         m.clock_input();
     }
     let a = m.input("a", kept as u32);
-    let x = match (spec.op, &spec.weights) {
-        (LaneOp::Pass, _) | (LaneOp::And, Some(_)) => a,
-        (LaneOp::Xnor, Some(w)) => {
-            // XNOR with a constant: a wire where w = 1, an inverter where w = 0.
-            let inv = w.not();
-            if inv.count_ones() == 0 {
-                a
-            } else {
-                let mask = Const::from_words(spec.n as u32, inv.words().to_vec());
-                m.wire("x", Expr::bin(BinOp::Xor, a, Expr::constant(mask)))
-            }
-        }
-        (op, None) => {
-            let w = m.input("w", spec.n as u32);
-            let e = match op {
-                LaneOp::Xnor => Expr::invert(Expr::bin(BinOp::Xor, a, w)),
-                _ => Expr::bin(BinOp::And, a, w),
-            };
-            m.wire("x", e)
+    let w = (spec.op != LaneOp::Pass && spec.weights.is_none()).then(|| m.input("w", spec.n as u32));
+    let x = match bitwise_module(spec) {
+        None => a,
+        Some(bitwise) => {
+            // Its own module, so that reports can tell the bitwise layer
+            // from the popcount tree (synthesis flattens it away).
+            let x = m.instance_wire("x", kept as u32);
+            let mut conns = vec![("a", a)];
+            conns.extend(w.map(|w| ("w", w)));
+            conns.push(("x", x.clone()));
+            m.instance(&bitwise, "bitwise", conns);
+            submodules.push(bitwise);
+            x
         }
     };
     let count = tree::popcount(&mut m, &x, sched, spec.first_level, "pc_");
     let pop = m.port("pop", Dir::Out, count.expr.width(), false);
     m.drive(&pop, count.expr.clone());
     let out = Count { expr: pop, max: count.max };
-    (m, out)
+    (m, out, submodules)
+}
+
+/// The bitwise layer in front of a lane's popcount, if it has any logic:
+/// XNOR or AND with weight ports, XNOR with constants (inverters where the
+/// weight is 0). An AND with constants only selects inputs: no module.
+fn bitwise_module(spec: &LaneSpec) -> Option<Module> {
+    let n = spec.n as u32;
+    let name = match (spec.op, &spec.weights) {
+        (LaneOp::Xnor, None) => format!("xnor_n{n}"),
+        (LaneOp::And, None) => format!("and_n{n}"),
+        (LaneOp::Xnor, Some(w)) if w.count_ones() < spec.n as u64 => format!("xnor_n{n}_c{:08x}", fnv1a32(&w.to_hex())),
+        _ => return None,
+    };
+    let mut m = Module::new(&name);
+    let a = m.input("a", n);
+    let e = match (spec.op, &spec.weights) {
+        (LaneOp::Xnor, None) => {
+            let w = m.input("w", n);
+            Expr::invert(Expr::bin(BinOp::Xor, a, w))
+        }
+        (_, None) => {
+            let w = m.input("w", n);
+            Expr::bin(BinOp::And, a, w)
+        }
+        (_, Some(w)) => Expr::bin(BinOp::Xor, a, Expr::constant(Const::from_words(n, w.not().words().to_vec()))),
+    };
+    let x = m.port("x", Dir::Out, n, false);
+    m.drive(&x, e);
+    Some(m)
 }
 
 /// Contiguous runs `(lo, len)` of the given sorted bit indices.
@@ -247,6 +271,8 @@ struct Top {
     ports: Vec<(String, Expr)>,
     used: Vec<Vec<bool>>,
     registered: Vec<(String, Vec<usize>, Expr)>,
+    /// Delayed copies of registered inputs, by name and stage.
+    delays: Vec<(String, Expr)>,
 }
 
 impl Top {
@@ -267,6 +293,26 @@ impl Top {
         let q = self.m.reg(&format!("{name}_q"), gather(&port, &bits), None);
         self.registered.push((name.to_string(), bits, q.clone()));
         q
+    }
+
+    /// `value` (registered input `name`) delayed through every register
+    /// stage before `level`, once per name.
+    fn delayed(&mut self, name: &str, value: Expr, level: u32, sched: &Schedule) -> Expr {
+        let mut v = value;
+        for l in 1..level {
+            if sched.register_after(l) {
+                let key = format!("{name}_r{l}");
+                v = match self.delays.iter().find(|(k, _)| *k == key) {
+                    Some((_, e)) => e.clone(),
+                    None => {
+                        let e = self.m.reg(&key, v, None);
+                        self.delays.push((key, e.clone()));
+                        e
+                    }
+                };
+            }
+        }
+        v
     }
 
     /// Input bits nothing reads go into one `unused_*` wire (Verilator's
@@ -422,7 +468,7 @@ pub fn generate(p: &DesignParams) -> Generated {
     let out_valid = m.port("out_valid", Dir::Out, 1, false);
     let y = m.port("y", Dir::Out, y_width, y_signed);
     let used = ports.iter().map(|(_, e)| vec![false; e.width() as usize]).collect();
-    let mut top = Top { m, ports, used, registered: vec![] };
+    let mut top = Top { m, ports, used, registered: vec![], delays: vec![] };
 
     // PA-Net front end: only for elements some popcount reads.
     let mut bases: Vec<Option<Expr>> = vec![];
@@ -462,7 +508,8 @@ pub fn generate(p: &DesignParams) -> Generated {
                 gather(bases[*j].as_ref().unwrap(), &at)
             }
         };
-        let (module, count) = lane_module(&lane.spec, &sched);
+        let (module, count, submodules) = lane_module(&lane.spec, &sched);
+        submodules.into_iter().for_each(|s| design.add(s));
         let mut conns: Vec<(&str, Expr)> = vec![];
         if module.clock.is_some() {
             conns.push(("clk", top.m.r(top.m.clock.unwrap())));
@@ -470,7 +517,9 @@ pub fn generate(p: &DesignParams) -> Generated {
         conns.push(("a", input));
         if let Some(w) = &lane.weight_port {
             let all: Vec<usize> = (0..n).collect();
-            conns.push(("w", top.input_bits(&w.name, w.positions(&all))));
+            let weights = top.input_bits(&w.name, w.positions(&all));
+            // Weights meet inputs that a front end delayed: delay them alike.
+            conns.push(("w", top.delayed(&w.name, weights, lane.spec.first_level, &sched)));
         }
         let pop = top.m.instance_wire(&format!("pop{i}"), count.expr.width());
         conns.push(("pop", pop.clone()));

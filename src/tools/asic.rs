@@ -1,1 +1,206 @@
-//! ASIC flows: Yosys mapping onto Liberty standard cells and OpenSTA timing.
+//! ASIC flows: Yosys mapping onto Liberty standard cells, OpenSTA timing,
+//! and Yosys-written simulation models of the cells.
+
+use super::{run, text};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What a Liberty file says about its cells and units.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Liberty {
+    pub path: PathBuf,
+    /// Library time unit in picoseconds (1 for ASAP7, 1000 for sky130).
+    pub time_unit_ps: f64,
+    /// Cell name -> area in the library's unit (um^2 for both PDKs here).
+    pub areas: BTreeMap<String, f64>,
+}
+
+/// A plain-text copy of the Liberty file in `work` (Yosys 0.23 and OpenSTA
+/// do not read gzip), with its units and cell areas.
+pub fn load_liberty(path: &Path, work: &Path) -> Result<Liberty, String> {
+    let shown = path.display();
+    let raw = fs::read(path).map_err(|e| format!("--liberty {shown}: cannot read it: {e}"))?;
+    let content = if path.extension().is_some_and(|x| x == "gz") {
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_string(&mut s)
+            .map_err(|e| format!("--liberty {shown}: not a readable gzip file: {e}"))?;
+        s
+    } else {
+        String::from_utf8(raw).map_err(|_| format!("--liberty {shown} is not a text Liberty file"))?
+    };
+    if !content.trim_start().starts_with("library") && !content.contains("\nlibrary") {
+        return Err(format!("--liberty {shown} is not a Liberty file (no `library` group)"));
+    }
+    let time_unit_ps = match attribute(&content, "time_unit").as_deref() {
+        Some("1ps") => 1.0,
+        Some("1ns") => 1000.0,
+        Some("10ps") => 10.0,
+        Some("100ps") => 100.0,
+        other => return Err(format!("--liberty {shown}: unsupported time_unit {other:?} (1ps, 10ps, 100ps or 1ns)")),
+    };
+    fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    let plain = work.join("cells.lib");
+    fs::write(&plain, &content).map_err(|e| format!("cannot write {}: {e}", plain.display()))?;
+    Ok(Liberty { path: plain, time_unit_ps, areas: cell_areas(&content) })
+}
+
+/// The value of the first `name : "value";` attribute.
+fn attribute(lib: &str, name: &str) -> Option<String> {
+    lib.lines().find_map(|l| {
+        let (key, value) = l.trim().split_once(':')?;
+        (key.trim() == name).then(|| value.trim().trim_end_matches(';').trim().trim_matches('"').to_string())
+    })
+}
+
+/// `cell (NAME) { ... area : X; ...}`: the first area after each cell header.
+fn cell_areas(lib: &str) -> BTreeMap<String, f64> {
+    let mut areas = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in lib.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("cell") {
+            let name = rest.trim_start().strip_prefix('(').and_then(|r| r.split(')').next());
+            if let Some(name) = name {
+                current = Some(name.trim().trim_matches('"').to_string());
+            }
+        } else if let (Some(cell), Some(v)) = (&current, t.strip_prefix("area"))
+            && let Some(x) =
+                v.trim_start().strip_prefix(':').and_then(|x| x.trim().trim_end_matches(';').trim().parse().ok())
+        {
+            areas.insert(cell.clone(), x);
+            current = None;
+        }
+    }
+    areas
+}
+
+/// A design mapped onto standard cells and timed.
+#[derive(Clone, Debug, Serialize)]
+pub struct AsicReport {
+    pub liberty: String,
+    /// Cell type -> (count, total area in um^2).
+    pub cells: BTreeMap<String, (u64, f64)>,
+    pub area_um2: f64,
+    pub flip_flops: u64,
+    /// Longest register-to-register (or port) path including setup, in ps.
+    pub critical_path_ps: f64,
+    pub fmax_mhz: f64,
+    pub netlist: PathBuf,
+    pub settings: String,
+}
+
+const MAP_SCRIPT_NOTE: &str = "yosys synth -flatten; dfflegalize to plain DFF (sync reset as logic); dfflibmap; abc -liberty; OpenSTA report_checks, ideal clock, 0 input/output delay";
+
+/// Maps `verilog` (top `top`) onto the cells of `lib` with Yosys and ABC,
+/// then times the netlist with OpenSTA.
+pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -> Result<AsicReport, String> {
+    let libp = lib.path.display().to_string();
+    let netlist = work.join(format!("{top}_mapped.v"));
+    let stat = work.join("asic_stat.txt");
+    let script = format!(
+        "read_verilog {files}; synth -flatten -top {top}; dfflegalize -cell $_DFF_P_ 01; \
+         dfflibmap -liberty {libp}; abc -liberty {libp}; opt_clean; \
+         hilomap -singleton -hicell {hi} -locell {lo}; opt_clean; \
+         tee -q -o {stat} stat -liberty {libp}; write_verilog -noattr -noexpr {net}",
+        files = verilog.join(" "),
+        hi = tie_cell(lib, "TIEHI").unwrap_or_else(|| "TIEHI H".into()),
+        lo = tie_cell(lib, "TIELO").unwrap_or_else(|| "TIELO L".into()),
+        stat = stat.display(),
+        net = netlist.display(),
+    );
+    let out = run("yosys", Command::new("yosys").current_dir(work).args(["-q", "-p", &script]))?;
+    if !out.status.success() {
+        return Err(format!("yosys mapping of {top} onto {} failed:\n{}", lib.path.display(), text(&out)));
+    }
+    let stat_text = fs::read_to_string(&stat).map_err(|e| format!("yosys wrote no statistics: {e}"))?;
+    let counts = super::parse_yosys_stat(&stat_text);
+    let mut cells = BTreeMap::new();
+    let mut area = 0.0;
+    let mut flip_flops = 0;
+    for (name, n) in counts.cells {
+        let a = lib.areas.get(&name).copied().unwrap_or(0.0) * n as f64;
+        if name.starts_with("DFF") || name.starts_with("sky130_fd_sc_hd__df") {
+            flip_flops += n;
+        }
+        area += a;
+        cells.insert(name, (n, a));
+    }
+    let critical_path_ps = sta_critical_path(work, &netlist, top, lib)?;
+    Ok(AsicReport {
+        liberty: lib.path.display().to_string(),
+        cells,
+        area_um2: area,
+        flip_flops,
+        critical_path_ps,
+        fmax_mhz: if critical_path_ps > 0.0 { 1e6 / critical_path_ps } else { f64::INFINITY },
+        netlist,
+        settings: MAP_SCRIPT_NOTE.to_string(),
+    })
+}
+
+/// `CELL PIN` of the first tie cell whose name starts with `prefix`.
+fn tie_cell(lib: &Liberty, prefix: &str) -> Option<String> {
+    let pin = if prefix == "TIEHI" { "H" } else { "L" };
+    lib.areas.keys().find(|c| c.starts_with(prefix)).map(|c| format!("{c} {pin}")).or_else(|| {
+        let sky = if prefix == "TIEHI" { "sky130_fd_sc_hd__conb_1 HI" } else { "sky130_fd_sc_hd__conb_1 LO" };
+        lib.areas.contains_key("sky130_fd_sc_hd__conb_1").then(|| sky.to_string())
+    })
+}
+
+/// The longest path's arrival plus setup, from OpenSTA with a relaxed clock.
+fn sta_critical_path(work: &Path, netlist: &Path, top: &str, lib: &Liberty) -> Result<f64, String> {
+    // A period far above any path, in library units, so slack = period - path.
+    let period = 1.0e6 / lib.time_unit_ps;
+    let tcl = format!(
+        "read_liberty {lib}\nread_verilog {net}\nlink_design {top}\n\
+         create_clock -name clk -period {period} [get_ports clk]\n\
+         set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]\n\
+         set_output_delay 0 -clock clk [all_outputs]\n\
+         report_checks -path_delay max -digits 4\nexit\n",
+        lib = lib.path.display(),
+        net = netlist.display(),
+    );
+    let script = work.join("sta.tcl");
+    fs::write(&script, tcl).map_err(|e| format!("cannot write {}: {e}", script.display()))?;
+    let out = run("sta", Command::new("sta").current_dir(work).args(["-no_splash", "-exit"]).arg(&script))?;
+    let t = text(&out);
+    let slack = t
+        .lines()
+        .find(|l| l.contains("slack (MET)") || l.contains("slack (VIOLATED)"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .ok_or_else(|| format!("OpenSTA reported no path for {top}:\n{t}"))?;
+    Ok((period - slack) * lib.time_unit_ps)
+}
+
+/// Verilog models of every cell, written by Yosys from the Liberty
+/// functions, for simulating a mapped netlist.
+pub fn cell_models(work: &Path, lib: &Liberty) -> Result<PathBuf, String> {
+    let models = work.join("cell_models.v");
+    let script =
+        format!("read_liberty -ignore_miss_func {}; write_verilog -noattr {}", lib.path.display(), models.display());
+    let out = run("yosys", Command::new("yosys").current_dir(work).args(["-q", "-p", &script]))?;
+    if !out.status.success() {
+        return Err(format!("yosys could not model the cells of {}:\n{}", lib.path.display(), text(&out)));
+    }
+    Ok(models)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_cell_areas_and_attributes() {
+        let lib = "library (x) {\n  time_unit : \"1ps\";\n  cell (AND2x2) {\n    area : 0.08748;\n    pin (A) { }\n  }\n  cell (\"INVx1\") {\n    area : 0.04374 ;\n  }\n}\n";
+        assert_eq!(attribute(lib, "time_unit").as_deref(), Some("1ps"));
+        let areas = cell_areas(lib);
+        assert_eq!(areas["AND2x2"], 0.08748);
+        assert_eq!(areas["INVx1"], 0.04374);
+    }
+}
