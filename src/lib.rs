@@ -10,6 +10,7 @@ pub mod golden;
 pub mod manifest;
 pub mod output;
 pub mod params;
+pub mod report;
 pub mod rtl;
 pub mod sim;
 pub mod sweep;

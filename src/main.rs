@@ -33,6 +33,18 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Gate counts, depth, latency, and standard-cell area and timing of a
+    /// design; writes <work>/<top>.report.json.
+    Report {
+        #[command(flatten)]
+        design: DesignArgs,
+        /// A Liberty file (.lib or .lib.gz) to map onto; repeat for several.
+        #[arg(long)]
+        liberty: Vec<PathBuf>,
+        /// Working directory [default: target/mbnn-report/<top>].
+        #[arg(long)]
+        work: Option<PathBuf>,
+    },
     /// Memory (Mbit) and operations (1e8) of ResNet-18/34/50 on ImageNet,
     /// per layer and in total, under one binarisation scheme.
     Cost {
@@ -96,7 +108,7 @@ impl RunArgs {
     }
 
     fn checks(&self) -> Checks {
-        Checks { lint: true, iverilog: true, yosys: !self.no_yosys }
+        Checks { lint: true, iverilog: true, yosys: !self.no_yosys, netlist: false }
     }
 }
 
@@ -139,6 +151,17 @@ fn run(cli: Cli) -> Result<(), String> {
                 println!("0 passed, 1 failed");
                 Err(format!("{} does not match the golden model", rendered.params.top))
             }
+        }
+        Command::Report { design, liberty, work } => {
+            let rendered = render_args(&design)?;
+            let work = work.unwrap_or_else(|| PathBuf::from("target/mbnn-report").join(&rendered.params.top));
+            let r = mbnn::report::report(&rendered, &work, &liberty)?;
+            print!("{}", mbnn::report::render(&r));
+            let path = work.join(format!("{}.report.json", rendered.params.top));
+            let text = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())? + "\n";
+            std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            println!("\nwrote {}", path.display());
+            Ok(())
         }
         Command::Cost { net, scheme, k, m, n, json } => {
             let cost = cost::cost(cost::Net::parse(&net)?, cost::Scheme::parse(&scheme, k, m, n)?)?;

@@ -203,6 +203,9 @@ pub struct Checks {
     pub lint: bool,
     pub iverilog: bool,
     pub yosys: bool,
+    /// The Verilog is a synthesised gate netlist: Verilator's warnings about
+    /// it (bit-level loops it cannot order statically) are not fatal.
+    pub netlist: bool,
 }
 
 /// Outcome of verifying one design.
@@ -255,7 +258,7 @@ pub fn verify(rendered: &Rendered, work: &Path, checks: Checks, effort: Effort, 
     let widths: Vec<usize> = ports.iter().map(|p| p.width).collect();
     let files: Vec<(String, String)> = rendered.files.iter().filter(|(n, _)| n.ends_with(".v")).cloned().collect();
     let outputs = ["y".to_string()];
-    let model = match tools::build_model(&files, &verilog, top, (&names, &outputs), false) {
+    let model = match tools::build_model(&files, &verilog, top, (&names, &outputs), false, checks.netlist) {
         Ok(m) => m,
         Err(e) => return fail(e),
     };
@@ -283,7 +286,7 @@ pub fn verify(rendered: &Rendered, work: &Path, checks: Checks, effort: Effort, 
         },
         Some(m) => {
             let vcd: PathBuf = work.join(format!("{top}.vcd"));
-            let traced = tools::build_model(&files, &verilog, top, (&names, &outputs), true)
+            let traced = tools::build_model(&files, &verilog, top, (&names, &outputs), true, checks.netlist)
                 .and_then(|lib| load(&lib.path, Some(&vcd)))
                 .map(|mut d| run(&mut d, &golden, &steps[..=m.cycle], g.latency));
             let mut r = String::new();

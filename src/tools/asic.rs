@@ -46,6 +46,8 @@ pub fn load_liberty(path: &Path, work: &Path) -> Result<Liberty, String> {
     fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let plain = work.join("cells.lib");
     fs::write(&plain, &content).map_err(|e| format!("cannot write {}: {e}", plain.display()))?;
+    // Absolute, because the tools run in other directories.
+    let plain = plain.canonicalize().map_err(|e| format!("cannot resolve {}: {e}", plain.display()))?;
     Ok(Liberty { path: plain, time_unit_ps, areas: cell_areas(&content) })
 }
 
@@ -100,8 +102,8 @@ const MAP_SCRIPT_NOTE: &str = "yosys synth -flatten; dfflegalize to plain DFF (s
 /// then times the netlist with OpenSTA.
 pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -> Result<AsicReport, String> {
     let libp = lib.path.display().to_string();
-    let netlist = work.join(format!("{top}_mapped.v"));
-    let stat = work.join("asic_stat.txt");
+    let netlist = PathBuf::from(format!("{top}_mapped.v"));
+    let stat = PathBuf::from("asic_stat.txt");
     let script = format!(
         "read_verilog {files}; synth -flatten -top {top}; dfflegalize -cell $_DFF_P_ 01; \
          dfflibmap -liberty {libp}; abc -liberty {libp}; opt_clean; \
@@ -117,7 +119,7 @@ pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -
     if !out.status.success() {
         return Err(format!("yosys mapping of {top} onto {} failed:\n{}", lib.path.display(), text(&out)));
     }
-    let stat_text = fs::read_to_string(&stat).map_err(|e| format!("yosys wrote no statistics: {e}"))?;
+    let stat_text = fs::read_to_string(work.join(&stat)).map_err(|e| format!("yosys wrote no statistics: {e}"))?;
     let counts = super::parse_yosys_stat(&stat_text);
     let mut cells = BTreeMap::new();
     let mut area = 0.0;
@@ -131,6 +133,7 @@ pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -
         cells.insert(name, (n, a));
     }
     let critical_path_ps = sta_critical_path(work, &netlist, top, lib)?;
+    let netlist = work.join(netlist);
     Ok(AsicReport {
         liberty: lib.path.display().to_string(),
         cells,
@@ -141,6 +144,40 @@ pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -
         netlist,
         settings: MAP_SCRIPT_NOTE.to_string(),
     })
+}
+
+/// Area per module (its own cells only, not its submodules'), from a
+/// mapping that keeps the hierarchy: how the area splits between the
+/// bitwise layers, the popcount trees and the top (scale tree, registers).
+pub fn module_areas(
+    work: &Path,
+    verilog: &[String],
+    top: &str,
+    lib: &Liberty,
+) -> Result<BTreeMap<String, f64>, String> {
+    let libp = lib.path.display().to_string();
+    let stat = PathBuf::from("asic_hier_stat.txt");
+    let script = format!(
+        "read_verilog {files}; synth -top {top}; dfflegalize -cell $_DFF_P_ 01; dfflibmap -liberty {libp}; \
+         abc -liberty {libp}; opt_clean; tee -q -o {stat} stat -liberty {libp}",
+        files = verilog.join(" "),
+        stat = stat.display(),
+    );
+    let out = run("yosys", Command::new("yosys").current_dir(work).args(["-q", "-p", &script]))?;
+    if !out.status.success() {
+        return Err(format!("yosys hierarchical mapping of {top} failed:\n{}", text(&out)));
+    }
+    let text = fs::read_to_string(work.join(&stat)).map_err(|e| format!("yosys wrote no statistics: {e}"))?;
+    let mut areas = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.trim().strip_prefix("Chip area for module '\\")
+            && let Some((name, value)) = rest.split_once("':")
+            && let Ok(v) = value.trim().parse::<f64>()
+        {
+            areas.insert(name.to_string(), v);
+        }
+    }
+    Ok(areas)
 }
 
 /// `CELL PIN` of the first tie cell whose name starts with `prefix`.
@@ -155,7 +192,8 @@ fn tie_cell(lib: &Liberty, prefix: &str) -> Option<String> {
 /// The longest path's arrival plus setup, from OpenSTA with a relaxed clock.
 fn sta_critical_path(work: &Path, netlist: &Path, top: &str, lib: &Liberty) -> Result<f64, String> {
     // A period far above any path, in library units, so slack = period - path.
-    let period = 1.0e6 / lib.time_unit_ps;
+    // 100 ns: longer than any path here, short enough for OpenSTA's float precision.
+    let period = 1.0e5 / lib.time_unit_ps;
     let tcl = format!(
         "read_liberty {lib}\nread_verilog {net}\nlink_design {top}\n\
          create_clock -name clk -period {period} [get_ports clk]\n\
@@ -167,7 +205,7 @@ fn sta_critical_path(work: &Path, netlist: &Path, top: &str, lib: &Liberty) -> R
     );
     let script = work.join("sta.tcl");
     fs::write(&script, tcl).map_err(|e| format!("cannot write {}: {e}", script.display()))?;
-    let out = run("sta", Command::new("sta").current_dir(work).args(["-no_splash", "-exit"]).arg(&script))?;
+    let out = run("sta", Command::new("sta").current_dir(work).args(["-no_splash", "-exit", "sta.tcl"]))?;
     let t = text(&out);
     let slack = t
         .lines()
@@ -182,6 +220,7 @@ fn sta_critical_path(work: &Path, netlist: &Path, top: &str, lib: &Liberty) -> R
 /// functions, for simulating a mapped netlist.
 pub fn cell_models(work: &Path, lib: &Liberty) -> Result<PathBuf, String> {
     let models = work.join("cell_models.v");
+    let models = std::path::absolute(&models).map_err(|e| format!("cannot resolve {}: {e}", models.display()))?;
     let script =
         format!("read_liberty -ignore_miss_func {}; write_verilog -noattr {}", lib.path.display(), models.display());
     let out = run("yosys", Command::new("yosys").current_dir(work).args(["-q", "-p", &script]))?;

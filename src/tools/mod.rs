@@ -96,6 +96,33 @@ pub fn yosys_synth(dir: &Path, files: &[String], top: &str) -> Result<SynthStats
     Ok(parse_yosys_stat(&stat))
 }
 
+/// The generic gate set of the reports: two-input gates and a 2:1 mux.
+pub const GENERIC_GATES: &str = "AND,NAND,OR,NOR,XOR,XNOR,MUX";
+
+/// Yosys `synth -flatten` then `abc -g` onto the generic gates: the cells
+/// by type and the longest path in gate levels (`ltp -noff`, flip-flops cut).
+pub fn yosys_generic(dir: &Path, files: &[String], top: &str) -> Result<(SynthStats, u64), String> {
+    let script = format!(
+        "read_verilog {}; synth -flatten -top {top}; abc -g {GENERIC_GATES}; opt_clean; \
+         tee -q -o generic_stat.txt stat; tee -q -o generic_ltp.txt ltp -noff",
+        files.join(" ")
+    );
+    let out = run("yosys", Command::new("yosys").current_dir(dir).args(["-q", "-p", &script]))?;
+    if !out.status.success() {
+        return Err(format!("yosys generic mapping of {top} failed:\n{}", text(&out)));
+    }
+    let read = |f: &str| fs::read_to_string(dir.join(f)).map_err(|e| format!("yosys wrote no {f}: {e}"));
+    let stats = parse_yosys_stat(&read("generic_stat.txt")?);
+    let ltp = read("generic_ltp.txt")?;
+    let levels = ltp
+        .split("length=")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("yosys ltp gave no path length for {top}"))?;
+    Ok((stats, levels))
+}
+
 /// Reads the `Number of cells` table of Yosys `stat`.
 pub fn parse_yosys_stat(stat: &str) -> SynthStats {
     let mut cells = vec![];
@@ -227,6 +254,7 @@ pub fn build_model(
     top: &str,
     ports: (&[String], &[String]),
     trace: bool,
+    netlist: bool,
 ) -> Result<ModelLib, String> {
     let (inputs, outputs) = ports;
     let bridge_src = include_str!("../../sim/bridge.cpp");
@@ -238,7 +266,7 @@ pub fn build_model(
         ports_inc.push_str(&format!("MBNN_OUTPUT({i}, {name})\n"));
     }
     let mut h = DefaultHasher::new();
-    (verilator_version()?, files, top, bridge_src, &ports_inc, DEFINES, trace).hash(&mut h);
+    (verilator_version()?, files, top, bridge_src, &ports_inc, DEFINES, trace, netlist).hash(&mut h);
     let key = format!("{:016x}", h.finish());
     let dir = cache_dir().join("models").join(&key);
     let lib = dir.join("model.so");
@@ -261,6 +289,7 @@ pub fn build_model(
             .current_dir(&src)
             .args(["--cc", "--prefix", "Vdut", "--top-module", top])
             .args(trace.then_some("--trace"))
+            .args(netlist.then_some("-Wno-fatal"))
             .arg("-Mdir")
             .arg(&obj)
             .args(verilog),

@@ -1,0 +1,289 @@
+//! Reports: gate counts from the generator's own representation beside
+//! Yosys's generic mapping, logic depth and latency, a 7 nm analytic area
+//! estimate, and standard-cell mappings timed by OpenSTA. Every figure
+//! names where it came from and under which settings.
+
+use crate::output::Rendered;
+use crate::params::Block;
+use crate::rtl::{BinOp, Design, Expr, Module};
+use crate::tools::{self, asic};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The PA paper's 7 nm FinFET figures for two-input gates (SPEC section 1).
+pub const PAPER_XNOR2: GateFigure = GateFigure { delay_ps: 10.87, area_nm2: 2.90e3, power_nw: 1.23e3 };
+pub const PAPER_AND2: GateFigure = GateFigure { delay_ps: 9.62, area_nm2: 1.45e3, power_nw: 6.24e2 };
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct GateFigure {
+    pub delay_ps: f64,
+    pub area_nm2: f64,
+    pub power_nw: f64,
+}
+
+/// Gates by kind, counted in the generator's representation: two-input
+/// XNOR/XOR/AND bits with both inputs variable, inverters (including XOR
+/// with a constant 1), adder result bits (each at most one full adder),
+/// comparators, multipliers and flip-flops, times each module's instances.
+pub fn generator_counts(design: &Design) -> BTreeMap<String, u64> {
+    let mut instances: BTreeMap<String, u64> = BTreeMap::new();
+    count_instances(design, &design.top, 1, &mut instances);
+    let mut total: BTreeMap<String, u64> = BTreeMap::new();
+    for (name, times) in &instances {
+        for (kind, n) in module_counts(&design.modules[name]) {
+            *total.entry(kind).or_default() += n * times;
+        }
+    }
+    total
+}
+
+/// How many times each module appears in the elaborated design.
+pub fn count_instances(design: &Design, name: &str, times: u64, out: &mut BTreeMap<String, u64>) {
+    *out.entry(name.to_string()).or_default() += times;
+    for inst in &design.modules[name].instances {
+        count_instances(design, &inst.module, times, out);
+    }
+}
+
+fn module_counts(m: &Module) -> BTreeMap<String, u64> {
+    let mut c = BTreeMap::new();
+    for (_, e) in &m.assigns {
+        count_expr(e, &mut c);
+    }
+    for r in &m.regs {
+        count_expr(&r.next, &mut c);
+        *c.entry("flip_flop".into()).or_default() += u64::from(m.signal(r.target).width);
+    }
+    c
+}
+
+fn count_expr(e: &Expr, c: &mut BTreeMap<String, u64>) {
+    let mut add = |k: &str, n: u64| *c.entry(k.to_string()).or_default() += n;
+    match e {
+        Expr::Not(inner) => match inner.as_ref() {
+            Expr::Bin { op: BinOp::Xor, lhs, rhs } if !is_const(lhs) && !is_const(rhs) => {
+                add("xnor2", u64::from(inner.width()));
+                count_expr(lhs, c);
+                count_expr(rhs, c);
+            }
+            other => {
+                add("inv", u64::from(other.width()));
+                count_expr(other, c);
+            }
+        },
+        Expr::Bin { op, lhs, rhs } => {
+            let w = u64::from(lhs.width());
+            match (op, const_ones(lhs).or(const_ones(rhs))) {
+                (BinOp::Xor, Some(ones)) => add("inv", ones),
+                (BinOp::Xor, None) => add("xor2", w),
+                (BinOp::And, _) => add("and2", w),
+                (BinOp::Or, _) => add("or2", w),
+                (BinOp::Add | BinOp::Sub, _) => add("adder_bit", w),
+                (BinOp::Mul, _) => add("multiplier", 1),
+            }
+            count_expr(lhs, c);
+            count_expr(rhs, c);
+        }
+        Expr::GeU { lhs, rhs } => {
+            add("comparator", 1);
+            count_expr(lhs, c);
+            count_expr(rhs, c);
+        }
+        Expr::Concat(parts) => parts.iter().for_each(|p| count_expr(p, c)),
+        Expr::Repeat { expr, .. } => count_expr(expr, c),
+        // `unused_*` wires are dropped by synthesis: no gates.
+        Expr::ReduceAnd(_) | Expr::Ref { .. } | Expr::Slice { .. } | Expr::Const(_) => {}
+    }
+}
+
+fn is_const(e: &Expr) -> bool {
+    matches!(e, Expr::Const(_))
+}
+
+fn const_ones(e: &Expr) -> Option<u64> {
+    match e {
+        Expr::Const(k) => Some(k.words.iter().map(|w| u64::from(w.count_ones())).sum()),
+        _ => None,
+    }
+}
+
+/// One standard-cell library's view of the design.
+#[derive(Clone, Debug, Serialize)]
+pub struct CellReport {
+    pub source: String,
+    #[serde(flatten)]
+    pub mapped: asic::AsicReport,
+    /// Area (um^2) by part: bitwise layers, popcount trees, and the top
+    /// (input and pipeline registers, comparators, scale tree, output).
+    pub area_split_um2: BTreeMap<String, f64>,
+}
+
+/// The generator's gate counts priced with the paper's XNOR2/AND2 figures
+/// and the Liberty's areas for every other cell.
+#[derive(Clone, Debug, Serialize)]
+pub struct AnalyticArea {
+    pub source: String,
+    pub area_um2: f64,
+    pub by_kind_um2: BTreeMap<String, f64>,
+    /// Which Liberty cell priced each kind.
+    pub cells: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub top: String,
+    pub block: String,
+    pub weights_mode: String,
+    pub pipeline: u32,
+    pub latency_cycles: u32,
+    pub depth_generator_levels: u32,
+    pub depth_gate_levels: u64,
+    pub depth_source: String,
+    pub generator_counts: BTreeMap<String, u64>,
+    pub yosys_generic_counts: BTreeMap<String, u64>,
+    pub yosys_generic_source: String,
+    pub analytic_7nm: Option<AnalyticArea>,
+    pub cell_libraries: Vec<CellReport>,
+}
+
+/// Liberty cells that price each generator kind in the analytic estimate
+/// (first match by name prefix).
+const ANALYTIC_CELLS: &[(&str, &[&str])] = &[
+    ("inv", &["INVx1_", "sky130_fd_sc_hd__inv_1"]),
+    ("xor2", &["XOR2xp5_", "sky130_fd_sc_hd__xor2_1"]),
+    ("or2", &["OR2x2_", "sky130_fd_sc_hd__or2_1"]),
+    ("adder_bit", &["FAx1_", "sky130_fd_sc_hd__fa_1"]),
+    ("flip_flop", &["DFFHQNx1_", "sky130_fd_sc_hd__dfxtp_1"]),
+];
+
+fn analytic(counts: &BTreeMap<String, u64>, lib: &asic::Liberty) -> AnalyticArea {
+    let mut by_kind = BTreeMap::new();
+    let mut cells = BTreeMap::new();
+    let per_um2 = |nm2: f64| nm2 / 1e6;
+    for (kind, &n) in counts {
+        let (cell, area) = match kind.as_str() {
+            "xnor2" => ("paper XNOR2".to_string(), per_um2(PAPER_XNOR2.area_nm2)),
+            "and2" => ("paper AND2".to_string(), per_um2(PAPER_AND2.area_nm2)),
+            other => {
+                let prefixes = ANALYTIC_CELLS.iter().find(|(k, _)| *k == other).map(|(_, p)| *p).unwrap_or(&[]);
+                match lib.areas.iter().find(|(c, _)| prefixes.iter().any(|p| c.starts_with(p))) {
+                    Some((c, &a)) => (c.clone(), a),
+                    None => continue, // comparators, multipliers: no single cell
+                }
+            }
+        };
+        by_kind.insert(kind.clone(), area * n as f64);
+        cells.insert(kind.clone(), cell);
+    }
+    AnalyticArea {
+        source: format!("analytic: generator counts x paper gate areas (XNOR2, AND2) and {}", lib.path.display()),
+        area_um2: by_kind.values().sum(),
+        by_kind_um2: by_kind,
+        cells,
+    }
+}
+
+fn progress(step: &str, t0: Instant) {
+    eprintln!("[{:>6.1}s] {step}", t0.elapsed().as_secs_f64());
+}
+
+/// Builds the report of a rendered design in `work`, mapping onto each
+/// Liberty file given.
+pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result<Report, String> {
+    let t0 = Instant::now();
+    let p = &rendered.params;
+    let g = &rendered.generated;
+    std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    crate::output::write_files(work, &rendered.files)?;
+    let verilog = rendered.verilog_files();
+    let counts = generator_counts(&g.design);
+    progress("yosys: generic gates (abc -g) and longest path", t0);
+    let (generic, levels) = tools::yosys_generic(work, &verilog, &p.top)?;
+    let mut libraries = vec![];
+    let mut analytic_7nm = None;
+    for (i, path) in liberties.iter().enumerate() {
+        let lib_dir = work.join(format!("lib{i}"));
+        let lib = asic::load_liberty(path, &lib_dir)?;
+        progress(&format!("yosys + abc: mapping onto {}", path.display()), t0);
+        let files: Vec<String> = verilog.iter().map(|f| format!("../{f}")).collect();
+        let mapped = asic::map_and_time(&lib_dir, &files, &p.top, &lib)?;
+        progress("yosys: per-module areas (hierarchy kept)", t0);
+        let areas = asic::module_areas(&lib_dir, &files, &p.top, &lib)?;
+        let mut instances = BTreeMap::new();
+        count_instances(&g.design, &p.top, 1, &mut instances);
+        let mut split: BTreeMap<String, f64> = BTreeMap::new();
+        for (module, area) in &areas {
+            let part = if module == &p.top {
+                "top: registers, comparators, scale tree"
+            } else if module.contains("popcnt") {
+                "popcount trees"
+            } else {
+                "bitwise layers"
+            };
+            *split.entry(part.to_string()).or_default() += area * *instances.get(module).unwrap_or(&0) as f64;
+        }
+        if analytic_7nm.is_none() && lib.areas.keys().any(|c| c.contains("ASAP7")) {
+            analytic_7nm = Some(analytic(&counts, &lib));
+        }
+        libraries.push(CellReport {
+            source: format!("{} mapped by yosys/abc, timed by OpenSTA", path.display()),
+            mapped,
+            area_split_um2: split,
+        });
+    }
+    progress("done", t0);
+    Ok(Report {
+        top: p.top.clone(),
+        block: p.block.name().to_string(),
+        weights_mode: if matches!(p.block, Block::Popcount | Block::PaQuantizer) { "none" } else { p.weights.mode() }
+            .to_string(),
+        pipeline: p.pipeline,
+        latency_cycles: g.latency,
+        depth_generator_levels: g.depth,
+        depth_gate_levels: levels,
+        depth_source: "yosys ltp -noff on the generic netlist (flip-flops cut): gates on the longest path".into(),
+        generator_counts: counts,
+        yosys_generic_counts: generic.cells.into_iter().collect(),
+        yosys_generic_source: format!("yosys synth -flatten; abc -g {}", tools::GENERIC_GATES),
+        analytic_7nm,
+        cell_libraries: libraries,
+    })
+}
+
+/// The report for people.
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{} ({}, weights {}, pipeline {})", r.top, r.block, r.weights_mode, r.pipeline);
+    let _ = writeln!(
+        o,
+        "latency {} cycles; {} generator levels; {} gate levels ({})",
+        r.latency_cycles, r.depth_generator_levels, r.depth_gate_levels, r.depth_source
+    );
+    let _ = writeln!(o, "\ngate counts, generator representation:");
+    for (k, n) in &r.generator_counts {
+        let _ = writeln!(o, "  {k:<12} {n:>9}");
+    }
+    let _ = writeln!(o, "gate counts, {}:", r.yosys_generic_source);
+    for (k, n) in &r.yosys_generic_counts {
+        let _ = writeln!(o, "  {k:<12} {n:>9}");
+    }
+    if let Some(a) = &r.analytic_7nm {
+        let _ = writeln!(o, "\n7 nm analytic area: {:.3} um^2 ({})", a.area_um2, a.source);
+    }
+    for c in &r.cell_libraries {
+        let m = &c.mapped;
+        let _ = writeln!(o, "\n{}", c.source);
+        let _ = writeln!(
+            o,
+            "  area {:.3} um^2, {} flip-flops, critical path {:.1} ps, max clock {:.0} MHz",
+            m.area_um2, m.flip_flops, m.critical_path_ps, m.fmax_mhz
+        );
+        for (part, a) in &c.area_split_um2 {
+            let _ = writeln!(o, "  {part:<40} {a:>10.3} um^2");
+        }
+    }
+    o
+}

@@ -1,0 +1,83 @@
+//! Reports against independent tools: the generator's bitwise gate counts
+//! against Yosys's generic mapping, and the netlists Yosys maps onto ASAP7
+//! cells simulated against the golden model.
+
+use mbnn::output::{Rendered, render};
+use mbnn::report::generator_counts;
+use mbnn::tools::{self, asic};
+use mbnn::verify::{Checks, Effort, verify};
+use std::path::{Path, PathBuf};
+
+fn rendered(flags: &str) -> Rendered {
+    render(mbnn::sweep::parse_flags(flags).and_then(|a| a.to_params()).expect("valid flags"))
+}
+
+fn asap7() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/pdk/asap7/asap7sc7p5t_RVT_TT_merged.lib.gz")
+}
+
+/// The bitwise layer is one XNOR2 or AND2 per input bit with weight ports,
+/// and one inverter per 0 weight with constant XNOR weights: Yosys's generic
+/// mapping of the bitwise modules alone must give exactly those gates.
+#[test]
+fn bitwise_gate_counts_match_yosys_exactly() {
+    let work = tempfile::tempdir().unwrap();
+    for (flags, kind) in [
+        ("--block xnor_pe --len 256", "xnor2"),
+        ("--block and_pe --len 100", "and2"),
+        ("--k 3 --len 70 --weights const --seed 4", "inv"),
+        ("--block pa --m 2 --n 3 --len 40", "and2"),
+    ] {
+        let r = rendered(flags);
+        let dir = work.path().join(&r.params.top);
+        mbnn::output::write_files(&dir, &r.files).unwrap();
+        let counts = generator_counts(&r.generated.design);
+        let mut instances = Default::default();
+        mbnn::report::count_instances(&r.generated.design, &r.params.top, 1, &mut instances);
+        let mut yosys_gates = 0;
+        for (module, times) in instances.iter().filter(|(m, _)| m.starts_with("xnor_n") || m.starts_with("and_n")) {
+            let (stats, _) = tools::yosys_generic(&dir, &[format!("{module}.v")], module).unwrap();
+            yosys_gates += stats.total() * times;
+        }
+        let bitwise = counts.get(kind).copied().unwrap_or(0);
+        // PA-Net's one-hot bases add AND2s outside the bitwise modules.
+        let expect = if flags.contains("pa") { (2 * 3) * 40 } else { bitwise };
+        assert!(bitwise > 0, "{flags}: no {kind} counted");
+        assert_eq!(yosys_gates, expect, "{flags}: yosys generic gates of the bitwise layer");
+    }
+}
+
+/// The ASAP7 netlist (cells modelled by Yosys from the Liberty functions)
+/// behaves exactly like the RTL: simulated under Verilator against the
+/// golden model, with the same corners, bubbles and resets.
+#[test]
+fn asap7_netlists_match_the_golden_model() {
+    let work = tempfile::tempdir().unwrap();
+    for flags in [
+        "--block xnor_pe --len 64 --pipeline 2",
+        "--k 2 --len 20 --lambda 0.75,-1.25 --pipeline 1",
+        "--block pa --m 2 --n 3 --len 9 --act-bits 4 --pipeline 1",
+    ] {
+        let r = rendered(flags);
+        let top = r.params.top.clone();
+        let dir = work.path().join(&top);
+        mbnn::output::write_files(&dir, &r.files).unwrap();
+        let lib = asic::load_liberty(&asap7(), &dir.join("lib")).unwrap();
+        let files: Vec<String> = r.verilog_files().iter().map(|f| format!("../{f}")).collect();
+        let mapped = asic::map_and_time(&dir.join("lib"), &files, &top, &lib).unwrap();
+        assert!(mapped.area_um2 > 0.0 && mapped.critical_path_ps > 0.0, "{flags}: {mapped:?}");
+        assert!(mapped.cells.keys().any(|c| c.contains("ASAP7")), "{flags}: not mapped onto ASAP7 cells");
+        let models = asic::cell_models(&dir.join("lib"), &lib).unwrap();
+        let netlist = std::fs::read_to_string(&mapped.netlist).unwrap();
+        let gate_level = Rendered {
+            files: vec![
+                (format!("{top}.v"), netlist),
+                ("cell_models.v".to_string(), std::fs::read_to_string(models).unwrap()),
+            ],
+            ..r
+        };
+        let checks = Checks { lint: false, iverilog: false, yosys: false, netlist: true };
+        let v = verify(&gate_level, &dir.join("gates"), checks, Effort { random_cycles: 300, seed: 3 }, flags);
+        assert!(v.passed, "{flags}: {}\n{}", v.summary, v.report);
+    }
+}
