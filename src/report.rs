@@ -247,7 +247,7 @@ pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result
         depth_source: "yosys ltp -noff on the generic netlist (flip-flops cut): gates on the longest path".into(),
         generator_counts: counts,
         yosys_generic_counts: generic.cells.into_iter().collect(),
-        yosys_generic_source: format!("yosys synth -flatten; abc -g {}", tools::GENERIC_GATES),
+        yosys_generic_source: format!("yosys synth -flatten; abc -fast -g {}", tools::GENERIC_GATES),
         analytic_7nm,
         cell_libraries: libraries,
     })

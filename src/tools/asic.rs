@@ -96,7 +96,7 @@ pub struct AsicReport {
     pub settings: String,
 }
 
-const MAP_SCRIPT_NOTE: &str = "yosys synth -flatten; dfflegalize to plain DFF (sync reset as logic); dfflibmap; abc -liberty; OpenSTA report_checks, ideal clock, 0 input/output delay";
+const MAP_SCRIPT_NOTE: &str = "yosys synth -flatten; dfflegalize to plain DFF (sync reset as logic); dfflibmap; abc -fast -liberty; OpenSTA report_checks, ideal clock, 0 input/output delay";
 
 /// Maps `verilog` (top `top`) onto the cells of `lib` with Yosys and ABC,
 /// then times the netlist with OpenSTA.
@@ -106,7 +106,7 @@ pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -
     let stat = PathBuf::from("asic_stat.txt");
     let script = format!(
         "read_verilog {files}; synth -flatten -top {top}; dfflegalize -cell $_DFF_P_ 01; \
-         dfflibmap -liberty {libp}; abc -liberty {libp}; opt_clean; \
+         dfflibmap -liberty {libp}; abc -fast -liberty {libp}; opt_clean; \
          hilomap -singleton -hicell {hi} -locell {lo}; opt_clean; \
          tee -q -o {stat} stat -liberty {libp}; write_verilog -noattr -noexpr {net}",
         files = verilog.join(" "),
@@ -159,7 +159,7 @@ pub fn module_areas(
     let stat = PathBuf::from("asic_hier_stat.txt");
     let script = format!(
         "read_verilog {files}; synth -top {top}; dfflegalize -cell $_DFF_P_ 01; dfflibmap -liberty {libp}; \
-         abc -liberty {libp}; opt_clean; tee -q -o {stat} stat -liberty {libp}",
+         abc -fast -liberty {libp}; opt_clean; tee -q -o {stat} stat -liberty {libp}",
         files = verilog.join(" "),
         stat = stat.display(),
     );

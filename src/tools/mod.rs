@@ -103,7 +103,7 @@ pub const GENERIC_GATES: &str = "AND,NAND,OR,NOR,XOR,XNOR,MUX";
 /// by type and the longest path in gate levels (`ltp -noff`, flip-flops cut).
 pub fn yosys_generic(dir: &Path, files: &[String], top: &str) -> Result<(SynthStats, u64), String> {
     let script = format!(
-        "read_verilog {}; synth -flatten -top {top}; abc -g {GENERIC_GATES}; opt_clean; \
+        "read_verilog {}; synth -flatten -top {top}; abc -fast -g {GENERIC_GATES}; opt_clean; \
          tee -q -o generic_stat.txt stat; tee -q -o generic_ltp.txt ltp -noff",
         files.join(" ")
     );
