@@ -89,8 +89,12 @@ pub struct AsicReport {
     pub cells: BTreeMap<String, (u64, f64)>,
     pub area_um2: f64,
     pub flip_flops: u64,
-    /// Longest register-to-register (or port) path including setup, in ps.
+    /// Longest register-to-register (or port) path including clock-to-Q
+    /// and setup, in ps: what limits the clock.
     pub critical_path_ps: f64,
+    /// The logic alone on that path: arrival minus the launching flip-flop's
+    /// clock-to-Q, in ps.
+    pub critical_logic_ps: f64,
     pub fmax_mhz: f64,
     pub netlist: PathBuf,
     pub settings: String,
@@ -132,7 +136,7 @@ pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -
         area += a;
         cells.insert(name, (n, a));
     }
-    let critical_path_ps = sta_critical_path(work, &netlist, top, lib)?;
+    let (critical_path_ps, critical_logic_ps) = sta_critical_path(work, &netlist, top, lib)?;
     let netlist = work.join(netlist);
     Ok(AsicReport {
         liberty: lib.path.display().to_string(),
@@ -140,6 +144,7 @@ pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -
         area_um2: area,
         flip_flops,
         critical_path_ps,
+        critical_logic_ps,
         fmax_mhz: if critical_path_ps > 0.0 { 1e6 / critical_path_ps } else { f64::INFINITY },
         netlist,
         settings: MAP_SCRIPT_NOTE.to_string(),
@@ -189,8 +194,9 @@ fn tie_cell(lib: &Liberty, prefix: &str) -> Option<String> {
     })
 }
 
-/// The longest path's arrival plus setup, from OpenSTA with a relaxed clock.
-fn sta_critical_path(work: &Path, netlist: &Path, top: &str, lib: &Liberty) -> Result<f64, String> {
+/// The longest path's arrival plus setup, and its logic alone (arrival
+/// minus the launching flip-flop's clock-to-Q), from OpenSTA with a relaxed clock.
+fn sta_critical_path(work: &Path, netlist: &Path, top: &str, lib: &Liberty) -> Result<(f64, f64), String> {
     // A period far above any path, in library units, so slack = period - path.
     // 100 ns: longer than any path here, short enough for OpenSTA's float precision.
     let period = 1.0e5 / lib.time_unit_ps;
@@ -213,7 +219,58 @@ fn sta_critical_path(work: &Path, netlist: &Path, top: &str, lib: &Liberty) -> R
         .and_then(|l| l.split_whitespace().next())
         .and_then(|v| v.parse::<f64>().ok())
         .ok_or_else(|| format!("OpenSTA reported no path for {top}:\n{t}"))?;
-    Ok((period - slack) * lib.time_unit_ps)
+    let arrival = t
+        .lines()
+        .find(|l| l.contains("data arrival time"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .ok_or_else(|| format!("OpenSTA reported no arrival time for {top}:\n{t}"))?;
+    // The launch: the first path line through a flip-flop output (Q or QN).
+    let launch = t
+        .lines()
+        .find(|l| l.contains("/Q ") || l.contains("/QN "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    Ok(((period - slack) * lib.time_unit_ps, (arrival - launch) * lib.time_unit_ps))
+}
+
+/// Delay of one cell from input `from` to output `to`, driven by the same
+/// cell's kind of input transition and loaded by four copies of `load`
+/// (input pin `load_pin`): the gate's fan-out-of-4 delay, worst edge.
+pub fn gate_delay_ps(
+    work: &Path,
+    lib: &Liberty,
+    cell: &str,
+    pins: (&str, &str, &str),
+    load: (&str, &str),
+) -> Result<f64, String> {
+    let (from, other, to) = pins;
+    let (load_cell, load_pin) = load;
+    let mut v = String::from("module gate_probe (input a, input b, output y);\n    wire out;\n");
+    v.push_str(&format!("    {cell} dut (.{from}(a), .{other}(b), .{to}(out));\n"));
+    for i in 0..4 {
+        v.push_str(&format!("    {load_cell} load{i} (.{load_pin}(out));\n"));
+    }
+    v.push_str("    assign y = out;\nendmodule\n");
+    let net = work.join("gate_probe.v");
+    fs::write(&net, v).map_err(|e| format!("cannot write {}: {e}", net.display()))?;
+    let tcl = format!(
+        "read_liberty {lib}\nread_verilog gate_probe.v\nlink_design gate_probe\n\
+         set_input_transition {slew} [all_inputs]\n\
+         report_checks -unconstrained -from [get_ports a] -to [get_ports y] -path_delay max -digits 4\nexit\n",
+        lib = lib.path.display(),
+        slew = 10.0 / lib.time_unit_ps,
+    );
+    fs::write(work.join("gate_probe.tcl"), tcl).map_err(|e| format!("cannot write the probe script: {e}"))?;
+    let out = run("sta", Command::new("sta").current_dir(work).args(["-no_splash", "-exit", "gate_probe.tcl"]))?;
+    let t = text(&out);
+    t.lines()
+        .find(|l| l.contains("data arrival time"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|a| a * lib.time_unit_ps)
+        .ok_or_else(|| format!("OpenSTA could not time {cell}:\n{t}"))
 }
 
 /// Verilog models of every cell, written by Yosys from the Liberty
