@@ -86,14 +86,17 @@ fn in_range(flag: &str, value: i64, lo: i64, hi: i64, what: &str) -> Result<i64,
 impl DesignArgs {
     pub fn to_params(&self) -> Result<DesignParams, String> {
         match &self.model {
-            Some(path) => self.model_params(path),
+            Some(path) => Ok(self.model_params(path)?.0),
             None => self.flag_params(),
         }
     }
 
-    /// A design from a layer file: only the pipelining and the name come
-    /// from flags, everything else from the decomposition.
-    fn model_params(&self, path: &std::path::Path) -> Result<DesignParams, String> {
+    /// A design from a layer file, with the layer and its decomposition:
+    /// only the pipelining and the name come from flags.
+    pub fn model_params(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<(DesignParams, crate::decompose::Layer, crate::decompose::Decomposition), String> {
         let given = [
             (self.block.is_some(), "--block"),
             (self.k.is_some(), "--k"),
@@ -116,9 +119,9 @@ impl DesignArgs {
             MAX_PIPELINE as i64,
             "the levels per pipeline stage",
         )? as u32;
-        let (_, decomposition) = crate::decompose::load_layer(path)?;
+        let (layer, decomposition) = crate::decompose::load_layer(path)?;
         let stem = |s: &str| format!("{s}_p{pipeline}");
-        let mut p = match decomposition {
+        let mut p = match decomposition.clone() {
             crate::decompose::Decomposition::GroupNet(d) => {
                 let len = d.weights[0].len();
                 let mut p = DesignParams::base(
@@ -155,7 +158,7 @@ impl DesignArgs {
         if let Some(t) = &self.top {
             p.top = checked_top(t)?;
         }
-        Ok(p)
+        Ok((p, layer, decomposition))
     }
 
     fn flag_params(&self) -> Result<DesignParams, String> {

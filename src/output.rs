@@ -55,10 +55,8 @@ const REPORT_SAMPLES: usize = 1000;
 const REPORT_SEED: u64 = 1;
 
 pub fn render_args(args: &DesignArgs) -> Result<Rendered, String> {
-    let params = args.to_params()?;
-    let Some(path) = &args.model else { return Ok(render(params)) };
-    // The layer was validated by to_params; decompose it again for the report.
-    let (layer, decomposition) = crate::decompose::load_layer(path)?;
+    let Some(path) = &args.model else { return Ok(render(args.to_params()?)) };
+    let (params, layer, decomposition) = args.model_params(path)?;
     let report = layer.error_report(&decomposition, REPORT_SAMPLES, REPORT_SEED);
     let value = serde_json::json!({
         "layer_file": path.display().to_string(),
