@@ -98,6 +98,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Group-Net's Eq. 4: the CPU speed-up of one binary conv layer with K
+    /// bases over full precision, with 64-bit bitwise operations.
+    Speedup {
+        /// Input channels, 1..=65536.
+        #[arg(long, default_value_t = 256)]
+        cin: u32,
+        /// Kernel side, 1..=256.
+        #[arg(long, default_value_t = 3)]
+        kernel: u32,
+        /// Input side (height = width), 1..=4096.
+        #[arg(long, default_value_t = 28)]
+        side: u32,
+        /// Stride, 1..=16.
+        #[arg(long, default_value_t = 1)]
+        stride: u32,
+        /// Group-Net bases K, 1..=64.
+        #[arg(long, default_value_t = 5)]
+        k: u32,
+    },
     /// Verifies a sweep of configurations; ends with `N passed, M failed`.
     Sweep {
         /// quick (the default test run) or full.
@@ -227,6 +246,28 @@ fn run(cli: Cli) -> Result<(), String> {
             } else {
                 print!("{}", cost::render_table(&cost));
             }
+            Ok(())
+        }
+        Command::Speedup { cin, kernel, side, stride, k } => {
+            for (flag, v, hi) in
+                [("--cin", cin, 65536), ("--kernel", kernel, 256), ("--side", side, 4096), ("--stride", stride, 16)]
+            {
+                if !(1..=hi).contains(&v) {
+                    return Err(format!("{flag} {v} is out of range: must be 1..={hi}"));
+                }
+            }
+            if kernel > side + 2 * (kernel / 2) {
+                return Err(format!(
+                    "--kernel {kernel} is larger than the padded input side {}",
+                    side + 2 * (kernel / 2)
+                ));
+            }
+            let shape = cost::ConvShape::square(cin, cin, kernel, stride, side);
+            let sigma = cost::eq4_speedup(&shape, k)?;
+            println!(
+                "Eq. 4: c_in {cin}, {kernel}x{kernel} kernel, {side}x{side} -> {}x{} (stride {stride}), K = {k}: speed-up {sigma:.2}",
+                shape.h_out, shape.w_out
+            );
             Ok(())
         }
         Command::Sweep { set, jobs, list, run } => {

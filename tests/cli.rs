@@ -169,3 +169,24 @@ fn default_gen_is_the_papers_layer_with_five_lanes() {
         assert!(top.join(f.as_str().unwrap()).exists());
     }
 }
+
+#[test]
+fn speedup_reproduces_the_papers_example_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mbnn(&["speedup", "--cin", "256", "--kernel", "3", "--side", "28", "--k", "5"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("speed-up 12.45"), "{:?}", o);
+    let bad = mbnn(&["speedup", "--k", "65"], dir.path());
+    assert!(!bad.status.success() && stderr(&bad).contains("1..=64"), "{}", stderr(&bad));
+}
+
+#[test]
+fn cost_prints_a_table_and_rejects_bad_schemes() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mbnn(&["cost", "--net", "resnet18", "--scheme", "groupnet", "--k", "5"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("layer2.0.conv1") && out.contains("total"), "{out}");
+    let bad = mbnn(&["cost", "--scheme", "pa", "--m", "0"], dir.path());
+    assert!(!bad.status.success() && stderr(&bad).trim_end().lines().count() == 1, "{}", stderr(&bad));
+}
