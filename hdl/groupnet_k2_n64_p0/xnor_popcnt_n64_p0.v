@@ -48,7 +48,6 @@ module xnor_popcnt_n64_p0 (
     wire [5:0] pc_l5_0;
     wire [6:0] pc_l6_0;
 
-    assign x = ~(a ^ w);
     assign pc_l1_0 = ({1'b0, x[0]} + {1'b0, x[1]}) + {1'b0, x[2]};
     assign pc_l1_1 = ({1'b0, x[3]} + {1'b0, x[4]}) + {1'b0, x[5]};
     assign pc_l1_2 = ({1'b0, x[6]} + {1'b0, x[7]}) + {1'b0, x[8]};
@@ -92,4 +91,10 @@ module xnor_popcnt_n64_p0 (
     assign pc_l5_0 = {1'b0, pc_l4_0} + {1'b0, pc_l4_1};
     assign pc_l6_0 = {1'b0, pc_l5_0} + {{2{1'b0}}, pc_l4_2};
     assign pop = pc_l6_0;
+
+    xnor_n64 bitwise (
+        .a(a),
+        .w(w),
+        .x(x)
+    );
 endmodule

@@ -1760,7 +1760,6 @@ module xnor_popcnt_n2304_p3_c0f6ffa8a (
     wire [10:0] pc_l10_0;
     wire [11:0] pc_l11_0;
 
-    assign x = a ^ 2304'h358af9f746438303134d80a98881ec25a91d5f25b2cb369ce2ab248c31b7bea4f6748b1559823f24ac837d3e13c86d191e8ec5d5b9f53bb0f9cfe995e476ae4993a33b357bfa20639279efb0ac55f306eff45995b127e24a9ce9969ae05bebba8fe37c961b7e700c245a79f009c2afdaa597de2c2bbf4a58b5e2d8e95f059ea539aa11c14b9fd230471abaf265c4ae54d6e6bad4bb24acbfff473c922feeac2f1093767d59f8d9dbd70821144ef2e20bb43325bc95d224561dc1801e4b4beeb2b616d3066aa3b269c4d97d35dc3b009731126b65d10ed413c87e4b5f8b2903397d6fe7b250aab14ec12e7f4aa8defc60bf7c259e42aa5e692b2d053a1cc4b7fb749444f26bac9d802d385b2751616042c00248c1464f961b17e91c4909f76972;
     assign pc_l1_0 = ({1'b0, x[0]} + {1'b0, x[1]}) + {1'b0, x[2]};
     assign pc_l1_1 = ({1'b0, x[3]} + {1'b0, x[4]}) + {1'b0, x[5]};
     assign pc_l1_2 = ({1'b0, x[6]} + {1'b0, x[7]}) + {1'b0, x[8]};
@@ -3519,4 +3518,9 @@ module xnor_popcnt_n2304_p3_c0f6ffa8a (
         pc_r9_1 <= pc_l9_1;
         pc_r9_2 <= pc_l9_2;
     end
+
+    xnor_n2304_c0f6ffa8a bitwise (
+        .a(a),
+        .x(x)
+    );
 endmodule

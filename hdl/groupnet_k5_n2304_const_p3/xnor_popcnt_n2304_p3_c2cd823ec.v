@@ -1760,7 +1760,6 @@ module xnor_popcnt_n2304_p3_c2cd823ec (
     wire [10:0] pc_l10_0;
     wire [11:0] pc_l11_0;
 
-    assign x = a ^ 2304'h7861d1dda90100f3bf297db1d10c03e88f9e90d0b7231fe39a531d97a5f8d39269d4e69836f8764566f328f4ed3a2f7b00939817e6f68875f4cce9babba432d849465110f2d208547c06e35879b58ecaf3bcbf823e884908b68cfa3a2e554660e07bef9cc10cf953810e02f12eab7032eb2868c3a3d5bb63ef1d3b979a1678b91d9ce7c88c109af7517bc869cf5076112f452f25a8d4550e5acb59594802f49cd53d31e85a86b5c49064925190b3a857784cbe296f285d758b893075b455a23f65032bb2eb307401988a2388fea9b09e34bca3718b9e9869b6e8e721ca81c2577a1844f0edd87a8a1f66139328c9c35a3cb2f4006feafd7f8e44ab272efe4a468e3e796f11bd36f4076c5d1104cdaaa14114725e9a7113986ef5d21376fda33e;
     assign pc_l1_0 = ({1'b0, x[0]} + {1'b0, x[1]}) + {1'b0, x[2]};
     assign pc_l1_1 = ({1'b0, x[3]} + {1'b0, x[4]}) + {1'b0, x[5]};
     assign pc_l1_2 = ({1'b0, x[6]} + {1'b0, x[7]}) + {1'b0, x[8]};
@@ -3519,4 +3518,9 @@ module xnor_popcnt_n2304_p3_c2cd823ec (
         pc_r9_1 <= pc_l9_1;
         pc_r9_2 <= pc_l9_2;
     end
+
+    xnor_n2304_c2cd823ec bitwise (
+        .a(a),
+        .x(x)
+    );
 endmodule

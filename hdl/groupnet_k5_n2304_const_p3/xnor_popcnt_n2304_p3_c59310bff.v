@@ -1760,7 +1760,6 @@ module xnor_popcnt_n2304_p3_c59310bff (
     wire [10:0] pc_l10_0;
     wire [11:0] pc_l11_0;
 
-    assign x = a ^ 2304'h2d39e114d85dee78d699c1615f13da9ee14698286d67ec446e7992b2f3219956fa5d1e76be3c6c94f66aba4b358c1f0cb8562398c6cda05347936567ca61f49d77476b1ebfe12da43f65e57e86eb0043ee7f4dc5ef8a4880793a2e4fa31d31eb1fd7ad6da5b237ad0aaabf4d400f9dadd832a06137396b336498637a65328550e98a78d8d8ae13509b38f4f4f3a4b5700f50c31bd635e86fac9fff0b42951707de507302b3b3411ab2b98c108845fa8b1659effb9e122a851b26cfcddec8cf8cd7400615cfb26069acf1f19ee71697a129219532ed3781c7218f2efe60399f7e5800f2c77978004dc37de040a6ef7e9c4ab4c3bf77e1d6f8235f38b69f81d37954d85e8e41a4ecc32e955b4d691462e74073a644ffcaac3e74d1fdbba1b41f0a;
     assign pc_l1_0 = ({1'b0, x[0]} + {1'b0, x[1]}) + {1'b0, x[2]};
     assign pc_l1_1 = ({1'b0, x[3]} + {1'b0, x[4]}) + {1'b0, x[5]};
     assign pc_l1_2 = ({1'b0, x[6]} + {1'b0, x[7]}) + {1'b0, x[8]};
@@ -3519,4 +3518,9 @@ module xnor_popcnt_n2304_p3_c59310bff (
         pc_r9_1 <= pc_l9_1;
         pc_r9_2 <= pc_l9_2;
     end
+
+    xnor_n2304_c59310bff bitwise (
+        .a(a),
+        .x(x)
+    );
 endmodule

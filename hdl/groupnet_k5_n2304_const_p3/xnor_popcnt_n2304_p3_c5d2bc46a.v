@@ -1760,7 +1760,6 @@ module xnor_popcnt_n2304_p3_c5d2bc46a (
     wire [10:0] pc_l10_0;
     wire [11:0] pc_l11_0;
 
-    assign x = a ^ 2304'hf87ea885f0ac1a295c164044093bc190027ba10cff31d2f489be891c3630b4da843bd17d87d5346d55c21ac0421b51a46940a2bfaeae13ac438cfebfafebe2feb0fa0fc8ca3c46aefff88456615adb0d27fc6e004cf2ec6f24dfd6f53ec1b57ee7f5d429cbc2fe07672f00bc1e8c79510c0f5b4e8d2ed6b4e737f5a189d7ef3d9ca4f4818b0f37c13836a8d22156ae57430ca4924a0c45bfd2b216864a9fcea3df8d4d92017e0d913fda81bfc7ee3c860f2527d8d19ff14e509f455196a89ef61ce2a31f97b47c0d93c7ac856ce1b628c77b6af9e14f931e59b4ce3dd33a80c6e41566b2d182886231ba5cbd3ef004aa23ccdf4468359c41604269ca6aab55ac87877cb8979978bc6f33495f932dccf14f14f6b190e2308c06fdeaa55cd72a8a;
     assign pc_l1_0 = ({1'b0, x[0]} + {1'b0, x[1]}) + {1'b0, x[2]};
     assign pc_l1_1 = ({1'b0, x[3]} + {1'b0, x[4]}) + {1'b0, x[5]};
     assign pc_l1_2 = ({1'b0, x[6]} + {1'b0, x[7]}) + {1'b0, x[8]};
@@ -3519,4 +3518,9 @@ module xnor_popcnt_n2304_p3_c5d2bc46a (
         pc_r9_1 <= pc_l9_1;
         pc_r9_2 <= pc_l9_2;
     end
+
+    xnor_n2304_c5d2bc46a bitwise (
+        .a(a),
+        .x(x)
+    );
 endmodule

@@ -1760,7 +1760,6 @@ module xnor_popcnt_n2304_p3_cb61df188 (
     wire [10:0] pc_l10_0;
     wire [11:0] pc_l11_0;
 
-    assign x = a ^ 2304'h73835ede02604aea69d016f5b29939dc42f7ec9d57d50c4c590104aa3cac5e159c55a844c9e74a0dea62d31f3c732113f6bd9d60e9805cec568baff8912ed62df406601934221d298a43ae43c8fce56aebfdcd1ceabd94bf69ca878fa2da558f7ad3816cb0069569c2062631a68b1912ad7061fced353007c2d7a0bdd9402c7a9adb1ae0018c34bbe7faed833f24b262cd9b8ffc8da4912cc87d09f7232d948f85d26646259a8b8f07a5a784493b84604282170dc30087214e676d02af00bddd6ffa4132d646a24486ae864418f65efd98351b9a9961b33b02f2e06f20b596d0e65c3a6f7b89c5edd0a699ad346560e8670cf50ba068135d5d1b017be08ddca1d9ccb959622ebbd99d24e86357b783a51719fdd58614ae8426f63cea4de27093;
     assign pc_l1_0 = ({1'b0, x[0]} + {1'b0, x[1]}) + {1'b0, x[2]};
     assign pc_l1_1 = ({1'b0, x[3]} + {1'b0, x[4]}) + {1'b0, x[5]};
     assign pc_l1_2 = ({1'b0, x[6]} + {1'b0, x[7]}) + {1'b0, x[8]};
@@ -3519,4 +3518,9 @@ module xnor_popcnt_n2304_p3_cb61df188 (
         pc_r9_1 <= pc_l9_1;
         pc_r9_2 <= pc_l9_2;
     end
+
+    xnor_n2304_cb61df188 bitwise (
+        .a(a),
+        .x(x)
+    );
 endmodule

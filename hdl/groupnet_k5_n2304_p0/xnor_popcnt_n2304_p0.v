@@ -1541,7 +1541,6 @@ module xnor_popcnt_n2304_p0 (
     wire [10:0] pc_l10_0;
     wire [11:0] pc_l11_0;
 
-    assign x = ~(a ^ w);
     assign pc_l1_0 = ({1'b0, x[0]} + {1'b0, x[1]}) + {1'b0, x[2]};
     assign pc_l1_1 = ({1'b0, x[3]} + {1'b0, x[4]}) + {1'b0, x[5]};
     assign pc_l1_2 = ({1'b0, x[6]} + {1'b0, x[7]}) + {1'b0, x[8]};
@@ -3078,4 +3077,10 @@ module xnor_popcnt_n2304_p0 (
     assign pc_l10_0 = {1'b0, pc_l9_0} + {1'b0, pc_l9_1};
     assign pc_l11_0 = {1'b0, pc_l10_0} + {{2{1'b0}}, pc_l9_2};
     assign pop = pc_l11_0;
+
+    xnor_n2304 bitwise (
+        .a(a),
+        .w(w),
+        .x(x)
+    );
 endmodule

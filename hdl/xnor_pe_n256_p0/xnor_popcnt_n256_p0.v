@@ -176,7 +176,6 @@ module xnor_popcnt_n256_p0 (
     wire [7:0] pc_l7_0;
     wire [8:0] pc_l8_0;
 
-    assign x = ~(a ^ w);
     assign pc_l1_0 = ({1'b0, x[0]} + {1'b0, x[1]}) + {1'b0, x[2]};
     assign pc_l1_1 = ({1'b0, x[3]} + {1'b0, x[4]}) + {1'b0, x[5]};
     assign pc_l1_2 = ({1'b0, x[6]} + {1'b0, x[7]}) + {1'b0, x[8]};
@@ -348,4 +347,10 @@ module xnor_popcnt_n256_p0 (
     assign pc_l7_0 = {1'b0, pc_l6_0} + {1'b0, pc_l6_1};
     assign pc_l8_0 = {1'b0, pc_l7_0} + {{2{1'b0}}, pc_l6_2};
     assign pop = pc_l8_0;
+
+    xnor_n256 bitwise (
+        .a(a),
+        .w(w),
+        .x(x)
+    );
 endmodule
