@@ -125,6 +125,30 @@ fn random_inputs(p: &DesignParams, rng: &mut SplitMix64) -> Vec<BitVec> {
     p.input_ports().iter().map(|q| BitVec::random(q.width, rng)).collect()
 }
 
+/// On random inputs, the golden model equals the slow reference and stays
+/// inside the exact output range (and equals the golden model built from
+/// the manifest, if one is given).
+fn agrees_with_reference(
+    p: &DesignParams,
+    from_manifest: Option<&DesignParams>,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let golden = Golden::new(p);
+    let other = from_manifest.map(Golden::new);
+    let (lo, hi) = output_range(p);
+    let mut rng = SplitMix64::new(seed);
+    for _ in 0..8 {
+        let inputs = random_inputs(p, &mut rng);
+        let y = golden.eval(&inputs);
+        if let Some(g) = &other {
+            prop_assert_eq!(y, g.eval(&inputs));
+        }
+        prop_assert_eq!(y as i128, reference(p, &inputs));
+        prop_assert!(lo <= y && y <= hi, "{} outside {}..={}", y, lo, hi);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -140,15 +164,7 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let p = design(block, len, k, &lambdas[..k], Opts { frac, shared, konst, seed });
-        let golden = Golden::new(&p);
-        let (lo, hi) = output_range(&p);
-        let mut rng = SplitMix64::new(seed ^ 0xabc);
-        for _ in 0..8 {
-            let inputs = random_inputs(&p, &mut rng);
-            let y = golden.eval(&inputs);
-            prop_assert_eq!(y as i128, reference(&p, &inputs));
-            prop_assert!(lo <= y && y <= hi, "{} outside {}..={}", y, lo, hi);
-        }
+        agrees_with_reference(&p, None, seed ^ 0xabc)?;
     }
 
     #[test]
@@ -266,20 +282,10 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let p = pa_design((m, nb, len, act_bits), &phi, None, konst, seed);
-        let golden = Golden::new(&p);
-        let (lo, hi) = output_range(&p);
         let rendered = mbnn::output::render(p.clone());
         let text = &rendered.files.iter().find(|(n, _)| n.ends_with(".json")).unwrap().1;
         let from_manifest = params_from_manifest(&serde_json::from_str(text).unwrap()).unwrap();
-        let golden_from_manifest = Golden::new(&from_manifest);
-        let mut rng = SplitMix64::new(seed ^ 0x9a);
-        for _ in 0..8 {
-            let inputs = random_inputs(&p, &mut rng);
-            let y = golden.eval(&inputs);
-            prop_assert_eq!(y, golden_from_manifest.eval(&inputs));
-            prop_assert_eq!(y as i128, reference(&p, &inputs));
-            prop_assert!(lo <= y && y <= hi, "{} outside {}..={}", y, lo, hi);
-        }
+        agrees_with_reference(&p, Some(&from_manifest), seed ^ 0x9a)?;
     }
 }
 
@@ -304,15 +310,7 @@ proptest! {
         }
         .to_params()
         .unwrap();
-        let golden = Golden::new(&p);
-        let (lo, hi) = output_range(&p);
-        let mut rng = SplitMix64::new(seed ^ 0x51);
-        for _ in 0..8 {
-            let inputs = random_inputs(&p, &mut rng);
-            let y = golden.eval(&inputs);
-            prop_assert_eq!(y as i128, reference(&p, &inputs));
-            prop_assert!(lo <= y && y <= hi, "{} outside {}..={}", y, lo, hi);
-        }
+        agrees_with_reference(&p, None, seed ^ 0x51)?;
     }
 }
 
