@@ -54,6 +54,15 @@ icarus: build
 	$(MBNN) gen --block popcount --len 63 --pipeline 2 --out target/icarus/pop63 >/dev/null
 	$(MBNN) gen --k 3 --len 7 --lambda 0.75,-1.5,0.3125 --shared-input --weights const --pipeline 1 --out target/icarus/gn3 >/dev/null
 	$(MBNN) gen --k 5 --len 2304 --pipeline 3 --out target/icarus/gn5 >/dev/null
+	$(MBNN) gen --block pa --m 4 --n 5 --len 37 --out target/icarus/pa1 >/dev/null
+	$(MBNN) gen --block pa --m 3 --n 2 --len 20 --act-bits 3 --endpoints -4,3 --phi 0,0,1,-1,0.5,2 \
+		--weights const --pipeline 1 --out target/icarus/pa2 >/dev/null
+	$(MBNN) gen --block pa_quantizer --n 3 --len 7 --act-bits 3 --endpoints -4,0,3 --out target/icarus/q1 >/dev/null
+	$(MBNN) gen --block binary --len 33 --out target/icarus/b1 >/dev/null
+	$(MBNN) gen --block fixedpoint --bits 3 --len 20 --weights const --pipeline 2 --out target/icarus/f1 >/dev/null
+	$(MBNN) gen --block mac --bits 4 --len 9 --pipeline 1 --out target/icarus/m1 >/dev/null
+	$(MBNN) gen --model testbench/layer_pa.json --pipeline 1 --out target/icarus/model_pa >/dev/null
+	$(MBNN) gen --model testbench/layer_groupnet.json --out target/icarus/model_gn >/dev/null
 	python3 testbench/icarus_check.py target/icarus/*
 
 # Everything, including the long sweeps and the ECP5 and Gowin flows (the
