@@ -202,6 +202,8 @@ pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result
     let counts = generator_counts(&g.design);
     progress("yosys: generic gates (abc -g) and longest path", t0);
     let (generic, levels) = tools::yosys_generic(work, &verilog, &p.top)?;
+    let mut instances = BTreeMap::new();
+    count_instances(&g.design, &p.top, 1, &mut instances);
     let mut libraries = vec![];
     let mut analytic_7nm = None;
     for (i, path) in liberties.iter().enumerate() {
@@ -212,8 +214,6 @@ pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result
         let mapped = asic::map_and_time(&lib_dir, &files, &p.top, &lib)?;
         progress("yosys: per-module areas (hierarchy kept)", t0);
         let areas = asic::module_areas(&lib_dir, &files, &p.top, &lib)?;
-        let mut instances = BTreeMap::new();
-        count_instances(&g.design, &p.top, 1, &mut instances);
         let mut split: BTreeMap<String, f64> = BTreeMap::new();
         for (module, area) in &areas {
             let part = if module == &p.top {
