@@ -9,6 +9,7 @@ module and_pe_n256_p0 (
     output wire [8:0] y
 );
     reg  [255:0] a_q;
+    wire [255:0] x0;
     reg  [255:0] w_q;
     wire [8:0] pop0;
     reg  [8:0] y_q;
@@ -34,9 +35,14 @@ module and_pe_n256_p0 (
         end
     end
 
-    and_popcnt_n256_p0 lane0 (
+    and_n256 bitwise0 (
         .a(a_q),
         .w(w_q),
+        .x(x0)
+    );
+
+    popcnt_n256_p0 lane0 (
+        .x(x0),
         .pop(pop0)
     );
 endmodule

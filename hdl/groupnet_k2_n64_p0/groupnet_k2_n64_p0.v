@@ -11,9 +11,11 @@ module groupnet_k2_n64_p0 (
     output wire signed [15:0] y
 );
     reg  [63:0] a0_q;
+    wire [63:0] x0;
     reg  [63:0] w0_q;
     wire [6:0] pop0;
     reg  [63:0] a1_q;
+    wire [63:0] x1;
     reg  [63:0] w1_q;
     wire [6:0] pop1;
     wire [7:0] s7_0;
@@ -45,15 +47,25 @@ module groupnet_k2_n64_p0 (
         end
     end
 
-    xnor_popcnt_n64_p0 lane0 (
+    xnor_n64 bitwise0 (
         .a(a0_q),
         .w(w0_q),
+        .x(x0)
+    );
+
+    popcnt_n64_p0 lane0 (
+        .x(x0),
         .pop(pop0)
     );
 
-    xnor_popcnt_n64_p0 lane1 (
+    xnor_n64 bitwise1 (
         .a(a1_q),
         .w(w1_q),
+        .x(x1)
+    );
+
+    popcnt_n64_p0 lane1 (
+        .x(x1),
         .pop(pop1)
     );
 endmodule

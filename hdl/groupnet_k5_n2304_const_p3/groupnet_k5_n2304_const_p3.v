@@ -12,14 +12,19 @@ module groupnet_k5_n2304_const_p3 (
     output wire signed [21:0] y
 );
     reg  [2303:0] a0_q;
+    wire [2303:0] x0;
     wire [11:0] pop0;
     reg  [2303:0] a1_q;
+    wire [2303:0] x1;
     wire [11:0] pop1;
     reg  [2303:0] a2_q;
+    wire [2303:0] x2;
     wire [11:0] pop2;
     reg  [2303:0] a3_q;
+    wire [2303:0] x3;
     wire [11:0] pop3;
     reg  [2303:0] a4_q;
+    wire [2303:0] x4;
     wire [11:0] pop4;
     wire [19:0] s12_0;
     wire [13:0] s12_1;
@@ -116,33 +121,58 @@ module groupnet_k5_n2304_const_p3 (
         end
     end
 
-    xnor_popcnt_n2304_p3_c2cd823ec lane0 (
-        .clk(clk),
+    xnor_n2304_c2cd823ec bitwise0 (
         .a(a0_q),
+        .x(x0)
+    );
+
+    popcnt_n2304_p3 lane0 (
+        .clk(clk),
+        .x(x0),
         .pop(pop0)
     );
 
-    xnor_popcnt_n2304_p3_c59310bff lane1 (
-        .clk(clk),
+    xnor_n2304_c59310bff bitwise1 (
         .a(a1_q),
+        .x(x1)
+    );
+
+    popcnt_n2304_p3 lane1 (
+        .clk(clk),
+        .x(x1),
         .pop(pop1)
     );
 
-    xnor_popcnt_n2304_p3_c5d2bc46a lane2 (
-        .clk(clk),
+    xnor_n2304_c5d2bc46a bitwise2 (
         .a(a2_q),
+        .x(x2)
+    );
+
+    popcnt_n2304_p3 lane2 (
+        .clk(clk),
+        .x(x2),
         .pop(pop2)
     );
 
-    xnor_popcnt_n2304_p3_cb61df188 lane3 (
-        .clk(clk),
+    xnor_n2304_cb61df188 bitwise3 (
         .a(a3_q),
+        .x(x3)
+    );
+
+    popcnt_n2304_p3 lane3 (
+        .clk(clk),
+        .x(x3),
         .pop(pop3)
     );
 
-    xnor_popcnt_n2304_p3_c0f6ffa8a lane4 (
-        .clk(clk),
+    xnor_n2304_c0f6ffa8a bitwise4 (
         .a(a4_q),
+        .x(x4)
+    );
+
+    popcnt_n2304_p3 lane4 (
+        .clk(clk),
+        .x(x4),
         .pop(pop4)
     );
 endmodule

@@ -17,18 +17,23 @@ module groupnet_k5_n2304_p0 (
     output wire signed [21:0] y
 );
     reg  [2303:0] a0_q;
+    wire [2303:0] x0;
     reg  [2303:0] w0_q;
     wire [11:0] pop0;
     reg  [2303:0] a1_q;
+    wire [2303:0] x1;
     reg  [2303:0] w1_q;
     wire [11:0] pop1;
     reg  [2303:0] a2_q;
+    wire [2303:0] x2;
     reg  [2303:0] w2_q;
     wire [11:0] pop2;
     reg  [2303:0] a3_q;
+    wire [2303:0] x3;
     reg  [2303:0] w3_q;
     wire [11:0] pop3;
     reg  [2303:0] a4_q;
+    wire [2303:0] x4;
     reg  [2303:0] w4_q;
     wire [11:0] pop4;
     wire [19:0] s12_0;
@@ -94,33 +99,58 @@ module groupnet_k5_n2304_p0 (
         end
     end
 
-    xnor_popcnt_n2304_p0 lane0 (
+    xnor_n2304 bitwise0 (
         .a(a0_q),
         .w(w0_q),
+        .x(x0)
+    );
+
+    popcnt_n2304_p0 lane0 (
+        .x(x0),
         .pop(pop0)
     );
 
-    xnor_popcnt_n2304_p0 lane1 (
+    xnor_n2304 bitwise1 (
         .a(a1_q),
         .w(w1_q),
+        .x(x1)
+    );
+
+    popcnt_n2304_p0 lane1 (
+        .x(x1),
         .pop(pop1)
     );
 
-    xnor_popcnt_n2304_p0 lane2 (
+    xnor_n2304 bitwise2 (
         .a(a2_q),
         .w(w2_q),
+        .x(x2)
+    );
+
+    popcnt_n2304_p0 lane2 (
+        .x(x2),
         .pop(pop2)
     );
 
-    xnor_popcnt_n2304_p0 lane3 (
+    xnor_n2304 bitwise3 (
         .a(a3_q),
         .w(w3_q),
+        .x(x3)
+    );
+
+    popcnt_n2304_p0 lane3 (
+        .x(x3),
         .pop(pop3)
     );
 
-    xnor_popcnt_n2304_p0 lane4 (
+    xnor_n2304 bitwise4 (
         .a(a4_q),
         .w(w4_q),
+        .x(x4)
+    );
+
+    popcnt_n2304_p0 lane4 (
+        .x(x4),
         .pop(pop4)
     );
 endmodule

@@ -9,6 +9,7 @@ module xnor_pe_n256_p0 (
     output wire signed [9:0] y
 );
     reg  [255:0] a_q;
+    wire [255:0] x0;
     reg  [255:0] w_q;
     wire [8:0] pop0;
     wire [8:0] s9_0;
@@ -36,9 +37,14 @@ module xnor_pe_n256_p0 (
         end
     end
 
-    xnor_popcnt_n256_p0 lane0 (
+    xnor_n256 bitwise0 (
         .a(a_q),
         .w(w_q),
+        .x(x0)
+    );
+
+    popcnt_n256_p0 lane0 (
+        .x(x0),
         .pop(pop0)
     );
 endmodule

@@ -62,19 +62,14 @@ impl LaneSpec {
         self.first_level + self.levels() - 1
     }
 
-    fn module_name(&self, pipeline: u32) -> String {
-        let op = match self.op {
-            LaneOp::Pass => "popcnt",
-            LaneOp::Xnor => "xnor_popcnt",
-            LaneOp::And => "and_popcnt",
-        };
+    /// The popcount module's name: only the count of its inputs and its
+    /// register positions matter, not the weights in front of it, so lanes
+    /// with different constant weights share one module.
+    fn popcount_name(&self, pipeline: u32) -> String {
         // Register positions depend on the first level only when pipelined.
         let offset =
             if pipeline > 0 && self.first_level != 1 { format!("_o{}", self.first_level) } else { String::new() };
-        match &self.weights {
-            None => format!("{op}_n{}_p{pipeline}{offset}", self.n),
-            Some(w) => format!("{op}_n{}_p{pipeline}{offset}_c{:08x}", self.n, fnv1a32(&w.to_hex())),
-        }
+        format!("popcnt_n{}_p{pipeline}{offset}", self.kept_bits().len())
     }
 }
 
@@ -88,37 +83,20 @@ fn fnv1a32(text: &str) -> u32 {
     (h ^ (h >> 32)) as u32
 }
 
-/// The lane module: bitwise layer and popcount tree, with the registers of
-/// every stage boundary strictly inside it. Ports: `clk` (if it has
-/// registers), `a` (the kept bits), `w` (weights as ports), `pop`.
-fn lane_module(spec: &LaneSpec, sched: &Schedule) -> (Module, Count, Vec<Module>) {
-    let kept = spec.kept_bits().len();
-    let mut submodules = vec![];
-    let mut m = Module::new(&spec.module_name(sched.pipeline));
+/// A lane's popcount tree, with the registers of every stage boundary
+/// strictly inside it. Ports: `clk` (if it has registers), `x` (the bits
+/// to count), `pop`.
+fn popcount_module(spec: &LaneSpec, sched: &Schedule) -> (Module, Count) {
+    let mut m = Module::new(&spec.popcount_name(sched.pipeline));
     if (spec.first_level..spec.last_level()).any(|l| sched.register_after(l)) {
         m.clock_input();
     }
-    let a = m.input("a", kept as u32);
-    let w = (spec.op != LaneOp::Pass && spec.weights.is_none()).then(|| m.input("w", spec.n as u32));
-    let x = match bitwise_module(spec) {
-        None => a,
-        Some(bitwise) => {
-            // Its own module, so that reports can tell the bitwise layer
-            // from the popcount tree (synthesis flattens it away).
-            let x = m.instance_wire("x", kept as u32);
-            let mut conns = vec![("a", a)];
-            conns.extend(w.map(|w| ("w", w)));
-            conns.push(("x", x.clone()));
-            m.instance(&bitwise, "bitwise", conns);
-            submodules.push(bitwise);
-            x
-        }
-    };
+    let x = m.input("x", spec.kept_bits().len() as u32);
     let count = tree::popcount(&mut m, &x, sched, spec.first_level, "pc_");
     let pop = m.port("pop", Dir::Out, count.expr.width(), false);
     m.drive(&pop, count.expr.clone());
     let out = Count { expr: pop, max: count.max };
-    (m, out, submodules)
+    (m, out)
 }
 
 /// The bitwise layer in front of a lane's popcount, if it has any logic:
@@ -508,19 +486,31 @@ pub fn generate(p: &DesignParams) -> Generated {
                 gather(bases[*j].as_ref().unwrap(), &at)
             }
         };
-        let (module, count, submodules) = lane_module(&lane.spec, &sched);
-        submodules.into_iter().for_each(|s| design.add(s));
+        // The bitwise layer is its own module, so that reports can tell it
+        // from the popcount tree (synthesis flattens it away).
+        let x = match bitwise_module(&lane.spec) {
+            None => input,
+            Some(bitwise) => {
+                let x = top.m.instance_wire(&format!("x{i}"), kept.len() as u32);
+                let mut conns = vec![("a", input)];
+                if let Some(w) = &lane.weight_port {
+                    let all: Vec<usize> = (0..n).collect();
+                    let weights = top.input_bits(&w.name, w.positions(&all));
+                    // Weights meet inputs that a front end delayed: delay them alike.
+                    conns.push(("w", top.delayed(&w.name, weights, lane.spec.first_level, &sched)));
+                }
+                conns.push(("x", x.clone()));
+                top.m.instance(&bitwise, &format!("bitwise{i}"), conns);
+                design.add(bitwise);
+                x
+            }
+        };
+        let (module, count) = popcount_module(&lane.spec, &sched);
         let mut conns: Vec<(&str, Expr)> = vec![];
         if module.clock.is_some() {
             conns.push(("clk", top.m.r(top.m.clock.unwrap())));
         }
-        conns.push(("a", input));
-        if let Some(w) = &lane.weight_port {
-            let all: Vec<usize> = (0..n).collect();
-            let weights = top.input_bits(&w.name, w.positions(&all));
-            // Weights meet inputs that a front end delayed: delay them alike.
-            conns.push(("w", top.delayed(&w.name, weights, lane.spec.first_level, &sched)));
-        }
+        conns.push(("x", x));
         let pop = top.m.instance_wire(&format!("pop{i}"), count.expr.width());
         conns.push(("pop", pop.clone()));
         top.m.instance(&module, &format!("lane{i}"), conns);
