@@ -84,6 +84,12 @@ fn in_range(flag: &str, value: i64, lo: i64, hi: i64, what: &str) -> Result<i64,
 }
 
 impl DesignArgs {
+    /// `--pipeline`, checked.
+    fn pipeline_levels(&self) -> Result<u32, String> {
+        let p = self.pipeline.unwrap_or(0);
+        Ok(in_range("--pipeline", p, 0, MAX_PIPELINE as i64, "the levels per pipeline stage")? as u32)
+    }
+
     pub fn to_params(&self) -> Result<DesignParams, String> {
         match &self.model {
             Some(path) => Ok(self.model_params(path)?.0),
@@ -112,13 +118,7 @@ impl DesignArgs {
         if let Some((_, flag)) = given.iter().find(|(g, _)| *g) {
             return Err(format!("{flag} cannot be combined with --model: the layer file {} gives it", path.display()));
         }
-        let pipeline = in_range(
-            "--pipeline",
-            self.pipeline.unwrap_or(0),
-            0,
-            MAX_PIPELINE as i64,
-            "the levels per pipeline stage",
-        )? as u32;
+        let pipeline = self.pipeline_levels()?;
         let (layer, decomposition) = crate::decompose::load_layer(path)?;
         let stem = |s: &str| format!("{s}_p{pipeline}");
         let mut p = match decomposition.clone() {
@@ -224,13 +224,7 @@ impl DesignArgs {
         let frac_bits =
             in_range("--frac-bits", self.frac_bits.unwrap_or(8), 0, MAX_FRAC_BITS as i64, "the fractional bits")?
                 as u32;
-        let pipeline = in_range(
-            "--pipeline",
-            self.pipeline.unwrap_or(0),
-            0,
-            MAX_PIPELINE as i64,
-            "the levels per pipeline stage",
-        )? as u32;
+        let pipeline = self.pipeline_levels()?;
 
         let (lambda_reals, lambdas) = if is_groupnet {
             let reals: Vec<f64> = match &self.lambda {
