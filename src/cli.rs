@@ -48,6 +48,10 @@ pub struct DesignArgs {
     /// Tree levels between pipeline registers, 0..=64; 0 = only input and output registers.
     #[arg(long, allow_negative_numbers = true)]
     pub pipeline: Option<i64>,
+    /// Popcount structure: carry (adders with an input bit as carry-in: carry chains on FPGAs) or tree
+    /// (3-input leaves, then a balanced adder tree) [default: carry].
+    #[arg(long)]
+    pub popcount: Option<String>,
     /// PA-Net weight bases M, 1..=16 [default: 4].
     #[arg(long, allow_negative_numbers = true)]
     pub m: Option<i64>,
@@ -90,11 +94,24 @@ impl DesignArgs {
         Ok(in_range("--pipeline", p, 0, MAX_PIPELINE as i64, "the levels per pipeline stage")? as u32)
     }
 
-    pub fn to_params(&self) -> Result<DesignParams, String> {
-        match &self.model {
-            Some(path) => Ok(self.model_params(path)?.0),
-            None => self.flag_params(),
+    /// `--popcount`, checked.
+    fn popcount_style(&self) -> Result<PopcountStyle, String> {
+        match &self.popcount {
+            None => Ok(PopcountStyle::default()),
+            Some(text) => PopcountStyle::parse(text).ok_or_else(|| {
+                let names: Vec<&str> = PopcountStyle::ALL.iter().map(|s| s.name()).collect();
+                format!("--popcount {text}: expected one of {}", names.join(", "))
+            }),
         }
+    }
+
+    pub fn to_params(&self) -> Result<DesignParams, String> {
+        let mut p = match &self.model {
+            Some(path) => self.model_params(path)?.0,
+            None => self.flag_params()?,
+        };
+        p.popcount = self.popcount_style()?;
+        Ok(p)
     }
 
     /// A design from a layer file, with the layer and its decomposition:
@@ -330,6 +347,7 @@ impl DesignArgs {
             frac_bits,
             coef_bits,
             pipeline,
+            popcount: self.popcount_style()?,
             act_bits,
             endpoints,
             phi,

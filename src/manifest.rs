@@ -3,7 +3,7 @@
 
 use crate::bits::BitVec;
 use crate::blocks::Generated;
-use crate::params::{Block, DesignParams, Weights};
+use crate::params::{Block, DesignParams, PopcountStyle, Weights};
 use crate::rtl::{Dir, SigKind};
 use serde_json::{Value, json};
 
@@ -37,6 +37,7 @@ fn params_json(p: &DesignParams) -> Value {
     let mut m = serde_json::Map::new();
     m.insert("len".into(), json!(p.len));
     m.insert("pipeline".into(), json!(p.pipeline));
+    m.insert("popcount".into(), json!(p.popcount.name()));
     let mode = if matches!(p.block, Block::Popcount | Block::PaQuantizer) { "none" } else { p.weights.mode() };
     m.insert("weights_mode".into(), json!(mode));
     if let Weights::Const(w) = &p.weights {
@@ -143,6 +144,12 @@ pub fn params_from_manifest(v: &Value) -> Result<DesignParams, String> {
         frac_bits: params.get("frac_bits").and_then(Value::as_u64).unwrap_or(0) as u32,
         coef_bits: params.get("coef_bits").and_then(Value::as_u64).unwrap_or(0) as u32,
         pipeline: int("pipeline")? as u32,
+        popcount: match params.get("popcount").and_then(Value::as_str) {
+            None => PopcountStyle::Tree, // manifests from before the choice existed
+            Some(s) => {
+                PopcountStyle::parse(s).ok_or_else(|| format!("params.popcount {s:?}: expected carry or tree"))?
+            }
+        },
         act_bits: params.get("act_bits").and_then(Value::as_u64).unwrap_or(0) as u32,
         endpoints,
         phi_reals: phi.iter().map(|r| r.iter().map(|&x| x as f64).collect()).collect(),

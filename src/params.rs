@@ -3,6 +3,7 @@
 //! manifest and the test benches alike.
 
 use crate::bits::BitVec;
+pub use crate::blocks::tree::PopcountStyle;
 
 pub const MAX_LANES: usize = 64;
 pub const MAX_LEN: usize = 65536;
@@ -114,6 +115,8 @@ pub struct DesignParams {
     pub phi_reals: Vec<Vec<f64>>,
     /// Baselines: bits per element (K for fixedpoint, B for mac).
     pub bits: u32,
+    /// How the popcount trees are built from adders.
+    pub popcount: PopcountStyle,
 }
 
 /// A data input port of a top module: name and width.
@@ -210,6 +213,7 @@ impl DesignParams {
             phi: vec![],
             phi_reals: vec![],
             bits: 0,
+            popcount: PopcountStyle::default(),
         }
     }
 

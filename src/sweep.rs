@@ -1,7 +1,7 @@
 //! The configuration sweeps behind `make sim` and `make sim-full`, and a
 //! runner that verifies them two at a time with progress and a summary.
 
-use crate::blocks::tree::popcount_levels;
+use crate::blocks::tree::{PopcountStyle, popcount_levels};
 use crate::cli::DesignArgs;
 use crate::output::render_args;
 use crate::verify::{Checks, Effort, verify};
@@ -27,8 +27,8 @@ pub const LENS: [usize; 10] = [1, 2, 3, 7, 63, 64, 65, 127, 256, 2304];
 pub const LANES: [usize; 5] = [1, 2, 3, 5, 8];
 
 /// Logic levels of an XNOR-popcount PE of length n (popcount, then 2*pop - n).
-fn xnor_pe_depth(n: usize) -> u32 {
-    popcount_levels(n) + 1
+fn xnor_pe_depth(n: usize, style: PopcountStyle) -> u32 {
+    popcount_levels(n, style) + 1
 }
 
 /// The reference configurations of `hdl/configs.txt` (`<dir>: <flags>`).
@@ -80,9 +80,10 @@ pub fn quick(root: &Path) -> Result<Vec<String>, String> {
         v.push(format!("--k {k} --len {n} --weights {mode}{seed}{shared} --pipeline {pipe}"));
     }
     // Every pipeline depth from 0 to the whole depth, on two designs.
-    let pe_depth = xnor_pe_depth(64);
-    for p in 0..=pe_depth {
-        v.push(format!("--block xnor_pe --len 64 --pipeline {p}"));
+    for style in PopcountStyle::ALL {
+        for p in 0..=xnor_pe_depth(64, style) {
+            v.push(format!("--block xnor_pe --len 64 --pipeline {p} --popcount {}", style.name()));
+        }
     }
     for p in 0..=9 {
         v.push(format!("--k 3 --len 7 --lambda 0.75,-1.5,0.3125 --pipeline {p}"));

@@ -74,3 +74,24 @@ fn a_wrong_latency_is_caught() {
     let v = verify(&r, &work.path().join("latency"), CHECKS, EFFORT, "latency");
     assert!(!v.passed, "{}", v.summary);
 }
+
+/// Both popcount structures, fully pipelined, at the lengths where their
+/// shapes change (odd and even counts, powers of two and one either side):
+/// the levels the scheduler plans must be the levels the tree has, or the
+/// latency is off and the run fails.
+#[test]
+fn every_popcount_structure_matches_at_its_shape_changes() {
+    let work = tempfile::tempdir().unwrap();
+    let effort = Effort { random_cycles: 60, seed: 7 };
+    let checks = Checks { lint: true, iverilog: false, yosys: false, netlist: false };
+    let shapes: [(&str, &[usize]); 2] =
+        [("carry", &[1, 2, 3, 4, 5, 6, 8, 9, 16, 17, 33, 64, 256]), ("tree", &[1, 2, 3, 4, 7, 64, 65])];
+    for (style, lens) in shapes {
+        for len in lens {
+            let len = len.to_string();
+            let r = rendered(&["--block", "popcount", "--len", &len, "--pipeline", "1", "--popcount", style]);
+            let v = verify(&r, &work.path().join(format!("{style}{len}")), checks, effort, "shape");
+            assert!(v.passed, "--popcount {style} --len {len}: {}\n{}", v.summary, v.report);
+        }
+    }
+}

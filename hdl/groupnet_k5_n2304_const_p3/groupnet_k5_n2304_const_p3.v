@@ -126,7 +126,7 @@ module groupnet_k5_n2304_const_p3 (
         .x(x0)
     );
 
-    popcnt_n2304_p3 lane0 (
+    popcnt_carry_n2304_p3 lane0 (
         .clk(clk),
         .x(x0),
         .pop(pop0)
@@ -137,7 +137,7 @@ module groupnet_k5_n2304_const_p3 (
         .x(x1)
     );
 
-    popcnt_n2304_p3 lane1 (
+    popcnt_carry_n2304_p3 lane1 (
         .clk(clk),
         .x(x1),
         .pop(pop1)
@@ -148,7 +148,7 @@ module groupnet_k5_n2304_const_p3 (
         .x(x2)
     );
 
-    popcnt_n2304_p3 lane2 (
+    popcnt_carry_n2304_p3 lane2 (
         .clk(clk),
         .x(x2),
         .pop(pop2)
@@ -159,7 +159,7 @@ module groupnet_k5_n2304_const_p3 (
         .x(x3)
     );
 
-    popcnt_n2304_p3 lane3 (
+    popcnt_carry_n2304_p3 lane3 (
         .clk(clk),
         .x(x3),
         .pop(pop3)
@@ -170,7 +170,7 @@ module groupnet_k5_n2304_const_p3 (
         .x(x4)
     );
 
-    popcnt_n2304_p3 lane4 (
+    popcnt_carry_n2304_p3 lane4 (
         .clk(clk),
         .x(x4),
         .pop(pop4)

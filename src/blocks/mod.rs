@@ -10,7 +10,7 @@ use crate::bits::BitVec;
 use crate::golden;
 use crate::params::{Block, DesignParams, Weights};
 use crate::rtl::{BinOp, Const, Design, Dir, Expr, Module};
-use tree::{Count, Schedule, Term};
+use tree::{Count, PopcountStyle, Schedule, Term};
 
 /// A generated design and the facts the manifest reports about it.
 #[derive(Debug)]
@@ -41,6 +41,7 @@ struct LaneSpec {
     weights: Option<BitVec>,
     /// The level of its first logic (after any front end).
     first_level: u32,
+    style: PopcountStyle,
 }
 
 impl LaneSpec {
@@ -54,7 +55,7 @@ impl LaneSpec {
 
     fn levels(&self) -> u32 {
         let kept = self.kept_bits().len();
-        if kept == 0 { 0 } else { tree::popcount_levels(kept) }
+        if kept == 0 { 0 } else { tree::popcount_levels(kept, self.style) }
     }
 
     /// The level of its last logic.
@@ -69,7 +70,7 @@ impl LaneSpec {
         // Register positions depend on the first level only when pipelined.
         let offset =
             if pipeline > 0 && self.first_level != 1 { format!("_o{}", self.first_level) } else { String::new() };
-        format!("popcnt_n{}_p{pipeline}{offset}", self.kept_bits().len())
+        format!("popcnt_{}_n{}_p{pipeline}{offset}", self.style.name(), self.kept_bits().len())
     }
 }
 
@@ -92,7 +93,7 @@ fn popcount_module(spec: &LaneSpec, sched: &Schedule) -> (Module, Count) {
         m.clock_input();
     }
     let x = m.input("x", spec.kept_bits().len() as u32);
-    let count = tree::popcount(&mut m, &x, sched, spec.first_level, "pc_");
+    let count = tree::popcount(&mut m, &x, sched, spec.first_level, spec.style, "pc_");
     let pop = m.port("pop", Dir::Out, count.expr.width(), false);
     m.drive(&pop, count.expr.clone());
     let out = Count { expr: pop, max: count.max };
@@ -193,7 +194,7 @@ impl LanePlan {
 fn plan(p: &DesignParams) -> (Vec<LanePlan>, i128) {
     let n = p.len;
     let lane = |op, i: usize, first_level, source, coef| LanePlan {
-        spec: LaneSpec { op, n, weights: p.const_weights(i).cloned(), first_level },
+        spec: LaneSpec { op, n, weights: p.const_weights(i).cloned(), first_level, style: p.popcount },
         source,
         weight_port: (op != LaneOp::Pass && p.const_weights(i).is_none()).then(|| PortBits::whole(p.lane_weight(i))),
         coef,
@@ -228,6 +229,7 @@ fn plan(p: &DesignParams) -> (Vec<LanePlan>, i128) {
                     n,
                     weights: p.const_weights(0).map(|w| golden::plane(w, n, p.bits, j as u32)),
                     first_level: 1,
+                    style: p.popcount,
                 },
                 source: Source::Port(PortBits { name: "a".into(), stride: k, offset: i }),
                 weight_port: (p.weights == Weights::Port).then(|| PortBits { name: "w".into(), stride: k, offset: j }),

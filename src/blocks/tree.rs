@@ -38,18 +38,77 @@ pub struct Count {
     pub max: u64,
 }
 
-/// Levels of a popcount over `bits` inputs: one level of 3-input leaf
-/// adders (a full adder each), then a balanced adder tree.
-pub fn popcount_levels(bits: usize) -> u32 {
-    1 + tree_levels(bits.div_ceil(3))
+/// How a popcount tree is built from adders.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PopcountStyle {
+    /// Two counts and one input bit per adder, the bit entering as the
+    /// carry-in through an extra low bit (`{l, c} + {r, c}`). Every adder
+    /// ends up as its own carry chain (one logic cell per full adder on
+    /// iCE40 and ECP5), because Yosys only merges adders whose results
+    /// are used whole.
+    #[default]
+    Carry,
+    /// Full adders over 3 input bits, then a balanced tree of two-input
+    /// adders. Yosys merges the whole tree into one multi-operand adder and
+    /// rebuilds it as its own full-adder (Wallace) tree.
+    Tree,
+}
+
+impl PopcountStyle {
+    pub const ALL: [PopcountStyle; 2] = [PopcountStyle::Carry, PopcountStyle::Tree];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PopcountStyle::Carry => "carry",
+            PopcountStyle::Tree => "tree",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PopcountStyle> {
+        PopcountStyle::ALL.into_iter().find(|s| s.name() == text)
+    }
+}
+
+/// Levels of a popcount over `bits` inputs.
+pub fn popcount_levels(bits: usize, style: PopcountStyle) -> u32 {
+    match style {
+        // One level of 3-input leaf adders, then a balanced adder tree.
+        PopcountStyle::Tree => 1 + tree_levels(bits.div_ceil(3)),
+        // A balanced tree over single-bit words; the rest of the bits enter
+        // as carry-ins. An even count leaves one bit over, which an unpaired
+        // word takes on the way up, or else one more adder at the top.
+        PopcountStyle::Carry => {
+            let words = bits.div_ceil(2);
+            // Every level has an even count exactly when `words` is a power of two.
+            let spare = bits.is_multiple_of(2) && words.is_power_of_two();
+            (tree_levels(words) + u32::from(spare)).max(1)
+        }
+    }
 }
 
 /// Builds the popcount of `x` in module `m`, starting at level `first_level`
 /// (the level of the leaf adders). Registers are inserted after every level
 /// the schedule asks for, except after the last one, which the caller owns.
-pub fn popcount(m: &mut Module, x: &Expr, sched: &Schedule, first_level: u32, prefix: &str) -> Count {
+pub fn popcount(
+    m: &mut Module,
+    x: &Expr,
+    sched: &Schedule,
+    first_level: u32,
+    style: PopcountStyle,
+    prefix: &str,
+) -> Count {
     let n = x.width() as usize;
     assert!(n > 0);
+    let count = match style {
+        PopcountStyle::Tree => adder_tree(m, x, sched, first_level, prefix),
+        PopcountStyle::Carry => carry_tree(m, x, sched, first_level, prefix),
+    };
+    debug_assert_eq!(count.max, n as u64);
+    count
+}
+
+fn adder_tree(m: &mut Module, x: &Expr, sched: &Schedule, first_level: u32, prefix: &str) -> Count {
+    let n = x.width() as usize;
     let mut nodes: Vec<Count> = (0..n.div_ceil(3))
         .map(|g| {
             let lo = 3 * g;
@@ -86,6 +145,76 @@ pub fn popcount(m: &mut Module, x: &Expr, sched: &Schedule, first_level: u32, pr
                 _ => unreachable!(),
             })
             .collect();
+    }
+    nodes.pop().unwrap()
+}
+
+/// `a + b + carry`, the carry entering through an extra low bit of both
+/// operands: `{a, c} + {b, c}` is `2 * (a + b + c)`, whose low bit is
+/// always 0 and goes to the module's `unused_low_bits`.
+fn add_with_carry(m: &mut Module, name: &str, a: &Count, b: &Count, carry: Expr, unused: &mut Vec<Expr>) -> Count {
+    let max = a.max + b.max + 1;
+    let w = width_for(0, max as i128);
+    let operand = |c: &Count| Expr::concat(vec![c.expr.clone().extend(w, false), carry.clone()]);
+    let doubled = m.wire(name, Expr::bin(BinOp::Add, operand(a), operand(b)));
+    unused.push(doubled.bit(0));
+    Count { expr: doubled.slice(1, w), max }
+}
+
+fn carry_tree(m: &mut Module, x: &Expr, sched: &Schedule, first_level: u32, prefix: &str) -> Count {
+    let n = x.width() as usize;
+    let words = n.div_ceil(2);
+    // The first `words` bits are the leaves; the others are carry-ins, in order.
+    let mut nodes: Vec<Count> = (0..words).map(|i| Count { expr: x.bit(i as u32), max: 1 }).collect();
+    let mut carries = (words..n).map(|i| x.bit(i as u32)).collect::<Vec<_>>().into_iter();
+    let mut unused = vec![];
+    let mut level = first_level;
+    let mut depth_name = 1;
+    while nodes.len() > 1 {
+        let mut next = vec![];
+        for (i, pair) in nodes.chunks(2).enumerate() {
+            let name = format!("{prefix}l{depth_name}_{i}");
+            next.push(match (pair, carries.next()) {
+                ([a, b], Some(c)) => add_with_carry(m, &name, a, b, c, &mut unused),
+                ([a], Some(c)) => add_with_carry(m, &name, a, &Count { expr: Expr::zeros(1), max: 0 }, c, &mut unused),
+                ([a, b], None) => {
+                    let max = a.max + b.max;
+                    let w = width_for(0, max as i128);
+                    let sum = Expr::bin(BinOp::Add, a.expr.clone().extend(w, false), b.expr.clone().extend(w, false));
+                    Count { expr: m.wire(&name, sum), max }
+                }
+                ([a], None) => a.clone(),
+                _ => unreachable!(),
+            });
+        }
+        nodes = next;
+        if nodes.len() > 1 || carries.len() > 0 {
+            if sched.register_after(level) {
+                nodes = register_counts(m, nodes, level, prefix);
+                // Carry-ins still to come travel with the counts.
+                let pending: Vec<Expr> = carries.collect();
+                carries = if pending.is_empty() {
+                    vec![]
+                } else {
+                    let held =
+                        m.reg(&format!("{prefix}c{level}"), Expr::concat(pending.into_iter().rev().collect()), None);
+                    (0..held.width()).map(|i| held.bit(i)).collect()
+                }
+                .into_iter();
+            }
+            level += 1;
+            depth_name += 1;
+        }
+    }
+    // An even count with a power-of-two number of words leaves one bit.
+    if let Some(c) = carries.next() {
+        let zero = Count { expr: Expr::zeros(1), max: 0 };
+        let top = nodes.pop().unwrap();
+        nodes.push(add_with_carry(m, &format!("{prefix}l{depth_name}_0"), &top, &zero, c, &mut unused));
+    }
+    assert!(carries.next().is_none());
+    if !unused.is_empty() {
+        m.wire("unused_low_bits", Expr::reduce_and(Expr::concat(unused)));
     }
     nodes.pop().unwrap()
 }
