@@ -315,10 +315,19 @@ impl Wrapper {
 
     /// The design's Verilog, `board_top.v` and the board's constraint file.
     pub fn files(&self, rendered: &Rendered) -> Result<Vec<(String, String)>, String> {
-        let design = rendered.generated.design.top_module();
-        let top = self.module(design)?;
-        let mut files: Vec<(String, String)> =
-            rendered.files.iter().filter(|(name, _)| name.ends_with(".v")).cloned().collect();
+        let verilog = rendered.files.iter().filter(|(name, _)| name.ends_with(".v")).cloned().collect();
+        self.files_around(rendered.generated.design.top_module(), verilog)
+    }
+
+    /// [`Wrapper::files`] for any design with a generated top's ports:
+    /// `interface` gives its name and ports, `verilog` its files.
+    pub fn files_around(
+        &self,
+        interface: &Module,
+        mut verilog: Vec<(String, String)>,
+    ) -> Result<Vec<(String, String)>, String> {
+        let top = self.module(interface)?;
+        let mut files = std::mem::take(&mut verilog);
         files.push((format!("{WRAPPER_TOP}.v"), crate::verilog::emit_module(&top)));
         let info = self.board.info();
         files.push((info.constraint_file.to_string(), info.constraints.to_string()));

@@ -117,6 +117,26 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         k: u32,
     },
+    /// The performance figures of `make bench` beside a baseline measured
+    /// in the same run; writes bench.json.
+    Bench {
+        /// Everything: nextpnr Fmax, ASAP7, Verilator speed (tens of
+        /// minutes); else the quick subset (iCE40 area, criterion figures).
+        #[arg(long)]
+        full: bool,
+        /// The Liberty file of the ASAP7 figures.
+        #[arg(long, default_value = "../shared/pdk/asap7/asap7sc7p5t_RVT_TT_merged.lib.gz")]
+        liberty: PathBuf,
+        /// criterion's output directory, read if it exists.
+        #[arg(long, default_value = "target/criterion")]
+        criterion: PathBuf,
+        /// Output directory for bench.json.
+        #[arg(long, default_value = "out/bench")]
+        out: PathBuf,
+        /// Working directory for the measured designs.
+        #[arg(long, default_value = "target/mbnn-bench")]
+        work: PathBuf,
+    },
     /// Verifies a sweep of configurations; ends with `N passed, M failed`.
     Sweep {
         /// quick (the default test run) or full.
@@ -237,6 +257,18 @@ fn run(cli: Cli) -> Result<(), String> {
             for f in mbnn::claims::write(&c, &out)? {
                 println!("wrote {}", f.display());
             }
+            Ok(())
+        }
+        Command::Bench { full, liberty, criterion, out, work } => {
+            if full && !liberty.exists() {
+                return Err(format!("--liberty {} does not exist (the ASAP7 figures need it)", liberty.display()));
+            }
+            let criterion = criterion.is_dir().then_some(criterion);
+            let rows = mbnn::bench::bench(&mbnn::bench::Options { full, work, liberty, criterion })?;
+            print!("{}", mbnn::bench::render(&rows));
+            let json = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())? + "\n";
+            write_files(&out, &[("bench.json".to_string(), json)])?;
+            println!("wrote {}", out.join("bench.json").display());
             Ok(())
         }
         Command::Cost { net, scheme, k, m, n, json } => {

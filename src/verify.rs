@@ -324,3 +324,65 @@ pub fn verify(rendered: &Rendered, work: &Path, checks: Checks, effort: Effort, 
         }
     }
 }
+
+/// Simulation speed: cycles per second with the golden model checking
+/// every output, and through the model alone.
+#[derive(Clone, Debug)]
+pub struct Throughput {
+    pub cycles: usize,
+    pub checked: f64,
+    pub model_only: f64,
+}
+
+/// Runs random inputs, valid every cycle, through the design's Verilator
+/// model for at least `min_time`, first checked against the golden model,
+/// then again through the model alone.
+pub fn throughput(rendered: &Rendered, min_time: std::time::Duration) -> Result<Throughput, String> {
+    let p = &rendered.params;
+    let g = &rendered.generated;
+    let ports = p.input_ports();
+    let names: Vec<String> = ports.iter().map(|p| p.name.clone()).collect();
+    let widths: Vec<usize> = ports.iter().map(|p| p.width).collect();
+    let files: Vec<(String, String)> = rendered.files.iter().filter(|(n, _)| n.ends_with(".v")).cloned().collect();
+    let model =
+        tools::build_model(&files, &rendered.verilog_files(), &p.top, (&names, &["y".to_string()]), false, false)?;
+    let mut dut = Dut::load(&model.path, widths.clone(), g.y_width as usize, None)?;
+    let golden = Golden::new(p);
+    // A pool of steps, reused; each pass ends drained so the next starts clean.
+    let mut rng = SplitMix64::new(0xbe7c);
+    let mut pool: Vec<Step> = (0..1024)
+        .map(|_| Step {
+            rst: false,
+            in_valid: true,
+            inputs: widths.iter().map(|&w| BitVec::random(w, &mut rng)).collect(),
+        })
+        .collect();
+    pool.insert(0, Step { rst: true, in_valid: false, inputs: pool[0].inputs.clone() });
+    for _ in 0..g.latency + 1 {
+        pool.push(Step { rst: false, in_valid: false, inputs: pool[1].inputs.clone() });
+    }
+    let start = Instant::now();
+    let mut passes = 0;
+    while passes == 0 || start.elapsed() < min_time {
+        let result = run(&mut dut, &golden, &pool, g.latency);
+        if let Some(m) = result.mismatch {
+            return Err(format!("{}: mismatch at cycle {} of the throughput run (see `mbnn sim`)", p.top, m.cycle));
+        }
+        passes += 1;
+    }
+    let checked = (passes * pool.len()) as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut sink = 0u64;
+    for _ in 0..passes {
+        for step in &pool {
+            for (i, v) in step.inputs.iter().enumerate() {
+                dut.set_input(i, v);
+            }
+            sink += u64::from(dut.cycle(step.rst, step.in_valid));
+            sink += dut.y().count_ones();
+        }
+    }
+    std::hint::black_box(sink);
+    let model_only = (passes * pool.len()) as f64 / start.elapsed().as_secs_f64();
+    Ok(Throughput { cycles: passes * pool.len(), checked, model_only })
+}

@@ -90,14 +90,31 @@ pub const REPORT_FILE: &str = "fpga_report.json";
 /// builds the bitstream there, and returns the report (also written to
 /// `work/fpga_report.json`). Progress goes to stderr.
 pub fn pnr(rendered: &Rendered, board: Board, work: &Path) -> Result<FpgaReport, String> {
+    let verilog = rendered.files.iter().filter(|(name, _)| name.ends_with(".v")).cloned().collect();
+    let stimulus_bits = rendered.params.input_ports().iter().map(|p| p.width).sum();
+    pnr_design(&Dut { interface: rendered.generated.design.top_module(), verilog, stimulus_bits }, board, work)
+}
+
+/// A design to place and route: anything with a generated top's ports.
+pub struct Dut<'a> {
+    /// Its top module's name and ports (the body is not used).
+    pub interface: &'a crate::rtl::Module,
+    /// Its Verilog files, (name, content), in read order.
+    pub verilog: Vec<(String, String)>,
+    /// Data input bits, which the wrapper feeds.
+    pub stimulus_bits: usize,
+}
+
+/// [`pnr`] for any [`Dut`], such as the hand-written baseline of `mbnn bench`.
+pub fn pnr_design(dut: &Dut, board: Board, work: &Path) -> Result<FpgaReport, String> {
     let start = Instant::now();
-    let verilog = write_inputs(rendered, board, work)?;
+    let verilog = write_inputs(dut, board, work)?;
     let flow = Flow::new(board, work);
     let (synth, cells) = flow.synthesise(&verilog)?;
     let (place, fmax_mhz, placed) = flow.place_and_route()?;
     let (pack, bitstream) = flow.pack()?;
     let measured = Measured { cells, placed, fmax_mhz, steps: vec![synth, place, pack], bitstream };
-    let report = FpgaReport::new(&flow, rendered, measured, start)?;
+    let report = FpgaReport::new(&flow, dut, measured, start)?;
     let mut json = serde_json::to_string_pretty(&report).expect("the report serialises");
     json.push('\n');
     fs::write(work.join(REPORT_FILE), json).map_err(|e| format!("cannot write {REPORT_FILE}: {e}"))?;
@@ -106,13 +123,51 @@ pub fn pnr(rendered: &Rendered, board: Board, work: &Path) -> Result<FpgaReport,
 }
 
 /// Writes every input file; returns the Verilog files in read order.
-fn write_inputs(rendered: &Rendered, board: Board, work: &Path) -> Result<Vec<String>, String> {
+fn write_inputs(dut: &Dut, board: Board, work: &Path) -> Result<Vec<String>, String> {
     fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-    for (name, content) in Wrapper::new(board).files(rendered)? {
+    let mut verilog: Vec<String> = dut.verilog.iter().map(|(name, _)| name.clone()).collect();
+    verilog.push(format!("{WRAPPER_TOP}.v"));
+    for (name, content) in Wrapper::new(board).files_around(dut.interface, dut.verilog.clone())? {
         fs::write(work.join(&name), content)
             .map_err(|e| format!("cannot write {}: {e}", work.join(&name).display()))?;
     }
-    Ok(Wrapper::verilog_files(rendered))
+    Ok(verilog)
+}
+
+/// Cells of a design synthesised alone (no wrapper, no placement) for
+/// `board`'s family, with the same Yosys command as the full flow.
+#[derive(Clone, Debug, Serialize)]
+pub struct SynthCells {
+    pub top: String,
+    pub command: String,
+    /// SB_LUT4 / LUT4 / LUT1..LUT4 cells, as in [`FpgaReport::luts`].
+    pub luts: u64,
+    pub flip_flops: u64,
+    pub carry_cells: u64,
+    pub cells: BTreeMap<String, u64>,
+}
+
+/// Synthesises `verilog` (name, content) with top `top` for `board`'s
+/// family in `work`, with Yosys only: what the design costs by itself.
+pub fn synth_cells(verilog: &[(String, String)], top: &str, board: Board, work: &Path) -> Result<SynthCells, String> {
+    fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    for (name, content) in verilog {
+        fs::write(work.join(name), content).map_err(|e| format!("cannot write {}: {e}", work.join(name).display()))?;
+    }
+    let flow = Flow::new(board, work);
+    let command = flow.synth.replace(&format!("-top {WRAPPER_TOP} -json {NETLIST}"), &format!("-top {top}"));
+    let names: Vec<&str> = verilog.iter().map(|(n, _)| n.as_str()).collect();
+    let script = format!("read_verilog {}; {command}; tee -q -o {STAT} stat -json", names.join(" "));
+    flow.run("synthesis", flow.yosys, vec!["-q".into(), "-p".into(), script])?;
+    let cells = parse_yosys_cells(&flow.read(STAT)?).map_err(|e| format!("{STAT}: {e}"))?;
+    Ok(SynthCells {
+        top: top.to_string(),
+        command,
+        luts: count(&cells, is_lut),
+        flip_flops: count(&cells, is_flip_flop),
+        carry_cells: count(&cells, is_carry),
+        cells,
+    })
 }
 
 const NETLIST: &str = "board_top.json";
@@ -381,7 +436,7 @@ fn count(cells: &BTreeMap<String, u64>, kind: fn(&str) -> bool) -> u64 {
 }
 
 impl FpgaReport {
-    fn new(flow: &Flow, rendered: &Rendered, measured: Measured, start: Instant) -> Result<FpgaReport, String> {
+    fn new(flow: &Flow, dut: &Dut, measured: Measured, start: Instant) -> Result<FpgaReport, String> {
         let info = flow.board.info();
         let Measured { cells, placed, fmax_mhz, steps, bitstream } = measured;
         let logic_cells =
@@ -391,8 +446,8 @@ impl FpgaReport {
         Ok(FpgaReport {
             board: flow.board,
             device: info.device,
-            design: rendered.params.top.clone(),
-            stimulus_bits: rendered.params.input_ports().iter().map(|p| p.width).sum(),
+            design: dut.interface.name.clone(),
+            stimulus_bits: dut.stimulus_bits,
             luts: count(&cells, is_lut),
             flip_flops: count(&cells, is_flip_flop),
             carry_cells: count(&cells, is_carry),

@@ -256,6 +256,21 @@ pub fn build_model(
     trace: bool,
     netlist: bool,
 ) -> Result<ModelLib, String> {
+    build_model_in(&cache_dir().join("models"), files, verilog, top, ports, trace, netlist)
+}
+
+/// [`build_model`] with the models kept under `models` (the compiled
+/// Verilator runtime still comes from the shared cache): `mbnn bench`
+/// times a build from nothing this way.
+pub fn build_model_in(
+    models: &Path,
+    files: &[(String, String)],
+    verilog: &[String],
+    top: &str,
+    ports: (&[String], &[String]),
+    trace: bool,
+    netlist: bool,
+) -> Result<ModelLib, String> {
     let (inputs, outputs) = ports;
     let bridge_src = include_str!("../../sim/bridge.cpp");
     let mut ports_inc = String::new();
@@ -268,7 +283,7 @@ pub fn build_model(
     let mut h = DefaultHasher::new();
     (verilator_version()?, files, top, bridge_src, &ports_inc, DEFINES, trace, netlist).hash(&mut h);
     let key = format!("{:016x}", h.finish());
-    let dir = cache_dir().join("models").join(&key);
+    let dir = models.join(&key);
     let lib = dir.join("model.so");
     if lib.exists() {
         return Ok(ModelLib { path: lib, built: false });

@@ -1,0 +1,398 @@
+//! `mbnn bench`: the performance figures of issue #5, each measured beside
+//! a baseline in the same run, as one table (and JSON). The baseline
+//! hardware is `benches/baseline/xnor_popcount_loop.v`, a plain `for` loop
+//! left to the tools; the golden model and generator figures come from the
+//! criterion benchmarks (`cargo bench --bench speed`).
+
+use crate::boards::Board;
+use crate::output::{Rendered, render_args};
+use crate::rtl::{Dir, Module};
+use crate::sweep::parse_flags;
+use crate::tools::{self, asic, fpga};
+use serde::Serialize;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// One line of the table.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub figure: String,
+    pub unit: String,
+    pub baseline: Option<f64>,
+    pub project: f64,
+    /// project / baseline.
+    pub ratio: Option<f64>,
+    pub target: String,
+    /// None when the figure has no target (shown for comparison).
+    pub met: Option<bool>,
+    /// The designs, tools and settings behind the numbers.
+    pub source: String,
+}
+
+impl Row {
+    fn new(figure: &str, unit: &str, baseline: Option<f64>, project: f64, target: Target, source: String) -> Row {
+        Row {
+            figure: figure.to_string(),
+            unit: unit.to_string(),
+            baseline,
+            project,
+            ratio: baseline.map(|b| project / b),
+            target: target.text(baseline),
+            met: target.met(project, baseline),
+            source,
+        }
+    }
+}
+
+/// What a figure must reach.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    None,
+    AtMost(f64),
+    AtLeast(f64),
+    /// At most the baseline and at most the value.
+    AtMostAndBaseline(f64),
+    AtMostBaseline,
+    AtLeastBaseline,
+}
+
+impl Target {
+    fn met(self, v: f64, baseline: Option<f64>) -> Option<bool> {
+        let b = baseline.unwrap_or(f64::NAN);
+        match self {
+            Target::None => None,
+            Target::AtMost(t) => Some(v <= t),
+            Target::AtLeast(t) => Some(v >= t),
+            Target::AtMostAndBaseline(t) => Some(v <= t && v <= b),
+            Target::AtMostBaseline => Some(v <= b),
+            Target::AtLeastBaseline => Some(v >= b),
+        }
+    }
+
+    fn text(self, _baseline: Option<f64>) -> String {
+        match self {
+            Target::None => "-".into(),
+            Target::AtMost(t) => format!("<= {t}"),
+            Target::AtLeast(t) => format!(">= {t}"),
+            Target::AtMostAndBaseline(t) => format!("<= {t} and <= baseline"),
+            Target::AtMostBaseline => "<= baseline".into(),
+            Target::AtLeastBaseline => ">= baseline".into(),
+        }
+    }
+}
+
+/// What to measure.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Everything (nextpnr, ASAP7, simulation); else the quick subset.
+    pub full: bool,
+    pub work: PathBuf,
+    pub liberty: PathBuf,
+    /// criterion's output directory (`target/criterion`), if the criterion
+    /// benchmarks ran.
+    pub criterion: Option<PathBuf>,
+}
+
+const BASELINE_TOP: &str = "xnor_popcount_loop";
+const BASELINE_N: usize = 256;
+const BASELINE_SRC: &str = include_str!("../benches/baseline/xnor_popcount_loop.v");
+
+/// The baseline's files, and a module with its ports for the board wrapper.
+fn baseline() -> (Vec<(String, String)>, Module) {
+    let mut m = Module::new(BASELINE_TOP);
+    m.clock_input();
+    m.reset_input();
+    m.input("in_valid", 1);
+    m.input("a", BASELINE_N as u32);
+    m.input("w", BASELINE_N as u32);
+    m.port("out_valid", Dir::Out, 1, false);
+    m.port("y", Dir::Out, (BASELINE_N + 1).next_power_of_two().ilog2(), false);
+    (vec![(format!("{BASELINE_TOP}.v"), BASELINE_SRC.to_string())], m)
+}
+
+fn design(flags: &str) -> Result<Rendered, String> {
+    render_args(&parse_flags(flags)?)
+}
+
+fn verilog(r: &Rendered) -> Vec<(String, String)> {
+    let order = r.verilog_files();
+    order.iter().map(|n| r.files.iter().find(|(f, _)| f == n).cloned().expect("listed files exist")).collect()
+}
+
+fn progress(step: &str, t0: Instant) {
+    eprintln!("[{:>7.1}s] bench: {step}", t0.elapsed().as_secs_f64());
+}
+
+/// LUTs per input bit (per XNOR/AND of the bitwise layers) on iCE40,
+/// synthesised alone by `synth_ice40`.
+fn luts_per_bit(flags: &str, bits: usize, board: Board, work: &Path) -> Result<(f64, fpga::SynthCells), String> {
+    let r = design(flags)?;
+    let cells = fpga::synth_cells(&verilog(&r), &r.params.top, board, &work.join(&r.params.top))?;
+    Ok((cells.luts as f64 / bits as f64, cells))
+}
+
+/// Runs the benchmarks; progress goes to stderr.
+pub fn bench(opts: &Options) -> Result<Vec<Row>, String> {
+    let t0 = Instant::now();
+    let mut rows = vec![];
+    let (base_files, base_ports) = baseline();
+    let work = &opts.work;
+    let n = BASELINE_N;
+
+    // iCE40 area: LUT4 per input bit, design alone.
+    progress("iCE40 synthesis of the baseline and the XNOR PE (yosys synth_ice40)", t0);
+    let ice = Board::IceBreaker;
+    let base_ice = fpga::synth_cells(&base_files, BASELINE_TOP, ice, &work.join("baseline_ice40"))?;
+    let base_lpb = base_ice.luts as f64 / n as f64;
+    let pe = format!("--block xnor_pe --len {n}");
+    let (lpb, cells) = luts_per_bit(&format!("{pe} --popcount carry"), n, ice, work)?;
+    let src = |c: &fpga::SynthCells, what: &str| {
+        format!(
+            "{what}: yosys `{}` alone; {} SB_LUT4, {} SB_CARRY, {} FFs (baseline {} SB_LUT4, {} SB_CARRY, {} FFs)",
+            c.command, c.luts, c.carry_cells, c.flip_flops, base_ice.luts, base_ice.carry_cells, base_ice.flip_flops
+        )
+    };
+    rows.push(Row::new(
+        "iCE40 LUT4 per input bit, XNOR PE n=256, weight ports",
+        "LUT4/bit",
+        Some(base_lpb),
+        lpb,
+        Target::AtMostAndBaseline(2.2),
+        src(&cells, &format!("gen {pe} --popcount carry")),
+    ));
+    let (lpb_tree, cells) = luts_per_bit(&format!("{pe} --popcount tree"), n, ice, work)?;
+    rows.push(Row::new(
+        "  same, --popcount tree",
+        "LUT4/bit",
+        Some(base_lpb),
+        lpb_tree,
+        Target::None,
+        src(&cells, &format!("gen {pe} --popcount tree")),
+    ));
+    if opts.full {
+        full_area(&mut rows, opts, (base_lpb, &base_files), t0)?;
+        fpga_clock(&mut rows, opts, (&base_files, &base_ports), t0)?;
+        asic_rows(&mut rows, opts, &base_files, t0)?;
+        sim_rows(&mut rows, opts, t0)?;
+    }
+    progress("done", t0);
+    Ok(rows)
+}
+
+/// The other iCE40 area figures and ECP5.
+fn full_area(rows: &mut Vec<Row>, opts: &Options, base: (f64, &[(String, String)]), t0: Instant) -> Result<(), String> {
+    let (base_lpb, base_files) = base;
+    let work = &opts.work;
+    let ice = Board::IceBreaker;
+    progress("iCE40 synthesis: constant weights, AND PE, Group-Net K=5", t0);
+    let cases = [
+        ("  XNOR PE n=256, constant weights", "--block xnor_pe --len 256 --weights const", 256, Target::AtMost(1.2)),
+        ("  AND PE n=256, weight ports", "--block and_pe --len 256", 256, Target::AtMost(2.2)),
+        ("  Group-Net K=5, n=256, weight ports", "--k 5 --len 256", 5 * 256, Target::AtMost(2.2)),
+    ];
+    for (figure, flags, bits, target) in cases {
+        let (lpb, cells) = luts_per_bit(flags, bits, ice, work)?;
+        let source = format!(
+            "gen {flags}: yosys `{}` alone; {} SB_LUT4, {} SB_CARRY over {bits} input bits",
+            cells.command, cells.luts, cells.carry_cells
+        );
+        rows.push(Row::new(figure, "LUT4/bit", Some(base_lpb), lpb, target, source));
+    }
+    progress("ECP5 synthesis (YoWASP synth_ecp5 -nowidelut)", t0);
+    let ecp5 = Board::Ulx3s;
+    let base = fpga::synth_cells(base_files, BASELINE_TOP, ecp5, &work.join("baseline_ecp5"))?;
+    let (lpb, cells) = luts_per_bit("--block xnor_pe --len 256", 256, ecp5, &work.join("ecp5"))?;
+    rows.push(Row::new(
+        "ECP5 LUT4 per input bit, XNOR PE n=256, weight ports",
+        "LUT4/bit",
+        Some(base.luts as f64 / 256.0),
+        lpb,
+        Target::AtMostBaseline,
+        format!(
+            "yosys `{}` alone; {} LUT4 + {} CCU2C (baseline {} LUT4 + {} CCU2C)",
+            cells.command, cells.luts, cells.carry_cells, base.luts, base.carry_cells
+        ),
+    ));
+    Ok(())
+}
+
+/// Pipelining chosen for speed on each target.
+const FAST_PIPELINE_ICE40: u32 = 1;
+const FAST_PIPELINE_ECP5: u32 = 1;
+const FAST_PIPELINE_ASAP7: u32 = 1;
+
+/// Fmax from nextpnr, the design inside the board wrapper (LFSR inputs,
+/// signature on LEDs), baseline and generated PE alike.
+fn fpga_clock(
+    rows: &mut Vec<Row>,
+    opts: &Options,
+    base: (&[(String, String)], &Module),
+    t0: Instant,
+) -> Result<(), String> {
+    let (base_files, base_ports) = base;
+    let work = &opts.work;
+    for (board, fast, target) in [(Board::Hx8k, FAST_PIPELINE_ICE40, 150.0), (Board::Ulx3s, FAST_PIPELINE_ECP5, 200.0)]
+    {
+        progress(&format!("nextpnr on {board}: baseline, PE, pipelined PE"), t0);
+        let dut = fpga::Dut { interface: base_ports, verilog: base_files.to_vec(), stimulus_bits: 2 * BASELINE_N };
+        let b = fpga::pnr_design(&dut, board, &work.join(format!("pnr_{board}_baseline")))?;
+        let pe = |pipeline: u32| -> Result<(fpga::FpgaReport, Rendered), String> {
+            let r = design(&format!("--block xnor_pe --len 256 --pipeline {pipeline}"))?;
+            let rep = fpga::pnr(&r, board, &work.join(format!("pnr_{board}_p{pipeline}")))?;
+            Ok((rep, r))
+        };
+        let (p0, _) = pe(0)?;
+        let (pf, rf) = pe(fast)?;
+        let wrapped = "inside the board wrapper (LFSR inputs, MISR to LEDs), nextpnr Fmax after routing";
+        rows.push(Row::new(
+            &format!("{board} Fmax, XNOR PE n=256, no inner pipeline"),
+            "MHz",
+            Some(b.fmax_mhz),
+            p0.fmax_mhz,
+            Target::AtLeastBaseline,
+            format!("{wrapped}; {} LUTs / baseline {} LUTs with the wrapper", p0.luts, b.luts),
+        ));
+        rows.push(Row::new(
+            &format!("{board} Fmax, XNOR PE n=256, --pipeline {fast}"),
+            "MHz",
+            Some(b.fmax_mhz),
+            pf.fmax_mhz,
+            Target::AtLeast(target),
+            format!(
+                "{wrapped}; latency {} cycles (baseline 2), {} flip-flops ({} more than without inner pipeline)",
+                rf.generated.latency,
+                pf.flip_flops,
+                pf.flip_flops as i64 - p0.flip_flops as i64
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// ASAP7 area at equal pipelining, and the clock with pipelining.
+fn asic_rows(rows: &mut Vec<Row>, opts: &Options, base_files: &[(String, String)], t0: Instant) -> Result<(), String> {
+    progress("ASAP7: yosys/abc mapping and OpenSTA, baseline and PE", t0);
+    let work = &opts.work;
+    let map = |files: &[(String, String)], top: &str, dir: &str| -> Result<asic::AsicReport, String> {
+        let dir = work.join(dir);
+        let lib = asic::load_liberty(&opts.liberty, &dir)?;
+        for (name, content) in files {
+            std::fs::write(dir.join(name), content).map_err(|e| format!("cannot write {name}: {e}"))?;
+        }
+        let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+        asic::map_and_time(&dir, &names, top, &lib)
+    };
+    let b = map(base_files, BASELINE_TOP, "asap7_baseline")?;
+    let r0 = design("--block xnor_pe --len 256")?;
+    let p0 = map(&verilog(&r0), &r0.params.top, "asap7_p0")?;
+    let rf = design(&format!("--block xnor_pe --len 256 --pipeline {FAST_PIPELINE_ASAP7}"))?;
+    let pf = map(&verilog(&rf), &rf.params.top, "asap7_fast")?;
+    let lib = opts.liberty.display();
+    rows.push(Row::new(
+        "ASAP7 area, XNOR PE n=256, no inner pipeline",
+        "um^2",
+        Some(b.area_um2),
+        p0.area_um2,
+        Target::AtMostBaseline,
+        format!(
+            "{lib}: {}; {} FFs (baseline {}); critical path {:.0} ps (baseline {:.0} ps)",
+            b.settings, p0.flip_flops, b.flip_flops, p0.critical_path_ps, b.critical_path_ps
+        ),
+    ));
+    rows.push(Row::new(
+        &format!("ASAP7 clock, XNOR PE n=256, --pipeline {FAST_PIPELINE_ASAP7}"),
+        "MHz",
+        Some(b.fmax_mhz),
+        pf.fmax_mhz,
+        Target::AtLeast(2000.0),
+        format!(
+            "OpenSTA; latency {} cycles (baseline 2), {} FFs ({} more), area {:.1} um^2",
+            rf.generated.latency,
+            pf.flip_flops,
+            pf.flip_flops as i64 - p0.flip_flops as i64,
+            pf.area_um2
+        ),
+    ));
+    Ok(())
+}
+
+/// Checked cycles per second under Verilator, and the model's build time.
+fn sim_rows(rows: &mut Vec<Row>, opts: &Options, t0: Instant) -> Result<(), String> {
+    for (figure, flags, target) in [
+        ("Verilator cycles/s checked, XNOR PE n=2304", "--block xnor_pe --len 2304", 1e6),
+        ("Verilator cycles/s checked, Group-Net K=5 n=2304", "--k 5 --len 2304", 3e5),
+    ] {
+        progress(&format!("simulation: {flags}"), t0);
+        let r = design(flags)?;
+        let rate = crate::verify::throughput(&r, std::time::Duration::from_secs(2))?;
+        rows.push(Row::new(
+            figure,
+            "cycles/s",
+            Some(rate.model_only),
+            rate.checked,
+            Target::AtLeast(target),
+            format!(
+                "{} cycles, random inputs every cycle, golden model compares every output; baseline = the same \
+                 cycles through the model without the golden model",
+                rate.cycles
+            ),
+        ));
+    }
+    progress("Verilator build of gen --k 5 from nothing", t0);
+    let r = design("--k 5")?;
+    let models = opts.work.join("fresh-models");
+    let _ = std::fs::remove_dir_all(&models);
+    let files = verilog(&r);
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let inputs: Vec<String> = r.params.input_ports().iter().map(|p| p.name.clone()).collect();
+    let start = Instant::now();
+    tools::build_model_in(&models, &files, &names, &r.params.top, (&inputs, &["y".to_string()]), false, false)?;
+    rows.push(Row::new(
+        "Verilator build, gen --k 5 (n=2304)",
+        "s",
+        None,
+        start.elapsed().as_secs_f64(),
+        Target::AtMost(30.0),
+        "verilator --cc + one unity C++ compile, no cached model (the Verilator runtime is built once per machine)"
+            .into(),
+    ));
+    Ok(())
+}
+
+/// The table for people.
+pub fn render(rows: &[Row]) -> String {
+    let num = |v: f64| {
+        if v.abs() >= 1e5 {
+            format!("{v:.3e}")
+        } else if v.abs() >= 100.0 {
+            format!("{v:.1}")
+        } else {
+            format!("{v:.3}")
+        }
+    };
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{:<56} {:>10} {:>11} {:>11} {:>7} {:<26} met",
+        "figure", "unit", "baseline", "project", "ratio", "target"
+    );
+    for r in rows {
+        let met = match r.met {
+            None => "-",
+            Some(true) => "yes",
+            Some(false) => "NO",
+        };
+        let _ = writeln!(
+            o,
+            "{:<56} {:>10} {:>11} {:>11} {:>7} {:<26} {met}",
+            r.figure,
+            r.unit,
+            r.baseline.map(num).unwrap_or_else(|| "-".into()),
+            num(r.project),
+            r.ratio.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into()),
+            r.target
+        );
+    }
+    o
+}
