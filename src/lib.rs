@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cost;
 pub mod decompose;
 pub mod golden;
+pub mod liberty;
 pub mod manifest;
 pub mod output;
 pub mod params;
