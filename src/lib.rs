@@ -11,6 +11,7 @@ pub mod decompose;
 pub mod golden;
 pub mod liberty;
 pub mod manifest;
+pub mod netlist;
 pub mod output;
 pub mod params;
 pub mod report;
