@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod netlist;
 pub mod output;
 pub mod params;
+pub mod power;
 pub mod report;
 pub mod rtl;
 pub mod sim;
