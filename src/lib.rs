@@ -2,6 +2,7 @@
 //! neural networks (Group-Net and PA-Net).
 
 pub mod activity;
+pub mod analytic;
 pub mod bits;
 pub mod blocks;
 pub mod boards;

@@ -1,8 +1,10 @@
 //! Reports: gate counts from the generator's own representation beside
-//! Yosys's generic mapping, logic depth and latency, a 7 nm analytic area
-//! estimate, and standard-cell mappings timed by OpenSTA. Every figure
-//! names where it came from and under which settings.
+//! Yosys's generic mapping, logic depth and latency, 7 nm analytic area,
+//! delay and power estimates, and standard-cell mappings timed by OpenSTA.
+//! Every figure names where it came from and under which settings.
 
+use crate::analytic::{self, AnalyticPower, AnalyticTiming};
+use crate::liberty;
 use crate::output::Rendered;
 use crate::params::Block;
 use crate::rtl::{BinOp, Design, Expr, Module};
@@ -13,16 +15,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// The PA paper's 7 nm FinFET figures for two-input gates (SPEC section 1).
-pub const PAPER_XNOR2: GateFigure = GateFigure { delay_ps: 10.87, area_nm2: 2.90e3, power_nw: 1.23e3 };
-pub const PAPER_AND2: GateFigure = GateFigure { delay_ps: 9.62, area_nm2: 1.45e3, power_nw: 6.24e2 };
-
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct GateFigure {
-    pub delay_ps: f64,
-    pub area_nm2: f64,
-    pub power_nw: f64,
-}
+pub use crate::analytic::{AnalyticArea, GateFigure, PAPER_AND2, PAPER_XNOR2};
 
 /// Gates by kind, counted in the generator's representation: two-input
 /// XNOR/XOR/AND bits with both inputs variable, inverters (including XOR
@@ -121,17 +114,6 @@ pub struct CellReport {
     pub area_split_um2: BTreeMap<String, f64>,
 }
 
-/// The generator's gate counts priced with the paper's XNOR2/AND2 figures
-/// and the Liberty's areas for every other cell.
-#[derive(Clone, Debug, Serialize)]
-pub struct AnalyticArea {
-    pub source: String,
-    pub area_um2: f64,
-    pub by_kind_um2: BTreeMap<String, f64>,
-    /// Which Liberty cell priced each kind.
-    pub cells: BTreeMap<String, String>,
-}
-
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub top: String,
@@ -146,44 +128,9 @@ pub struct Report {
     pub yosys_generic_counts: BTreeMap<String, u64>,
     pub yosys_generic_source: String,
     pub analytic_7nm: Option<AnalyticArea>,
+    pub analytic_7nm_timing: Option<AnalyticTiming>,
+    pub analytic_7nm_power: Option<AnalyticPower>,
     pub cell_libraries: Vec<CellReport>,
-}
-
-/// Liberty cells that price each generator kind in the analytic estimate
-/// (first match by name prefix).
-const ANALYTIC_CELLS: &[(&str, &[&str])] = &[
-    ("inv", &["INVx1_", "sky130_fd_sc_hd__inv_1"]),
-    ("xor2", &["XOR2xp5_", "sky130_fd_sc_hd__xor2_1"]),
-    ("or2", &["OR2x2_", "sky130_fd_sc_hd__or2_1"]),
-    ("adder_bit", &["FAx1_", "sky130_fd_sc_hd__fa_1"]),
-    ("flip_flop", &["DFFHQNx1_", "sky130_fd_sc_hd__dfxtp_1"]),
-];
-
-fn analytic(counts: &BTreeMap<String, u64>, lib: &asic::Liberty) -> AnalyticArea {
-    let mut by_kind = BTreeMap::new();
-    let mut cells = BTreeMap::new();
-    let per_um2 = |nm2: f64| nm2 / 1e6;
-    for (kind, &n) in counts {
-        let (cell, area) = match kind.as_str() {
-            "xnor2" => ("paper XNOR2".to_string(), per_um2(PAPER_XNOR2.area_nm2)),
-            "and2" => ("paper AND2".to_string(), per_um2(PAPER_AND2.area_nm2)),
-            other => {
-                let prefixes = ANALYTIC_CELLS.iter().find(|(k, _)| *k == other).map(|(_, p)| *p).unwrap_or(&[]);
-                match lib.areas.iter().find(|(c, _)| prefixes.iter().any(|p| c.starts_with(p))) {
-                    Some((c, &a)) => (c.clone(), a),
-                    None => continue, // comparators, multipliers: no single cell
-                }
-            }
-        };
-        by_kind.insert(kind.clone(), area * n as f64);
-        cells.insert(kind.clone(), cell);
-    }
-    AnalyticArea {
-        source: format!("analytic: generator counts x paper gate areas (XNOR2, AND2) and {}", lib.path.display()),
-        area_um2: by_kind.values().sum(),
-        by_kind_um2: by_kind,
-        cells,
-    }
 }
 
 fn progress(step: &str, t0: Instant) {
@@ -205,11 +152,15 @@ pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result
     let mut instances = BTreeMap::new();
     count_instances(&g.design, &p.top, 1, &mut instances);
     let mut libraries = vec![];
-    let mut analytic_7nm = None;
+    let (mut analytic_7nm, mut analytic_7nm_timing, mut analytic_7nm_power) = (None, None, None);
     for (i, path) in liberties.iter().enumerate() {
         let lib_dir = work.join(format!("lib{i}"));
         let lib = asic::load_liberty(path, &lib_dir)?;
-        progress(&format!("yosys + abc: mapping onto {}", path.display()), t0);
+        let shown = path.display().to_string();
+        let first_asap7 = analytic_7nm.is_none() && lib.areas.keys().any(|c| c.contains("ASAP7"));
+        // Parsed only when needed: a large library takes a while.
+        let cells = if first_asap7 { Some(read_liberty(&lib)?) } else { None };
+        progress(&format!("yosys + abc: mapping onto {shown}"), t0);
         let files: Vec<String> = verilog.iter().map(|f| format!("../{f}")).collect();
         let mapped = asic::map_and_time(&lib_dir, &files, &p.top, &lib)?;
         progress("yosys: per-module areas (hierarchy kept)", t0);
@@ -225,11 +176,14 @@ pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result
             };
             *split.entry(part.to_string()).or_default() += area * *instances.get(module).unwrap_or(&0) as f64;
         }
-        if analytic_7nm.is_none() && lib.areas.keys().any(|c| c.contains("ASAP7")) {
-            analytic_7nm = Some(analytic(&counts, &lib));
+        if let (true, Some(cells)) = (first_asap7, &cells) {
+            analytic_7nm = Some(analytic::area(&counts, &lib, &shown));
+            let timing = analytic::timing(&g.design, cells, &shown)?;
+            analytic_7nm_power = Some(analytic::power(&counts, cells, timing.fmax_mhz, &shown)?);
+            analytic_7nm_timing = Some(timing);
         }
         libraries.push(CellReport {
-            source: format!("{} mapped by yosys/abc, timed by OpenSTA", path.display()),
+            source: format!("{shown} mapped by yosys/abc, timed by OpenSTA"),
             mapped,
             area_split_um2: split,
         });
@@ -249,8 +203,17 @@ pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result
         yosys_generic_counts: generic.cells.into_iter().collect(),
         yosys_generic_source: format!("yosys synth -flatten; abc -fast -g {}", tools::GENERIC_GATES),
         analytic_7nm,
+        analytic_7nm_timing,
+        analytic_7nm_power,
         cell_libraries: libraries,
     })
+}
+
+/// The power data of a library loaded by [`asic::load_liberty`].
+fn read_liberty(lib: &asic::Liberty) -> Result<liberty::Library, String> {
+    let shown = lib.path.display();
+    let text = std::fs::read_to_string(&lib.path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    liberty::parse(&text).and_then(|g| liberty::library(&g)).map_err(|e| format!("Liberty file {shown}: {e}"))
 }
 
 /// The report for people.
@@ -272,6 +235,29 @@ pub fn render(r: &Report) -> String {
     }
     if let Some(a) = &r.analytic_7nm {
         let _ = writeln!(o, "\n7 nm analytic area: {:.3} um^2 ({})", a.area_um2, a.source);
+    }
+    if let Some(t) = &r.analytic_7nm_timing {
+        let path: Vec<String> = t.path.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = writeln!(
+            o,
+            "7 nm analytic critical path: {:.1} ps, max clock {:.0} MHz; path: {}",
+            t.critical_path_ps,
+            t.fmax_mhz,
+            path.join(" + ")
+        );
+        let delays: Vec<String> = t.delays_ps.iter().map(|(k, d)| format!("{k} {d:.2}")).collect();
+        let _ = writeln!(o, "  gate delays (ps): {}", delays.join(", "));
+    }
+    if let Some(pw) = &r.analytic_7nm_power {
+        let _ = writeln!(
+            o,
+            "7 nm analytic power: {:.4} mW at {:.0} MHz (leakage {:.4} uW; Liberty-priced kinds {:.4} pJ/cycle{})",
+            pw.total_mw,
+            pw.at_mhz,
+            pw.leakage_uw,
+            pw.liberty_kinds_pj_per_cycle,
+            if pw.unpriced.is_empty() { String::new() } else { format!("; not priced: {}", pw.unpriced.join(", ")) }
+        );
     }
     for c in &r.cell_libraries {
         let m = &c.mapped;
