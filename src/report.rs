@@ -1,14 +1,17 @@
 //! Reports: gate counts from the generator's own representation beside
 //! Yosys's generic mapping, logic depth and latency, 7 nm analytic area,
-//! delay and power estimates, and standard-cell mappings timed by OpenSTA.
-//! Every figure names where it came from and under which settings.
+//! delay and power estimates, and standard-cell mappings timed by OpenSTA
+//! with power from simulated toggles. Every figure names where it came
+//! from and under which settings.
 
+use crate::activity::{self, GateLevel, Stimulus};
 use crate::analytic::{self, AnalyticPower, AnalyticTiming};
-use crate::liberty;
 use crate::output::Rendered;
 use crate::params::Block;
+use crate::power::{self, PowerReport};
 use crate::rtl::{BinOp, Design, Expr, Module};
 use crate::tools::{self, asic};
+use crate::{liberty, netlist};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -112,6 +115,8 @@ pub struct CellReport {
     /// Area (um^2) by part: bitwise layers, popcount trees, and the top
     /// (input and pipeline registers, comparators, scale tree, output).
     pub area_split_um2: BTreeMap<String, f64>,
+    /// From the mapped netlist's simulated toggles, when asked for.
+    pub power: Option<PowerReport>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -138,8 +143,34 @@ fn progress(step: &str, t0: Instant) {
 }
 
 /// Builds the report of a rendered design in `work`, mapping onto each
-/// Liberty file given.
+/// Liberty file given (no simulated power: see [`report_with_power`]).
 pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result<Report, String> {
+    build(rendered, work, liberties, None)
+}
+
+/// The report with, for every library, the power of the mapped netlist
+/// from toggles simulated under `stimulus`.
+pub fn report_with_power(
+    rendered: &Rendered,
+    work: &Path,
+    liberties: &[PathBuf],
+    stimulus: &Stimulus,
+) -> Result<Report, String> {
+    build(rendered, work, liberties, Some(stimulus))
+}
+
+/// Cycles and seed of the report's power simulation.
+pub const POWER_STIMULUS: Stimulus = Stimulus { cycles: 2000, seed: 1, inputs: activity::Inputs::Random };
+
+/// Internal energies are read at this input slew (as the claims' gate probe).
+const POWER_SLEW_S: f64 = 10e-12;
+
+fn build(
+    rendered: &Rendered,
+    work: &Path,
+    liberties: &[PathBuf],
+    stimulus: Option<&Stimulus>,
+) -> Result<Report, String> {
     let t0 = Instant::now();
     let p = &rendered.params;
     let g = &rendered.generated;
@@ -159,7 +190,7 @@ pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result
         let shown = path.display().to_string();
         let first_asap7 = analytic_7nm.is_none() && lib.areas.keys().any(|c| c.contains("ASAP7"));
         // Parsed only when needed: a large library takes a while.
-        let cells = if first_asap7 { Some(read_liberty(&lib)?) } else { None };
+        let cells = if first_asap7 || stimulus.is_some() { Some(read_liberty(&lib)?) } else { None };
         progress(&format!("yosys + abc: mapping onto {shown}"), t0);
         let files: Vec<String> = verilog.iter().map(|f| format!("../{f}")).collect();
         let mapped = asic::map_and_time(&lib_dir, &files, &p.top, &lib)?;
@@ -182,10 +213,15 @@ pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result
             analytic_7nm_power = Some(analytic::power(&counts, cells, timing.fmax_mhz, &shown)?);
             analytic_7nm_timing = Some(timing);
         }
+        let power = match (stimulus, &cells) {
+            (Some(s), Some(cells)) => Some(measured_power(rendered, &lib_dir, &lib, cells, &mapped, s, t0)?),
+            _ => None,
+        };
         libraries.push(CellReport {
             source: format!("{shown} mapped by yosys/abc, timed by OpenSTA"),
             mapped,
             area_split_um2: split,
+            power,
         });
     }
     progress("done", t0);
@@ -214,6 +250,51 @@ fn read_liberty(lib: &asic::Liberty) -> Result<liberty::Library, String> {
     let shown = lib.path.display();
     let text = std::fs::read_to_string(&lib.path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     liberty::parse(&text).and_then(|g| liberty::library(&g)).map_err(|e| format!("Liberty file {shown}: {e}"))
+}
+
+/// Power of the mapped netlist: simulated with the Liberty cells modelled
+/// by Yosys, toggles counted, energies from the Liberty, at OpenSTA's Fmax.
+fn measured_power(
+    rendered: &Rendered,
+    lib_dir: &Path,
+    lib: &asic::Liberty,
+    cells: &liberty::Library,
+    mapped: &asic::AsicReport,
+    stimulus: &Stimulus,
+    t0: Instant,
+) -> Result<PowerReport, String> {
+    let p = &rendered.params;
+    let g = &rendered.generated;
+    let read = |f: &Path| std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()));
+    let netlist_text = read(&mapped.netlist)?;
+    let models = asic::cell_models(lib_dir, lib)?;
+    let gate_level = GateLevel {
+        top: &p.top,
+        files: vec![(format!("{}.v", p.top), netlist_text.clone()), ("cell_models.v".to_string(), read(&models)?)],
+        inputs: p.input_ports().into_iter().map(|port| (port.name, port.width)).collect(),
+        y_width: g.y_width as usize,
+        latency: g.latency,
+    };
+    progress(&format!("verilator: gate-level netlist, {} traced cycles", stimulus.cycles), t0);
+    let toggles = activity::simulate(&gate_level, lib_dir, stimulus)?;
+    let netlist = netlist::parse(&netlist_text).map_err(|e| format!("{}: {e}", mapped.netlist.display()))?;
+    let energy = power::per_cycle(cells, &netlist, &toggles.by_bit, toggles.cycles, POWER_SLEW_S, "clk")?;
+    let source = format!(
+        "toggles of the mapped netlist ({}) simulated by Verilator with the cells modelled by Yosys from the \
+         Liberty: {}; energies from the Liberty; at OpenSTA's maximum clock",
+        mapped.netlist.display(),
+        stimulus.describe()
+    );
+    let settings = format!(
+        "internal: every pin transition costs the Liberty internal_power of that pin (rise/fall mean, summed over \
+         power and ground pins, mean over `when` states, arcs weighted by their input's toggles) at 10 ps input \
+         slew and the net's load, clamped to the table; switching: 1/2 C V^2 per net toggle, C = the input pins \
+         the net drives (no wire load, outputs unloaded, input ports and the clock net included), V = nom_voltage; \
+         leakage: cell_leakage_power or the state-independent leakage_power groups; zero-delay simulation, so \
+         glitches are not counted; units: {}",
+        cells.units
+    );
+    Ok(PowerReport::new(&energy, mapped.fmax_mhz, toggles.cycles, stimulus.seed, source, settings))
 }
 
 /// The report for people.
@@ -269,6 +350,22 @@ pub fn render(r: &Report) -> String {
         );
         for (part, a) in &c.area_split_um2 {
             let _ = writeln!(o, "  {part:<40} {a:>10.3} um^2");
+        }
+        if let Some(pw) = &c.power {
+            let _ = writeln!(
+                o,
+                "  power at {:.0} MHz: {:.4} mW = internal {:.4} + switching {:.4} mW + leakage {:.4} uW",
+                pw.at_mhz,
+                pw.total_mw,
+                pw.internal_mw,
+                pw.switching_mw,
+                pw.leakage_mw * 1e3
+            );
+            let _ = writeln!(
+                o,
+                "  dynamic energy {:.4} pJ/cycle (uW/MHz), of which clock {:.4}; {:.1} net toggles/cycle over {} cycles",
+                pw.dynamic_pj_per_cycle, pw.clock_pj_per_cycle, pw.toggles_per_cycle, pw.cycles
+            );
         }
     }
     o
