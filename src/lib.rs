@@ -1,6 +1,8 @@
 //! mbnn: generates, verifies and measures hardware for multi-base binary
 //! neural networks (Group-Net and PA-Net).
 
+pub mod activity;
+pub mod analytic;
 pub mod bench;
 pub mod bits;
 pub mod blocks;
@@ -10,9 +12,12 @@ pub mod cli;
 pub mod cost;
 pub mod decompose;
 pub mod golden;
+pub mod liberty;
 pub mod manifest;
+pub mod netlist;
 pub mod output;
 pub mod params;
+pub mod power;
 pub mod report;
 pub mod rtl;
 pub mod sim;

@@ -225,7 +225,8 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Report { design, liberty, work } => {
             let rendered = render_args(&design)?;
             let work = work.unwrap_or_else(|| PathBuf::from("target/mbnn-report").join(&rendered.params.top));
-            let r = mbnn::report::report(&rendered, &work, &liberty)?;
+            let stimulus = mbnn::report::POWER_STIMULUS;
+            let r = mbnn::report::report_with_power(&rendered, &work, &liberty, &stimulus)?;
             print!("{}", mbnn::report::render(&r));
             let path = work.join(format!("{}.report.json", rendered.params.top));
             let text = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())? + "\n";

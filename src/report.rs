@@ -1,28 +1,24 @@
 //! Reports: gate counts from the generator's own representation beside
-//! Yosys's generic mapping, logic depth and latency, a 7 nm analytic area
-//! estimate, and standard-cell mappings timed by OpenSTA. Every figure
-//! names where it came from and under which settings.
+//! Yosys's generic mapping, logic depth and latency, 7 nm analytic area,
+//! delay and power estimates, and standard-cell mappings timed by OpenSTA
+//! with power from simulated toggles. Every figure names where it came
+//! from and under which settings.
 
+use crate::activity::{self, GateLevel, Stimulus};
+use crate::analytic::{self, AnalyticPower, AnalyticTiming};
 use crate::output::Rendered;
 use crate::params::Block;
+use crate::power::{self, PowerReport};
 use crate::rtl::{BinOp, Design, Expr, Module};
 use crate::tools::{self, asic};
+use crate::{liberty, netlist};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// The PA paper's 7 nm FinFET figures for two-input gates (SPEC section 1).
-pub const PAPER_XNOR2: GateFigure = GateFigure { delay_ps: 10.87, area_nm2: 2.90e3, power_nw: 1.23e3 };
-pub const PAPER_AND2: GateFigure = GateFigure { delay_ps: 9.62, area_nm2: 1.45e3, power_nw: 6.24e2 };
-
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct GateFigure {
-    pub delay_ps: f64,
-    pub area_nm2: f64,
-    pub power_nw: f64,
-}
+pub use crate::analytic::{AnalyticArea, GateFigure, PAPER_AND2, PAPER_XNOR2};
 
 /// Gates by kind, counted in the generator's representation: two-input
 /// XNOR/XOR/AND bits with both inputs variable, inverters (including XOR
@@ -119,17 +115,8 @@ pub struct CellReport {
     /// Area (um^2) by part: bitwise layers, popcount trees, and the top
     /// (input and pipeline registers, comparators, scale tree, output).
     pub area_split_um2: BTreeMap<String, f64>,
-}
-
-/// The generator's gate counts priced with the paper's XNOR2/AND2 figures
-/// and the Liberty's areas for every other cell.
-#[derive(Clone, Debug, Serialize)]
-pub struct AnalyticArea {
-    pub source: String,
-    pub area_um2: f64,
-    pub by_kind_um2: BTreeMap<String, f64>,
-    /// Which Liberty cell priced each kind.
-    pub cells: BTreeMap<String, String>,
+    /// From the mapped netlist's simulated toggles, when asked for.
+    pub power: Option<PowerReport>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -146,44 +133,9 @@ pub struct Report {
     pub yosys_generic_counts: BTreeMap<String, u64>,
     pub yosys_generic_source: String,
     pub analytic_7nm: Option<AnalyticArea>,
+    pub analytic_7nm_timing: Option<AnalyticTiming>,
+    pub analytic_7nm_power: Option<AnalyticPower>,
     pub cell_libraries: Vec<CellReport>,
-}
-
-/// Liberty cells that price each generator kind in the analytic estimate
-/// (first match by name prefix).
-const ANALYTIC_CELLS: &[(&str, &[&str])] = &[
-    ("inv", &["INVx1_", "sky130_fd_sc_hd__inv_1"]),
-    ("xor2", &["XOR2xp5_", "sky130_fd_sc_hd__xor2_1"]),
-    ("or2", &["OR2x2_", "sky130_fd_sc_hd__or2_1"]),
-    ("adder_bit", &["FAx1_", "sky130_fd_sc_hd__fa_1"]),
-    ("flip_flop", &["DFFHQNx1_", "sky130_fd_sc_hd__dfxtp_1"]),
-];
-
-fn analytic(counts: &BTreeMap<String, u64>, lib: &asic::Liberty) -> AnalyticArea {
-    let mut by_kind = BTreeMap::new();
-    let mut cells = BTreeMap::new();
-    let per_um2 = |nm2: f64| nm2 / 1e6;
-    for (kind, &n) in counts {
-        let (cell, area) = match kind.as_str() {
-            "xnor2" => ("paper XNOR2".to_string(), per_um2(PAPER_XNOR2.area_nm2)),
-            "and2" => ("paper AND2".to_string(), per_um2(PAPER_AND2.area_nm2)),
-            other => {
-                let prefixes = ANALYTIC_CELLS.iter().find(|(k, _)| *k == other).map(|(_, p)| *p).unwrap_or(&[]);
-                match lib.areas.iter().find(|(c, _)| prefixes.iter().any(|p| c.starts_with(p))) {
-                    Some((c, &a)) => (c.clone(), a),
-                    None => continue, // comparators, multipliers: no single cell
-                }
-            }
-        };
-        by_kind.insert(kind.clone(), area * n as f64);
-        cells.insert(kind.clone(), cell);
-    }
-    AnalyticArea {
-        source: format!("analytic: generator counts x paper gate areas (XNOR2, AND2) and {}", lib.path.display()),
-        area_um2: by_kind.values().sum(),
-        by_kind_um2: by_kind,
-        cells,
-    }
 }
 
 fn progress(step: &str, t0: Instant) {
@@ -191,8 +143,34 @@ fn progress(step: &str, t0: Instant) {
 }
 
 /// Builds the report of a rendered design in `work`, mapping onto each
-/// Liberty file given.
+/// Liberty file given (no simulated power: see [`report_with_power`]).
 pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result<Report, String> {
+    build(rendered, work, liberties, None)
+}
+
+/// The report with, for every library, the power of the mapped netlist
+/// from toggles simulated under `stimulus`.
+pub fn report_with_power(
+    rendered: &Rendered,
+    work: &Path,
+    liberties: &[PathBuf],
+    stimulus: &Stimulus,
+) -> Result<Report, String> {
+    build(rendered, work, liberties, Some(stimulus))
+}
+
+/// Cycles and seed of the report's power simulation.
+pub const POWER_STIMULUS: Stimulus = Stimulus { cycles: 2000, seed: 1, inputs: activity::Inputs::Random };
+
+/// Internal energies are read at this input slew (as the claims' gate probe).
+const POWER_SLEW_S: f64 = 10e-12;
+
+fn build(
+    rendered: &Rendered,
+    work: &Path,
+    liberties: &[PathBuf],
+    stimulus: Option<&Stimulus>,
+) -> Result<Report, String> {
     let t0 = Instant::now();
     let p = &rendered.params;
     let g = &rendered.generated;
@@ -205,11 +183,15 @@ pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result
     let mut instances = BTreeMap::new();
     count_instances(&g.design, &p.top, 1, &mut instances);
     let mut libraries = vec![];
-    let mut analytic_7nm = None;
+    let (mut analytic_7nm, mut analytic_7nm_timing, mut analytic_7nm_power) = (None, None, None);
     for (i, path) in liberties.iter().enumerate() {
         let lib_dir = work.join(format!("lib{i}"));
         let lib = asic::load_liberty(path, &lib_dir)?;
-        progress(&format!("yosys + abc: mapping onto {}", path.display()), t0);
+        let shown = path.display().to_string();
+        let first_asap7 = analytic_7nm.is_none() && lib.areas.keys().any(|c| c.contains("ASAP7"));
+        // Parsed only when needed: a large library takes a while.
+        let cells = if first_asap7 || stimulus.is_some() { Some(read_liberty(&lib)?) } else { None };
+        progress(&format!("yosys + abc: mapping onto {shown}"), t0);
         let files: Vec<String> = verilog.iter().map(|f| format!("../{f}")).collect();
         let mapped = asic::map_and_time(&lib_dir, &files, &p.top, &lib)?;
         progress("yosys: per-module areas (hierarchy kept)", t0);
@@ -225,13 +207,21 @@ pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result
             };
             *split.entry(part.to_string()).or_default() += area * *instances.get(module).unwrap_or(&0) as f64;
         }
-        if analytic_7nm.is_none() && lib.areas.keys().any(|c| c.contains("ASAP7")) {
-            analytic_7nm = Some(analytic(&counts, &lib));
+        if let (true, Some(cells)) = (first_asap7, &cells) {
+            analytic_7nm = Some(analytic::area(&counts, &lib, &shown));
+            let timing = analytic::timing(&g.design, cells, &shown)?;
+            analytic_7nm_power = Some(analytic::power(&counts, cells, timing.fmax_mhz, &shown)?);
+            analytic_7nm_timing = Some(timing);
         }
+        let power = match (stimulus, &cells) {
+            (Some(s), Some(cells)) => Some(measured_power(rendered, &lib_dir, &lib, cells, &mapped, s, t0)?),
+            _ => None,
+        };
         libraries.push(CellReport {
-            source: format!("{} mapped by yosys/abc, timed by OpenSTA", path.display()),
+            source: format!("{shown} mapped by yosys/abc, timed by OpenSTA"),
             mapped,
             area_split_um2: split,
+            power,
         });
     }
     progress("done", t0);
@@ -249,8 +239,62 @@ pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result
         yosys_generic_counts: generic.cells.into_iter().collect(),
         yosys_generic_source: format!("yosys synth -flatten; abc -fast -g {}", tools::GENERIC_GATES),
         analytic_7nm,
+        analytic_7nm_timing,
+        analytic_7nm_power,
         cell_libraries: libraries,
     })
+}
+
+/// The power data of a library loaded by [`asic::load_liberty`].
+fn read_liberty(lib: &asic::Liberty) -> Result<liberty::Library, String> {
+    let shown = lib.path.display();
+    let text = std::fs::read_to_string(&lib.path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    liberty::parse(&text).and_then(|g| liberty::library(&g)).map_err(|e| format!("Liberty file {shown}: {e}"))
+}
+
+/// Power of the mapped netlist: simulated with the Liberty cells modelled
+/// by Yosys, toggles counted, energies from the Liberty, at OpenSTA's Fmax.
+fn measured_power(
+    rendered: &Rendered,
+    lib_dir: &Path,
+    lib: &asic::Liberty,
+    cells: &liberty::Library,
+    mapped: &asic::AsicReport,
+    stimulus: &Stimulus,
+    t0: Instant,
+) -> Result<PowerReport, String> {
+    let p = &rendered.params;
+    let g = &rendered.generated;
+    let read = |f: &Path| std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()));
+    let netlist_text = read(&mapped.netlist)?;
+    let models = asic::cell_models(lib_dir, lib)?;
+    let gate_level = GateLevel {
+        top: &p.top,
+        files: vec![(format!("{}.v", p.top), netlist_text.clone()), ("cell_models.v".to_string(), read(&models)?)],
+        inputs: p.input_ports().into_iter().map(|port| (port.name, port.width)).collect(),
+        y_width: g.y_width as usize,
+        latency: g.latency,
+    };
+    progress(&format!("verilator: gate-level netlist, {} traced cycles", stimulus.cycles), t0);
+    let toggles = activity::simulate(&gate_level, lib_dir, stimulus)?;
+    let netlist = netlist::parse(&netlist_text).map_err(|e| format!("{}: {e}", mapped.netlist.display()))?;
+    let energy = power::per_cycle(cells, &netlist, &toggles.by_bit, toggles.cycles, POWER_SLEW_S, "clk")?;
+    let source = format!(
+        "toggles of the mapped netlist ({}) simulated by Verilator with the cells modelled by Yosys from the \
+         Liberty: {}; energies from the Liberty; at OpenSTA's maximum clock",
+        mapped.netlist.display(),
+        stimulus.describe()
+    );
+    let settings = format!(
+        "internal: every pin transition costs the Liberty internal_power of that pin (rise/fall mean, summed over \
+         power and ground pins, mean over `when` states, arcs weighted by their input's toggles) at 10 ps input \
+         slew and the net's load, clamped to the table; switching: 1/2 C V^2 per net toggle, C = the input pins \
+         the net drives (no wire load, outputs unloaded, input ports and the clock net included), V = nom_voltage; \
+         leakage: cell_leakage_power or the state-independent leakage_power groups; zero-delay simulation, so \
+         glitches are not counted; units: {}",
+        cells.units
+    );
+    Ok(PowerReport::new(&energy, mapped.fmax_mhz, toggles.cycles, stimulus.seed, source, settings))
 }
 
 /// The report for people.
@@ -273,6 +317,29 @@ pub fn render(r: &Report) -> String {
     if let Some(a) = &r.analytic_7nm {
         let _ = writeln!(o, "\n7 nm analytic area: {:.3} um^2 ({})", a.area_um2, a.source);
     }
+    if let Some(t) = &r.analytic_7nm_timing {
+        let path: Vec<String> = t.path.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = writeln!(
+            o,
+            "7 nm analytic critical path: {:.1} ps, max clock {:.0} MHz; path: {}",
+            t.critical_path_ps,
+            t.fmax_mhz,
+            path.join(" + ")
+        );
+        let delays: Vec<String> = t.delays_ps.iter().map(|(k, d)| format!("{k} {d:.2}")).collect();
+        let _ = writeln!(o, "  gate delays (ps): {}", delays.join(", "));
+    }
+    if let Some(pw) = &r.analytic_7nm_power {
+        let _ = writeln!(
+            o,
+            "7 nm analytic power: {:.4} mW at {:.0} MHz (leakage {:.4} uW; Liberty-priced kinds {:.4} pJ/cycle{})",
+            pw.total_mw,
+            pw.at_mhz,
+            pw.leakage_uw,
+            pw.liberty_kinds_pj_per_cycle,
+            if pw.unpriced.is_empty() { String::new() } else { format!("; not priced: {}", pw.unpriced.join(", ")) }
+        );
+    }
     for c in &r.cell_libraries {
         let m = &c.mapped;
         let _ = writeln!(o, "\n{}", c.source);
@@ -283,6 +350,22 @@ pub fn render(r: &Report) -> String {
         );
         for (part, a) in &c.area_split_um2 {
             let _ = writeln!(o, "  {part:<40} {a:>10.3} um^2");
+        }
+        if let Some(pw) = &c.power {
+            let _ = writeln!(
+                o,
+                "  power at {:.0} MHz: {:.4} mW = internal {:.4} + switching {:.4} mW + leakage {:.4} uW",
+                pw.at_mhz,
+                pw.total_mw,
+                pw.internal_mw,
+                pw.switching_mw,
+                pw.leakage_mw * 1e3
+            );
+            let _ = writeln!(
+                o,
+                "  dynamic energy {:.4} pJ/cycle (uW/MHz), of which clock {:.4}; {:.1} net toggles/cycle over {} cycles",
+                pw.dynamic_pj_per_cycle, pw.clock_pj_per_cycle, pw.toggles_per_cycle, pw.cycles
+            );
         }
     }
     o

@@ -107,3 +107,50 @@ fn claims_are_measured_with_verdicts() {
     let md = mbnn::claims::markdown(&c);
     assert!(md.contains("| claim | paper | measured | verdict | reason |"));
 }
+
+/// Power from simulated toggles of the ASAP7 netlist: positive, leakage a
+/// small part of it, and driven by the simulation: with every data input
+/// held at 0 only the clock toggles, so the energy beyond the clock's
+/// nearly vanishes. The analytic model lands near OpenSTA's path.
+#[test]
+fn asap7_power_comes_from_simulated_activity() {
+    use mbnn::activity::{Inputs, Stimulus};
+    let work = tempfile::tempdir().unwrap();
+    let r = rendered("--block xnor_pe --len 64");
+    let run = |inputs| {
+        let stimulus = Stimulus { cycles: 1000, seed: 7, inputs };
+        mbnn::report::report_with_power(&r, work.path(), &[asap7()], &stimulus).unwrap()
+    };
+    let random = run(Inputs::Random);
+    let lib = &random.cell_libraries[0];
+    let p = lib.power.as_ref().expect("power was asked for");
+    assert!(p.source.contains("1000 cycles") && p.source.contains("seed 7"), "{}", p.source);
+    assert_eq!(p.untraced_nets, 0, "every net of the netlist is in the trace");
+    assert_eq!(p.at_mhz, lib.mapped.fmax_mhz);
+    assert!(p.internal_mw > 0.0 && p.switching_mw > 0.0 && p.leakage_mw > 0.0, "{p:?}");
+    assert!(p.leakage_mw < p.total_mw / 100.0, "leakage is a small part of the total: {p:?}");
+    assert!((p.total_mw - (p.internal_mw + p.switching_mw + p.leakage_mw)).abs() < 1e-12);
+    // 128 random input bits alone toggle 64 times a cycle.
+    assert!(p.toggles_per_cycle > 64.0, "{p:?}");
+    assert!((p.dynamic_pj_per_cycle * p.at_mhz * 1e-3 - (p.internal_mw + p.switching_mw)).abs() < 1e-9);
+
+    let zeros = run(Inputs::Zeros);
+    let z = zeros.cell_libraries[0].power.as_ref().unwrap();
+    assert_eq!(z.toggles_per_cycle, 2.0, "only the clock net toggles: {z:?}");
+    assert!(z.internal_mw < p.internal_mw, "{z:?}");
+    let data = |q: &mbnn::power::PowerReport| q.dynamic_pj_per_cycle - q.clock_pj_per_cycle;
+    assert!(data(z) * 5.0 < data(p), "zeros {} pJ vs random {} pJ beyond the clock", data(z), data(p));
+    assert!((z.clock_pj_per_cycle - p.clock_pj_per_cycle).abs() < 0.5 * p.clock_pj_per_cycle);
+
+    let t = random.analytic_7nm_timing.as_ref().unwrap();
+    assert!(t.path.contains(&("xnor2".to_string(), 1)), "{:?}", t.path);
+    let ratio = t.critical_path_ps / lib.mapped.critical_path_ps;
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "analytic {} ps vs OpenSTA {} ps",
+        t.critical_path_ps,
+        lib.mapped.critical_path_ps
+    );
+    let a = random.analytic_7nm_power.as_ref().unwrap();
+    assert!(a.total_mw > 0.0 && a.at_mhz == t.fmax_mhz && a.unpriced.is_empty(), "{a:?}");
+}

@@ -256,7 +256,7 @@ pub fn build_model(
     trace: bool,
     netlist: bool,
 ) -> Result<ModelLib, String> {
-    build_model_in(&cache_dir().join("models"), files, verilog, top, ports, trace, netlist)
+    build(&cache_dir().join("models"), files, verilog, top, ports, (trace, netlist), &[])
 }
 
 /// [`build_model`] with the models kept under `models` (the compiled
@@ -271,6 +271,32 @@ pub fn build_model_in(
     trace: bool,
     netlist: bool,
 ) -> Result<ModelLib, String> {
+    build(models, files, verilog, top, ports, (trace, netlist), &[])
+}
+
+/// A model of a gate-level netlist whose VCD trace holds every net of the
+/// top module and nothing inside the cells (`--trace-depth 1`), including
+/// Yosys's `_123_` nets, which Verilator leaves out unless told
+/// (`--trace-underscore`): what toggle counting needs, and a smaller trace.
+pub fn build_toggle_model(
+    files: &[(String, String)],
+    verilog: &[String],
+    top: &str,
+    ports: (&[String], &[String]),
+) -> Result<ModelLib, String> {
+    let flags = ["--trace-depth", "1", "--trace-underscore"];
+    build(&cache_dir().join("models"), files, verilog, top, ports, (true, true), &flags)
+}
+
+fn build(
+    models: &Path,
+    files: &[(String, String)],
+    verilog: &[String],
+    top: &str,
+    ports: (&[String], &[String]),
+    (trace, netlist): (bool, bool),
+    trace_flags: &[&str],
+) -> Result<ModelLib, String> {
     let (inputs, outputs) = ports;
     let bridge_src = include_str!("../../sim/bridge.cpp");
     let mut ports_inc = String::new();
@@ -282,6 +308,10 @@ pub fn build_model_in(
     }
     let mut h = DefaultHasher::new();
     (verilator_version()?, files, top, bridge_src, &ports_inc, DEFINES, trace, netlist).hash(&mut h);
+    // Only when present, so that the models cached before they existed keep their keys.
+    if !trace_flags.is_empty() {
+        trace_flags.hash(&mut h);
+    }
     let key = format!("{:016x}", h.finish());
     let dir = models.join(&key);
     let lib = dir.join("model.so");
@@ -304,6 +334,7 @@ pub fn build_model_in(
             .current_dir(&src)
             .args(["--cc", "--prefix", "Vdut", "--top-module", top])
             .args(trace.then_some("--trace"))
+            .args(trace_flags)
             .args(netlist.then_some("-Wno-fatal"))
             .arg("-Mdir")
             .arg(&obj)
