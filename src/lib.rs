@@ -1,6 +1,7 @@
 //! mbnn: generates, verifies and measures hardware for multi-base binary
 //! neural networks (Group-Net and PA-Net).
 
+pub mod benchfig;
 pub mod bits;
 pub mod blocks;
 pub mod boards;
