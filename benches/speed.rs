@@ -2,7 +2,13 @@
 //! criterion: `cargo bench --bench speed`. The figures derived from the
 //! results (MAC/s, share of the popcount peak, speed-up beside Eq. 4) are
 //! computed by `mbnn::benchfig`, which documents the workloads.
+//!
+//! Times are the benchmark thread's CPU time, not wall time: on a machine
+//! shared with other jobs, wall time also counts the slices the scheduler
+//! gives to them, which swung these figures by half from run to run. On an
+//! idle machine the two agree (every benchmark runs on one thread).
 
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use mbnn::benchfig::*;
 use mbnn::bits::{BitVec, SplitMix64};
@@ -13,7 +19,51 @@ use mbnn::params::DesignParams;
 use std::hint::black_box;
 use std::time::Duration;
 
-fn generator(c: &mut Criterion) {
+/// CPU time consumed by the calling thread.
+struct ThreadCpuTime;
+
+fn thread_cpu_now() -> Duration {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid timespec for clock_gettime to fill.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        thread_cpu_now()
+    }
+
+    fn end(&self, start: Duration) -> Duration {
+        thread_cpu_now() - start
+    }
+
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        // Durations in ns, printed as criterion prints wall time.
+        const WALL: &WallTime = &WallTime;
+        WALL.formatter()
+    }
+}
+
+type Bench = Criterion<ThreadCpuTime>;
+
+fn generator(c: &mut Bench) {
     let args = DesignArgs { k: Some(5), ..DesignArgs::default() };
     let mut group = c.benchmark_group("generator");
     // Tens of milliseconds per run: ten samples of equal size.
@@ -99,7 +149,7 @@ fn random_floats(n: usize, rng: &mut SplitMix64) -> Vec<f32> {
     (0..n).map(|_| (rng.below(2001) as f32 - 1000.0) / 1000.0).collect()
 }
 
-fn golden(c: &mut Criterion) {
+fn golden(c: &mut Bench) {
     let side_in = LAYER_SIDE + LAYER_KERNEL - 1;
     let mut rng = SplitMix64::new(5);
     let mut group = c.benchmark_group("golden");
@@ -175,8 +225,11 @@ fn golden(c: &mut Criterion) {
     group.finish();
 }
 
-fn short() -> Criterion {
-    Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3))
+fn short() -> Bench {
+    Criterion::default()
+        .with_measurement(ThreadCpuTime)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
 }
 
 criterion_group! {
