@@ -27,8 +27,9 @@
 //!   layer's time, both per output channel: the quantity Eq. 4 predicts
 //!   (`cost::eq4_speedup`, 12.45 for this layer).
 //! - Times are criterion's median per iteration (`median.point_estimate` in
-//!   `<criterion_dir>/<group>/<id>/new/estimates.json`, in ns); the median is
-//!   robust to the odd preempted sample on a shared machine.
+//!   `<criterion_dir>/<group>/<id>/new/estimates.json`, in ns) of the
+//!   benchmark thread's CPU time (see `benches/speed.rs`); the median is
+//!   robust to the odd disturbed sample on a shared machine.
 
 use crate::cost::{ConvShape, eq4_speedup};
 use std::path::{Path, PathBuf};
