@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod analytic;
 pub mod bench;
+pub mod benchfig;
 pub mod bits;
 pub mod blocks;
 pub mod boards;

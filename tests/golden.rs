@@ -4,7 +4,7 @@
 
 use mbnn::bits::{BitVec, SplitMix64};
 use mbnn::cli::DesignArgs;
-use mbnn::golden::{Golden, output_range, output_width};
+use mbnn::golden::{BinaryMap, Golden, GroupNetConv, groupnet_layer, output_range, output_width};
 use mbnn::manifest::{manifest, params_from_manifest};
 use mbnn::params::{Block, DesignParams};
 use proptest::prelude::*;
@@ -388,4 +388,98 @@ fn hand_computed_group_net() {
     // lane 0: a=1010 w=1010 -> all agree -> +4; lane 1: a=1111 w=0000 -> -4.
     let inputs = [v("0xa"), v("0xf"), v("0xa"), v("0x0")];
     assert_eq!(Golden::new(&p).eval(&inputs), 2 * 4 + 4);
+}
+
+/// A Group-Net layer element by element from the definition: +1/-1 products
+/// over the window, times each base's scale. Independent of the packing.
+fn layer_reference(input: &BinaryMap, kernel: usize, lambdas: &[i64], weights: &[Vec<BitVec>]) -> Vec<i64> {
+    let (h_out, w_out) = (input.height() - kernel + 1, input.width() - kernel + 1);
+    let c_in = input.channels();
+    let mut out = vec![];
+    for bases in weights {
+        for y in 0..h_out {
+            for x in 0..w_out {
+                let mut sum = 0;
+                for (lambda, w) in lambdas.iter().zip(bases) {
+                    let mut dot = 0;
+                    for ky in 0..kernel {
+                        for kx in 0..kernel {
+                            for c in 0..c_in {
+                                let agree = input.get(c, y + ky, x + kx) == w.get((ky * kernel + kx) * c_in + c);
+                                dot += if agree { 1 } else { -1 };
+                            }
+                        }
+                    }
+                    sum += lambda * dot;
+                }
+                out.push(sum);
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// The packed layer equals the element-by-element reference and, pixel
+    /// by pixel, the golden model of the Group-Net design of each output
+    /// channel (shared input, its constant weights).
+    #[test]
+    fn groupnet_layer_equals_the_reference_and_the_per_pixel_golden(
+        c_in in 1usize..140,
+        kernel in 1usize..4,
+        extra in (0usize..4, 0usize..4),
+        k in 1usize..6,
+        c_out in 1usize..4,
+        lambdas in prop::collection::vec(-4.0f64..4.0, 6),
+        seed in any::<u64>(),
+    ) {
+        let o = Opts { frac: 6, shared: true, konst: true, seed };
+        let designs: Vec<DesignParams> = (0..c_out)
+            .map(|ch| design("groupnet", c_in * kernel * kernel, k, &lambdas[..k], Opts { seed: seed ^ ch as u64, ..o }))
+            .collect();
+        let weights: Vec<Vec<BitVec>> =
+            designs.iter().map(|p| (0..k).map(|i| p.const_weights(i).unwrap().clone()).collect()).collect();
+        let fixed = designs[0].lambdas.clone();
+        let input = BinaryMap::random(c_in, kernel + extra.0, kernel + extra.1, &mut SplitMix64::new(seed));
+        let conv = GroupNetConv::new(c_in, kernel, fixed.clone(), &weights).unwrap();
+        let out = groupnet_layer(&input, &conv).unwrap();
+        prop_assert_eq!(&out, &layer_reference(&input, kernel, &fixed, &weights));
+        let (h_out, w_out) = (extra.0 + 1, extra.1 + 1);
+        for (ch, p) in designs.iter().enumerate() {
+            let golden = Golden::new(p);
+            for y in 0..h_out {
+                for x in 0..w_out {
+                    prop_assert_eq!(out[(ch * h_out + y) * w_out + x], golden.eval(&[input.patch(y, x, kernel)]));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn binary_map_packs_each_pixel_into_whole_words() {
+    // 70 channels: two words per pixel, bit c of the pixel's first word is channel c.
+    let map = BinaryMap::from_fn(70, 2, 3, |c, y, x| c == 69 || (c == y + x));
+    assert!(map.get(69, 1, 2) && map.get(3, 1, 2) && !map.get(2, 1, 2));
+    let patch = map.patch(0, 1, 2);
+    assert_eq!(patch.len(), 4 * 70);
+    // Window pixels (0,1) (0,2) (1,1) (1,2): channel y + x and channel 69 set in each.
+    let set: Vec<usize> = (0..patch.len()).filter(|&e| patch.get(e)).collect();
+    assert_eq!(set, vec![1, 69, 70 + 2, 70 + 69, 140 + 2, 140 + 69, 210 + 3, 210 + 69]);
+}
+
+#[test]
+fn groupnet_layer_rejects_mismatched_shapes() {
+    let w = vec![vec![BitVec::zeros(9 * 4)]];
+    assert!(GroupNetConv::new(4, 3, vec![1, 2], &w).unwrap_err().contains("one per base needs 2"));
+    assert!(GroupNetConv::new(5, 3, vec![1], &w).unwrap_err().contains("needs 45"));
+    let conv = GroupNetConv::new(4, 3, vec![1], &w).unwrap();
+    let mut rng = SplitMix64::new(3);
+    assert!(groupnet_layer(&BinaryMap::random(5, 3, 3, &mut rng), &conv).unwrap_err().contains("5 channels"));
+    assert!(groupnet_layer(&BinaryMap::random(4, 2, 3, &mut rng), &conv).unwrap_err().contains("smaller than"));
+    // All weights -1 and all inputs +1: every product is -1.
+    let ones = BinaryMap::from_fn(4, 3, 4, |_, _, _| true);
+    assert_eq!(groupnet_layer(&ones, &conv).unwrap(), vec![-36, -36]);
 }
