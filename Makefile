@@ -19,7 +19,7 @@ DESIGN ?= --block xnor_pe --len 64
 setup:
 	$(SUDO) apt-get update -q
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		verilator yosys iverilog g++ make python3 python3-venv nextpnr-ice40 fpga-icestorm opensta
+		verilator yosys iverilog g++ make python3 python3-venv nextpnr-ice40 fpga-icestorm opensta fonts-dejavu-core
 	python3 -m venv .venv
 	.venv/bin/pip install -q $(YOWASP)
 	cargo build --release --locked

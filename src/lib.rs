@@ -12,6 +12,7 @@ pub mod golden;
 pub mod manifest;
 pub mod output;
 pub mod params;
+pub mod plot;
 pub mod report;
 pub mod rtl;
 pub mod sim;
