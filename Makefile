@@ -19,7 +19,7 @@ DESIGN ?= --block xnor_pe --len 64
 setup:
 	$(SUDO) apt-get update -q
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		verilator yosys iverilog g++ make python3 python3-venv nextpnr-ice40 fpga-icestorm opensta
+		verilator yosys iverilog g++ make python3 python3-venv nextpnr-ice40 fpga-icestorm opensta fonts-dejavu-core
 	python3 -m venv .venv
 	.venv/bin/pip install -q $(YOWASP)
 	cargo build --release --locked
@@ -69,7 +69,7 @@ icarus: build
 # YoWASP tools compile themselves on first use, about 90 s).
 test-full: test sim-full
 	cargo test --release --locked --test fpga -- --include-ignored
-	$(MBNN) claims --liberty $(LIBERTY) --len 64 --max-k 3 --out target/claims-smoke
+	$(MBNN) claims --liberty $(LIBERTY) --len 64 --max-k 3 --pa-shapes 1x1,2x3 --out target/claims-smoke
 
 # A bitstream: make pnr BOARD=ulx3s DESIGN="--k 2 --len 64"
 pnr: build

@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod netlist;
 pub mod output;
 pub mod params;
+pub mod plot;
 pub mod power;
 pub mod report;
 pub mod rtl;

@@ -69,7 +69,10 @@ enum Command {
         /// Largest K of the Group-Net against fixed-point sweep, 1..=8.
         #[arg(long, default_value_t = 4)]
         max_k: u32,
-        /// Output directory for claims.md and claims.json.
+        /// PA-Net shapes MxN of the area and path series, comma-separated, M and N 1..=16.
+        #[arg(long, default_value = mbnn::claims::DEFAULT_PA_SHAPES)]
+        pa_shapes: String,
+        /// Output directory for claims.md, claims.json and the plots (SVG and PNG).
         #[arg(long, default_value = "out/claims")]
         out: PathBuf,
         /// Working directory for the measured designs.
@@ -243,17 +246,20 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("wrote {}", work.join(mbnn::tools::fpga::REPORT_FILE).display());
             Ok(())
         }
-        Command::Claims { liberty, len, max_k, out, work } => {
+        Command::Claims { liberty, len, max_k, pa_shapes, out, work } => {
             if !(1..=4608).contains(&len) {
                 return Err(format!("--len {len} is out of range: the claims' dot-product length must be 1..=4608"));
             }
             if !(1..=8).contains(&max_k) {
                 return Err(format!("--max-k {max_k} is out of range: must be 1..=8"));
             }
+            let pa_shapes = mbnn::claims::parse_pa_shapes(&pa_shapes)?;
             if !liberty.exists() {
                 return Err(format!("--liberty {} does not exist", liberty.display()));
             }
-            let c = mbnn::claims::claims(&liberty, len, &work, max_k)?;
+            // Before minutes of measurement, not after.
+            mbnn::plot::check_fonts()?;
+            let c = mbnn::claims::claims(&liberty, len, &work, max_k, &pa_shapes)?;
             print!("{}", mbnn::claims::markdown(&c));
             for f in mbnn::claims::write(&c, &out)? {
                 println!("wrote {}", f.display());

@@ -83,11 +83,12 @@ fn asap7_netlists_match_the_golden_model() {
 }
 
 /// The claims pipeline end to end on tiny designs: every claim gets a
-/// measurement and a verdict, and the counting claim is exact.
+/// measurement and a verdict, the counting claim is exact, and the series
+/// are measured and plotted.
 #[test]
 fn claims_are_measured_with_verdicts() {
     let work = tempfile::tempdir().unwrap();
-    let c = mbnn::claims::claims(&asap7(), 4, work.path(), 2).unwrap();
+    let c = mbnn::claims::claims(&asap7(), 4, work.path(), 2, &[(1, 1), (2, 3)]).unwrap();
     assert_eq!(c.claims.len(), 8);
     for cl in &c.claims {
         assert!(["holds", "holds partly", "does not hold"].contains(&cl.verdict.as_str()), "{cl:?}");
@@ -106,6 +107,27 @@ fn claims_are_measured_with_verdicts() {
     assert!(t_and > 1.0 && t_and < 200.0, "an ASAP7 AND2 at fan-out 4 takes tens of ps, got {t_and}");
     let md = mbnn::claims::markdown(&c);
     assert!(md.contains("| claim | paper | measured | verdict | reason |"));
+    assert!(md.contains("Note on T_mul and T_add"), "the caveat is stated");
+
+    assert_eq!(c.series_len, 4);
+    assert_eq!(c.pa_net.iter().map(|p| (p.m, p.n)).collect::<Vec<_>>(), [(1, 1), (2, 3)]);
+    for p in &c.pa_net {
+        assert!(p.area_um2 > 0.0 && p.path_ps > 0.0, "{p:?}");
+    }
+    assert!(md.contains("| 2x3 |"), "the PA-Net table lists 2x3");
+    let out = work.path().join("out");
+    let written = mbnn::claims::write(&c, &out).unwrap();
+    let plots = ["area_path_vs_k.svg", "area_path_vs_k.png", "area_path_vs_mn.svg", "area_path_vs_mn.png"];
+    for name in ["claims.md", "claims.json"].into_iter().chain(plots) {
+        let path = out.join(name);
+        assert!(written.contains(&path), "{name} is not among {written:?}");
+        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 0, "{name} is missing or empty");
+    }
+    let svg = std::fs::read_to_string(out.join("area_path_vs_mn.svg")).unwrap();
+    assert!(svg.contains("2×3") && svg.contains("1×1"), "the M x N ticks name the shapes");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("claims.json")).unwrap()).unwrap();
+    assert_eq!(json["pa_net"].as_array().map(Vec::len), Some(2));
 }
 
 /// Power from simulated toggles of the ASAP7 netlist: positive, leakage a
