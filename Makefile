@@ -14,7 +14,7 @@ LIBERTY ?= ../shared/pdk/asap7/asap7sc7p5t_RVT_TT_merged.lib.gz
 BOARD ?= icebreaker
 DESIGN ?= --block xnor_pe --len 64
 
-.PHONY: setup build test test-full check sim sim-full icarus hdl pnr claims clean
+.PHONY: setup build test test-full check sim sim-full icarus hdl pnr claims bench bench-quick clean
 
 setup:
 	$(SUDO) apt-get update -q
@@ -28,7 +28,7 @@ build:
 	cargo build --release --locked
 
 # Style, unit and property tests, then every simulation.
-test: check sim icarus
+test: check sim icarus bench-quick
 
 check: build
 	cargo fmt --check
@@ -70,6 +70,18 @@ icarus: build
 test-full: test sim-full
 	cargo test --release --locked --test fpga -- --include-ignored
 	$(MBNN) claims --liberty $(LIBERTY) --len 64 --max-k 3 --pa-shapes 1x1,2x3 --out target/claims-smoke
+
+# Performance against the baselines, one table (out/bench/bench.json):
+# criterion (generator, golden model), then every flow: iCE40 and ECP5
+# area, nextpnr Fmax, ASAP7, Verilator speed (about 15 minutes).
+bench: build
+	cargo bench --locked --bench speed
+	$(MBNN) bench --full --liberty $(LIBERTY)
+
+# The subset make test runs: criterion and the iCE40 area against the baseline.
+bench-quick: build
+	cargo bench --locked --bench speed
+	$(MBNN) bench
 
 # A bitstream: make pnr BOARD=ulx3s DESIGN="--k 2 --len 64"
 pnr: build

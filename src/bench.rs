@@ -45,6 +45,22 @@ impl Row {
     }
 }
 
+impl Row {
+    /// A criterion figure (generator, golden model) as a row.
+    fn from_figure(f: crate::benchfig::Figure) -> Row {
+        Row {
+            ratio: f.baseline.map(|b| f.value / b),
+            figure: f.name,
+            unit: f.unit,
+            baseline: f.baseline,
+            project: f.value,
+            target: f.target.unwrap_or_else(|| "-".into()),
+            met: f.met,
+            source: format!("cargo bench --bench speed (criterion, median): {}", f.source),
+        }
+    }
+}
+
 /// What a figure must reach.
 #[derive(Clone, Copy, Debug)]
 enum Target {
@@ -170,6 +186,12 @@ pub fn bench(opts: &Options) -> Result<Vec<Row>, String> {
         Target::None,
         src(&cells, &format!("gen {pe} --popcount tree")),
     ));
+    match &opts.criterion {
+        Some(dir) => rows.extend(crate::benchfig::all_figures(dir)?.into_iter().map(Row::from_figure)),
+        None => {
+            eprintln!("bench: no criterion results: run `cargo bench --bench speed` for the generator and golden model")
+        }
+    }
     if opts.full {
         full_area(&mut rows, opts, (base_lpb, &base_files), t0)?;
         fpga_clock(&mut rows, opts, (&base_files, &base_ports), t0)?;
@@ -218,7 +240,7 @@ fn full_area(rows: &mut Vec<Row>, opts: &Options, base: (f64, &[(String, String)
 }
 
 /// Pipelining chosen for speed on each target.
-const FAST_PIPELINE_ICE40: u32 = 1;
+const FAST_PIPELINE_ICE40: u32 = 2;
 const FAST_PIPELINE_ECP5: u32 = 1;
 const FAST_PIPELINE_ASAP7: u32 = 1;
 
@@ -372,9 +394,10 @@ pub fn render(rows: &[Row]) -> String {
         }
     };
     let mut o = String::new();
+    let fw = rows.iter().map(|r| r.figure.len()).max().unwrap_or(0).max(6);
     let _ = writeln!(
         o,
-        "{:<56} {:>10} {:>11} {:>11} {:>7} {:<26} met",
+        "{:<fw$} {:>8} {:>10} {:>10} {:>6} {:<24} met",
         "figure", "unit", "baseline", "project", "ratio", "target"
     );
     for r in rows {
@@ -385,7 +408,7 @@ pub fn render(rows: &[Row]) -> String {
         };
         let _ = writeln!(
             o,
-            "{:<56} {:>10} {:>11} {:>11} {:>7} {:<26} {met}",
+            "{:<fw$} {:>8} {:>10} {:>10} {:>6} {:<24} {met}",
             r.figure,
             r.unit,
             r.baseline.map(num).unwrap_or_else(|| "-".into()),

@@ -42,7 +42,7 @@ pub struct Count {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PopcountStyle {
     /// Two counts and one input bit per adder, the bit entering as the
-    /// carry-in through an extra low bit (`{l, c} + {r, c}`). Every adder
+    /// carry-in through an extra low bit (`{l, c} + {r, 1}`). Every adder
     /// ends up as its own carry chain (one logic cell per full adder on
     /// iCE40 and ECP5), because Yosys only merges adders whose results
     /// are used whole.
@@ -149,14 +149,17 @@ fn adder_tree(m: &mut Module, x: &Expr, sched: &Schedule, first_level: u32, pref
     nodes.pop().unwrap()
 }
 
-/// `a + b + carry`, the carry entering through an extra low bit of both
-/// operands: `{a, c} + {b, c}` is `2 * (a + b + c)`, whose low bit is
-/// always 0 and goes to the module's `unused_low_bits`.
+/// `a + b + carry`, the carry entering through an extra low bit:
+/// `{a, c} + {b, 1}` is `2 * (a + b + c) + (1 - c)`, so the upper bits are
+/// the sum, and the low bit (`~c`) goes to the module's `unused_low_bits`.
+/// The 1 rather than a second `c` matters on iCE40: one net on both carry
+/// inputs of a logic cell left nextpnr unable to route pipelined trees.
 fn add_with_carry(m: &mut Module, name: &str, a: &Count, b: &Count, carry: Expr, unused: &mut Vec<Expr>) -> Count {
     let max = a.max + b.max + 1;
     let w = width_for(0, max as i128);
-    let operand = |c: &Count| Expr::concat(vec![c.expr.clone().extend(w, false), carry.clone()]);
-    let doubled = m.wire(name, Expr::bin(BinOp::Add, operand(a), operand(b)));
+    let one = Expr::constant(Const::from_u128(1, 1));
+    let operand = |c: &Count, low: Expr| Expr::concat(vec![c.expr.clone().extend(w, false), low]);
+    let doubled = m.wire(name, Expr::bin(BinOp::Add, operand(a, carry), operand(b, one)));
     unused.push(doubled.bit(0));
     Count { expr: doubled.slice(1, w), max }
 }
