@@ -363,7 +363,11 @@ fn sim_rows(rows: &mut Vec<Row>, opts: &Options, t0: Instant) -> Result<(), Stri
     }
     progress("Verilator build of gen --k 5 from nothing", t0);
     let r = design("--k 5")?;
-    let models = opts.work.join("fresh-models");
+    // Absolute: Verilator runs in the model's own directory.
+    let models = std::env::current_dir()
+        .map_err(|e| format!("no current directory: {e}"))?
+        .join(&opts.work)
+        .join("fresh-models");
     let _ = std::fs::remove_dir_all(&models);
     let files = verilog(&r);
     let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();

@@ -7,7 +7,7 @@
 //! XOR of its own set of two to four LFSR bits, so it costs one LUT in front
 //! of the design's input register, and no two input bits are equal or
 //! complementary, so synthesis cannot merge or drop any of them. `in_valid`
-//! is held high, a power-on counter makes the reset, and every valid `y` is
+//! is held high, a power-on shift register makes the reset, and every valid `y` is
 //! folded into a 32-bit MISR whose top bits, sampled a few times a second,
 //! drive the LEDs. Everything runs on the board's clock.
 //!
@@ -176,8 +176,8 @@ pub const LFSR_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 pub const MISR_BITS: u32 = 32;
 /// Galois taps of x^32 + x^22 + x^2 + x + 1 for a right-shifting register.
 const MISR_POLY: u32 = 0x8020_0003;
-/// The reset lasts 2^POR_BITS - 1 cycles after configuration.
-const POR_BITS: u32 = 4;
+/// The reset lasts POR_CYCLES cycles after configuration.
+const POR_CYCLES: u32 = 15;
 
 /// Distinct input bits the expansion can make: XORs of 2, 3 or 4 of 64 bits.
 const MAX_STIMULUS_BITS: usize = 2016 + 41664 + 635376;
@@ -459,15 +459,16 @@ fn feedback_reg(
     q
 }
 
-/// A counter that starts at zero on configuration (FPGA flip-flops do) and
-/// stops at all ones; the reset is high until it stops. It becomes the
-/// module's reset, which every register with a reset value uses.
+/// A shift register that starts at zero on configuration (FPGA flip-flops
+/// do) and fills with ones; the reset is high until its last stage is one.
+/// It becomes the module's reset, which every register with a reset value
+/// uses. No logic between its flip-flops: a counter here was the critical
+/// path of fast designs on ECP5.
 fn power_on_reset(m: &mut Module) -> Expr {
-    let count = feedback_reg(m, "por_count", POR_BITS, None, |_, c| {
-        let not_done = Expr::invert(Expr::reduce_and(c.clone()));
-        Expr::bin(BinOp::Add, c.clone(), not_done.extend(POR_BITS, false))
+    let shift = feedback_reg(m, "por_shift", POR_CYCLES, None, |_, s| {
+        Expr::concat(vec![s.slice(0, POR_CYCLES - 1), Expr::constant(Const::from_u128(1, 1))])
     });
-    let rst = m.wire("rst", Expr::invert(Expr::reduce_and(count)));
+    let rst = m.wire("rst", Expr::invert(shift.bit(POR_CYCLES - 1)));
     let Expr::Ref { sig, .. } = rst else { unreachable!("a wire is a reference") };
     m.reset = Some(sig);
     rst

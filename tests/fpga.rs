@@ -52,7 +52,7 @@ fn a_design_too_wide_for_the_stimulus_is_refused_in_one_line() {
 }
 
 /// Runs board_top on a clock; the board's flip-flops start at zero, so the
-/// power-on counter does too. Prints, after every rising edge, the design's
+/// power-on shift register does too. Prints, after every rising edge, the design's
 /// out_valid, the signature and the LEDs.
 const TESTBENCH: &str = "`timescale 1ns/1ps
 module tb;
@@ -63,7 +63,7 @@ module tb;
     integer cycle;
     board_top top (.clk(clk), .led(led));
     initial begin
-        top.por_count = 0;
+        top.por_shift = 0;
         for (cycle = 0; cycle < CYCLES; cycle = cycle + 1) begin
             #5 clk = 1'b1;
             #1 $display(\"%b %h %b\", top.dut_out_valid, top.signature, led);
