@@ -16,16 +16,15 @@ fn asap7() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/pdk/asap7/asap7sc7p5t_RVT_TT_merged.lib.gz")
 }
 
-/// The bitwise layer is one XNOR2 or AND2 per input bit with weight ports,
-/// and one inverter per 0 weight with constant XNOR weights: Yosys's generic
-/// mapping of the bitwise modules alone must give exactly those gates.
+/// The bitwise layer is one XNOR2 or AND2 per input bit with weight ports:
+/// Yosys's generic mapping of the bitwise modules alone must give exactly
+/// those gates. With constant weights there is no bitwise layer at all.
 #[test]
 fn bitwise_gate_counts_match_yosys_exactly() {
     let work = tempfile::tempdir().unwrap();
     for (flags, kind) in [
         ("--block xnor_pe --len 256", "xnor2"),
         ("--block and_pe --len 100", "and2"),
-        ("--k 3 --len 70 --weights const --seed 4", "inv"),
         ("--block pa --m 2 --n 3 --len 40", "and2"),
     ] {
         let r = rendered(flags);
@@ -45,6 +44,22 @@ fn bitwise_gate_counts_match_yosys_exactly() {
         assert!(bitwise > 0, "{flags}: no {kind} counted");
         assert_eq!(yosys_gates, expect, "{flags}: yosys generic gates of the bitwise layer");
     }
+}
+
+/// Constant XNOR weights select input bits into two popcounts (weight 1 and
+/// weight 0, subtracted) instead of inverting them: no gate in front of the
+/// popcounts, and the selections cover every input bit once per lane.
+#[test]
+fn constant_weights_leave_no_bitwise_gates() {
+    let r = rendered("--k 3 --len 70 --weights const --seed 4");
+    let counts = generator_counts(&r.generated.design);
+    for kind in ["inv", "xnor2", "and2"] {
+        assert_eq!(counts.get(kind).copied().unwrap_or(0), 0, "{kind}: {counts:?}");
+    }
+    let mut instances = Default::default();
+    mbnn::report::count_instances(&r.generated.design, &r.params.top, 1, &mut instances);
+    assert!(!instances.keys().any(|m| m.starts_with("xnor_n")), "{instances:?}");
+    assert_eq!(r.generated.popcount_inputs, 3 * 70);
 }
 
 /// The ASAP7 netlist (cells modelled by Yosys from the Liberty functions)

@@ -35,6 +35,7 @@ enum LaneOp {
 }
 
 /// One lane: which input bits it reads and how, and its popcount's depth.
+#[derive(Clone)]
 struct LaneSpec {
     op: LaneOp,
     n: usize,
@@ -190,8 +191,34 @@ impl LanePlan {
 }
 
 /// The lanes of `p` and the constant added to their scaled sum:
-/// y = sum_i coef_i * popcount_i + offset.
+/// y = sum_i coef_i * popcount_i + offset. An XNOR lane with constant
+/// weights becomes two selections of its input: popcount(xnor(a, w)) =
+/// popcount(a & w) + zeros(w) - popcount(a & ~w). No inverters then: on
+/// FPGAs an inverted bit cannot enter a carry chain without a LUT of its own.
 fn plan(p: &DesignParams) -> (Vec<LanePlan>, i128) {
+    let (lanes, mut offset) = plan_lanes(p);
+    let mut split = vec![];
+    for lane in lanes {
+        match (&lane.spec.op, &lane.spec.weights) {
+            (LaneOp::Xnor, Some(w)) => {
+                let zeros = (lane.spec.n as u64 - w.count_ones()) as i128;
+                offset += lane.coef * zeros;
+                let select = |weights: BitVec, coef: i128| LanePlan {
+                    spec: LaneSpec { op: LaneOp::And, weights: Some(weights), ..lane.spec.clone() },
+                    source: lane.source.clone(),
+                    weight_port: None,
+                    coef,
+                };
+                split.push(select(w.clone(), lane.coef));
+                split.push(select(w.not(), -lane.coef));
+            }
+            _ => split.push(lane),
+        }
+    }
+    (split, offset)
+}
+
+fn plan_lanes(p: &DesignParams) -> (Vec<LanePlan>, i128) {
     let n = p.len;
     let lane = |op, i: usize, first_level, source, coef| LanePlan {
         spec: LaneSpec { op, n, weights: p.const_weights(i).cloned(), first_level, style: p.popcount },
