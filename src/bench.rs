@@ -38,7 +38,7 @@ impl Row {
             baseline,
             project,
             ratio: baseline.map(|b| project / b),
-            target: target.text(baseline),
+            target: target.text(),
             met: target.met(project, baseline),
             source,
         }
@@ -86,7 +86,7 @@ impl Target {
         }
     }
 
-    fn text(self, _baseline: Option<f64>) -> String {
+    fn text(self) -> String {
         match self {
             Target::None => "-".into(),
             Target::AtMost(t) => format!("<= {t}"),
