@@ -162,7 +162,7 @@ pub fn bench(opts: &Options) -> Result<Vec<Row>, String> {
     let base_ice = fpga::synth_cells(&base_files, BASELINE_TOP, ice, &work.join("baseline_ice40"))?;
     let base_lpb = base_ice.luts as f64 / n as f64;
     let pe = format!("--block xnor_pe --len {n}");
-    let (lpb, cells) = luts_per_bit(&format!("{pe} --popcount carry"), n, ice, work)?;
+    let (lpb, cells) = luts_per_bit(&format!("{pe} --popcount compressor"), n, ice, work)?;
     let src = |c: &fpga::SynthCells, what: &str| {
         format!(
             "{what}: yosys `{}` alone; {} SB_LUT4, {} SB_CARRY, {} FFs (baseline {} SB_LUT4, {} SB_CARRY, {} FFs)",
@@ -175,6 +175,15 @@ pub fn bench(opts: &Options) -> Result<Vec<Row>, String> {
         Some(base_lpb),
         lpb,
         Target::AtMostAndBaseline(2.2),
+        src(&cells, &format!("gen {pe} --popcount compressor")),
+    ));
+    let (lpb_carry, cells) = luts_per_bit(&format!("{pe} --popcount carry"), n, ice, work)?;
+    rows.push(Row::new(
+        "  same, --popcount carry",
+        "LUT4/bit",
+        Some(base_lpb),
+        lpb_carry,
+        Target::None,
         src(&cells, &format!("gen {pe} --popcount carry")),
     ));
     let (lpb_tree, cells) = luts_per_bit(&format!("{pe} --popcount tree"), n, ice, work)?;

@@ -48,8 +48,8 @@ pub struct DesignArgs {
     /// Tree levels between pipeline registers, 0..=64; 0 = only input and output registers.
     #[arg(long, allow_negative_numbers = true)]
     pub pipeline: Option<i64>,
-    /// Popcount structure: carry (adders with an input bit as carry-in: carry chains on FPGAs) or tree
-    /// (3-input leaves, then a balanced adder tree) [default: carry].
+    /// Popcount structure: compressor (full adders at the leaves, then adders with an input bit as carry-in),
+    /// carry (carry-in adders throughout) or tree (3-input leaves, then a balanced adder tree) [default: compressor].
     #[arg(long)]
     pub popcount: Option<String>,
     /// PA-Net weight bases M, 1..=16 [default: 4].

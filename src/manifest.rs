@@ -146,9 +146,8 @@ pub fn params_from_manifest(v: &Value) -> Result<DesignParams, String> {
         pipeline: int("pipeline")? as u32,
         popcount: match params.get("popcount").and_then(Value::as_str) {
             None => PopcountStyle::Tree, // manifests from before the choice existed
-            Some(s) => {
-                PopcountStyle::parse(s).ok_or_else(|| format!("params.popcount {s:?}: expected carry or tree"))?
-            }
+            Some(s) => PopcountStyle::parse(s)
+                .ok_or_else(|| format!("params.popcount {s:?}: expected compressor, carry or tree"))?,
         },
         act_bits: params.get("act_bits").and_then(Value::as_u64).unwrap_or(0) as u32,
         endpoints,

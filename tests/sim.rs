@@ -84,8 +84,11 @@ fn every_popcount_structure_matches_at_its_shape_changes() {
     let work = tempfile::tempdir().unwrap();
     let effort = Effort { random_cycles: 60, seed: 7 };
     let checks = Checks { lint: true, iverilog: false, yosys: false, netlist: false };
-    let shapes: [(&str, &[usize]); 2] =
-        [("carry", &[1, 2, 3, 4, 5, 6, 8, 9, 16, 17, 33, 64, 256]), ("tree", &[1, 2, 3, 4, 7, 64, 65])];
+    let shapes: [(&str, &[usize]); 3] = [
+        ("compressor", &[1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 63, 64, 256]),
+        ("carry", &[1, 2, 3, 4, 5, 8, 9, 33, 64]),
+        ("tree", &[1, 2, 3, 4, 7, 64, 65]),
+    ];
     for (style, lens) in shapes {
         for len in lens {
             let len = len.to_string();

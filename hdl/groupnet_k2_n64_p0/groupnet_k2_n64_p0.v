@@ -53,7 +53,7 @@ module groupnet_k2_n64_p0 (
         .x(x0)
     );
 
-    popcnt_carry_n64_p0 lane0 (
+    popcnt_compressor_n64_p0 lane0 (
         .x(x0),
         .pop(pop0)
     );
@@ -64,7 +64,7 @@ module groupnet_k2_n64_p0 (
         .x(x1)
     );
 
-    popcnt_carry_n64_p0 lane1 (
+    popcnt_compressor_n64_p0 lane1 (
         .x(x1),
         .pop(pop1)
     );

@@ -105,7 +105,7 @@ module groupnet_k5_n2304_p0 (
         .x(x0)
     );
 
-    popcnt_carry_n2304_p0 lane0 (
+    popcnt_compressor_n2304_p0 lane0 (
         .x(x0),
         .pop(pop0)
     );
@@ -116,7 +116,7 @@ module groupnet_k5_n2304_p0 (
         .x(x1)
     );
 
-    popcnt_carry_n2304_p0 lane1 (
+    popcnt_compressor_n2304_p0 lane1 (
         .x(x1),
         .pop(pop1)
     );
@@ -127,7 +127,7 @@ module groupnet_k5_n2304_p0 (
         .x(x2)
     );
 
-    popcnt_carry_n2304_p0 lane2 (
+    popcnt_compressor_n2304_p0 lane2 (
         .x(x2),
         .pop(pop2)
     );
@@ -138,7 +138,7 @@ module groupnet_k5_n2304_p0 (
         .x(x3)
     );
 
-    popcnt_carry_n2304_p0 lane3 (
+    popcnt_compressor_n2304_p0 lane3 (
         .x(x3),
         .pop(pop3)
     );
@@ -149,7 +149,7 @@ module groupnet_k5_n2304_p0 (
         .x(x4)
     );
 
-    popcnt_carry_n2304_p0 lane4 (
+    popcnt_compressor_n2304_p0 lane4 (
         .x(x4),
         .pop(pop4)
     );

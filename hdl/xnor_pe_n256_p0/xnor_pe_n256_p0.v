@@ -43,7 +43,7 @@ module xnor_pe_n256_p0 (
         .x(x0)
     );
 
-    popcnt_carry_n256_p0 lane0 (
+    popcnt_compressor_n256_p0 lane0 (
         .x(x0),
         .pop(pop0)
     );

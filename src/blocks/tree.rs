@@ -46,8 +46,12 @@ pub enum PopcountStyle {
     /// ends up as its own carry chain (one logic cell per full adder on
     /// iCE40 and ECP5), because Yosys only merges adders whose results
     /// are used whole.
-    #[default]
     Carry,
+    /// Full adders in LUTs over 3 input bits at the leaves, then `Carry`'s
+    /// carry-in adders: the leaves are where one-bit carry chains cost
+    /// most (a chain's start and carry-out take logic cells of their own).
+    #[default]
+    Compressor,
     /// Full adders over 3 input bits, then a balanced tree of two-input
     /// adders. Yosys merges the whole tree into one multi-operand adder and
     /// rebuilds it as its own full-adder (Wallace) tree.
@@ -55,11 +59,12 @@ pub enum PopcountStyle {
 }
 
 impl PopcountStyle {
-    pub const ALL: [PopcountStyle; 2] = [PopcountStyle::Carry, PopcountStyle::Tree];
+    pub const ALL: [PopcountStyle; 3] = [PopcountStyle::Compressor, PopcountStyle::Carry, PopcountStyle::Tree];
 
     pub fn name(self) -> &'static str {
         match self {
             PopcountStyle::Carry => "carry",
+            PopcountStyle::Compressor => "compressor",
             PopcountStyle::Tree => "tree",
         }
     }
@@ -77,7 +82,11 @@ pub fn popcount_levels(bits: usize, style: PopcountStyle) -> u32 {
         // A balanced tree over single-bit words; the rest of the bits enter
         // as carry-ins. An even count leaves one bit over, which an unpaired
         // word takes on the way up, or else one more adder at the top.
-        PopcountStyle::Carry => {
+        PopcountStyle::Compressor if compressor_leaves(bits).0 > 0 => {
+            let (adders, singles) = compressor_leaves(bits);
+            1 + tree_levels(adders + singles)
+        }
+        PopcountStyle::Carry | PopcountStyle::Compressor => {
             let words = bits.div_ceil(2);
             // Every level has an even count exactly when `words` is a power of two.
             let spare = bits.is_multiple_of(2) && words.is_power_of_two();
@@ -102,6 +111,7 @@ pub fn popcount(
     let count = match style {
         PopcountStyle::Tree => adder_tree(m, x, sched, first_level, prefix),
         PopcountStyle::Carry => carry_tree(m, x, sched, first_level, prefix),
+        PopcountStyle::Compressor => compressor_tree(m, x, sched, first_level, prefix),
     };
     debug_assert_eq!(count.max, n as u64);
     count
@@ -168,11 +178,72 @@ fn carry_tree(m: &mut Module, x: &Expr, sched: &Schedule, first_level: u32, pref
     let n = x.width() as usize;
     let words = n.div_ceil(2);
     // The first `words` bits are the leaves; the others are carry-ins, in order.
-    let mut nodes: Vec<Count> = (0..words).map(|i| Count { expr: x.bit(i as u32), max: 1 }).collect();
-    let mut carries = (words..n).map(|i| x.bit(i as u32)).collect::<Vec<_>>().into_iter();
+    let nodes: Vec<Count> = (0..words).map(|i| Count { expr: x.bit(i as u32), max: 1 }).collect();
+    let carries = (words..n).map(|i| x.bit(i as u32)).collect();
+    carry_levels(m, nodes, carries, sched, (first_level, 1), prefix)
+}
+
+/// Full-adder leaves for the `Compressor` style: 3 bits in, a 2-bit count out.
+fn full_adder(m: &mut Module, name: &str, bits: [Expr; 3]) -> Count {
+    let [a, b, c] = bits;
+    let ab = Expr::bin(BinOp::Xor, a.clone(), b.clone());
+    let sum = Expr::bin(BinOp::Xor, ab.clone(), c.clone());
+    let carry = Expr::bin(BinOp::Or, Expr::bin(BinOp::And, a, b), Expr::bin(BinOp::And, c, ab));
+    Count { expr: m.wire(name, Expr::concat(vec![carry, sum])), max: 3 }
+}
+
+/// Leaves for the `Compressor` style: `(n + 1) / 4` full adders, the bits
+/// they leave over as single-bit words (0 to 3 of them), and the rest as
+/// carry-ins: exactly one per adder above, none to spare.
+fn compressor_leaves(n: usize) -> (usize, usize) {
+    let adders = (n + 1) / 4;
+    (adders, n + 1 - 4 * adders)
+}
+
+fn compressor_tree(m: &mut Module, x: &Expr, sched: &Schedule, first_level: u32, prefix: &str) -> Count {
+    let n = x.width() as usize;
+    let (adders, singles) = compressor_leaves(n);
+    if adders == 0 {
+        return carry_tree(m, x, sched, first_level, prefix);
+    }
+    let bit = |i: usize| x.bit(i as u32);
+    let mut nodes: Vec<Count> = (0..adders)
+        .map(|g| full_adder(m, &format!("{prefix}l1_{g}"), [bit(3 * g), bit(3 * g + 1), bit(3 * g + 2)]))
+        .collect();
+    nodes.extend((3 * adders..3 * adders + singles).map(|i| Count { expr: bit(i), max: 1 }));
+    let mut carries: Vec<Expr> = (3 * adders + singles..n).map(bit).collect();
+    if nodes.len() == 1 && carries.is_empty() {
+        return nodes.pop().unwrap();
+    }
+    if sched.register_after(first_level) {
+        nodes = register_counts(m, nodes, first_level, prefix);
+        carries = register_bits(m, carries, first_level, prefix);
+    }
+    carry_levels(m, nodes, carries, sched, (first_level + 1, 2), prefix)
+}
+
+/// The registered copy of carry-ins still to come, bit 0 first.
+fn register_bits(m: &mut Module, bits: Vec<Expr>, level: u32, prefix: &str) -> Vec<Expr> {
+    if bits.is_empty() {
+        return bits;
+    }
+    let held = m.reg(&format!("{prefix}c{level}"), Expr::concat(bits.into_iter().rev().collect()), None);
+    (0..held.width()).map(|i| held.bit(i)).collect()
+}
+
+/// A balanced tree of carry-in adders over `nodes`, `carries` entering in
+/// order; `start` is the level of the first adders and the name of their level.
+fn carry_levels(
+    m: &mut Module,
+    mut nodes: Vec<Count>,
+    carries: Vec<Expr>,
+    sched: &Schedule,
+    start: (u32, u32),
+    prefix: &str,
+) -> Count {
+    let mut carries = carries.into_iter();
     let mut unused = vec![];
-    let mut level = first_level;
-    let mut depth_name = 1;
+    let (mut level, mut depth_name) = start;
     while nodes.len() > 1 {
         let mut next = vec![];
         for (i, pair) in nodes.chunks(2).enumerate() {
@@ -195,15 +266,7 @@ fn carry_tree(m: &mut Module, x: &Expr, sched: &Schedule, first_level: u32, pref
             if sched.register_after(level) {
                 nodes = register_counts(m, nodes, level, prefix);
                 // Carry-ins still to come travel with the counts.
-                let pending: Vec<Expr> = carries.collect();
-                carries = if pending.is_empty() {
-                    vec![]
-                } else {
-                    let held =
-                        m.reg(&format!("{prefix}c{level}"), Expr::concat(pending.into_iter().rev().collect()), None);
-                    (0..held.width()).map(|i| held.bit(i)).collect()
-                }
-                .into_iter();
+                carries = register_bits(m, carries.collect(), level, prefix).into_iter();
             }
             level += 1;
             depth_name += 1;
