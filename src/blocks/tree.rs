@@ -183,13 +183,12 @@ fn carry_tree(m: &mut Module, x: &Expr, sched: &Schedule, first_level: u32, pref
     carry_levels(m, nodes, carries, sched, (first_level, 1), prefix)
 }
 
-/// Full-adder leaves for the `Compressor` style: 3 bits in, a 2-bit count out.
+/// Full-adder leaves for the `Compressor` style: 3 bits in, a 2-bit count
+/// out. Written as an addition: Yosys maps adders of 2 result bits to LUTs,
+/// not to a carry chain, and the generator's counts call it a full adder.
 fn full_adder(m: &mut Module, name: &str, bits: [Expr; 3]) -> Count {
-    let [a, b, c] = bits;
-    let ab = Expr::bin(BinOp::Xor, a.clone(), b.clone());
-    let sum = Expr::bin(BinOp::Xor, ab.clone(), c.clone());
-    let carry = Expr::bin(BinOp::Or, Expr::bin(BinOp::And, a, b), Expr::bin(BinOp::And, c, ab));
-    Count { expr: m.wire(name, Expr::concat(vec![carry, sum])), max: 3 }
+    let sum = bits.into_iter().map(|b| b.extend(2, false)).reduce(|acc, b| Expr::bin(BinOp::Add, acc, b)).unwrap();
+    Count { expr: m.wire(name, sum), max: 3 }
 }
 
 /// Leaves for the `Compressor` style: `(n + 1) / 4` full adders, the bits
