@@ -79,13 +79,15 @@ pub fn popcount_levels(bits: usize, style: PopcountStyle) -> u32 {
     match style {
         // One level of 3-input leaf adders, then a balanced adder tree.
         PopcountStyle::Tree => 1 + tree_levels(bits.div_ceil(3)),
-        // A balanced tree over single-bit words; the rest of the bits enter
-        // as carry-ins. An even count leaves one bit over, which an unpaired
-        // word takes on the way up, or else one more adder at the top.
+        // One level of full adders, then a balanced tree over their counts
+        // and the bits left over; the rest enter as carry-ins, none spare.
         PopcountStyle::Compressor if compressor_leaves(bits).0 > 0 => {
             let (adders, singles) = compressor_leaves(bits);
             1 + tree_levels(adders + singles)
         }
+        // A balanced tree over single-bit words; the rest of the bits enter
+        // as carry-ins. An even count leaves one bit over, which an unpaired
+        // word takes on the way up, or else one more adder at the top.
         PopcountStyle::Carry | PopcountStyle::Compressor => {
             let words = bits.div_ceil(2);
             // Every level has an even count exactly when `words` is a power of two.
@@ -126,12 +128,7 @@ fn adder_tree(m: &mut Module, x: &Expr, sched: &Schedule, first_level: u32, pref
             if count == 1 {
                 return Count { expr: x.bit(lo as u32), max: 1 };
             }
-            let w = width_for(0, count as i128);
-            let sum = (lo..lo + count)
-                .map(|i| x.bit(i as u32).extend(w, false))
-                .reduce(|acc, b| Expr::bin(BinOp::Add, acc, b))
-                .unwrap();
-            Count { expr: m.wire(&format!("{prefix}l1_{g}"), sum), max: count as u64 }
+            bit_sum(m, &format!("{prefix}l1_{g}"), (lo..lo + count).map(|i| x.bit(i as u32)).collect())
         })
         .collect();
     let mut level = first_level;
@@ -145,18 +142,35 @@ fn adder_tree(m: &mut Module, x: &Expr, sched: &Schedule, first_level: u32, pref
             .chunks(2)
             .enumerate()
             .map(|(i, pair)| match pair {
-                [a, b] => {
-                    let max = a.max + b.max;
-                    let w = width_for(0, max as i128);
-                    let sum = Expr::bin(BinOp::Add, a.expr.clone().extend(w, false), b.expr.clone().extend(w, false));
-                    Count { expr: m.wire(&format!("{prefix}l{depth_name}_{i}"), sum), max }
-                }
+                [a, b] => add_counts(m, &format!("{prefix}l{depth_name}_{i}"), a, b),
                 [a] => a.clone(),
                 _ => unreachable!(),
             })
             .collect();
     }
     nodes.pop().unwrap()
+}
+
+/// The count of 2 or 3 bits as one adder: a full adder, which Yosys maps to
+/// LUTs (adders of at most 2 result bits never use a carry chain).
+fn bit_sum(m: &mut Module, name: &str, bits: Vec<Expr>) -> Count {
+    let max = bits.len() as u64;
+    let w = width_for(0, max as i128);
+    let sum = bits.into_iter().map(|b| b.extend(w, false)).reduce(|acc, b| Expr::bin(BinOp::Add, acc, b)).unwrap();
+    Count { expr: m.wire(name, sum), max }
+}
+
+/// `a + b`, as wide as their sum needs.
+fn add_counts(m: &mut Module, name: &str, a: &Count, b: &Count) -> Count {
+    let max = a.max + b.max;
+    let w = width_for(0, max as i128);
+    let sum = Expr::bin(BinOp::Add, a.expr.clone().extend(w, false), b.expr.clone().extend(w, false));
+    Count { expr: m.wire(name, sum), max }
+}
+
+/// A count that is always 0, for an adder with one count and a carry-in.
+fn zero_count() -> Count {
+    Count { expr: Expr::zeros(1), max: 0 }
 }
 
 /// `a + b + carry`, the carry entering through an extra low bit:
@@ -183,14 +197,6 @@ fn carry_tree(m: &mut Module, x: &Expr, sched: &Schedule, first_level: u32, pref
     carry_levels(m, nodes, carries, sched, (first_level, 1), prefix)
 }
 
-/// Full-adder leaves for the `Compressor` style: 3 bits in, a 2-bit count
-/// out. Written as an addition: Yosys maps adders of 2 result bits to LUTs,
-/// not to a carry chain, and the generator's counts call it a full adder.
-fn full_adder(m: &mut Module, name: &str, bits: [Expr; 3]) -> Count {
-    let sum = bits.into_iter().map(|b| b.extend(2, false)).reduce(|acc, b| Expr::bin(BinOp::Add, acc, b)).unwrap();
-    Count { expr: m.wire(name, sum), max: 3 }
-}
-
 /// Leaves for the `Compressor` style: `(n + 1) / 4` full adders, the bits
 /// they leave over as single-bit words (0 to 3 of them), and the rest as
 /// carry-ins: exactly one per adder above, none to spare.
@@ -206,9 +212,8 @@ fn compressor_tree(m: &mut Module, x: &Expr, sched: &Schedule, first_level: u32,
         return carry_tree(m, x, sched, first_level, prefix);
     }
     let bit = |i: usize| x.bit(i as u32);
-    let mut nodes: Vec<Count> = (0..adders)
-        .map(|g| full_adder(m, &format!("{prefix}l1_{g}"), [bit(3 * g), bit(3 * g + 1), bit(3 * g + 2)]))
-        .collect();
+    let mut nodes: Vec<Count> =
+        (0..adders).map(|g| bit_sum(m, &format!("{prefix}l1_{g}"), (3 * g..3 * g + 3).map(bit).collect())).collect();
     nodes.extend((3 * adders..3 * adders + singles).map(|i| Count { expr: bit(i), max: 1 }));
     let mut carries: Vec<Expr> = (3 * adders + singles..n).map(bit).collect();
     if nodes.len() == 1 && carries.is_empty() {
@@ -249,13 +254,8 @@ fn carry_levels(
             let name = format!("{prefix}l{depth_name}_{i}");
             next.push(match (pair, carries.next()) {
                 ([a, b], Some(c)) => add_with_carry(m, &name, a, b, c, &mut unused),
-                ([a], Some(c)) => add_with_carry(m, &name, a, &Count { expr: Expr::zeros(1), max: 0 }, c, &mut unused),
-                ([a, b], None) => {
-                    let max = a.max + b.max;
-                    let w = width_for(0, max as i128);
-                    let sum = Expr::bin(BinOp::Add, a.expr.clone().extend(w, false), b.expr.clone().extend(w, false));
-                    Count { expr: m.wire(&name, sum), max }
-                }
+                ([a], Some(c)) => add_with_carry(m, &name, a, &zero_count(), c, &mut unused),
+                ([a, b], None) => add_counts(m, &name, a, b),
                 ([a], None) => a.clone(),
                 _ => unreachable!(),
             });
@@ -273,9 +273,8 @@ fn carry_levels(
     }
     // An even count with a power-of-two number of words leaves one bit.
     if let Some(c) = carries.next() {
-        let zero = Count { expr: Expr::zeros(1), max: 0 };
         let top = nodes.pop().unwrap();
-        nodes.push(add_with_carry(m, &format!("{prefix}l{depth_name}_0"), &top, &zero, c, &mut unused));
+        nodes.push(add_with_carry(m, &format!("{prefix}l{depth_name}_0"), &top, &zero_count(), c, &mut unused));
     }
     assert!(carries.next().is_none());
     if !unused.is_empty() {
