@@ -67,10 +67,7 @@ pub fn simulate(design: &GateLevel, work: &Path, stimulus: &Stimulus) -> Result<
     std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let names: Vec<String> = design.inputs.iter().map(|(n, _)| n.clone()).collect();
     let widths: Vec<usize> = design.inputs.iter().map(|(_, w)| *w).collect();
-    let top_file = format!("{}.v", design.top);
-    let mut verilog: Vec<String> =
-        design.files.iter().map(|(n, _)| n.clone()).filter(|n| n.ends_with(".v") && *n != top_file).collect();
-    verilog.push(top_file);
+    let verilog = crate::output::verilog_order(&design.files, design.top);
     let model = tools::build_toggle_model(&design.files, &verilog, design.top, (&names, &["y".to_string()]))?;
     let vcd = work.join(format!("{}_activity.vcd", design.top));
     let mut dut = Dut::load(&model.path, widths.clone(), design.y_width, Some(&vcd))?;

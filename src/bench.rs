@@ -131,11 +131,6 @@ fn design(flags: &str) -> Result<Rendered, String> {
     render_args(&parse_flags(flags)?)
 }
 
-fn verilog(r: &Rendered) -> Vec<(String, String)> {
-    let order = r.verilog_files();
-    order.iter().map(|n| r.files.iter().find(|(f, _)| f == n).cloned().expect("listed files exist")).collect()
-}
-
 fn progress(step: &str, t0: Instant) {
     eprintln!("[{:>7.1}s] bench: {step}", t0.elapsed().as_secs_f64());
 }
@@ -144,7 +139,7 @@ fn progress(step: &str, t0: Instant) {
 /// synthesised alone by `synth_ice40`.
 fn luts_per_bit(flags: &str, bits: usize, board: Board, work: &Path) -> Result<(f64, fpga::SynthCells), String> {
     let r = design(flags)?;
-    let cells = fpga::synth_cells(&verilog(&r), &r.params.top, board, &work.join(&r.params.top))?;
+    let cells = fpga::synth_cells(&r.verilog(), &r.params.top, board, &work.join(&r.params.top))?;
     Ok((cells.luts as f64 / bits as f64, cells))
 }
 
@@ -326,17 +321,15 @@ fn asic_rows(rows: &mut Vec<Row>, opts: &Options, base_files: &[(String, String)
     let map = |files: &[(String, String)], top: &str, dir: &str| -> Result<asic::AsicReport, String> {
         let dir = work.join(dir);
         let lib = asic::load_liberty(&opts.liberty, &dir)?;
-        for (name, content) in files {
-            std::fs::write(dir.join(name), content).map_err(|e| format!("cannot write {name}: {e}"))?;
-        }
+        crate::output::write_files(&dir, files)?;
         let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
         asic::map_and_time(&dir, &names, top, &lib)
     };
     let b = map(base_files, BASELINE_TOP, "asap7_baseline")?;
     let r0 = design("--block xnor_pe --len 256")?;
-    let p0 = map(&verilog(&r0), &r0.params.top, "asap7_p0")?;
+    let p0 = map(&r0.verilog(), &r0.params.top, "asap7_p0")?;
     let rf = design(&format!("--block xnor_pe --len 256 --pipeline {FAST_PIPELINE_ASAP7}"))?;
-    let pf = map(&verilog(&rf), &rf.params.top, "asap7_fast")?;
+    let pf = map(&rf.verilog(), &rf.params.top, "asap7_fast")?;
     let lib = opts.liberty.display();
     rows.push(Row::new(
         "ASAP7 area, XNOR PE n=256, no inner pipeline",
@@ -396,9 +389,9 @@ fn sim_rows(rows: &mut Vec<Row>, opts: &Options, t0: Instant) -> Result<(), Stri
         .join(&opts.work)
         .join("fresh-models");
     let _ = std::fs::remove_dir_all(&models);
-    let files = verilog(&r);
+    let files = r.verilog();
     let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
-    let inputs: Vec<String> = r.params.input_ports().iter().map(|p| p.name.clone()).collect();
+    let (inputs, _) = crate::verify::model_inputs(&r.params);
     let start = Instant::now();
     tools::build_model_in(&models, &files, &names, &r.params.top, (&inputs, &["y".to_string()]), false, false)?;
     rows.push(Row::new(

@@ -315,8 +315,7 @@ impl Wrapper {
 
     /// The design's Verilog, `board_top.v` and the board's constraint file.
     pub fn files(&self, rendered: &Rendered) -> Result<Vec<(String, String)>, String> {
-        let verilog = rendered.files.iter().filter(|(name, _)| name.ends_with(".v")).cloned().collect();
-        self.files_around(rendered.generated.design.top_module(), verilog)
+        self.files_around(rendered.generated.design.top_module(), rendered.verilog())
     }
 
     /// [`Wrapper::files`] for any design with a generated top's ports:

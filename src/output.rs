@@ -22,9 +22,22 @@ impl Rendered {
     pub fn verilog_files(&self) -> Vec<String> {
         verilog_order(&self.files, &self.params.top)
     }
+
+    /// The Verilog files with their text, in read order (top last).
+    pub fn verilog(&self) -> Vec<(String, String)> {
+        let text = |name: &str| self.files.iter().find(|(f, _)| f == name).map(|(_, t)| t.clone());
+        self.verilog_files()
+            .into_iter()
+            .map(|name| {
+                let t = text(&name).expect("listed files exist");
+                (name, t)
+            })
+            .collect()
+    }
 }
 
-fn verilog_order(files: &[(String, String)], top: &str) -> Vec<String> {
+/// The Verilog file names among `files`, in read order: top module last.
+pub fn verilog_order(files: &[(String, String)], top: &str) -> Vec<String> {
     let top = format!("{top}.v");
     let mut v: Vec<String> = files.iter().map(|(n, _)| n.clone()).filter(|n| n.ends_with(".v") && *n != top).collect();
     v.push(top);

@@ -197,6 +197,11 @@ fn show(v: &BitVec, signed: bool, scalar: bool) -> String {
     if scalar && v.len() <= 64 { v.to_i64(signed).to_string() } else { v.to_hex() }
 }
 
+/// The data inputs a simulation model drives, in port order: names and widths.
+pub fn model_inputs(p: &DesignParams) -> (Vec<String>, Vec<usize>) {
+    p.input_ports().into_iter().map(|port| (port.name, port.width)).unzip()
+}
+
 /// What to check besides simulation.
 #[derive(Clone, Copy, Debug)]
 pub struct Checks {
@@ -253,10 +258,8 @@ pub fn verify(rendered: &Rendered, work: &Path, checks: Checks, effort: Effort, 
             Err(e) => return fail(e),
         }
     }
-    let ports = p.input_ports();
-    let names: Vec<String> = ports.iter().map(|p| p.name.clone()).collect();
-    let widths: Vec<usize> = ports.iter().map(|p| p.width).collect();
-    let files: Vec<(String, String)> = rendered.files.iter().filter(|(n, _)| n.ends_with(".v")).cloned().collect();
+    let (names, widths) = model_inputs(p);
+    let files = rendered.verilog();
     let outputs = ["y".to_string()];
     let model = match tools::build_model(&files, &verilog, top, (&names, &outputs), false, checks.netlist) {
         Ok(m) => m,
@@ -340,12 +343,15 @@ pub struct Throughput {
 pub fn throughput(rendered: &Rendered, min_time: std::time::Duration) -> Result<Throughput, String> {
     let p = &rendered.params;
     let g = &rendered.generated;
-    let ports = p.input_ports();
-    let names: Vec<String> = ports.iter().map(|p| p.name.clone()).collect();
-    let widths: Vec<usize> = ports.iter().map(|p| p.width).collect();
-    let files: Vec<(String, String)> = rendered.files.iter().filter(|(n, _)| n.ends_with(".v")).cloned().collect();
-    let model =
-        tools::build_model(&files, &rendered.verilog_files(), &p.top, (&names, &["y".to_string()]), false, false)?;
+    let (names, widths) = model_inputs(p);
+    let model = tools::build_model(
+        &rendered.verilog(),
+        &rendered.verilog_files(),
+        &p.top,
+        (&names, &["y".to_string()]),
+        false,
+        false,
+    )?;
     let mut dut = Dut::load(&model.path, widths.clone(), g.y_width as usize, None)?;
     let golden = Golden::new(p);
     // A pool of steps, reused; each pass ends drained so the next starts clean.

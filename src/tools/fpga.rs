@@ -12,7 +12,7 @@
 
 use super::{run, text};
 use crate::boards::{Board, Family, WRAPPER_TOP, Wrapper};
-use crate::output::Rendered;
+use crate::output::{Rendered, write_files};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fs;
@@ -90,7 +90,7 @@ pub const REPORT_FILE: &str = "fpga_report.json";
 /// builds the bitstream there, and returns the report (also written to
 /// `work/fpga_report.json`). Progress goes to stderr.
 pub fn pnr(rendered: &Rendered, board: Board, work: &Path) -> Result<FpgaReport, String> {
-    let verilog = rendered.files.iter().filter(|(name, _)| name.ends_with(".v")).cloned().collect();
+    let verilog = rendered.verilog();
     let stimulus_bits = rendered.params.input_ports().iter().map(|p| p.width).sum();
     pnr_design(&Dut { interface: rendered.generated.design.top_module(), verilog, stimulus_bits }, board, work)
 }
@@ -124,13 +124,9 @@ pub fn pnr_design(dut: &Dut, board: Board, work: &Path) -> Result<FpgaReport, St
 
 /// Writes every input file; returns the Verilog files in read order.
 fn write_inputs(dut: &Dut, board: Board, work: &Path) -> Result<Vec<String>, String> {
-    fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
     let mut verilog: Vec<String> = dut.verilog.iter().map(|(name, _)| name.clone()).collect();
     verilog.push(format!("{WRAPPER_TOP}.v"));
-    for (name, content) in Wrapper::new(board).files_around(dut.interface, dut.verilog.clone())? {
-        fs::write(work.join(&name), content)
-            .map_err(|e| format!("cannot write {}: {e}", work.join(&name).display()))?;
-    }
+    write_files(work, &Wrapper::new(board).files_around(dut.interface, dut.verilog.clone())?)?;
     Ok(verilog)
 }
 
@@ -150,10 +146,7 @@ pub struct SynthCells {
 /// Synthesises `verilog` (name, content) with top `top` for `board`'s
 /// family in `work`, with Yosys only: what the design costs by itself.
 pub fn synth_cells(verilog: &[(String, String)], top: &str, board: Board, work: &Path) -> Result<SynthCells, String> {
-    fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-    for (name, content) in verilog {
-        fs::write(work.join(name), content).map_err(|e| format!("cannot write {}: {e}", work.join(name).display()))?;
-    }
+    write_files(work, verilog)?;
     let flow = Flow::new(board, work);
     let command = flow.synth.replace(&format!("-top {WRAPPER_TOP} -json {NETLIST}"), &format!("-top {top}"));
     let names: Vec<&str> = verilog.iter().map(|(n, _)| n.as_str()).collect();
