@@ -22,24 +22,16 @@ use std::time::Duration;
 /// CPU time consumed by the calling thread.
 struct ThreadCpuTime;
 
-fn thread_cpu_now() -> Duration {
-    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `t` is a valid timespec for clock_gettime to fill.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-}
-
 impl Measurement for ThreadCpuTime {
     type Intermediate = Duration;
     type Value = Duration;
 
     fn start(&self) -> Duration {
-        thread_cpu_now()
+        mbnn::cputime::thread()
     }
 
     fn end(&self, start: Duration) -> Duration {
-        thread_cpu_now() - start
+        mbnn::cputime::thread() - start
     }
 
     fn add(&self, a: &Duration, b: &Duration) -> Duration {

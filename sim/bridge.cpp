@@ -35,22 +35,17 @@ struct Bridge {
 };
 
 // Ports of up to 64 bits are plain integers in the model, wider ones are
-// VlWide arrays of 32-bit words; both are read and written as 32-bit words.
-template <typename T> void put(T& port, const uint32_t* words, int width) {
-    uint64_t v = words[0];
-    if (width > 32) v |= static_cast<uint64_t>(words[1]) << 32;
-    port = static_cast<T>(v);
+// VlWide arrays of 32-bit words. Values cross the bridge as 64-bit words,
+// least significant first, the layout of the Rust side's bit vectors, so
+// that nothing is converted or allocated per cycle.
+template <typename T> void put(T& port, const uint64_t* words) { port = static_cast<T>(words[0]); }
+template <std::size_t N> void put(VlWide<N>& port, const uint64_t* words) {
+    for (std::size_t i = 0; i < N; ++i) port[i] = static_cast<uint32_t>(words[i / 2] >> (32 * (i % 2)));
 }
-template <std::size_t N> void put(VlWide<N>& port, const uint32_t* words, int) {
-    for (std::size_t i = 0; i < N; ++i) port[i] = words[i];
-}
-template <typename T> void take(const T& port, uint32_t* words, int width) {
-    uint64_t v = port;
-    words[0] = static_cast<uint32_t>(v);
-    if (width > 32) words[1] = static_cast<uint32_t>(v >> 32);
-}
-template <std::size_t N> void take(const VlWide<N>& port, uint32_t* words, int) {
-    for (std::size_t i = 0; i < N; ++i) words[i] = port[i];
+template <typename T> void take(const T& port, uint64_t* words) { words[0] = port; }
+template <std::size_t N> void take(const VlWide<N>& port, uint64_t* words) {
+    for (std::size_t i = 0; i < (N + 1) / 2; ++i) words[i] = 0;
+    for (std::size_t i = 0; i < N; ++i) words[i / 2] |= static_cast<uint64_t>(port[i]) << (32 * (i % 2));
 }
 
 }  // namespace
@@ -58,10 +53,10 @@ template <std::size_t N> void take(const VlWide<N>& port, uint32_t* words, int) 
 MBNN_EXPORT void* mbnn_new(int tracing) { return new Bridge(tracing != 0); }
 MBNN_EXPORT void mbnn_free(void* h) { delete static_cast<Bridge*>(h); }
 
-MBNN_EXPORT void mbnn_set_input(void* h, int index, const uint32_t* words, int width) {
+MBNN_EXPORT void mbnn_set_input(void* h, int index, const uint64_t* words) {
     Vdut* m = static_cast<Bridge*>(h)->model;
     switch (index) {
-#define MBNN_INPUT(i, name) case i: put(m->name, words, width); break;
+#define MBNN_INPUT(i, name) case i: put(m->name, words); break;
 #define MBNN_OUTPUT(i, name)
 #include "ports.inc"
 #undef MBNN_INPUT
@@ -70,11 +65,11 @@ MBNN_EXPORT void mbnn_set_input(void* h, int index, const uint32_t* words, int w
     }
 }
 
-MBNN_EXPORT void mbnn_get_output(void* h, int index, uint32_t* words, int width) {
+MBNN_EXPORT void mbnn_get_output(void* h, int index, uint64_t* words) {
     Vdut* m = static_cast<Bridge*>(h)->model;
     switch (index) {
 #define MBNN_INPUT(i, name)
-#define MBNN_OUTPUT(i, name) case i: take(m->name, words, width); break;
+#define MBNN_OUTPUT(i, name) case i: take(m->name, words); break;
 #include "ports.inc"
 #undef MBNN_INPUT
 #undef MBNN_OUTPUT

@@ -98,11 +98,29 @@ impl Target {
     }
 }
 
+/// One part of the full set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// iCE40 LUT4s per bit of the three popcount structures, and the
+    /// criterion figures (the quick subset).
+    Quick,
+    /// The other iCE40 area figures and ECP5.
+    Area,
+    /// nextpnr Fmax and placed logic cells.
+    Clock,
+    /// ASAP7 area and clock.
+    Asic,
+    /// Verilator speed and build time.
+    Sim,
+}
+
 /// What to measure.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Everything (nextpnr, ASAP7, simulation); else the quick subset.
     pub full: bool,
+    /// Only this part; overrides `full`.
+    pub only: Option<Part>,
     pub work: PathBuf,
     pub liberty: PathBuf,
     /// criterion's output directory (`target/criterion`), if the criterion
@@ -148,13 +166,38 @@ pub fn bench(opts: &Options) -> Result<Vec<Row>, String> {
     let t0 = Instant::now();
     let mut rows = vec![];
     let (base_files, base_ports) = baseline();
+    let parts = match (opts.only, opts.full) {
+        (Some(part), _) => vec![part],
+        (None, true) => vec![Part::Quick, Part::Area, Part::Clock, Part::Asic, Part::Sim],
+        (None, false) => vec![Part::Quick],
+    };
+    for part in parts {
+        match part {
+            Part::Quick => quick_rows(&mut rows, opts, &base_files, t0)?,
+            Part::Area => full_area(&mut rows, opts, &base_files, t0)?,
+            Part::Clock => fpga_clock(&mut rows, opts, (&base_files, &base_ports), t0)?,
+            Part::Asic => asic_rows(&mut rows, opts, &base_files, t0)?,
+            Part::Sim => sim_rows(&mut rows, opts, t0)?,
+        }
+    }
+    progress("done", t0);
+    Ok(rows)
+}
+
+/// The baseline synthesised alone for iCE40.
+fn baseline_ice40(base_files: &[(String, String)], work: &Path) -> Result<fpga::SynthCells, String> {
+    fpga::synth_cells(base_files, BASELINE_TOP, Board::IceBreaker, &work.join("baseline_ice40"))
+}
+
+/// iCE40 area of the three popcount structures, and the criterion figures.
+fn quick_rows(rows: &mut Vec<Row>, opts: &Options, base_files: &[(String, String)], t0: Instant) -> Result<(), String> {
     let work = &opts.work;
     let n = BASELINE_N;
 
     // iCE40 area: LUT4 per input bit, design alone.
     progress("iCE40 synthesis of the baseline and the XNOR PE (yosys synth_ice40)", t0);
     let ice = Board::IceBreaker;
-    let base_ice = fpga::synth_cells(&base_files, BASELINE_TOP, ice, &work.join("baseline_ice40"))?;
+    let base_ice = baseline_ice40(base_files, work)?;
     let base_lpb = base_ice.luts as f64 / n as f64;
     let pe = format!("--block xnor_pe --len {n}");
     let (lpb, cells) = luts_per_bit(&format!("{pe} --popcount compressor"), n, ice, work)?;
@@ -196,22 +239,15 @@ pub fn bench(opts: &Options) -> Result<Vec<Row>, String> {
             eprintln!("bench: no criterion results: run `cargo bench --bench speed` for the generator and golden model")
         }
     }
-    if opts.full {
-        full_area(&mut rows, opts, (base_lpb, &base_files), t0)?;
-        fpga_clock(&mut rows, opts, (&base_files, &base_ports), t0)?;
-        asic_rows(&mut rows, opts, &base_files, t0)?;
-        sim_rows(&mut rows, opts, t0)?;
-    }
-    progress("done", t0);
-    Ok(rows)
+    Ok(())
 }
 
 /// The other iCE40 area figures and ECP5.
-fn full_area(rows: &mut Vec<Row>, opts: &Options, base: (f64, &[(String, String)]), t0: Instant) -> Result<(), String> {
-    let (base_lpb, base_files) = base;
+fn full_area(rows: &mut Vec<Row>, opts: &Options, base_files: &[(String, String)], t0: Instant) -> Result<(), String> {
     let work = &opts.work;
     let ice = Board::IceBreaker;
     progress("iCE40 synthesis: constant weights, AND PE, Group-Net K=5", t0);
+    let base_lpb = baseline_ice40(base_files, work)?.luts as f64 / BASELINE_N as f64;
     let cases = [
         ("  XNOR PE n=256, constant weights", "--block xnor_pe --len 256 --weights const", 256, Target::AtMost(1.2)),
         ("  AND PE n=256, weight ports", "--block and_pe --len 256", 256, Target::AtMost(2.2)),
@@ -361,26 +397,39 @@ fn asic_rows(rows: &mut Vec<Row>, opts: &Options, base_files: &[(String, String)
 
 /// Checked cycles per second under Verilator, and the model's build time.
 fn sim_rows(rows: &mut Vec<Row>, opts: &Options, t0: Instant) -> Result<(), String> {
-    for (figure, flags, target) in [
-        ("Verilator cycles/s checked, XNOR PE n=2304", "--block xnor_pe --len 2304", 1e6),
-        ("Verilator cycles/s checked, Group-Net K=5 n=2304", "--k 5 --len 2304", 3e5),
-    ] {
-        progress(&format!("simulation: {flags}"), t0);
-        let r = design(flags)?;
-        let rate = crate::verify::throughput(&r, std::time::Duration::from_secs(2))?;
-        rows.push(Row::new(
-            figure,
-            "cycles/s",
-            Some(rate.model_only),
-            rate.checked,
-            Target::AtLeast(target),
-            format!(
-                "{} cycles, random inputs every cycle, golden model compares every output; baseline = the same \
-                 cycles through the model without the golden model",
-                rate.cycles
-            ),
-        ));
-    }
+    let min_cpu = std::time::Duration::from_secs(2);
+    progress("simulation: the baseline's model, n=2304", t0);
+    let baseline_rate = baseline_model_rate(SIM_N, min_cpu)?;
+    let flags = format!("--block xnor_pe --len {SIM_N}");
+    progress(&format!("simulation: {flags}"), t0);
+    let rate = crate::verify::throughput(&design(&flags)?, min_cpu)?;
+    rows.push(Row::new(
+        &format!("Verilator cycles/s checked, XNOR PE n={SIM_N}"),
+        "cycles/s",
+        Some(baseline_rate),
+        rate.checked,
+        Target::AtLeast(1e6),
+        format!(
+            "{} cycles of random inputs, valid every cycle, the golden model comparing every output; the model \
+             alone: {:.3e}; per CPU second of the simulating thread; baseline = the `for` loop's model alone, \
+             same harness",
+            rate.cycles, rate.model_only
+        ),
+    ));
+    let flags = format!("--k 5 --len {SIM_N}");
+    progress(&format!("simulation: {flags}"), t0);
+    let rate = crate::verify::throughput(&design(&flags)?, min_cpu)?;
+    rows.push(Row::new(
+        &format!("Verilator cycles/s checked, Group-Net K=5 n={SIM_N}"),
+        "cycles/s",
+        Some(rate.model_only),
+        rate.checked,
+        Target::AtLeast(3e5),
+        format!(
+            "{} cycles, as above; baseline = the same cycles through the model alone (no golden model)",
+            rate.cycles
+        ),
+    ));
     progress("Verilator build of gen --k 5 from nothing", t0);
     let r = design("--k 5")?;
     // Absolute: Verilator runs in the model's own directory.
@@ -392,18 +441,40 @@ fn sim_rows(rows: &mut Vec<Row>, opts: &Options, t0: Instant) -> Result<(), Stri
     let files = r.verilog();
     let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
     let (inputs, _) = crate::verify::model_inputs(&r.params);
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), crate::cputime::children());
     tools::build_model_in(&models, &files, &names, &r.params.top, (&inputs, &["y".to_string()]), false, false)?;
+    let cpu = (crate::cputime::children() - cpu_start).as_secs_f64();
     rows.push(Row::new(
         "Verilator build, gen --k 5 (n=2304)",
         "s",
         None,
         start.elapsed().as_secs_f64(),
         Target::AtMost(30.0),
-        "verilator --cc + one unity C++ compile, no cached model (the Verilator runtime is built once per machine)"
-            .into(),
+        format!(
+            "wall time of verilator --cc and the C++ compiles, no cached model (the Verilator runtime is built \
+             once per machine); {cpu:.1} s of CPU in all"
+        ),
     ));
     Ok(())
+}
+
+/// The input length of the simulation figures.
+const SIM_N: usize = 2304;
+
+/// Cycles per CPU second of the baseline's Verilator model at `n` inputs,
+/// through the same harness as the generated designs, without a check.
+fn baseline_model_rate(n: usize, min_cpu: std::time::Duration) -> Result<f64, String> {
+    let (files, _) = baseline();
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let inputs = ["a".to_string(), "w".to_string()];
+    let n_param = i64::try_from(n).map_err(|_| format!("baseline size {n} too large"))?;
+    let model =
+        tools::build_model_with_params(&files, &names, BASELINE_TOP, (&inputs, &["y".to_string()]), &[("N", n_param)])?;
+    let y_width = (n + 1).next_power_of_two().ilog2() as usize;
+    let mut dut = crate::sim::Dut::load(&model.path, vec![n, n], y_width, None)?;
+    // The baseline registers its inputs and its count: latency 2.
+    let pool = crate::verify::random_pool(&[n, n], 2, 256, 0xbe7c);
+    Ok(crate::verify::model_rate(&mut dut, &pool, min_cpu).1)
 }
 
 /// The table for people.

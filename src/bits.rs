@@ -138,23 +138,6 @@ impl BitVec {
         BitVec::from_words(len, (0..len.div_ceil(64)).map(|_| rng.next_u64()).collect())
     }
 
-    /// 32-bit little-endian words, as Verilator stores wide ports.
-    pub fn to_u32_words(&self) -> Vec<u32> {
-        let n = self.len.div_ceil(32).max(1);
-        (0..n).map(|i| (self.words.get(i / 2).copied().unwrap_or(0) >> ((i % 2) * 32)) as u32).collect()
-    }
-
-    pub fn from_u32_words(len: usize, words: &[u32]) -> BitVec {
-        let w64 = (0..len.div_ceil(64))
-            .map(|i| {
-                let lo = words.get(2 * i).copied().unwrap_or(0) as u64;
-                let hi = words.get(2 * i + 1).copied().unwrap_or(0) as u64;
-                lo | (hi << 32)
-            })
-            .collect();
-        BitVec::from_words(len, w64)
-    }
-
     /// The vector as a two's-complement (`signed`) or unsigned integer; the
     /// vector must be at most 64 bits wide.
     pub fn to_i64(&self, signed: bool) -> i64 {
@@ -226,15 +209,6 @@ mod tests {
         assert!(BitVec::from_hex("0x2g1", 10).is_err());
         let wide = BitVec::from_fn(70, |i| i % 3 == 0);
         assert_eq!(BitVec::from_hex(&wide.to_hex(), 70).unwrap(), wide);
-    }
-
-    #[test]
-    fn u32_words_round_trip() {
-        let mut rng = SplitMix64::new(7);
-        for len in [1, 31, 32, 33, 64, 65, 2304] {
-            let v = BitVec::random(len, &mut rng);
-            assert_eq!(BitVec::from_u32_words(len, &v.to_u32_words()), v);
-        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod boards;
 pub mod claims;
 pub mod cli;
 pub mod cost;
+pub mod cputime;
 pub mod decompose;
 pub mod golden;
 pub mod liberty;

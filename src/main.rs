@@ -127,6 +127,9 @@ enum Command {
         /// minutes); else the quick subset (iCE40 area, criterion figures).
         #[arg(long)]
         full: bool,
+        /// Only this part of the full set, to reproduce one figure quickly.
+        #[arg(long, value_enum, conflicts_with = "full")]
+        only: Option<mbnn::bench::Part>,
         /// The Liberty file of the ASAP7 figures.
         #[arg(long, default_value = "../shared/pdk/asap7/asap7sc7p5t_RVT_TT_merged.lib.gz")]
         liberty: PathBuf,
@@ -266,12 +269,13 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Bench { full, liberty, criterion, out, work } => {
-            if full && !liberty.exists() {
+        Command::Bench { full, only, liberty, criterion, out, work } => {
+            let needs_liberty = full || only == Some(mbnn::bench::Part::Asic);
+            if needs_liberty && !liberty.exists() {
                 return Err(format!("--liberty {} does not exist (the ASAP7 figures need it)", liberty.display()));
             }
             let criterion = criterion.is_dir().then_some(criterion);
-            let rows = mbnn::bench::bench(&mbnn::bench::Options { full, work, liberty, criterion })?;
+            let rows = mbnn::bench::bench(&mbnn::bench::Options { full, only, work, liberty, criterion })?;
             print!("{}", mbnn::bench::render(&rows));
             let json = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())? + "\n";
             write_files(&out, &[("bench.json".to_string(), json)])?;

@@ -8,8 +8,8 @@ use std::path::Path;
 
 type NewFn = unsafe extern "C" fn(c_int) -> *mut c_void;
 type FreeFn = unsafe extern "C" fn(*mut c_void);
-type SetFn = unsafe extern "C" fn(*mut c_void, c_int, *const u32, c_int);
-type GetFn = unsafe extern "C" fn(*mut c_void, c_int, *mut u32, c_int);
+type SetFn = unsafe extern "C" fn(*mut c_void, c_int, *const u64);
+type GetFn = unsafe extern "C" fn(*mut c_void, c_int, *mut u64);
 type CycleFn = unsafe extern "C" fn(*mut c_void, c_int, c_int) -> c_int;
 type TraceFn = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
 
@@ -22,7 +22,7 @@ pub struct Dut {
     cycle: CycleFn,
     input_widths: Vec<usize>,
     y_width: usize,
-    scratch: Vec<u32>,
+    y_words: Vec<u64>,
     // Dropped last: the functions above point into it.
     _lib: Library,
 }
@@ -50,17 +50,16 @@ impl Dut {
                     return Err(format!("cannot open the trace {}", path.display()));
                 }
             }
-            let scratch = vec![0u32; y_width.div_ceil(32).max(2)];
-            Ok(Dut { handle, free, set, get, cycle, input_widths, y_width, scratch, _lib: library })
+            let y_words = vec![0u64; y_width.div_ceil(64).max(1)];
+            Ok(Dut { handle, free, set, get, cycle, input_widths, y_width, y_words, _lib: library })
         }
     }
 
     pub fn set_input(&mut self, index: usize, value: &BitVec) {
         assert_eq!(value.len(), self.input_widths[index]);
-        let mut words = value.to_u32_words();
-        words.resize(words.len().max(2), 0);
-        // SAFETY: `words` holds at least as many words as the port needs.
-        unsafe { (self.set)(self.handle, index as c_int, words.as_ptr(), value.len() as c_int) }
+        // SAFETY: a BitVec of the port's width holds every 64-bit word the
+        // port needs, with the bits above its width clear.
+        unsafe { (self.set)(self.handle, index as c_int, value.words().as_ptr()) }
     }
 
     /// One clock cycle; returns `out_valid` after the rising edge.
@@ -69,11 +68,22 @@ impl Dut {
         unsafe { (self.cycle)(self.handle, c_int::from(rst), c_int::from(in_valid)) != 0 }
     }
 
+    /// The words of `y` as it is after the last edge, least significant first.
+    pub fn y_words(&mut self) -> &[u64] {
+        // SAFETY: `y_words` holds every 64-bit word of `y`.
+        unsafe { (self.get)(self.handle, 0, self.y_words.as_mut_ptr()) };
+        &self.y_words
+    }
+
     /// The result port `y` as it is after the last edge.
     pub fn y(&mut self) -> BitVec {
-        // SAFETY: `scratch` holds enough words for `y`.
-        unsafe { (self.get)(self.handle, 0, self.scratch.as_mut_ptr(), self.y_width as c_int) };
-        BitVec::from_u32_words(self.y_width, &self.scratch)
+        let words = self.y_words().to_vec();
+        BitVec::from_words(self.y_width, words)
+    }
+
+    /// Whether `y` equals `want`, without building a vector.
+    pub fn y_is(&mut self, want: &BitVec) -> bool {
+        want.len() == self.y_width && want.words() == self.y_words()
     }
 }
 

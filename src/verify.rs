@@ -3,6 +3,7 @@
 //! model on every cycle.
 
 use crate::bits::{BitVec, SplitMix64};
+use crate::cputime;
 use crate::golden::Golden;
 use crate::output::Rendered;
 use crate::params::{Block, DesignParams};
@@ -10,7 +11,7 @@ use crate::sim::Dut;
 use crate::tools;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// One cycle of stimulus.
 #[derive(Clone, Debug)]
@@ -171,7 +172,7 @@ pub fn run(dut: &mut Dut, golden: &Golden, steps: &[Step], latency: u32) -> RunR
         let expected = &stages[latency as usize - 1];
         let ok = match expected {
             None => !got_valid,
-            Some((_, want)) => got_valid && dut.y() == *want,
+            Some((_, want)) => got_valid && dut.y_is(want),
         };
         if !ok {
             return RunResult {
@@ -328,8 +329,10 @@ pub fn verify(rendered: &Rendered, work: &Path, checks: Checks, effort: Effort, 
     }
 }
 
-/// Simulation speed: cycles per second with the golden model checking
-/// every output, and through the model alone.
+/// Simulation speed, in cycles per second of the simulating thread's CPU
+/// time (so that a busy machine slows the figure less than wall time
+/// would): with the golden model checking every output, and through the
+/// model alone.
 #[derive(Clone, Debug)]
 pub struct Throughput {
     pub cycles: usize,
@@ -337,10 +340,49 @@ pub struct Throughput {
     pub model_only: f64,
 }
 
+/// `count` steps of random inputs, valid every cycle, after a reset and
+/// followed by `latency + 1` idle cycles, so that a run ends drained and
+/// the next starts clean.
+pub fn random_pool(widths: &[usize], latency: u32, count: usize, seed: u64) -> Vec<Step> {
+    let mut rng = SplitMix64::new(seed);
+    let mut pool: Vec<Step> = (0..count)
+        .map(|_| Step {
+            rst: false,
+            in_valid: true,
+            inputs: widths.iter().map(|&w| BitVec::random(w, &mut rng)).collect(),
+        })
+        .collect();
+    pool.insert(0, Step { rst: true, in_valid: false, inputs: pool[0].inputs.clone() });
+    for _ in 0..latency + 1 {
+        pool.push(Step { rst: false, in_valid: false, inputs: pool[1].inputs.clone() });
+    }
+    pool
+}
+
+/// Cycles per CPU second of `pool`, repeated for at least `min_cpu`,
+/// through the model alone: inputs set, one clock, `y` read.
+pub fn model_rate(dut: &mut Dut, pool: &[Step], min_cpu: Duration) -> (usize, f64) {
+    let start = cputime::thread();
+    let mut cycles = 0;
+    let mut sink = 0u64;
+    while cycles == 0 || cputime::thread() - start < min_cpu {
+        for step in pool {
+            for (i, v) in step.inputs.iter().enumerate() {
+                dut.set_input(i, v);
+            }
+            sink = sink.wrapping_add(u64::from(dut.cycle(step.rst, step.in_valid)));
+            sink = sink.wrapping_add(dut.y_words()[0]);
+        }
+        cycles += pool.len();
+    }
+    std::hint::black_box(sink);
+    (cycles, cycles as f64 / (cputime::thread() - start).as_secs_f64())
+}
+
 /// Runs random inputs, valid every cycle, through the design's Verilator
-/// model for at least `min_time`, first checked against the golden model,
-/// then again through the model alone.
-pub fn throughput(rendered: &Rendered, min_time: std::time::Duration) -> Result<Throughput, String> {
+/// model for at least `min_cpu` of CPU time, first checked against the
+/// golden model, then again through the model alone.
+pub fn throughput(rendered: &Rendered, min_cpu: Duration) -> Result<Throughput, String> {
     let p = &rendered.params;
     let g = &rendered.generated;
     let (names, widths) = model_inputs(p);
@@ -354,41 +396,19 @@ pub fn throughput(rendered: &Rendered, min_time: std::time::Duration) -> Result<
     )?;
     let mut dut = Dut::load(&model.path, widths.clone(), g.y_width as usize, None)?;
     let golden = Golden::new(p);
-    // A pool of steps, reused; each pass ends drained so the next starts clean.
-    let mut rng = SplitMix64::new(0xbe7c);
-    let mut pool: Vec<Step> = (0..1024)
-        .map(|_| Step {
-            rst: false,
-            in_valid: true,
-            inputs: widths.iter().map(|&w| BitVec::random(w, &mut rng)).collect(),
-        })
-        .collect();
-    pool.insert(0, Step { rst: true, in_valid: false, inputs: pool[0].inputs.clone() });
-    for _ in 0..g.latency + 1 {
-        pool.push(Step { rst: false, in_valid: false, inputs: pool[1].inputs.clone() });
-    }
-    let start = Instant::now();
-    let mut passes = 0;
-    while passes == 0 || start.elapsed() < min_time {
+    // Small enough that the inputs stay in the caches, as a test bench's
+    // generated stimulus would.
+    let pool = random_pool(&widths, g.latency, 256, 0xbe7c);
+    let start = cputime::thread();
+    let mut cycles = 0;
+    while cycles == 0 || cputime::thread() - start < min_cpu {
         let result = run(&mut dut, &golden, &pool, g.latency);
         if let Some(m) = result.mismatch {
             return Err(format!("{}: mismatch at cycle {} of the throughput run (see `mbnn sim`)", p.top, m.cycle));
         }
-        passes += 1;
+        cycles += pool.len();
     }
-    let checked = (passes * pool.len()) as f64 / start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    let mut sink = 0u64;
-    for _ in 0..passes {
-        for step in &pool {
-            for (i, v) in step.inputs.iter().enumerate() {
-                dut.set_input(i, v);
-            }
-            sink += u64::from(dut.cycle(step.rst, step.in_valid));
-            sink += dut.y().count_ones();
-        }
-    }
-    std::hint::black_box(sink);
-    let model_only = (passes * pool.len()) as f64 / start.elapsed().as_secs_f64();
-    Ok(Throughput { cycles: passes * pool.len(), checked, model_only })
+    let checked = cycles as f64 / (cputime::thread() - start).as_secs_f64();
+    let (_, model_only) = model_rate(&mut dut, &pool, min_cpu);
+    Ok(Throughput { cycles, checked, model_only })
 }
