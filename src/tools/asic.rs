@@ -100,7 +100,21 @@ pub struct AsicReport {
     pub settings: String,
 }
 
-const MAP_SCRIPT_NOTE: &str = "yosys synth -flatten; dfflegalize to plain DFF (sync reset as logic); dfflibmap; abc -fast -liberty; OpenSTA report_checks, ideal clock, 0 input/output delay";
+const MAP_SCRIPT_NOTE: &str = "yosys synth -flatten; dfflegalize to plain DFF (sync reset as logic); dfflibmap; abc -liberty with `strash; &get -n; &dch -f; &nf; &put`; OpenSTA report_checks, ideal clock, 0 input/output delay";
+
+/// ABC's script for mapping onto Liberty cells: choice computation and the
+/// `&nf` mapper. Against `abc -fast` (`strash; dretime; map`) it maps the
+/// n = 256 XNOR PE and the baseline 10% smaller; against Yosys's default
+/// script, which adds `ifraig; scorr; dc2`, it is as small or smaller and
+/// finishes a 4 x 5 PA-Net in 22 s where the default ran past 15 minutes.
+const ABC_LIBERTY_SCRIPT: &str = "strash\n&get -n\n&dch -f\n&nf\n&put\n";
+
+/// Writes [`ABC_LIBERTY_SCRIPT`] into `work`; returns its file name there.
+fn abc_script(work: &Path) -> Result<&'static str, String> {
+    let name = "map.abc";
+    fs::write(work.join(name), ABC_LIBERTY_SCRIPT).map_err(|e| format!("cannot write {name}: {e}"))?;
+    Ok(name)
+}
 
 /// Maps `verilog` (top `top`) onto the cells of `lib` with Yosys and ABC,
 /// then times the netlist with OpenSTA.
@@ -110,7 +124,7 @@ pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -
     let stat = PathBuf::from("asic_stat.txt");
     let script = format!(
         "read_verilog {files}; synth -flatten -top {top}; dfflegalize -cell $_DFF_P_ 01; \
-         dfflibmap -liberty {libp}; abc -fast -liberty {libp}; opt_clean; \
+         dfflibmap -liberty {libp}; abc -script {abc} -liberty {libp}; opt_clean; \
          hilomap -singleton -hicell {hi} -locell {lo}; opt_clean; \
          tee -q -o {stat} stat -liberty {libp}; write_verilog -noattr -noexpr {net}",
         files = verilog.join(" "),
@@ -118,6 +132,7 @@ pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -
         lo = tie_cell(lib, "TIELO").unwrap_or_else(|| "TIELO L".into()),
         stat = stat.display(),
         net = netlist.display(),
+        abc = abc_script(work)?,
     );
     let out = run("yosys", Command::new("yosys").current_dir(work).args(["-q", "-p", &script]))?;
     if !out.status.success() {
@@ -164,9 +179,10 @@ pub fn module_areas(
     let stat = PathBuf::from("asic_hier_stat.txt");
     let script = format!(
         "read_verilog {files}; synth -top {top}; dfflegalize -cell $_DFF_P_ 01; dfflibmap -liberty {libp}; \
-         abc -fast -liberty {libp}; opt_clean; tee -q -o {stat} stat -liberty {libp}",
+         abc -script {abc} -liberty {libp}; opt_clean; tee -q -o {stat} stat -liberty {libp}",
         files = verilog.join(" "),
         stat = stat.display(),
+        abc = abc_script(work)?,
     );
     let out = run("yosys", Command::new("yosys").current_dir(work).args(["-q", "-p", &script]))?;
     if !out.status.success() {
