@@ -49,7 +49,8 @@ pub struct DesignArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub pipeline: Option<i64>,
     /// Popcount structure: compressor (full adders at the leaves, then adders with an input bit as carry-in),
-    /// carry (carry-in adders throughout) or tree (3-input leaves, then a balanced adder tree) [default: compressor].
+    /// carry (carry-in adders throughout) or tree (3-input leaves, then a balanced adder tree)
+    /// [default: compressor with weight ports, carry with constant weights].
     #[arg(long)]
     pub popcount: Option<String>,
     /// PA-Net weight bases M, 1..=16 [default: 4].
@@ -94,10 +95,10 @@ impl DesignArgs {
         Ok(in_range("--pipeline", p, 0, MAX_PIPELINE as i64, "the levels per pipeline stage")? as u32)
     }
 
-    /// `--popcount`, checked.
-    fn popcount_style(&self) -> Result<PopcountStyle, String> {
+    /// `--popcount`, checked; without it, the default for the weights.
+    fn popcount_style(&self, weights: &Weights) -> Result<PopcountStyle, String> {
         match &self.popcount {
-            None => Ok(PopcountStyle::default()),
+            None => Ok(PopcountStyle::default_for(matches!(weights, Weights::Const(_)))),
             Some(text) => PopcountStyle::parse(text).ok_or_else(|| {
                 let names: Vec<&str> = PopcountStyle::ALL.iter().map(|s| s.name()).collect();
                 format!("--popcount {text}: expected one of {}", names.join(", "))
@@ -110,7 +111,7 @@ impl DesignArgs {
             Some(path) => self.model_params(path)?.0,
             None => self.flag_params()?,
         };
-        p.popcount = self.popcount_style()?;
+        p.popcount = self.popcount_style(&p.weights)?;
         Ok(p)
     }
 
@@ -335,6 +336,7 @@ impl DesignArgs {
             }
         };
 
+        let popcount = self.popcount_style(&weights)?;
         Ok(DesignParams {
             block,
             top,
@@ -347,7 +349,7 @@ impl DesignArgs {
             frac_bits,
             coef_bits,
             pipeline,
-            popcount: self.popcount_style()?,
+            popcount,
             act_bits,
             endpoints,
             phi,
@@ -478,4 +480,26 @@ pub fn read_weights_file(path: &std::path::Path, lanes: usize, len: usize) -> Re
             BitVec::from_hex(s, len).map_err(|e| format!("--weights-file {shown}: weights[{i}]: {e}"))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::parse_flags;
+
+    fn style(flags: &str) -> PopcountStyle {
+        parse_flags(flags).unwrap().to_params().unwrap().popcount
+    }
+
+    #[test]
+    fn popcount_default_follows_the_weights_unless_given() {
+        assert_eq!(style("--block xnor_pe --len 64"), PopcountStyle::Compressor);
+        assert_eq!(style("--block and_pe --len 64"), PopcountStyle::Compressor);
+        assert_eq!(style("--k 3 --len 64"), PopcountStyle::Compressor);
+        assert_eq!(style("--block xnor_pe --len 64 --weights const"), PopcountStyle::Carry);
+        assert_eq!(style("--k 3 --len 64 --weights const"), PopcountStyle::Carry);
+        assert_eq!(style("--block xnor_pe --len 64 --weights const --popcount compressor"), PopcountStyle::Compressor);
+        assert_eq!(style("--block xnor_pe --len 64 --popcount tree"), PopcountStyle::Tree);
+        assert_eq!(style("--block pa --m 2 --n 2 --len 16"), PopcountStyle::Compressor);
+    }
 }

@@ -159,61 +159,61 @@ module groupnet_k5_n2304_const_p3 (
         end
     end
 
-    popcnt_compressor_n1165_p3 lane0 (
+    popcnt_carry_n1165_p3 lane0 (
         .clk(clk),
         .x(a0_q),
         .pop(pop0)
     );
 
-    popcnt_compressor_n1139_p3 lane1 (
+    popcnt_carry_n1139_p3 lane1 (
         .clk(clk),
         .x(a0_q_1),
         .pop(pop1)
     );
 
-    popcnt_compressor_n1122_p3 lane2 (
+    popcnt_carry_n1122_p3 lane2 (
         .clk(clk),
         .x(a1_q),
         .pop(pop2)
     );
 
-    popcnt_compressor_n1182_p3 lane3 (
+    popcnt_carry_n1182_p3 lane3 (
         .clk(clk),
         .x(a1_q_1),
         .pop(pop3)
     );
 
-    popcnt_compressor_n1140_p3 lane4 (
+    popcnt_carry_n1140_p3 lane4 (
         .clk(clk),
         .x(a2_q),
         .pop(pop4)
     );
 
-    popcnt_compressor_n1164_p3 lane5 (
+    popcnt_carry_n1164_p3 lane5 (
         .clk(clk),
         .x(a2_q_1),
         .pop(pop5)
     );
 
-    popcnt_compressor_n1178_p3 lane6 (
+    popcnt_carry_n1178_p3 lane6 (
         .clk(clk),
         .x(a3_q),
         .pop(pop6)
     );
 
-    popcnt_compressor_n1126_p3 lane7 (
+    popcnt_carry_n1126_p3 lane7 (
         .clk(clk),
         .x(a3_q_1),
         .pop(pop7)
     );
 
-    popcnt_compressor_n1138_p3 lane8 (
+    popcnt_carry_n1138_p3 lane8 (
         .clk(clk),
         .x(a4_q),
         .pop(pop8)
     );
 
-    popcnt_compressor_n1166_p3 lane9 (
+    popcnt_carry_n1166_p3 lane9 (
         .clk(clk),
         .x(a4_q_1),
         .pop(pop9)
