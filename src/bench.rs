@@ -132,16 +132,25 @@ const BASELINE_TOP: &str = "xnor_popcount_loop";
 const BASELINE_N: usize = 256;
 const BASELINE_SRC: &str = include_str!("../benches/baseline/xnor_popcount_loop.v");
 
+/// The baseline's data inputs, each `N` bits wide.
+const BASELINE_DATA_INPUTS: [&str; 2] = ["a", "w"];
+
+/// The width of the baseline's count `y`: `$clog2(N + 1)`.
+fn baseline_y_width(n: usize) -> u32 {
+    (n + 1).next_power_of_two().ilog2()
+}
+
 /// The baseline's files, and a module with its ports for the board wrapper.
 fn baseline() -> (Vec<(String, String)>, Module) {
     let mut m = Module::new(BASELINE_TOP);
     m.clock_input();
     m.reset_input();
     m.input("in_valid", 1);
-    m.input("a", BASELINE_N as u32);
-    m.input("w", BASELINE_N as u32);
+    for name in BASELINE_DATA_INPUTS {
+        m.input(name, BASELINE_N as u32);
+    }
     m.port("out_valid", Dir::Out, 1, false);
-    m.port("y", Dir::Out, (BASELINE_N + 1).next_power_of_two().ilog2(), false);
+    m.port("y", Dir::Out, baseline_y_width(BASELINE_N), false);
     (vec![(format!("{BASELINE_TOP}.v"), BASELINE_SRC.to_string())], m)
 }
 
@@ -171,10 +180,18 @@ pub fn bench(opts: &Options) -> Result<Vec<Row>, String> {
         (None, true) => vec![Part::Quick, Part::Area, Part::Clock, Part::Asic, Part::Sim],
         (None, false) => vec![Part::Quick],
     };
+    // Both area parts compare with it; synthesised once, when first needed.
+    let mut base_ice = None;
     for part in parts {
         match part {
-            Part::Quick => quick_rows(&mut rows, opts, &base_files, t0)?,
-            Part::Area => full_area(&mut rows, opts, &base_files, t0)?,
+            Part::Quick => {
+                let base_ice = baseline_ice40(&mut base_ice, &base_files, &opts.work, t0)?;
+                quick_rows(&mut rows, opts, base_ice, t0)?
+            }
+            Part::Area => {
+                let base_ice = baseline_ice40(&mut base_ice, &base_files, &opts.work, t0)?;
+                full_area(&mut rows, opts, (&base_files, base_ice), t0)?
+            }
             Part::Clock => fpga_clock(&mut rows, opts, (&base_files, &base_ports), t0)?,
             Part::Asic => asic_rows(&mut rows, opts, &base_files, t0)?,
             Part::Sim => sim_rows(&mut rows, opts, t0)?,
@@ -184,20 +201,29 @@ pub fn bench(opts: &Options) -> Result<Vec<Row>, String> {
     Ok(rows)
 }
 
-/// The baseline synthesised alone for iCE40.
-fn baseline_ice40(base_files: &[(String, String)], work: &Path) -> Result<fpga::SynthCells, String> {
-    fpga::synth_cells(base_files, BASELINE_TOP, Board::IceBreaker, &work.join("baseline_ice40"))
+/// The baseline synthesised alone for iCE40, kept in `done` after the
+/// first call.
+fn baseline_ice40<'a>(
+    done: &'a mut Option<fpga::SynthCells>,
+    base_files: &[(String, String)],
+    work: &Path,
+    t0: Instant,
+) -> Result<&'a fpga::SynthCells, String> {
+    if done.is_none() {
+        progress("iCE40 synthesis of the baseline (yosys synth_ice40)", t0);
+        *done = Some(fpga::synth_cells(base_files, BASELINE_TOP, Board::IceBreaker, &work.join("baseline_ice40"))?);
+    }
+    Ok(done.as_ref().expect("filled above"))
 }
 
 /// iCE40 area of the three popcount structures, and the criterion figures.
-fn quick_rows(rows: &mut Vec<Row>, opts: &Options, base_files: &[(String, String)], t0: Instant) -> Result<(), String> {
+fn quick_rows(rows: &mut Vec<Row>, opts: &Options, base_ice: &fpga::SynthCells, t0: Instant) -> Result<(), String> {
     let work = &opts.work;
     let n = BASELINE_N;
 
     // iCE40 area: LUT4 per input bit, design alone.
-    progress("iCE40 synthesis of the baseline and the XNOR PE (yosys synth_ice40)", t0);
+    progress("iCE40 synthesis of the XNOR PE, three popcount structures (yosys synth_ice40)", t0);
     let ice = Board::IceBreaker;
-    let base_ice = baseline_ice40(base_files, work)?;
     let base_lpb = base_ice.luts as f64 / n as f64;
     let pe = format!("--block xnor_pe --len {n}");
     let (lpb, cells) = luts_per_bit(&format!("{pe} --popcount compressor"), n, ice, work)?;
@@ -243,11 +269,17 @@ fn quick_rows(rows: &mut Vec<Row>, opts: &Options, base_files: &[(String, String
 }
 
 /// The other iCE40 area figures and ECP5.
-fn full_area(rows: &mut Vec<Row>, opts: &Options, base_files: &[(String, String)], t0: Instant) -> Result<(), String> {
+fn full_area(
+    rows: &mut Vec<Row>,
+    opts: &Options,
+    base: (&[(String, String)], &fpga::SynthCells),
+    t0: Instant,
+) -> Result<(), String> {
+    let (base_files, base_ice) = base;
     let work = &opts.work;
     let ice = Board::IceBreaker;
     progress("iCE40 synthesis: constant weights, AND PE, Group-Net K=5", t0);
-    let base_lpb = baseline_ice40(base_files, work)?.luts as f64 / BASELINE_N as f64;
+    let base_lpb = base_ice.luts as f64 / BASELINE_N as f64;
     let cases = [
         ("  XNOR PE n=256, constant weights", "--block xnor_pe --len 256 --weights const", 256, Target::AtMost(1.2)),
         ("  AND PE n=256, weight ports", "--block and_pe --len 256", 256, Target::AtMost(2.2)),
@@ -467,15 +499,15 @@ const SIM_N: usize = 2304;
 fn baseline_model_rate(n: usize, min_cpu: std::time::Duration) -> Result<f64, String> {
     let (files, _) = baseline();
     let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
-    let inputs = ["a".to_string(), "w".to_string()];
+    let inputs = BASELINE_DATA_INPUTS.map(String::from);
     let n_param = i64::try_from(n).map_err(|_| format!("baseline size {n} too large"))?;
     let model =
         tools::build_model_with_params(&files, &names, BASELINE_TOP, (&inputs, &["y".to_string()]), &[("N", n_param)])?;
-    let y_width = (n + 1).next_power_of_two().ilog2() as usize;
-    let mut dut = crate::sim::Dut::load(&model.path, vec![n, n], y_width, None)?;
+    let widths = vec![n; BASELINE_DATA_INPUTS.len()];
+    let mut dut = crate::sim::Dut::load(&model.path, widths.clone(), baseline_y_width(n) as usize, None)?;
     // The baseline registers its inputs and its count: latency 2.
-    let pool = crate::verify::random_pool(&[n, n], 2, 256, 0xbe7c);
-    Ok(crate::verify::model_rate(&mut dut, &pool, min_cpu).1)
+    let pool = crate::verify::random_pool(&widths, 2, 256, 0xbe7c);
+    Ok(crate::verify::model_rate(&mut dut, &pool, min_cpu)?.1)
 }
 
 /// The table for people.

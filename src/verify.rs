@@ -359,13 +359,28 @@ pub fn random_pool(widths: &[usize], latency: u32, count: usize, seed: u64) -> V
     pool
 }
 
-/// Cycles per CPU second of `pool`, repeated for at least `min_cpu`,
-/// through the model alone: inputs set, one clock, `y` read.
-pub fn model_rate(dut: &mut Dut, pool: &[Step], min_cpu: Duration) -> (usize, f64) {
+/// Runs `pass` (`cycles_per_pass` cycles each) until at least `min_cpu`
+/// of this thread's CPU time has gone; returns the cycles run and their
+/// rate per CPU second.
+fn cpu_rate(
+    min_cpu: Duration,
+    cycles_per_pass: usize,
+    mut pass: impl FnMut() -> Result<(), String>,
+) -> Result<(usize, f64), String> {
     let start = cputime::thread();
     let mut cycles = 0;
-    let mut sink = 0u64;
     while cycles == 0 || cputime::thread() - start < min_cpu {
+        pass()?;
+        cycles += cycles_per_pass;
+    }
+    Ok((cycles, cycles as f64 / (cputime::thread() - start).as_secs_f64()))
+}
+
+/// Cycles per CPU second of `pool`, repeated for at least `min_cpu`,
+/// through the model alone: inputs set, one clock, `y` read.
+pub fn model_rate(dut: &mut Dut, pool: &[Step], min_cpu: Duration) -> Result<(usize, f64), String> {
+    let mut sink = 0u64;
+    let rate = cpu_rate(min_cpu, pool.len(), || {
         for step in pool {
             for (i, v) in step.inputs.iter().enumerate() {
                 dut.set_input(i, v);
@@ -373,10 +388,10 @@ pub fn model_rate(dut: &mut Dut, pool: &[Step], min_cpu: Duration) -> (usize, f6
             sink = sink.wrapping_add(u64::from(dut.cycle(step.rst, step.in_valid)));
             sink = sink.wrapping_add(dut.y_words()[0]);
         }
-        cycles += pool.len();
-    }
+        Ok(())
+    });
     std::hint::black_box(sink);
-    (cycles, cycles as f64 / (cputime::thread() - start).as_secs_f64())
+    rate
 }
 
 /// Runs random inputs, valid every cycle, through the design's Verilator
@@ -399,16 +414,11 @@ pub fn throughput(rendered: &Rendered, min_cpu: Duration) -> Result<Throughput, 
     // Small enough that the inputs stay in the caches, as a test bench's
     // generated stimulus would.
     let pool = random_pool(&widths, g.latency, 256, 0xbe7c);
-    let start = cputime::thread();
-    let mut cycles = 0;
-    while cycles == 0 || cputime::thread() - start < min_cpu {
-        let result = run(&mut dut, &golden, &pool, g.latency);
-        if let Some(m) = result.mismatch {
-            return Err(format!("{}: mismatch at cycle {} of the throughput run (see `mbnn sim`)", p.top, m.cycle));
-        }
-        cycles += pool.len();
-    }
-    let checked = cycles as f64 / (cputime::thread() - start).as_secs_f64();
-    let (_, model_only) = model_rate(&mut dut, &pool, min_cpu);
+    let (cycles, checked) =
+        cpu_rate(min_cpu, pool.len(), || match run(&mut dut, &golden, &pool, g.latency).mismatch {
+            Some(m) => Err(format!("{}: mismatch at cycle {} of the throughput run (see `mbnn sim`)", p.top, m.cycle)),
+            None => Ok(()),
+        })?;
+    let (_, model_only) = model_rate(&mut dut, &pool, min_cpu)?;
     Ok(Throughput { cycles, checked, model_only })
 }
