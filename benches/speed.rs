@@ -1,7 +1,7 @@
 //! Speed of the generator and of the golden model (issue #5), measured by
 //! criterion: `cargo bench --bench speed`. The figures derived from the
 //! results (MAC/s, share of the popcount peak, speed-up beside Eq. 4) are
-//! computed by `mbnn::benchfig`, which documents the workloads.
+//! computed by `mbnn::study::benchfig`, which documents the workloads.
 //!
 //! Times are the benchmark thread's CPU time, not wall time: on a machine
 //! shared with other jobs, wall time also counts the slices the scheduler
@@ -10,12 +10,14 @@
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use mbnn::benchfig::*;
-use mbnn::bits::{BitVec, SplitMix64};
-use mbnn::cli::DesignArgs;
-use mbnn::golden::{BinaryMap, Golden, GroupNetConv, groupnet_layer};
-use mbnn::output::{render_args, write_files};
-use mbnn::params::DesignParams;
+use mbnn::generator::render::render_args;
+use mbnn::model::conv::{BinaryMap, GroupNetConv, groupnet_layer};
+use mbnn::model::golden::Golden;
+use mbnn::spec::flags::DesignArgs;
+use mbnn::spec::params::DesignParams;
+use mbnn::study::benchfig::*;
+use mbnn::util::bits::{BitVec, SplitMix64};
+use mbnn::util::files::write_files;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -27,11 +29,11 @@ impl Measurement for ThreadCpuTime {
     type Value = Duration;
 
     fn start(&self) -> Duration {
-        mbnn::cputime::thread()
+        mbnn::util::cputime::thread()
     }
 
     fn end(&self, start: Duration) -> Duration {
-        mbnn::cputime::thread() - start
+        mbnn::util::cputime::thread() - start
     }
 
     fn add(&self, a: &Duration, b: &Duration) -> Duration {

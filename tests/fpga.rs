@@ -3,14 +3,14 @@
 //! real bitstreams come out of the open tools. iCE40 runs by default; the
 //! ECP5 and Gowin flows take minutes and run with `--ignored`.
 
-use mbnn::boards::{Board, MISR_BITS, WRAPPER_TOP, Wrapper, expected_signatures};
-use mbnn::output::{Rendered, render};
-use mbnn::tools::fpga::{FpgaReport, REPORT_FILE, pnr};
+use mbnn::eda::fpga::{FpgaReport, REPORT_FILE, pnr};
+use mbnn::generator::render::{Rendered, render};
+use mbnn::measure::boards::{Board, MISR_BITS, WRAPPER_TOP, Wrapper, expected_signatures};
 use std::path::Path;
 use std::process::Command;
 
 fn rendered(flags: &str) -> Rendered {
-    render(mbnn::sweep::parse_flags(flags).and_then(|a| a.to_params()).expect("valid flags"))
+    render(mbnn::verify::sweep::parse_flags(flags).and_then(|a| a.to_params()).expect("valid flags"))
 }
 
 /// Writes the design and its wrapper; returns the Verilog files in read order.
@@ -38,8 +38,8 @@ fn the_wrapper_lints_clean_with_every_kind_of_design_on_every_board() {
             let r = rendered(flags);
             let dir = work.path().join(format!("{}_{board}", r.params.top));
             let files = write_wrapped(&r, &Wrapper::new(board), &dir);
-            mbnn::tools::lint(&dir, &files, WRAPPER_TOP).unwrap_or_else(|e| panic!("{flags} on {board}: {e}"));
-            mbnn::tools::iverilog_check(&dir, &files, WRAPPER_TOP).unwrap_or_else(|e| panic!("{flags}: {e}"));
+            mbnn::eda::verilator::lint(&dir, &files, WRAPPER_TOP).unwrap_or_else(|e| panic!("{flags} on {board}: {e}"));
+            mbnn::eda::iverilog::check(&dir, &files, WRAPPER_TOP).unwrap_or_else(|e| panic!("{flags}: {e}"));
         }
     }
 }

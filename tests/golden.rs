@@ -2,11 +2,13 @@
 //! element by element (+1/-1 arithmetic, real-valued scales), and the exact
 //! output ranges against exhaustive enumeration.
 
-use mbnn::bits::{BitVec, SplitMix64};
-use mbnn::cli::DesignArgs;
-use mbnn::golden::{BinaryMap, Golden, GroupNetConv, groupnet_layer, output_range, output_width};
-use mbnn::manifest::{manifest, params_from_manifest};
-use mbnn::params::{Block, DesignParams};
+use mbnn::generator::manifest::{manifest, params_from_manifest};
+use mbnn::model::conv::{BinaryMap, GroupNetConv, groupnet_layer};
+use mbnn::model::golden::Golden;
+use mbnn::spec::flags::DesignArgs;
+use mbnn::spec::params::{Block, DesignParams};
+use mbnn::spec::range::{output_range, output_width};
+use mbnn::util::bits::{BitVec, SplitMix64};
 use proptest::prelude::*;
 
 /// Element by element: +1/-1 products summed, times the real lambda rounded
@@ -178,7 +180,7 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let p = design(block, len, k, &lambdas[..k], Opts { frac: 8, shared, konst, seed });
-        let rendered = mbnn::output::render(p.clone());
+        let rendered = mbnn::generator::render::render(p.clone());
         let text = &rendered.files.iter().find(|(n, _)| n.ends_with(".json")).unwrap().1;
         let back = params_from_manifest(&serde_json::from_str(text).unwrap()).unwrap();
         prop_assert_eq!(back.input_ports(), p.input_ports());
@@ -282,7 +284,7 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let p = pa_design((m, nb, len, act_bits), &phi, None, konst, seed);
-        let rendered = mbnn::output::render(p.clone());
+        let rendered = mbnn::generator::render::render(p.clone());
         let text = &rendered.files.iter().find(|(n, _)| n.ends_with(".json")).unwrap().1;
         let from_manifest = params_from_manifest(&serde_json::from_str(text).unwrap()).unwrap();
         agrees_with_reference(&p, Some(&from_manifest), seed ^ 0x9a)?;

@@ -2,14 +2,14 @@
 //! against Yosys's generic mapping, and the netlists Yosys maps onto ASAP7
 //! cells simulated against the golden model.
 
-use mbnn::output::{Rendered, render};
-use mbnn::report::generator_counts;
-use mbnn::tools::{self, asic};
-use mbnn::verify::{Checks, Effort, verify};
+use mbnn::eda::{self, asic};
+use mbnn::generator::render::{Rendered, render};
+use mbnn::measure::report::generator_counts;
+use mbnn::verify::testbench::{Checks, Effort, verify};
 use std::path::{Path, PathBuf};
 
 fn rendered(flags: &str) -> Rendered {
-    render(mbnn::sweep::parse_flags(flags).and_then(|a| a.to_params()).expect("valid flags"))
+    render(mbnn::verify::sweep::parse_flags(flags).and_then(|a| a.to_params()).expect("valid flags"))
 }
 
 fn asap7() -> PathBuf {
@@ -29,13 +29,13 @@ fn bitwise_gate_counts_match_yosys_exactly() {
     ] {
         let r = rendered(flags);
         let dir = work.path().join(&r.params.top);
-        mbnn::output::write_files(&dir, &r.files).unwrap();
+        mbnn::util::files::write_files(&dir, &r.files).unwrap();
         let counts = generator_counts(&r.generated.design);
         let mut instances = Default::default();
-        mbnn::report::count_instances(&r.generated.design, &r.params.top, 1, &mut instances);
+        mbnn::measure::report::count_instances(&r.generated.design, &r.params.top, 1, &mut instances);
         let mut yosys_gates = 0;
         for (module, times) in instances.iter().filter(|(m, _)| m.starts_with("xnor_n") || m.starts_with("and_n")) {
-            let (stats, _) = tools::yosys_generic(&dir, &[format!("{module}.v")], module).unwrap();
+            let (stats, _) = eda::yosys::generic(&dir, &[format!("{module}.v")], module).unwrap();
             yosys_gates += stats.total() * times;
         }
         let bitwise = counts.get(kind).copied().unwrap_or(0);
@@ -57,7 +57,7 @@ fn constant_weights_leave_no_bitwise_gates() {
         assert_eq!(counts.get(kind).copied().unwrap_or(0), 0, "{kind}: {counts:?}");
     }
     let mut instances = Default::default();
-    mbnn::report::count_instances(&r.generated.design, &r.params.top, 1, &mut instances);
+    mbnn::measure::report::count_instances(&r.generated.design, &r.params.top, 1, &mut instances);
     assert!(!instances.keys().any(|m| m.starts_with("xnor_n")), "{instances:?}");
     assert_eq!(r.generated.popcount_inputs, 3 * 70);
 }
@@ -76,7 +76,7 @@ fn asap7_netlists_match_the_golden_model() {
         let r = rendered(flags);
         let top = r.params.top.clone();
         let dir = work.path().join(&top);
-        mbnn::output::write_files(&dir, &r.files).unwrap();
+        mbnn::util::files::write_files(&dir, &r.files).unwrap();
         let lib = asic::load_liberty(&asap7(), &dir.join("lib")).unwrap();
         let files: Vec<String> = r.verilog_files().iter().map(|f| format!("../{f}")).collect();
         let mapped = asic::map_and_time(&dir.join("lib"), &files, &top, &lib).unwrap();
@@ -103,7 +103,7 @@ fn asap7_netlists_match_the_golden_model() {
 #[test]
 fn claims_are_measured_with_verdicts() {
     let work = tempfile::tempdir().unwrap();
-    let c = mbnn::claims::claims(&asap7(), 4, work.path(), 2, &[(1, 1), (2, 3)]).unwrap();
+    let c = mbnn::study::claims::claims(&asap7(), 4, work.path(), 2, &[(1, 1), (2, 3)]).unwrap();
     assert_eq!(c.claims.len(), 8);
     for cl in &c.claims {
         assert!(["holds", "holds partly", "does not hold"].contains(&cl.verdict.as_str()), "{cl:?}");
@@ -120,7 +120,7 @@ fn claims_are_measured_with_verdicts() {
     let t_and = c.constants_ps.iter().find(|k| k.0 == "T_AND").unwrap().1;
     assert!(t_xnor > 1.0 && t_xnor < 200.0, "an ASAP7 XNOR2 at fan-out 4 takes tens of ps, got {t_xnor}");
     assert!(t_and > 1.0 && t_and < 200.0, "an ASAP7 AND2 at fan-out 4 takes tens of ps, got {t_and}");
-    let md = mbnn::claims::markdown(&c);
+    let md = mbnn::study::claims::markdown(&c);
     assert!(md.contains("| claim | paper | measured | verdict | reason |"));
     assert!(md.contains("Note on T_mul and T_add"), "the caveat is stated");
 
@@ -131,7 +131,7 @@ fn claims_are_measured_with_verdicts() {
     }
     assert!(md.contains("| 2x3 |"), "the PA-Net table lists 2x3");
     let out = work.path().join("out");
-    let written = mbnn::claims::write(&c, &out).unwrap();
+    let written = mbnn::study::claims::write(&c, &out).unwrap();
     let plots = ["area_path_vs_k.svg", "area_path_vs_k.png", "area_path_vs_mn.svg", "area_path_vs_mn.png"];
     for name in ["claims.md", "claims.json"].into_iter().chain(plots) {
         let path = out.join(name);
@@ -151,12 +151,12 @@ fn claims_are_measured_with_verdicts() {
 /// nearly vanishes. The analytic model lands near OpenSTA's path.
 #[test]
 fn asap7_power_comes_from_simulated_activity() {
-    use mbnn::activity::{Inputs, Stimulus};
+    use mbnn::measure::activity::{Inputs, Stimulus};
     let work = tempfile::tempdir().unwrap();
     let r = rendered("--block xnor_pe --len 64");
     let run = |inputs| {
         let stimulus = Stimulus { cycles: 1000, seed: 7, inputs };
-        mbnn::report::report_with_power(&r, work.path(), &[asap7()], &stimulus).unwrap()
+        mbnn::measure::report::report_with_power(&r, work.path(), &[asap7()], &stimulus).unwrap()
     };
     let random = run(Inputs::Random);
     let lib = &random.cell_libraries[0];
@@ -175,7 +175,7 @@ fn asap7_power_comes_from_simulated_activity() {
     let z = zeros.cell_libraries[0].power.as_ref().unwrap();
     assert_eq!(z.toggles_per_cycle, 2.0, "only the clock net toggles: {z:?}");
     assert!(z.internal_mw < p.internal_mw, "{z:?}");
-    let data = |q: &mbnn::power::PowerReport| q.dynamic_pj_per_cycle - q.clock_pj_per_cycle;
+    let data = |q: &mbnn::measure::power::PowerReport| q.dynamic_pj_per_cycle - q.clock_pj_per_cycle;
     assert!(data(z) * 5.0 < data(p), "zeros {} pJ vs random {} pJ beyond the clock", data(z), data(p));
     assert!((z.clock_pj_per_cycle - p.clock_pj_per_cycle).abs() < 0.5 * p.clock_pj_per_cycle);
 

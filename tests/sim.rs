@@ -1,13 +1,13 @@
 //! The Verilator test bench itself: it passes a correct design and catches
 //! a wrong result, a wrong latency and a reset that is not honoured.
 
-use mbnn::cli::DesignArgs;
-use mbnn::output::{Rendered, render};
-use mbnn::verify::{Checks, Effort, verify};
+use mbnn::generator::render::{Rendered, render};
+use mbnn::spec::flags::DesignArgs;
+use mbnn::verify::testbench::{Checks, Effort, verify};
 
 fn rendered(flags: &[&str]) -> Rendered {
     let line = flags.join(" ");
-    render(mbnn::sweep::parse_flags(&line).and_then(|a: DesignArgs| a.to_params()).expect("valid flags"))
+    render(mbnn::verify::sweep::parse_flags(&line).and_then(|a: DesignArgs| a.to_params()).expect("valid flags"))
 }
 
 const CHECKS: Checks = Checks { lint: true, iverilog: true, yosys: true, netlist: false };

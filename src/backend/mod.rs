@@ -1,0 +1,3 @@
+//! Back ends that print the RTL representation: Verilog-2001.
+
+pub mod verilog;

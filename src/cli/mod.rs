@@ -1,0 +1,365 @@
+//! The command line: one subcommand per task, each a thin call into the
+//! stages below, with every error printed as one line.
+
+use crate::generator::render::render_args;
+use crate::spec::flags::DesignArgs;
+use crate::study::cost;
+use crate::util::files::write_files;
+use crate::verify::sweep;
+use crate::verify::testbench::{Checks, Effort, verify};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Generates, verifies and measures multi-base binary neural network hardware.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Writes a design's Verilog and manifest.
+    Gen {
+        #[command(flatten)]
+        design: DesignArgs,
+        /// Output directory [default: out/<top>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verifies one design: lint, Icarus, Yosys, and a Verilator run
+    /// checked cycle by cycle against the golden model.
+    Sim {
+        #[command(flatten)]
+        design: DesignArgs,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Gate counts, depth, latency, and standard-cell area and timing of a
+    /// design; writes <work>/<top>.report.json.
+    Report {
+        #[command(flatten)]
+        design: DesignArgs,
+        /// A Liberty file (.lib or .lib.gz) to map onto; repeat for several.
+        #[arg(long)]
+        liberty: Vec<PathBuf>,
+        /// Working directory [default: target/mbnn-report/<top>].
+        #[arg(long)]
+        work: Option<PathBuf>,
+    },
+    /// Builds a bitstream for an open FPGA board: the design behind a
+    /// generated wrapper (pseudo-random inputs, result signature on LEDs).
+    Pnr {
+        #[command(flatten)]
+        design: DesignArgs,
+        /// icebreaker, hx8k, ulx3s or tangnano9k.
+        #[arg(long)]
+        board: crate::measure::boards::Board,
+        /// Working directory [default: target/mbnn-pnr/<board>/<top>].
+        #[arg(long)]
+        work: Option<PathBuf>,
+    },
+    /// The papers' 7 nm and latency claims beside measurements of this
+    /// project's hardware; writes claims.md and claims.json.
+    Claims {
+        /// The Liberty file (.lib or .lib.gz) to measure on, e.g. ASAP7.
+        #[arg(long)]
+        liberty: PathBuf,
+        /// Dot-product length c_in*h*w of the latency claims, 1..=4608.
+        #[arg(long, default_value_t = 576)]
+        len: usize,
+        /// Largest K of the Group-Net against fixed-point sweep, 1..=8.
+        #[arg(long, default_value_t = 4)]
+        max_k: u32,
+        /// PA-Net shapes MxN of the area and path series, comma-separated, M and N 1..=16.
+        #[arg(long, default_value = crate::study::claims::DEFAULT_PA_SHAPES)]
+        pa_shapes: String,
+        /// Output directory for claims.md, claims.json and the plots (SVG and PNG).
+        #[arg(long, default_value = "out/claims")]
+        out: PathBuf,
+        /// Working directory for the measured designs.
+        #[arg(long, default_value = "target/mbnn-claims")]
+        work: PathBuf,
+    },
+    /// Memory (Mbit) and operations (1e8) of ResNet-18/34/50 on ImageNet,
+    /// per layer and in total, under one binarisation scheme.
+    Cost {
+        /// resnet18, resnet34 or resnet50.
+        #[arg(long, default_value = "resnet18")]
+        net: String,
+        /// full, binary, groupnet or pa.
+        #[arg(long, default_value = "pa")]
+        scheme: String,
+        /// Group-Net bases K, 1..=64 [default: 5].
+        #[arg(long, allow_negative_numbers = true)]
+        k: Option<i64>,
+        /// PA-Net weight bases M, 1..=16 [default: 4].
+        #[arg(long, allow_negative_numbers = true)]
+        m: Option<i64>,
+        /// PA-Net activation bases N, 1..=16 [default: 5].
+        #[arg(long, allow_negative_numbers = true)]
+        n: Option<i64>,
+        /// Print the cost as JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Group-Net's Eq. 4: the CPU speed-up of one binary conv layer with K
+    /// bases over full precision, with 64-bit bitwise operations.
+    Speedup {
+        /// Input channels, 1..=65536.
+        #[arg(long, default_value_t = 256)]
+        cin: u32,
+        /// Kernel side, 1..=256.
+        #[arg(long, default_value_t = 3)]
+        kernel: u32,
+        /// Input side (height = width), 1..=4096.
+        #[arg(long, default_value_t = 28)]
+        side: u32,
+        /// Stride, 1..=16.
+        #[arg(long, default_value_t = 1)]
+        stride: u32,
+        /// Group-Net bases K, 1..=64.
+        #[arg(long, default_value_t = 5)]
+        k: u32,
+    },
+    /// The performance figures of `make bench` beside a baseline measured
+    /// in the same run; writes bench.json.
+    Bench {
+        /// Everything: nextpnr Fmax, ASAP7, Verilator speed (tens of
+        /// minutes); else the quick subset (iCE40 area, criterion figures).
+        #[arg(long)]
+        full: bool,
+        /// Only this part of the full set, to reproduce one figure quickly.
+        #[arg(long, value_enum, conflicts_with = "full")]
+        only: Option<crate::study::bench::Part>,
+        /// The Liberty file of the ASAP7 figures.
+        #[arg(long, default_value = "../shared/pdk/asap7/asap7sc7p5t_RVT_TT_merged.lib.gz")]
+        liberty: PathBuf,
+        /// criterion's output directory, read if it exists.
+        #[arg(long, default_value = "target/criterion")]
+        criterion: PathBuf,
+        /// Output directory for bench.json.
+        #[arg(long, default_value = "out/bench")]
+        out: PathBuf,
+        /// Working directory for the measured designs.
+        #[arg(long, default_value = "target/mbnn-bench")]
+        work: PathBuf,
+    },
+    /// Verifies a sweep of configurations; ends with `N passed, M failed`.
+    Sweep {
+        /// quick (the default test run) or full.
+        #[arg(long, default_value = "quick")]
+        set: String,
+        /// Designs verified at once.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Print the configurations and stop.
+        #[arg(long)]
+        list: bool,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Random cycles after the directed corners, 1..=100000000.
+    #[arg(long, default_value_t = 1500)]
+    cycles: u64,
+    /// Seed of the random stimulus.
+    #[arg(long, default_value_t = 0x5eed)]
+    stim_seed: u64,
+    /// Skip Yosys synthesis.
+    #[arg(long)]
+    no_yosys: bool,
+    /// Working directory for the generated files, models and traces.
+    #[arg(long, default_value = "target/mbnn-sim")]
+    work: PathBuf,
+}
+
+impl RunArgs {
+    fn effort(&self) -> Result<Effort, String> {
+        if !(1..=100_000_000).contains(&self.cycles) {
+            return Err(format!("--cycles {} is out of range: the random cycles must be 1..=100000000", self.cycles));
+        }
+        Ok(Effort { random_cycles: self.cycles as usize, seed: self.stim_seed })
+    }
+
+    fn checks(&self) -> Checks {
+        Checks { lint: true, iverilog: true, yosys: !self.no_yosys, netlist: false }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Gen { design, out } => {
+            let rendered = render_args(&design)?;
+            let dir = out.unwrap_or_else(|| PathBuf::from("out").join(&rendered.params.top));
+            write_files(&dir, &rendered.files)?;
+            let g = &rendered.generated;
+            if let Some(summary) = &rendered.decomposition_summary {
+                println!("{summary}");
+            }
+            println!("wrote {} files to {}", rendered.files.len(), dir.display());
+            for (name, _) in &rendered.files {
+                println!("  {}", dir.join(name).display());
+            }
+            println!(
+                "top {}: latency {} cycles ({} logic levels, pipeline {}), y is {} bits {}",
+                rendered.params.top,
+                g.latency,
+                g.depth,
+                rendered.params.pipeline,
+                g.y_width,
+                if g.y_signed { "signed" } else { "unsigned" }
+            );
+            Ok(())
+        }
+        Command::Sim { design, run } => {
+            let effort = run.effort()?;
+            let rendered = render_args(&design)?;
+            let dir = run.work.join(&rendered.params.top);
+            let verdict = verify(&rendered, &dir, run.checks(), effort, &rendered.params.top);
+            println!("{}", verdict.summary);
+            if verdict.passed {
+                println!("1 passed, 0 failed");
+                Ok(())
+            } else {
+                eprintln!("{}", verdict.report);
+                println!("0 passed, 1 failed");
+                Err(format!("{} does not match the golden model", rendered.params.top))
+            }
+        }
+        Command::Report { design, liberty, work } => {
+            let rendered = render_args(&design)?;
+            let work = work.unwrap_or_else(|| PathBuf::from("target/mbnn-report").join(&rendered.params.top));
+            let stimulus = crate::measure::report::POWER_STIMULUS;
+            let r = crate::measure::report::report_with_power(&rendered, &work, &liberty, &stimulus)?;
+            print!("{}", crate::measure::report::render(&r));
+            let path = work.join(format!("{}.report.json", rendered.params.top));
+            let text = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())? + "\n";
+            std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            println!("\nwrote {}", path.display());
+            Ok(())
+        }
+        Command::Pnr { design, board, work } => {
+            let rendered = render_args(&design)?;
+            let work =
+                work.unwrap_or_else(|| PathBuf::from("target/mbnn-pnr").join(board.name()).join(&rendered.params.top));
+            let r = crate::eda::fpga::pnr(&rendered, board, &work)?;
+            println!("{}", r.summary());
+            println!("wrote {}", work.join(crate::eda::fpga::REPORT_FILE).display());
+            Ok(())
+        }
+        Command::Claims { liberty, len, max_k, pa_shapes, out, work } => {
+            if !(1..=4608).contains(&len) {
+                return Err(format!("--len {len} is out of range: the claims' dot-product length must be 1..=4608"));
+            }
+            if !(1..=8).contains(&max_k) {
+                return Err(format!("--max-k {max_k} is out of range: must be 1..=8"));
+            }
+            let pa_shapes = crate::study::claims::parse_pa_shapes(&pa_shapes)?;
+            if !liberty.exists() {
+                return Err(format!("--liberty {} does not exist", liberty.display()));
+            }
+            // Before minutes of measurement, not after.
+            crate::study::plot::check_fonts()?;
+            let c = crate::study::claims::claims(&liberty, len, &work, max_k, &pa_shapes)?;
+            print!("{}", crate::study::claims::markdown(&c));
+            for f in crate::study::claims::write(&c, &out)? {
+                println!("wrote {}", f.display());
+            }
+            Ok(())
+        }
+        Command::Bench { full, only, liberty, criterion, out, work } => {
+            let needs_liberty = full || only == Some(crate::study::bench::Part::Asic);
+            if needs_liberty && !liberty.exists() {
+                return Err(format!("--liberty {} does not exist (the ASAP7 figures need it)", liberty.display()));
+            }
+            let criterion = criterion.is_dir().then_some(criterion);
+            let rows =
+                crate::study::bench::bench(&crate::study::bench::Options { full, only, work, liberty, criterion })?;
+            print!("{}", crate::study::bench::render(&rows));
+            let json = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())? + "\n";
+            write_files(&out, &[("bench.json".to_string(), json)])?;
+            println!("wrote {}", out.join("bench.json").display());
+            Ok(())
+        }
+        Command::Cost { net, scheme, k, m, n, json } => {
+            let cost = cost::cost(cost::Net::parse(&net)?, cost::Scheme::parse(&scheme, k, m, n)?)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&cost).map_err(|e| e.to_string())?);
+            } else {
+                print!("{}", cost::render_table(&cost));
+            }
+            Ok(())
+        }
+        Command::Speedup { cin, kernel, side, stride, k } => {
+            for (flag, v, hi) in
+                [("--cin", cin, 65536), ("--kernel", kernel, 256), ("--side", side, 4096), ("--stride", stride, 16)]
+            {
+                if !(1..=hi).contains(&v) {
+                    return Err(format!("{flag} {v} is out of range: must be 1..={hi}"));
+                }
+            }
+            if kernel > side + 2 * (kernel / 2) {
+                return Err(format!(
+                    "--kernel {kernel} is larger than the padded input side {}",
+                    side + 2 * (kernel / 2)
+                ));
+            }
+            let shape = cost::ConvShape::square(cin, cin, kernel, stride, side);
+            let sigma = cost::eq4_speedup(&shape, k)?;
+            println!(
+                "Eq. 4: c_in {cin}, {kernel}x{kernel} kernel, {side}x{side} -> {}x{} (stride {stride}), K = {k}: speed-up {sigma:.2}",
+                shape.h_out, shape.w_out
+            );
+            Ok(())
+        }
+        Command::Sweep { set, jobs, list, run } => {
+            let effort = run.effort()?;
+            if !(1..=64).contains(&jobs) {
+                return Err(format!("--jobs {jobs} is out of range: must be 1..=64"));
+            }
+            let root = PathBuf::from(".");
+            let lines = match set.as_str() {
+                "quick" => sweep::quick(&root)?,
+                "full" => sweep::full(&root)?,
+                other => return Err(format!("--set {other:?} is unknown: valid sets are quick, full")),
+            };
+            if list {
+                lines.iter().for_each(|l| println!("{l}"));
+                return Ok(());
+            }
+            println!("verifying {} designs, {jobs} at a time", lines.len());
+            let (passed, failed) = sweep::run(&lines, &run.work.join(&set), run.checks(), effort, jobs);
+            println!("{passed} passed, {failed} failed");
+            if failed == 0 { Ok(()) } else { Err(format!("{failed} of {} designs failed", lines.len())) }
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // clap's own first line names the flag and the value; the rest is hints.
+            let text = e.render().to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! Verilator: lint, and simulation models compiled with the C++ compiler
+//! into shared libraries that export the bridge (`sim/bridge.cpp`).
+
+use super::{run, text};
+use std::collections::hash_map::DefaultHasher;
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// `verilator --lint-only -Wall`: Ok only with no warning at all.
+pub fn lint(dir: &Path, files: &[String], top: &str) -> Result<(), String> {
+    let out = run(
+        "verilator",
+        Command::new("verilator").current_dir(dir).args(["--lint-only", "-Wall", "--top-module", top]).args(files),
+    )?;
+    let t = text(&out);
+    if out.status.success() && !t.contains("%Warning") && !t.contains("%Error") {
+        Ok(())
+    } else {
+        Err(format!("verilator --lint-only -Wall on {top}:\n{t}"))
+    }
+}
+
+/// Where compiled simulation models are kept between runs.
+pub fn cache_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("MBNN_CACHE_DIR") {
+        return PathBuf::from(d);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+    PathBuf::from(home).join(".cache/mbnn")
+}
+
+fn verilator_version() -> Result<String, String> {
+    let out = run("verilator", Command::new("verilator").arg("--version"))?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn verilator_root() -> Result<PathBuf, String> {
+    let out = run("verilator", Command::new("verilator").args(["--getenv", "VERILATOR_ROOT"]))?;
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// The C++ optimisation of a model: -O2 runs the n = 2304 PE 10% faster
+/// than -O1; -O3 and -march=native gave nothing more.
+const MODEL_OPT: &str = "-O2";
+
+const DEFINES: &[&str] = &["-DVM_COVERAGE=0", "-DVM_SC=0", "-DVM_TRACE_FST=0"];
+
+fn trace_defines(trace: bool) -> [&'static str; 2] {
+    if trace { ["-DVM_TRACE=1", "-DVM_TRACE_VCD=1"] } else { ["-DVM_TRACE=0", "-DVM_TRACE_VCD=0"] }
+}
+
+/// The C++ compiler the `cc` crate picks for this target (honours `CXX`).
+fn cxx(trace: bool) -> Command {
+    let tool = cc::Build::new()
+        .cpp(true)
+        .target(env!("MBNN_TARGET"))
+        .host(env!("MBNN_TARGET"))
+        .opt_level(1)
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .get_compiler();
+    let mut cmd = Command::new(tool.path());
+    cmd.args(["-std=c++17", "-fPIC", "-fvisibility=hidden", "-w"]).args(DEFINES).args(trace_defines(trace));
+    cmd
+}
+
+static RUNTIME_LOCK: Mutex<()> = Mutex::new(());
+
+/// Verilator's run-time library, compiled once per Verilator version and
+/// reused by every model.
+fn runtime_archive() -> Result<PathBuf, String> {
+    let _guard = RUNTIME_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let version = verilator_version()?;
+    let mut h = DefaultHasher::new();
+    version.hash(&mut h);
+    let dir = cache_dir().join(format!("verilator-runtime-{:016x}", h.finish()));
+    let archive = dir.join("libverilated.a");
+    if archive.exists() {
+        return Ok(archive);
+    }
+    let root = verilator_root()?;
+    let build = dir.with_extension(format!("tmp{}", std::process::id()));
+    fs::create_dir_all(&build).map_err(|e| format!("cannot create {}: {e}", build.display()))?;
+    let mut objects = vec![];
+    for name in ["verilated", "verilated_vcd_c", "verilated_threads"] {
+        let obj = build.join(format!("{name}.o"));
+        let out = run(
+            "c++",
+            cxx(true)
+                .arg("-O2")
+                .arg(format!("-I{}", root.join("include").display()))
+                .arg(format!("-I{}", root.join("include/vltstd").display()))
+                .arg("-c")
+                .arg(root.join("include").join(format!("{name}.cpp")))
+                .arg("-o")
+                .arg(&obj),
+        )?;
+        if !out.status.success() {
+            return Err(format!("compiling Verilator's {name}.cpp failed:\n{}", text(&out)));
+        }
+        objects.push(obj);
+    }
+    let out = run("ar", Command::new("ar").arg("rcs").arg(build.join("libverilated.a")).args(&objects))?;
+    if !out.status.success() {
+        return Err(format!("ar failed: {}", text(&out)));
+    }
+    // Publish atomically: another process may be racing to do the same.
+    match fs::rename(&build, &dir) {
+        Ok(()) => {}
+        Err(_) if archive.exists() => {
+            let _ = fs::remove_dir_all(&build);
+        }
+        Err(e) => return Err(format!("cannot publish {}: {e}", dir.display())),
+    }
+    Ok(archive)
+}
+
+/// A compiled simulation model: a shared library exporting the bridge.
+pub struct ModelLib {
+    pub path: PathBuf,
+    /// True if it was built now, false if found in the cache.
+    pub built: bool,
+}
+
+/// Verilates the design and compiles it with the bridge into a shared
+/// library, cached by the hash of everything that goes into it.
+/// With `trace`, the model can write a VCD file (and builds several times
+/// slower: the trace code is larger than the model).
+pub fn build_model(
+    files: &[(String, String)],
+    verilog: &[String],
+    top: &str,
+    ports: (&[String], &[String]),
+    trace: bool,
+    netlist: bool,
+) -> Result<ModelLib, String> {
+    build(&cache_dir().join("models"), files, verilog, top, ports, (trace, netlist), &[])
+}
+
+/// [`build_model`] with the models kept under `models` (the compiled
+/// Verilator runtime still comes from the shared cache): `mbnn bench`
+/// times a build from nothing this way.
+pub fn build_model_in(
+    models: &Path,
+    files: &[(String, String)],
+    verilog: &[String],
+    top: &str,
+    ports: (&[String], &[String]),
+    trace: bool,
+    netlist: bool,
+) -> Result<ModelLib, String> {
+    build(models, files, verilog, top, ports, (trace, netlist), &[])
+}
+
+/// A model of a gate-level netlist whose VCD trace holds every net of the
+/// top module and nothing inside the cells (`--trace-depth 1`), including
+/// Yosys's `_123_` nets, which Verilator leaves out unless told
+/// (`--trace-underscore`): what toggle counting needs, and a smaller trace.
+pub fn build_toggle_model(
+    files: &[(String, String)],
+    verilog: &[String],
+    top: &str,
+    ports: (&[String], &[String]),
+) -> Result<ModelLib, String> {
+    let flags = ["--trace-depth", "1", "--trace-underscore"];
+    build(&cache_dir().join("models"), files, verilog, top, ports, (true, true), &flags)
+}
+
+/// [`build_model`] with the top module's parameters overridden: the
+/// bench's hand-written baseline at another size.
+pub fn build_model_with_params(
+    files: &[(String, String)],
+    verilog: &[String],
+    top: &str,
+    ports: (&[String], &[String]),
+    params: &[(&str, i64)],
+) -> Result<ModelLib, String> {
+    let flags: Vec<String> = params.iter().map(|(name, value)| format!("-G{name}={value}")).collect();
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    build(&cache_dir().join("models"), files, verilog, top, ports, (false, false), &flags)
+}
+
+fn build(
+    models: &Path,
+    files: &[(String, String)],
+    verilog: &[String],
+    top: &str,
+    ports: (&[String], &[String]),
+    (trace, netlist): (bool, bool),
+    extra_flags: &[&str],
+) -> Result<ModelLib, String> {
+    let (inputs, outputs) = ports;
+    let bridge_src = include_str!("../../sim/bridge.cpp");
+    let mut ports_inc = String::new();
+    for (i, name) in inputs.iter().enumerate() {
+        ports_inc.push_str(&format!("MBNN_INPUT({i}, {name})\n"));
+    }
+    for (i, name) in outputs.iter().enumerate() {
+        ports_inc.push_str(&format!("MBNN_OUTPUT({i}, {name})\n"));
+    }
+    let mut h = DefaultHasher::new();
+    (verilator_version()?, files, top, bridge_src, &ports_inc, DEFINES, MODEL_OPT, trace, netlist).hash(&mut h);
+    // Only when present, so that the models cached before they existed keep their keys.
+    if !extra_flags.is_empty() {
+        extra_flags.hash(&mut h);
+    }
+    let key = format!("{:016x}", h.finish());
+    let dir = models.join(&key);
+    let lib = dir.join("model.so");
+    if lib.exists() {
+        return Ok(ModelLib { path: lib, built: false });
+    }
+    let runtime = runtime_archive()?;
+    let root = verilator_root()?;
+    let build = dir.with_extension(format!("tmp{}", std::process::id()));
+    let _ = fs::remove_dir_all(&build);
+    let src = build.join("src");
+    fs::create_dir_all(&src).map_err(|e| format!("cannot create {}: {e}", src.display()))?;
+    for (name, content) in files {
+        fs::write(src.join(name), content).map_err(|e| format!("cannot write {name}: {e}"))?;
+    }
+    let obj = build.join("obj");
+    let out = run(
+        "verilator",
+        Command::new("verilator")
+            .current_dir(&src)
+            .args(["--cc", "--prefix", "Vdut", "--top-module", top])
+            // Without it Verilator substitutes each lane's wide XNOR into
+            // every bit that reads it, in every lane: a K = 5 Group-Net of
+            // n = 2304 then takes 29 s to build and runs 100 times slower.
+            .arg("-fno-gate")
+            .args(trace.then_some("--trace"))
+            .args(extra_flags)
+            .args(netlist.then_some("-Wno-fatal"))
+            .arg("-Mdir")
+            .arg(&obj)
+            .args(verilog),
+    )?;
+    if !out.status.success() {
+        return Err(format!("verilator --cc on {top} failed:\n{}", text(&out)));
+    }
+    fs::write(obj.join("ports.inc"), &ports_inc).map_err(|e| format!("cannot write ports.inc: {e}"))?;
+    fs::write(obj.join("bridge.cpp"), bridge_src).map_err(|e| format!("cannot write bridge.cpp: {e}"))?;
+    let mut sources: Vec<PathBuf> = fs::read_dir(&obj)
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
+        .collect();
+    sources.sort();
+    // Compile as few translation units as the cores allow: each one pays
+    // for Verilator's headers, so small models go in one unity file and
+    // large ones are split by size, as Verilator's own __ALL.cpp does.
+    let sizes: Vec<u64> = sources.iter().map(|p| fs::metadata(p).map_or(0, |m| m.len())).collect();
+    let total: u64 = sizes.iter().sum();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let units = (total.div_ceil(1 << 20) as usize).clamp(1, cores);
+    let mut groups: Vec<(u64, Vec<&PathBuf>)> = vec![(0, vec![]); units];
+    let mut order: Vec<usize> = (0..sources.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    for i in order {
+        let g = groups.iter_mut().min_by_key(|g| g.0).unwrap();
+        g.0 += sizes[i];
+        g.1.push(&sources[i]);
+    }
+    let mut units_src = vec![];
+    for (u, (_, files)) in groups.iter().enumerate() {
+        let mut text = String::new();
+        for f in files {
+            text.push_str(&format!("#include \"{}\"\n", f.file_name().unwrap().to_string_lossy()));
+        }
+        let path = obj.join(format!("unity{u}.cc"));
+        fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        units_src.push(path);
+    }
+    let errors: Mutex<Vec<String>> = Mutex::new(vec![]);
+    std::thread::scope(|s| {
+        for src in &units_src {
+            let errors = &errors;
+            let (obj, root) = (&obj, &root);
+            s.spawn(move || {
+                let result = run(
+                    "c++",
+                    cxx(trace)
+                        .arg(MODEL_OPT)
+                        .arg(format!("-I{}", obj.display()))
+                        .arg(format!("-I{}", root.join("include").display()))
+                        .arg(format!("-I{}", root.join("include/vltstd").display()))
+                        .arg("-c")
+                        .arg(src)
+                        .arg("-o")
+                        .arg(src.with_extension("o")),
+                );
+                match result {
+                    Ok(out) if out.status.success() => {}
+                    Ok(out) => {
+                        errors.lock().unwrap().push(format!("compiling {} failed:\n{}", src.display(), text(&out)))
+                    }
+                    Err(e) => errors.lock().unwrap().push(e),
+                }
+            });
+        }
+    });
+    if let Some(e) = errors.into_inner().unwrap().into_iter().next() {
+        return Err(format!("building the model of {top}: {e}"));
+    }
+    let objects: Vec<PathBuf> = units_src.iter().map(|s| s.with_extension("o")).collect();
+    let out = run(
+        "c++",
+        cxx(trace)
+            .args(["-shared", "-Wl,-Bsymbolic"])
+            .args(&objects)
+            .arg(&runtime)
+            .arg("-o")
+            .arg(build.join("model.so"))
+            .arg("-lpthread"),
+    )?;
+    if !out.status.success() {
+        return Err(format!("linking the model of {top} failed:\n{}", text(&out)));
+    }
+    fs::create_dir_all(dir.parent().unwrap()).map_err(|e| e.to_string())?;
+    match fs::rename(&build, &dir) {
+        Ok(()) => {}
+        Err(_) if lib.exists() => {
+            let _ = fs::remove_dir_all(&build);
+        }
+        Err(e) => return Err(format!("cannot publish {}: {e}", dir.display())),
+    }
+    Ok(ModelLib { path: lib, built: true })
+}

@@ -1,0 +1,80 @@
+//! Writes a generated design (Verilog files and manifest) all or nothing.
+
+use crate::backend::verilog::emit_design;
+use crate::generator::manifest::manifest;
+use crate::generator::unit::{Generated, generate};
+use crate::spec::flags::DesignArgs;
+use crate::spec::params::DesignParams;
+
+/// A design rendered in memory: the files to write, by name.
+pub struct Rendered {
+    pub params: DesignParams,
+    pub generated: Generated,
+    pub files: Vec<(String, String)>,
+    /// For a design decomposed from a layer file: what the rounding cost.
+    pub decomposition_summary: Option<String>,
+}
+
+impl Rendered {
+    /// The Verilog files, top last (read order for tools that need it).
+    pub fn verilog_files(&self) -> Vec<String> {
+        verilog_order(&self.files, &self.params.top)
+    }
+
+    /// The Verilog files with their text, in read order (top last).
+    pub fn verilog(&self) -> Vec<(String, String)> {
+        let text = |name: &str| self.files.iter().find(|(f, _)| f == name).map(|(_, t)| t.clone());
+        self.verilog_files()
+            .into_iter()
+            .map(|name| {
+                let t = text(&name).expect("listed files exist");
+                (name, t)
+            })
+            .collect()
+    }
+}
+
+/// The Verilog file names among `files`, in read order: top module last.
+pub fn verilog_order(files: &[(String, String)], top: &str) -> Vec<String> {
+    let top = format!("{top}.v");
+    let mut v: Vec<String> = files.iter().map(|(n, _)| n.clone()).filter(|n| n.ends_with(".v") && *n != top).collect();
+    v.push(top);
+    v
+}
+
+pub fn render(params: DesignParams) -> Rendered {
+    render_with(params, None)
+}
+
+/// Renders with `extra` keys added to the manifest.
+fn render_with(params: DesignParams, extra: Option<(&str, serde_json::Value)>) -> Rendered {
+    let generated = generate(&params);
+    let mut files = emit_design(&generated.design);
+    let verilog = verilog_order(&files, &params.top);
+    let mut json = manifest(&params, &generated, &verilog);
+    if let Some((key, value)) = extra {
+        json[key] = value;
+    }
+    let mut text = serde_json::to_string_pretty(&json).expect("manifest serialises");
+    text.push('\n');
+    files.push((format!("{}.json", params.top), text));
+    Rendered { params, generated, files, decomposition_summary: None }
+}
+
+/// Random inputs behind a layer's error report, and their seed.
+const REPORT_SAMPLES: usize = 1000;
+const REPORT_SEED: u64 = 1;
+
+pub fn render_args(args: &DesignArgs) -> Result<Rendered, String> {
+    let Some(path) = &args.model else { return Ok(render(args.to_params()?)) };
+    let (params, layer, decomposition) = args.model_params(path)?;
+    let report = layer.error_report(&decomposition, REPORT_SAMPLES, REPORT_SEED);
+    let value = serde_json::json!({
+        "layer_file": path.display().to_string(),
+        "details": crate::spec::layer::details_json(&decomposition),
+        "error": report,
+    });
+    let mut rendered = render_with(params, Some(("decomposition", value)));
+    rendered.decomposition_summary = Some(report.summary());
+    Ok(rendered)
+}

@@ -1,0 +1,11 @@
+//! Measurements of generated designs: Liberty data, mapped netlists,
+//! switching activity and power, the analytic 7 nm model, design reports,
+//! and FPGA boards with their wrapper.
+
+pub mod activity;
+pub mod analytic;
+pub mod boards;
+pub mod liberty;
+pub mod netlist;
+pub mod power;
+pub mod report;

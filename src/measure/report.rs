@@ -1,0 +1,372 @@
+//! Reports: gate counts from the generator's own representation beside
+//! Yosys's generic mapping, logic depth and latency, 7 nm analytic area,
+//! delay and power estimates, and standard-cell mappings timed by OpenSTA
+//! with power from simulated toggles. Every figure names where it came
+//! from and under which settings.
+
+use crate::eda::{self, asic};
+use crate::generator::render::Rendered;
+use crate::measure::activity::{self, GateLevel, Stimulus};
+use crate::measure::analytic::{self, AnalyticPower, AnalyticTiming};
+use crate::measure::power::{self, PowerReport};
+use crate::measure::{liberty, netlist};
+use crate::rtl::{BinOp, Design, Expr, Module};
+use crate::spec::params::Block;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub use crate::measure::analytic::{AnalyticArea, GateFigure, PAPER_AND2, PAPER_XNOR2};
+
+/// Gates by kind, counted in the generator's representation: two-input
+/// XNOR/XOR/AND bits with both inputs variable, inverters (including XOR
+/// with a constant 1), adder result bits (each at most one full adder),
+/// comparators, multipliers and flip-flops, times each module's instances.
+pub fn generator_counts(design: &Design) -> BTreeMap<String, u64> {
+    let mut instances: BTreeMap<String, u64> = BTreeMap::new();
+    count_instances(design, &design.top, 1, &mut instances);
+    let mut total: BTreeMap<String, u64> = BTreeMap::new();
+    for (name, times) in &instances {
+        for (kind, n) in module_counts(&design.modules[name]) {
+            *total.entry(kind).or_default() += n * times;
+        }
+    }
+    total
+}
+
+/// How many times each module appears in the elaborated design.
+pub fn count_instances(design: &Design, name: &str, times: u64, out: &mut BTreeMap<String, u64>) {
+    *out.entry(name.to_string()).or_default() += times;
+    for inst in &design.modules[name].instances {
+        count_instances(design, &inst.module, times, out);
+    }
+}
+
+fn module_counts(m: &Module) -> BTreeMap<String, u64> {
+    let mut c = BTreeMap::new();
+    for (_, e) in &m.assigns {
+        count_expr(e, &mut c);
+    }
+    for r in &m.regs {
+        count_expr(&r.next, &mut c);
+        *c.entry("flip_flop".into()).or_default() += u64::from(m.signal(r.target).width);
+    }
+    c
+}
+
+fn count_expr(e: &Expr, c: &mut BTreeMap<String, u64>) {
+    let mut add = |k: &str, n: u64| *c.entry(k.to_string()).or_default() += n;
+    match e {
+        Expr::Not(inner) => match inner.as_ref() {
+            Expr::Bin { op: BinOp::Xor, lhs, rhs } if !is_const(lhs) && !is_const(rhs) => {
+                add("xnor2", u64::from(inner.width()));
+                count_expr(lhs, c);
+                count_expr(rhs, c);
+            }
+            other => {
+                add("inv", u64::from(other.width()));
+                count_expr(other, c);
+            }
+        },
+        Expr::Bin { op, lhs, rhs } => {
+            let w = u64::from(lhs.width());
+            match (op, const_ones(lhs).or(const_ones(rhs))) {
+                (BinOp::Xor, Some(ones)) => add("inv", ones),
+                (BinOp::Xor, None) => add("xor2", w),
+                (BinOp::And, _) => add("and2", w),
+                (BinOp::Or, _) => add("or2", w),
+                (BinOp::Add | BinOp::Sub, _) => add("adder_bit", w),
+                (BinOp::Mul, _) => add("multiplier", 1),
+            }
+            count_expr(lhs, c);
+            count_expr(rhs, c);
+        }
+        Expr::GeU { lhs, rhs } => {
+            add("comparator", 1);
+            count_expr(lhs, c);
+            count_expr(rhs, c);
+        }
+        Expr::Concat(parts) => parts.iter().for_each(|p| count_expr(p, c)),
+        Expr::Repeat { expr, .. } => count_expr(expr, c),
+        // `unused_*` wires are dropped by synthesis: no gates.
+        Expr::ReduceAnd(_) | Expr::Ref { .. } | Expr::Slice { .. } | Expr::Const(_) => {}
+    }
+}
+
+fn is_const(e: &Expr) -> bool {
+    matches!(e, Expr::Const(_))
+}
+
+fn const_ones(e: &Expr) -> Option<u64> {
+    match e {
+        Expr::Const(k) => Some(k.words.iter().map(|w| u64::from(w.count_ones())).sum()),
+        _ => None,
+    }
+}
+
+/// One standard-cell library's view of the design.
+#[derive(Clone, Debug, Serialize)]
+pub struct CellReport {
+    pub source: String,
+    #[serde(flatten)]
+    pub mapped: asic::AsicReport,
+    /// Area (um^2) by part: bitwise layers, popcount trees, and the top
+    /// (input and pipeline registers, comparators, scale tree, output).
+    pub area_split_um2: BTreeMap<String, f64>,
+    /// From the mapped netlist's simulated toggles, when asked for.
+    pub power: Option<PowerReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub top: String,
+    pub block: String,
+    pub weights_mode: String,
+    pub pipeline: u32,
+    pub latency_cycles: u32,
+    pub depth_generator_levels: u32,
+    pub depth_gate_levels: u64,
+    pub depth_source: String,
+    pub generator_counts: BTreeMap<String, u64>,
+    pub yosys_generic_counts: BTreeMap<String, u64>,
+    pub yosys_generic_source: String,
+    pub analytic_7nm: Option<AnalyticArea>,
+    pub analytic_7nm_timing: Option<AnalyticTiming>,
+    pub analytic_7nm_power: Option<AnalyticPower>,
+    pub cell_libraries: Vec<CellReport>,
+}
+
+fn progress(step: &str, t0: Instant) {
+    eprintln!("[{:>6.1}s] {step}", t0.elapsed().as_secs_f64());
+}
+
+/// Builds the report of a rendered design in `work`, mapping onto each
+/// Liberty file given (no simulated power: see [`report_with_power`]).
+pub fn report(rendered: &Rendered, work: &Path, liberties: &[PathBuf]) -> Result<Report, String> {
+    build(rendered, work, liberties, None)
+}
+
+/// The report with, for every library, the power of the mapped netlist
+/// from toggles simulated under `stimulus`.
+pub fn report_with_power(
+    rendered: &Rendered,
+    work: &Path,
+    liberties: &[PathBuf],
+    stimulus: &Stimulus,
+) -> Result<Report, String> {
+    build(rendered, work, liberties, Some(stimulus))
+}
+
+/// Cycles and seed of the report's power simulation.
+pub const POWER_STIMULUS: Stimulus = Stimulus { cycles: 2000, seed: 1, inputs: activity::Inputs::Random };
+
+/// Internal energies are read at this input slew (as the claims' gate probe).
+const POWER_SLEW_S: f64 = 10e-12;
+
+fn build(
+    rendered: &Rendered,
+    work: &Path,
+    liberties: &[PathBuf],
+    stimulus: Option<&Stimulus>,
+) -> Result<Report, String> {
+    let t0 = Instant::now();
+    let p = &rendered.params;
+    let g = &rendered.generated;
+    std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    crate::util::files::write_files(work, &rendered.files)?;
+    let verilog = rendered.verilog_files();
+    let counts = generator_counts(&g.design);
+    progress("yosys: generic gates (abc -g) and longest path", t0);
+    let (generic, levels) = eda::yosys::generic(work, &verilog, &p.top)?;
+    let mut instances = BTreeMap::new();
+    count_instances(&g.design, &p.top, 1, &mut instances);
+    let mut libraries = vec![];
+    let (mut analytic_7nm, mut analytic_7nm_timing, mut analytic_7nm_power) = (None, None, None);
+    for (i, path) in liberties.iter().enumerate() {
+        let lib_dir = work.join(format!("lib{i}"));
+        let lib = asic::load_liberty(path, &lib_dir)?;
+        let shown = path.display().to_string();
+        let first_asap7 = analytic_7nm.is_none() && lib.areas.keys().any(|c| c.contains("ASAP7"));
+        // Parsed only when needed: a large library takes a while.
+        let cells = if first_asap7 || stimulus.is_some() { Some(read_liberty(&lib)?) } else { None };
+        progress(&format!("yosys + abc: mapping onto {shown}"), t0);
+        let files: Vec<String> = verilog.iter().map(|f| format!("../{f}")).collect();
+        let mapped = asic::map_and_time(&lib_dir, &files, &p.top, &lib)?;
+        progress("yosys: per-module areas (hierarchy kept)", t0);
+        let areas = asic::module_areas(&lib_dir, &files, &p.top, &lib)?;
+        let mut split: BTreeMap<String, f64> = BTreeMap::new();
+        for (module, area) in &areas {
+            let part = if module == &p.top {
+                "top: registers, comparators, scale tree"
+            } else if module.contains("popcnt") {
+                "popcount trees"
+            } else {
+                "bitwise layers"
+            };
+            *split.entry(part.to_string()).or_default() += area * *instances.get(module).unwrap_or(&0) as f64;
+        }
+        if let (true, Some(cells)) = (first_asap7, &cells) {
+            analytic_7nm = Some(analytic::area(&counts, &lib, &shown));
+            let timing = analytic::timing(&g.design, cells, &shown)?;
+            analytic_7nm_power = Some(analytic::power(&counts, cells, timing.fmax_mhz, &shown)?);
+            analytic_7nm_timing = Some(timing);
+        }
+        let power = match (stimulus, &cells) {
+            (Some(s), Some(cells)) => Some(measured_power(rendered, &lib_dir, &lib, cells, &mapped, s, t0)?),
+            _ => None,
+        };
+        libraries.push(CellReport {
+            source: format!("{shown} mapped by yosys/abc, timed by OpenSTA"),
+            mapped,
+            area_split_um2: split,
+            power,
+        });
+    }
+    progress("done", t0);
+    Ok(Report {
+        top: p.top.clone(),
+        block: p.block.name().to_string(),
+        weights_mode: if matches!(p.block, Block::Popcount | Block::PaQuantizer) { "none" } else { p.weights.mode() }
+            .to_string(),
+        pipeline: p.pipeline,
+        latency_cycles: g.latency,
+        depth_generator_levels: g.depth,
+        depth_gate_levels: levels,
+        depth_source: "yosys ltp -noff on the generic netlist (flip-flops cut): gates on the longest path".into(),
+        generator_counts: counts,
+        yosys_generic_counts: generic.cells.into_iter().collect(),
+        yosys_generic_source: format!("yosys synth -flatten; abc -fast -g {}", eda::yosys::GENERIC_GATES),
+        analytic_7nm,
+        analytic_7nm_timing,
+        analytic_7nm_power,
+        cell_libraries: libraries,
+    })
+}
+
+/// The power data of a library loaded by [`asic::load_liberty`].
+fn read_liberty(lib: &asic::Liberty) -> Result<liberty::Library, String> {
+    let shown = lib.path.display();
+    let text = std::fs::read_to_string(&lib.path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    liberty::parse(&text).and_then(|g| liberty::library(&g)).map_err(|e| format!("Liberty file {shown}: {e}"))
+}
+
+/// Power of the mapped netlist: simulated with the Liberty cells modelled
+/// by Yosys, toggles counted, energies from the Liberty, at OpenSTA's Fmax.
+fn measured_power(
+    rendered: &Rendered,
+    lib_dir: &Path,
+    lib: &asic::Liberty,
+    cells: &liberty::Library,
+    mapped: &asic::AsicReport,
+    stimulus: &Stimulus,
+    t0: Instant,
+) -> Result<PowerReport, String> {
+    let p = &rendered.params;
+    let g = &rendered.generated;
+    let read = |f: &Path| std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()));
+    let netlist_text = read(&mapped.netlist)?;
+    let models = asic::cell_models(lib_dir, lib)?;
+    let gate_level = GateLevel {
+        top: &p.top,
+        files: vec![(format!("{}.v", p.top), netlist_text.clone()), ("cell_models.v".to_string(), read(&models)?)],
+        inputs: p.input_ports().into_iter().map(|port| (port.name, port.width)).collect(),
+        y_width: g.y_width as usize,
+        latency: g.latency,
+    };
+    progress(&format!("verilator: gate-level netlist, {} traced cycles", stimulus.cycles), t0);
+    let toggles = activity::simulate(&gate_level, lib_dir, stimulus)?;
+    let netlist = netlist::parse(&netlist_text).map_err(|e| format!("{}: {e}", mapped.netlist.display()))?;
+    let energy = power::per_cycle(cells, &netlist, &toggles.by_bit, toggles.cycles, POWER_SLEW_S, "clk")?;
+    let source = format!(
+        "toggles of the mapped netlist ({}) simulated by Verilator with the cells modelled by Yosys from the \
+         Liberty: {}; energies from the Liberty; at OpenSTA's maximum clock",
+        mapped.netlist.display(),
+        stimulus.describe()
+    );
+    let settings = format!(
+        "internal: every pin transition costs the Liberty internal_power of that pin (rise/fall mean, summed over \
+         power and ground pins, mean over `when` states, arcs weighted by their input's toggles) at 10 ps input \
+         slew and the net's load, clamped to the table; switching: 1/2 C V^2 per net toggle, C = the input pins \
+         the net drives (no wire load, outputs unloaded, input ports and the clock net included), V = nom_voltage; \
+         leakage: cell_leakage_power or the state-independent leakage_power groups; zero-delay simulation, so \
+         glitches are not counted; units: {}",
+        cells.units
+    );
+    Ok(PowerReport::new(&energy, mapped.fmax_mhz, toggles.cycles, stimulus.seed, source, settings))
+}
+
+/// The report for people.
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{} ({}, weights {}, pipeline {})", r.top, r.block, r.weights_mode, r.pipeline);
+    let _ = writeln!(
+        o,
+        "latency {} cycles; {} generator levels; {} gate levels ({})",
+        r.latency_cycles, r.depth_generator_levels, r.depth_gate_levels, r.depth_source
+    );
+    let _ = writeln!(o, "\ngate counts, generator representation:");
+    for (k, n) in &r.generator_counts {
+        let _ = writeln!(o, "  {k:<12} {n:>9}");
+    }
+    let _ = writeln!(o, "gate counts, {}:", r.yosys_generic_source);
+    for (k, n) in &r.yosys_generic_counts {
+        let _ = writeln!(o, "  {k:<12} {n:>9}");
+    }
+    if let Some(a) = &r.analytic_7nm {
+        let _ = writeln!(o, "\n7 nm analytic area: {:.3} um^2 ({})", a.area_um2, a.source);
+    }
+    if let Some(t) = &r.analytic_7nm_timing {
+        let path: Vec<String> = t.path.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = writeln!(
+            o,
+            "7 nm analytic critical path: {:.1} ps, max clock {:.0} MHz; path: {}",
+            t.critical_path_ps,
+            t.fmax_mhz,
+            path.join(" + ")
+        );
+        let delays: Vec<String> = t.delays_ps.iter().map(|(k, d)| format!("{k} {d:.2}")).collect();
+        let _ = writeln!(o, "  gate delays (ps): {}", delays.join(", "));
+    }
+    if let Some(pw) = &r.analytic_7nm_power {
+        let _ = writeln!(
+            o,
+            "7 nm analytic power: {:.4} mW at {:.0} MHz (leakage {:.4} uW; Liberty-priced kinds {:.4} pJ/cycle{})",
+            pw.total_mw,
+            pw.at_mhz,
+            pw.leakage_uw,
+            pw.liberty_kinds_pj_per_cycle,
+            if pw.unpriced.is_empty() { String::new() } else { format!("; not priced: {}", pw.unpriced.join(", ")) }
+        );
+    }
+    for c in &r.cell_libraries {
+        let m = &c.mapped;
+        let _ = writeln!(o, "\n{}", c.source);
+        let _ = writeln!(
+            o,
+            "  area {:.3} um^2, {} flip-flops, critical path {:.1} ps, max clock {:.0} MHz",
+            m.area_um2, m.flip_flops, m.critical_path_ps, m.fmax_mhz
+        );
+        for (part, a) in &c.area_split_um2 {
+            let _ = writeln!(o, "  {part:<40} {a:>10.3} um^2");
+        }
+        if let Some(pw) = &c.power {
+            let _ = writeln!(
+                o,
+                "  power at {:.0} MHz: {:.4} mW = internal {:.4} + switching {:.4} mW + leakage {:.4} uW",
+                pw.at_mhz,
+                pw.total_mw,
+                pw.internal_mw,
+                pw.switching_mw,
+                pw.leakage_mw * 1e3
+            );
+            let _ = writeln!(
+                o,
+                "  dynamic energy {:.4} pJ/cycle (uW/MHz), of which clock {:.4}; {:.1} net toggles/cycle over {} cycles",
+                pw.dynamic_pj_per_cycle, pw.clock_pj_per_cycle, pw.toggles_per_cycle, pw.cycles
+            );
+        }
+    }
+    o
+}

@@ -1,0 +1,4 @@
+//! Bit-exact golden models: what every generated design must compute.
+
+pub mod conv;
+pub mod golden;

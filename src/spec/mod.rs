@@ -1,0 +1,8 @@
+//! What a design is, as typed immutable values: the parameters of every
+//! block and their limits, the exact range of every result, layer files and
+//! their decomposition, and the textual (flag) form of a design.
+
+pub mod flags;
+pub mod layer;
+pub mod params;
+pub mod range;

@@ -1,0 +1,5 @@
+//! Verification: the cycle-accurate test bench that checks a simulated
+//! design against its golden model, and the sweeps of configurations.
+
+pub mod sweep;
+pub mod testbench;
