@@ -1,18 +1,20 @@
 //! mbnn: generates, verifies and measures hardware for multi-base binary
 //! neural networks (Group-Net and PA-Net).
 //!
-//! The stages, bottom to top; a stage imports only the stages above it in
-//! this list (`util` is the bottom).
+//! The stages, bottom first: each imports only the stages declared before
+//! it (`tests/layers.rs` checks this), so the list reads as the pipeline
+//! parameters -> RTL -> Verilog -> tools -> simulation -> verification ->
+//! measurement -> studies -> command line.
 
-pub mod backend;
-pub mod cli;
-pub mod eda;
-pub mod generator;
-pub mod measure;
-pub mod model;
-pub mod rtl;
-pub mod sim;
-pub mod spec;
-pub mod study;
 pub mod util;
+pub mod rtl;
+pub mod backend;
+pub mod spec;
+pub mod generator;
+pub mod model;
+pub mod eda;
+pub mod sim;
 pub mod verify;
+pub mod measure;
+pub mod study;
+pub mod cli;
