@@ -10,11 +10,11 @@
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use mbnn::generator::render::render_args;
+use mbnn::generator::render::render;
 use mbnn::model::conv::{BinaryMap, GroupNetConv, groupnet_layer};
 use mbnn::model::golden::Golden;
-use mbnn::spec::flags::DesignArgs;
 use mbnn::spec::params::DesignParams;
+use mbnn::spec::request::Request;
 use mbnn::study::benchfig::*;
 use mbnn::util::bits::{BitVec, SplitMix64};
 use mbnn::util::files::write_files;
@@ -58,12 +58,13 @@ impl Measurement for ThreadCpuTime {
 type Bench = Criterion<ThreadCpuTime>;
 
 fn generator(c: &mut Bench) {
-    let args = DesignArgs { k: Some(5), ..DesignArgs::default() };
+    // What `gen --k 5` asks for: K = 5 over the default 256 channels of a 3x3 kernel.
+    let request = Request::groupnet(5, 2304);
     let mut group = c.benchmark_group("generator");
     // Tens of milliseconds per run: ten samples of equal size.
     group.sampling_mode(SamplingMode::Flat).sample_size(10);
-    group.bench_function(GEN_K5.1, |b| b.iter(|| render_args(black_box(&args)).expect("gen --k 5 renders")));
-    let rendered = render_args(&args).expect("gen --k 5 renders");
+    group.bench_function(GEN_K5.1, |b| b.iter(|| render(black_box(&request).params())));
+    let rendered = render(request.params());
     let dir = tempfile::tempdir().expect("a temporary directory");
     group.sampling_mode(SamplingMode::Auto).sample_size(100);
     group.bench_function(WRITE_K5.1, |b| {
@@ -99,16 +100,7 @@ fn peak_loop() -> fn(&[u64], &[u64]) -> u64 {
 /// Output channel o of the paper's layer as a Group-Net design: shared
 /// input, constant weights drawn from seed o, the default lambdas.
 fn channel_design(o: usize) -> DesignParams {
-    DesignArgs {
-        k: Some(LAYER_BASES as i64),
-        len: Some(LAYER_DOT_LEN as i64),
-        shared_input: true,
-        weights: Some("const".into()),
-        seed: Some(o as u64),
-        ..DesignArgs::default()
-    }
-    .to_params()
-    .expect("valid Group-Net parameters")
+    Request::groupnet(LAYER_BASES, LAYER_DOT_LEN).shared_input().const_weights(o as u64).params()
 }
 
 /// The f32 layer: `input` is side_in x side_in pixels of `c_in` channels

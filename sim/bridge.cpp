@@ -1,7 +1,8 @@
 // C-ABI bridge around one Verilated model, so that Rust drives every clock
 // edge. Compiled once per design with the model's class renamed to Vdut
-// (verilator --prefix Vdut) and with ports.inc, generated beside the model,
-// listing its data ports as MBNN_INPUT(index, name) / MBNN_OUTPUT(index, name).
+// (verilator --prefix Vdut) and with ports.inc, generated beside the model
+// from the design's signature, listing every port but the clock as
+// MBNN_INPUT(index, name) / MBNN_OUTPUT(index, name). The clock is `clk`.
 #include "Vdut.h"
 #include "verilated.h"
 #if VM_TRACE
@@ -31,6 +32,12 @@ struct Bridge {
 #endif
         model->final();
         delete model;
+    }
+    void dump() {
+#if VM_TRACE
+        if (trace) trace->dump(time);
+#endif
+        time++;
     }
 };
 
@@ -77,26 +84,28 @@ MBNN_EXPORT void mbnn_get_output(void* h, int index, uint64_t* words) {
     }
 }
 
-// One clock cycle: the inputs set before the call are sampled at the rising
-// edge; returns out_valid as seen after the edge.
-MBNN_EXPORT int mbnn_cycle(void* h, int rst, int in_valid) {
+// The clock low with the inputs set so far: the outputs then show what the
+// design presents before the next rising edge (a stream's tready and tvalid).
+MBNN_EXPORT void mbnn_settle(void* h) {
     Bridge* b = static_cast<Bridge*>(h);
-    Vdut* m = b->model;
-    m->rst = rst;
-    m->in_valid = in_valid;
-    m->clk = 0;
-    m->eval();
-#if VM_TRACE
-    if (b->trace) b->trace->dump(b->time);
-#endif
-    b->time++;
-    m->clk = 1;
-    m->eval();
-#if VM_TRACE
-    if (b->trace) b->trace->dump(b->time);
-#endif
-    b->time++;
-    return m->out_valid;
+    b->model->clk = 0;
+    b->model->eval();
+    b->dump();
+}
+
+// The rising edge: the inputs are sampled; the outputs then show the
+// registers' new values.
+MBNN_EXPORT void mbnn_rise(void* h) {
+    Bridge* b = static_cast<Bridge*>(h);
+    b->model->clk = 1;
+    b->model->eval();
+    b->dump();
+}
+
+// One whole clock cycle: settle, then the rising edge.
+MBNN_EXPORT void mbnn_cycle(void* h) {
+    mbnn_settle(h);
+    mbnn_rise(h);
 }
 
 MBNN_EXPORT int mbnn_trace_open(void* h, const char* path) {

@@ -3,39 +3,47 @@
 //! real bitstreams come out of the open tools. iCE40 runs by default; the
 //! ECP5 and Gowin flows take minutes and run with `--ignored`.
 
-use mbnn::eda::fpga::{FpgaReport, REPORT_FILE, pnr};
 use mbnn::generator::render::{Rendered, render};
-use mbnn::measure::boards::{Board, MISR_BITS, WRAPPER_TOP, Wrapper, expected_signatures};
+use mbnn::generator::wrapper::{MISR_BITS, WRAPPER_TOP, Wrapper};
+use mbnn::measure::pnr::{FpgaReport, REPORT_FILE, pnr};
+use mbnn::model::wrapper::expected_signatures;
+use mbnn::spec::board::Board;
+use mbnn::spec::params::Block;
+use mbnn::spec::request::Request;
 use std::path::Path;
 use std::process::Command;
 
-fn rendered(flags: &str) -> Rendered {
-    render(mbnn::verify::sweep::parse_flags(flags).and_then(|a| a.to_params()).expect("valid flags"))
+fn rendered(request: &Request) -> Rendered {
+    render(request.params())
 }
 
 /// Writes the design and its wrapper; returns the Verilog files in read order.
 fn write_wrapped(r: &Rendered, wrapper: &Wrapper, dir: &Path) -> Vec<String> {
     std::fs::create_dir_all(dir).unwrap();
-    for (name, text) in wrapper.files(r).unwrap() {
+    let files = wrapper.files(&r.generated.signature, &r.verilog()).unwrap();
+    for (name, text) in &files {
         std::fs::write(dir.join(name), text).unwrap();
     }
-    Wrapper::verilog_files(r)
+    files.into_iter().map(|(name, _)| name).filter(|name| name.ends_with(".v")).collect()
 }
 
-const DESIGNS: [&str; 5] = [
-    "--block xnor_pe --len 64",
-    "--k 2 --len 32",
-    "--k 3 --len 7 --shared-input --weights const --pipeline 1",
-    "--block pa --m 2 --n 3 --len 5",
-    "--block mac --bits 4 --len 3",
-];
+fn designs() -> [Request; 5] {
+    [
+        Request::xnor_pe(64),
+        Request::groupnet(2, 32),
+        Request::groupnet(3, 7).shared_input().const_weights(1).pipeline(1),
+        Request::pa(2, 3, 5),
+        Request::multibit(Block::Mac, 4, 3),
+    ]
+}
 
 #[test]
 fn the_wrapper_lints_clean_with_every_kind_of_design_on_every_board() {
     let work = tempfile::tempdir().unwrap();
-    for flags in DESIGNS {
+    for request in designs() {
+        let flags = request.flags();
         for board in Board::ALL {
-            let r = rendered(flags);
+            let r = rendered(&request);
             let dir = work.path().join(format!("{}_{board}", r.params.top));
             let files = write_wrapped(&r, &Wrapper::new(board), &dir);
             mbnn::eda::verilator::lint(&dir, &files, WRAPPER_TOP).unwrap_or_else(|e| panic!("{flags} on {board}: {e}"));
@@ -46,8 +54,8 @@ fn the_wrapper_lints_clean_with_every_kind_of_design_on_every_board() {
 
 #[test]
 fn a_design_too_wide_for_the_stimulus_is_refused_in_one_line() {
-    let r = rendered("--k 64 --len 65536");
-    let e = Wrapper::new(Board::Ulx3s).files(&r).unwrap_err();
+    let r = rendered(&Request::groupnet(64, 65536));
+    let e = Wrapper::new(Board::Ulx3s).files(&r.generated.signature, &r.verilog()).unwrap_err();
     assert!(e.contains("data input bits") && !e.contains('\n'), "{e}");
 }
 
@@ -110,9 +118,10 @@ fn simulate(dir: &Path, files: &[String], leds: u32, cycles: usize) -> Trace {
 fn the_wrapper_drives_the_design_exactly_as_its_model_says() {
     let work = tempfile::tempdir().unwrap();
     let cycles = 120;
-    for (flags, board) in [(DESIGNS[0], Board::IceBreaker), (DESIGNS[1], Board::Hx8k), (DESIGNS[3], Board::TangNano9k)]
-    {
-        let r = rendered(flags);
+    let [pe, group_net, _, pa, _] = designs();
+    for (request, board) in [(pe, Board::IceBreaker), (group_net, Board::Hx8k), (pa, Board::TangNano9k)] {
+        let flags = request.flags();
+        let r = rendered(&request);
         let wrapper = Wrapper { board, led_hold_log2: 3 };
         let dir = work.path().join(&r.params.top);
         let files = write_wrapped(&r, &wrapper, &dir);
@@ -126,7 +135,7 @@ fn the_wrapper_drives_the_design_exactly_as_its_model_says() {
             let want = if results == 0 { 0 } else { expected[results - 1] };
             assert_eq!(t.signature[i], want, "{flags}: cycle {i}, after {results} results");
         }
-        let latency = r.generated.latency as usize;
+        let latency = r.generated.latency() as usize;
         assert!(results > cycles - 20 - latency, "{flags}: only {results} valid results in {cycles} cycles");
         // The LEDs show the signature's top bits, sampled every 8 cycles.
         let lit = |sig: u32| {
@@ -143,59 +152,62 @@ fn the_wrapper_drives_the_design_exactly_as_its_model_says() {
 
 fn assert_plausible(report: &FpgaReport, work: &Path) {
     let info = report.board.info();
-    let bytes = std::fs::metadata(&report.bitstream).map(|m| m.len()).unwrap_or(0);
-    assert!(bytes > 0 && bytes == report.bitstream_bytes, "bitstream {}", report.bitstream.display());
-    assert!(report.luts > 0 && report.luts < info.luts, "{} LUTs", report.luts);
-    assert!(report.flip_flops > 0 && report.logic_cells.used > 0, "{}", report.summary());
-    assert!(report.logic_cells.available > 0 && report.utilisation_percent < 100.0, "{}", report.summary());
-    assert!(report.fmax_mhz > 0.0 && report.fmax_mhz < 1000.0, "Fmax {}", report.fmax_mhz);
-    assert_eq!(report.steps.len(), 3);
-    assert!(report.steps.iter().all(|s| !s.args.is_empty()), "{:?}", report.steps);
+    let o = &report.outcome;
+    let bytes = std::fs::metadata(&o.bitstream).map(|m| m.len()).unwrap_or(0);
+    assert!(bytes > 0 && bytes == o.bitstream_bytes, "bitstream {}", o.bitstream.display());
+    assert!(o.luts > 0 && o.luts < info.luts, "{} LUTs", o.luts);
+    assert!(o.flip_flops > 0 && o.logic_cells.used > 0, "{}", report.summary());
+    assert!(o.logic_cells.available > 0 && report.utilisation_percent < 100.0, "{}", report.summary());
+    assert!(o.fmax_mhz > 0.0 && o.fmax_mhz < 1000.0, "Fmax {}", o.fmax_mhz);
+    assert_eq!(o.steps.len(), 3);
+    assert!(o.steps.iter().all(|s| !s.args.is_empty()), "{:?}", o.steps);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(work.join(REPORT_FILE)).unwrap()).unwrap();
     assert_eq!(json["board"], info.name);
-    assert_eq!(json["luts"], report.luts);
+    assert_eq!(json["luts"], o.luts);
 }
 
-fn build(flags: &str, board: Board) -> FpgaReport {
+fn build(request: &Request, board: Board) -> FpgaReport {
     let work = tempfile::tempdir().unwrap();
-    let report = pnr(&rendered(flags), board, work.path()).unwrap_or_else(|e| panic!("{flags} on {board}: {e}"));
+    let report =
+        pnr(&rendered(request), board, work.path()).unwrap_or_else(|e| panic!("{} on {board}: {e}", request.flags()));
     assert_plausible(&report, work.path());
     report
 }
 
 #[test]
 fn icebreaker_bitstreams_of_a_pe_and_a_group_net() {
-    let pe = build("--block xnor_pe --len 64", Board::IceBreaker);
-    assert!(pe.timing_met && pe.carry_cells > 0, "{}", pe.summary());
-    assert!(pe.steps[0].version.as_deref().is_some_and(|v| v.starts_with("Yosys")), "{:?}", pe.steps[0]);
-    let gn = build("--k 2 --len 32", Board::IceBreaker);
-    assert!(gn.luts > pe.luts / 2, "{}", gn.summary());
+    let pe = build(&Request::xnor_pe(64), Board::IceBreaker);
+    assert!(pe.timing_met && pe.outcome.carry_cells > 0, "{}", pe.summary());
+    let synthesis = &pe.outcome.steps[0];
+    assert!(synthesis.version.as_deref().is_some_and(|v| v.starts_with("Yosys")), "{synthesis:?}");
+    let gn = build(&Request::groupnet(2, 32), Board::IceBreaker);
+    assert!(gn.outcome.luts > pe.outcome.luts / 2, "{}", gn.summary());
 }
 
 #[test]
 fn a_design_too_big_for_the_device_fails_with_the_reason() {
     let work = tempfile::tempdir().unwrap();
-    let e = pnr(&rendered("--k 5 --len 256"), Board::IceBreaker, work.path()).unwrap_err();
+    let e = pnr(&rendered(&Request::groupnet(5, 256)), Board::IceBreaker, work.path()).unwrap_err();
     assert!(e.contains("place and route") && e.contains("ICESTORM_LC"), "{e}");
 }
 
 #[test]
 fn hx8k_bitstream() {
-    let r = build("--block xnor_pe --len 64", Board::Hx8k);
+    let r = build(&Request::xnor_pe(64), Board::Hx8k);
     assert!(r.timing_met, "{}", r.summary());
 }
 
 #[test]
 #[ignore = "minutes: YoWASP tools; run by make test-full"]
 fn ulx3s_bitstream() {
-    let r = build("--block xnor_pe --len 64", Board::Ulx3s);
+    let r = build(&Request::xnor_pe(64), Board::Ulx3s);
     assert!(r.timing_met, "{}", r.summary());
 }
 
 #[test]
 #[ignore = "minutes: YoWASP tools and Apycula; run by make test-full"]
 fn tangnano9k_bitstream() {
-    let r = build("--block xnor_pe --len 64", Board::TangNano9k);
+    let r = build(&Request::xnor_pe(64), Board::TangNano9k);
     assert!(r.timing_met, "{}", r.summary());
 }

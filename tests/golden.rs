@@ -5,9 +5,9 @@
 use mbnn::generator::manifest::{manifest, params_from_manifest};
 use mbnn::model::conv::{BinaryMap, GroupNetConv, groupnet_layer};
 use mbnn::model::golden::Golden;
-use mbnn::spec::flags::DesignArgs;
 use mbnn::spec::params::{Block, DesignParams};
 use mbnn::spec::range::{output_range, output_width};
+use mbnn::spec::request::{Request, WeightsMode};
 use mbnn::util::bits::{BitVec, SplitMix64};
 use proptest::prelude::*;
 
@@ -106,21 +106,17 @@ struct Opts {
     seed: u64,
 }
 
-fn design(block: &str, len: usize, k: usize, lambdas: &[f64], o: Opts) -> DesignParams {
+fn design(block: Block, len: usize, k: usize, lambdas: &[f64], o: Opts) -> DesignParams {
     let Opts { frac, shared, konst, seed } = o;
-    let groupnet = block == "groupnet";
-    let args = DesignArgs {
-        block: Some(block.into()),
-        len: Some(len as i64),
-        k: groupnet.then_some(k as i64),
-        lambda: groupnet.then(|| lambdas.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(",")),
-        frac_bits: Some(frac as i64),
-        shared_input: groupnet && shared,
-        weights: (block != "popcount").then(|| if konst { "const".into() } else { "port".into() }),
-        seed: (konst && block != "popcount").then_some(seed),
-        ..DesignArgs::default()
-    };
-    args.to_params().expect("valid parameters")
+    let mut r = Request::of(block, len);
+    r.frac_bits = Some(i64::from(frac));
+    if block == Block::GroupNet {
+        r = Request { k: Some(k as i64), lambda: Some(lambdas.to_vec()), shared_input: shared, ..r };
+    }
+    if block != Block::Popcount {
+        r = if konst { r.const_weights(seed) } else { Request { weights: Some(WeightsMode::Port), ..r } };
+    }
+    r.params()
 }
 
 fn random_inputs(p: &DesignParams, rng: &mut SplitMix64) -> Vec<BitVec> {
@@ -156,7 +152,7 @@ proptest! {
 
     #[test]
     fn golden_equals_the_elementwise_reference(
-        block in prop::sample::select(vec!["popcount", "xnor_pe", "and_pe", "groupnet"]),
+        block in prop::sample::select(vec![Block::Popcount, Block::XnorPe, Block::AndPe, Block::GroupNet]),
         len in 1usize..300,
         k in 1usize..9,
         lambdas in prop::collection::vec(-8.0f64..8.0, 8),
@@ -171,7 +167,7 @@ proptest! {
 
     #[test]
     fn manifest_alone_gives_the_same_results(
-        block in prop::sample::select(vec!["popcount", "xnor_pe", "and_pe", "groupnet"]),
+        block in prop::sample::select(vec![Block::Popcount, Block::XnorPe, Block::AndPe, Block::GroupNet]),
         len in 1usize..100,
         k in 1usize..6,
         lambdas in prop::collection::vec(-2.0f64..2.0, 6),
@@ -230,12 +226,12 @@ fn output_ranges_are_exact() {
             for seed in 0..3 {
                 let o = Opts { frac: 4, shared: false, konst, seed };
                 let shared = Opts { shared: true, ..o };
-                cases.push(design("popcount", len, 1, &[], Opts { konst: false, ..o }));
-                cases.push(design("xnor_pe", len, 1, &[], o));
-                cases.push(design("and_pe", len, 1, &[], o));
-                cases.push(design("groupnet", len, 2, &[0.5, -1.25], o));
-                cases.push(design("groupnet", len, 2, &[0.5, 0.5], shared));
-                cases.push(design("groupnet", len, 3, &[1.0, -0.75, 0.25], Opts { frac: 3, ..shared }));
+                cases.push(design(Block::Popcount, len, 1, &[], Opts { konst: false, ..o }));
+                cases.push(design(Block::XnorPe, len, 1, &[], o));
+                cases.push(design(Block::AndPe, len, 1, &[], o));
+                cases.push(design(Block::GroupNet, len, 2, &[0.5, -1.25], o));
+                cases.push(design(Block::GroupNet, len, 2, &[0.5, 0.5], shared));
+                cases.push(design(Block::GroupNet, len, 3, &[1.0, -0.75, 0.25], Opts { frac: 3, ..shared }));
             }
         }
     }
@@ -248,26 +244,16 @@ fn output_ranges_are_exact() {
 fn pa_design(
     (m, nb, len, act_bits): (usize, usize, usize, u32),
     phi: &[f64],
-    endpoints: Option<&str>,
+    endpoints: Option<&[i64]>,
     konst: bool,
     seed: u64,
 ) -> DesignParams {
-    let phi: Vec<String> = phi[..m * nb].iter().map(|x| x.to_string()).collect();
-    DesignArgs {
-        block: Some("pa".into()),
-        len: Some(len as i64),
-        m: Some(m as i64),
-        n: Some(nb as i64),
-        act_bits: Some(act_bits as i64),
-        endpoints: endpoints.map(str::to_string),
-        phi: Some(phi.join(",")),
-        frac_bits: Some(6),
-        weights: Some(if konst { "const" } else { "port" }.into()),
-        seed: konst.then_some(seed),
-        ..DesignArgs::default()
+    let mut r = Request::pa(m, nb, len).act_bits(act_bits).phi(&phi[..m * nb]);
+    r.frac_bits = Some(6);
+    if let Some(e) = endpoints {
+        r = r.endpoints(e);
     }
-    .to_params()
-    .expect("valid PA parameters")
+    if konst { r.const_weights(seed) } else { Request { weights: Some(WeightsMode::Port), ..r } }.params()
 }
 
 proptest! {
@@ -296,42 +282,35 @@ proptest! {
 
     #[test]
     fn baselines_equal_the_integer_reference(
-        block in prop::sample::select(vec!["binary", "fixedpoint", "mac"]),
+        block in prop::sample::select(vec![Block::Binary, Block::FixedPoint, Block::Mac]),
         len in 1usize..200,
         bits in 1u32..9,
         konst in any::<bool>(),
         seed in any::<u64>(),
     ) {
-        let p = DesignArgs {
-            block: Some(block.into()),
-            len: Some(len as i64),
-            bits: (block != "binary").then_some(bits as i64),
-            weights: Some(if konst { "const" } else { "port" }.into()),
-            seed: konst.then_some(seed),
-            ..DesignArgs::default()
-        }
-        .to_params()
-        .unwrap();
+        let p = baseline(block, len, bits, konst.then_some(seed));
         agrees_with_reference(&p, None, seed ^ 0x51)?;
     }
 }
 
+/// A baseline: binary, or fixed point or multiply-accumulate of `bits`
+/// bits, with weight ports or constant weights from a seed.
+fn baseline(block: Block, len: usize, bits: u32, seed: Option<u64>) -> DesignParams {
+    let r = if block == Block::Binary { Request::of(block, len) } else { Request::multibit(block, bits, len) };
+    match seed {
+        Some(seed) => r.const_weights(seed),
+        None => Request { weights: Some(WeightsMode::Port), ..r },
+    }
+    .params()
+}
+
 #[test]
 fn baseline_output_ranges_are_exact() {
-    for block in ["binary", "fixedpoint", "mac"] {
+    for block in [Block::Binary, Block::FixedPoint, Block::Mac] {
         for (len, bits) in [(1, 1), (2, 2), (1, 3), (2, 3)] {
             for konst in [false, true] {
                 for seed in 0..3 {
-                    let p = DesignArgs {
-                        block: Some(block.into()),
-                        len: Some(len),
-                        bits: (block != "binary").then_some(bits),
-                        weights: Some(if konst { "const" } else { "port" }.into()),
-                        seed: konst.then_some(seed),
-                        ..DesignArgs::default()
-                    }
-                    .to_params()
-                    .unwrap();
+                    let p = baseline(block, len, bits, konst.then_some(seed));
                     assert_eq!(exhaustive_range(&p), output_range(&p), "{p:?}");
                 }
             }
@@ -342,12 +321,10 @@ fn baseline_output_ranges_are_exact() {
 #[test]
 fn hand_computed_baselines() {
     let v = |s: &str, n: usize| BitVec::from_hex(s, n).unwrap();
-    let fixed = DesignArgs { block: Some("fixedpoint".into()), len: Some(2), bits: Some(2), ..DesignArgs::default() };
-    let p = fixed.to_params().unwrap();
+    let p = Request::multibit(Block::FixedPoint, 2, 2).params();
     // a = (3, -1): bits 11, 10 -> 0b1011; w = (-3, 1): bits 00, 01 -> 0b0100. 3*-3 + -1*1 = -10.
     assert_eq!(Golden::new(&p).eval(&[v("0xb", 4), v("0x4", 4)]), -10);
-    let mac = DesignArgs { block: Some("mac".into()), len: Some(2), bits: Some(4), ..DesignArgs::default() };
-    let p = mac.to_params().unwrap();
+    let p = Request::multibit(Block::Mac, 4, 2).params();
     // a = (7, -8) -> 0x87; w = (-1, -8) -> 0x8f. -7 + 64 = 57.
     assert_eq!(Golden::new(&p).eval(&[v("0x87", 8), v("0x8f", 8)]), 57);
 }
@@ -356,7 +333,7 @@ fn hand_computed_baselines() {
 fn pa_output_ranges_are_exact() {
     let phis: [&[f64]; 3] = [&[0.5, -1.0, 0.25, 1.5, -0.75, 2.0], &[-1.0, -0.5, -0.25, -2.0, -1.5, -0.125], &[1.0; 6]];
     for phi in phis {
-        for (nb, endpoints) in [(1, "-1"), (2, "-2,1"), (3, "-1,0,1"), (3, "-2,-1,0")] {
+        for (nb, endpoints) in [(1, &[-1][..]), (2, &[-2, 1]), (3, &[-1, 0, 1]), (3, &[-2, -1, 0])] {
             for konst in [false, true] {
                 for seed in 0..3 {
                     let p = pa_design((2, nb, 2, 2), phi, Some(endpoints), konst, seed);
@@ -370,7 +347,7 @@ fn pa_output_ranges_are_exact() {
 #[test]
 fn hand_computed_pa() {
     // M = 1, N = 2, endpoints -1 and 1, 3-bit activations, phi = (1.0, -0.5), F = 6.
-    let p = pa_design((1, 2, 4, 3), &[1.0, -0.5], Some("-1,1"), false, 0);
+    let p = pa_design((1, 2, 4, 3), &[1.0, -0.5], Some(&[-1, 1]), false, 0);
     assert_eq!(p.phi, vec![vec![64, -32]]);
     // Elements: -4 (no base), -1 (base 0), 0 (base 0), 3 (base 1); all weights 1.
     let act = BitVec::from_fn(12, |b| {
@@ -384,7 +361,7 @@ fn hand_computed_pa() {
 #[test]
 fn hand_computed_group_net() {
     // Two lanes of 4 elements, lambdas 0.5 and -0.25 (F = 2: 2 and -1).
-    let p = design("groupnet", 4, 2, &[0.5, -0.25], Opts { frac: 2, shared: false, konst: false, seed: 0 });
+    let p = design(Block::GroupNet, 4, 2, &[0.5, -0.25], Opts { frac: 2, shared: false, konst: false, seed: 0 });
     assert_eq!(p.lambdas, vec![2, -1]);
     let v = |s: &str| BitVec::from_hex(s, 4).unwrap();
     // lane 0: a=1010 w=1010 -> all agree -> +4; lane 1: a=1111 w=0000 -> -4.
@@ -439,7 +416,7 @@ proptest! {
     ) {
         let o = Opts { frac: 6, shared: true, konst: true, seed };
         let designs: Vec<DesignParams> = (0..c_out)
-            .map(|ch| design("groupnet", c_in * kernel * kernel, k, &lambdas[..k], Opts { seed: seed ^ ch as u64, ..o }))
+            .map(|ch| design(Block::GroupNet, c_in * kernel * kernel, k, &lambdas[..k], Opts { seed: seed ^ ch as u64, ..o }))
             .collect();
         let weights: Vec<Vec<BitVec>> =
             designs.iter().map(|p| (0..k).map(|i| p.const_weights(i).unwrap().clone()).collect()).collect();

@@ -5,11 +5,12 @@
 use mbnn::eda::{self, asic};
 use mbnn::generator::render::{Rendered, render};
 use mbnn::measure::report::generator_counts;
+use mbnn::spec::request::Request;
 use mbnn::verify::testbench::{Checks, Effort, verify};
 use std::path::{Path, PathBuf};
 
-fn rendered(flags: &str) -> Rendered {
-    render(mbnn::verify::sweep::parse_flags(flags).and_then(|a| a.to_params()).expect("valid flags"))
+fn rendered(request: &Request) -> Rendered {
+    render(request.params())
 }
 
 fn asap7() -> PathBuf {
@@ -22,12 +23,11 @@ fn asap7() -> PathBuf {
 #[test]
 fn bitwise_gate_counts_match_yosys_exactly() {
     let work = tempfile::tempdir().unwrap();
-    for (flags, kind) in [
-        ("--block xnor_pe --len 256", "xnor2"),
-        ("--block and_pe --len 100", "and2"),
-        ("--block pa --m 2 --n 3 --len 40", "and2"),
-    ] {
-        let r = rendered(flags);
+    for (request, kind) in
+        [(Request::xnor_pe(256), "xnor2"), (Request::and_pe(100), "and2"), (Request::pa(2, 3, 40), "and2")]
+    {
+        let r = rendered(&request);
+        let flags = request.flags();
         let dir = work.path().join(&r.params.top);
         mbnn::util::files::write_files(&dir, &r.files).unwrap();
         let counts = generator_counts(&r.generated.design);
@@ -40,7 +40,7 @@ fn bitwise_gate_counts_match_yosys_exactly() {
         }
         let bitwise = counts.get(kind).copied().unwrap_or(0);
         // PA-Net's one-hot bases add AND2s outside the bitwise modules.
-        let expect = if flags.contains("pa") { (2 * 3) * 40 } else { bitwise };
+        let expect = if request.m.is_some() { (2 * 3) * 40 } else { bitwise };
         assert!(bitwise > 0, "{flags}: no {kind} counted");
         assert_eq!(yosys_gates, expect, "{flags}: yosys generic gates of the bitwise layer");
     }
@@ -51,7 +51,7 @@ fn bitwise_gate_counts_match_yosys_exactly() {
 /// popcounts, and the selections cover every input bit once per lane.
 #[test]
 fn constant_weights_leave_no_bitwise_gates() {
-    let r = rendered("--k 3 --len 70 --weights const --seed 4");
+    let r = rendered(&Request::groupnet(3, 70).const_weights(4));
     let counts = generator_counts(&r.generated.design);
     for kind in ["inv", "xnor2", "and2"] {
         assert_eq!(counts.get(kind).copied().unwrap_or(0), 0, "{kind}: {counts:?}");
@@ -68,12 +68,13 @@ fn constant_weights_leave_no_bitwise_gates() {
 #[test]
 fn asap7_netlists_match_the_golden_model() {
     let work = tempfile::tempdir().unwrap();
-    for flags in [
-        "--block xnor_pe --len 64 --pipeline 2",
-        "--k 2 --len 20 --lambda 0.75,-1.25 --pipeline 1",
-        "--block pa --m 2 --n 3 --len 9 --act-bits 4 --pipeline 1",
+    for request in [
+        Request::xnor_pe(64).pipeline(2),
+        Request::groupnet(2, 20).lambdas(&[0.75, -1.25]).pipeline(1),
+        Request::pa(2, 3, 9).act_bits(4).pipeline(1),
     ] {
-        let r = rendered(flags);
+        let r = rendered(&request);
+        let flags = &request.flags();
         let top = r.params.top.clone();
         let dir = work.path().join(&top);
         mbnn::util::files::write_files(&dir, &r.files).unwrap();
@@ -153,7 +154,7 @@ fn claims_are_measured_with_verdicts() {
 fn asap7_power_comes_from_simulated_activity() {
     use mbnn::measure::activity::{Inputs, Stimulus};
     let work = tempfile::tempdir().unwrap();
-    let r = rendered("--block xnor_pe --len 64");
+    let r = rendered(&Request::xnor_pe(64));
     let run = |inputs| {
         let stimulus = Stimulus { cycles: 1000, seed: 7, inputs };
         mbnn::measure::report::report_with_power(&r, work.path(), &[asap7()], &stimulus).unwrap()

@@ -2,12 +2,13 @@
 //! a wrong result, a wrong latency and a reset that is not honoured.
 
 use mbnn::generator::render::{Rendered, render};
-use mbnn::spec::flags::DesignArgs;
+use mbnn::spec::params::{Block, PopcountStyle};
+use mbnn::spec::request::Request;
+use mbnn::spec::signature::Interface;
 use mbnn::verify::testbench::{Checks, Effort, verify};
 
-fn rendered(flags: &[&str]) -> Rendered {
-    let line = flags.join(" ");
-    render(mbnn::verify::sweep::parse_flags(&line).and_then(|a: DesignArgs| a.to_params()).expect("valid flags"))
+fn rendered(request: Request) -> Rendered {
+    render(request.params())
 }
 
 const CHECKS: Checks = Checks { lint: true, iverilog: true, yosys: true, netlist: false };
@@ -16,14 +17,14 @@ const EFFORT: Effort = Effort { random_cycles: 400, seed: 42 };
 #[test]
 fn a_correct_design_passes_every_check() {
     let work = tempfile::tempdir().unwrap();
-    for flags in [
-        &["--k", "3", "--len", "33", "--weights", "const", "--seed", "4", "--pipeline", "2"][..],
-        &["--k", "2", "--len", "9", "--shared-input", "--lambda", "-0.5,1.25", "--pipeline", "1"][..],
-        &["--block", "and_pe", "--len", "70", "--weights", "const", "--pipeline", "3"][..],
+    for request in [
+        Request::groupnet(3, 33).const_weights(4).pipeline(2),
+        Request::groupnet(2, 9).shared_input().lambdas(&[-0.5, 1.25]).pipeline(1),
+        Request::and_pe(70).const_weights(1).pipeline(3),
     ] {
-        let r = rendered(flags);
+        let r = rendered(request.clone());
         let v = verify(&r, &work.path().join(&r.params.top), CHECKS, EFFORT, "ok");
-        assert!(v.passed, "{flags:?}: {}\n{}", v.summary, v.report);
+        assert!(v.passed, "{}: {}\n{}", request.flags(), v.summary, v.report);
         assert!(v.summary.contains("lint clean") && v.summary.contains("yosys"), "{}", v.summary);
     }
 }
@@ -31,7 +32,7 @@ fn a_correct_design_passes_every_check() {
 #[test]
 fn a_wrong_result_is_reported_with_inputs_and_a_trace() {
     let work = tempfile::tempdir().unwrap();
-    let mut r = rendered(&["--k", "2", "--len", "20", "--pipeline", "1"]);
+    let mut r = rendered(Request::groupnet(2, 20).pipeline(1));
     // The golden model now disagrees with the hardware by one LSB of lambda.
     r.params.lambdas[1] += 1;
     let dir = work.path().join("wrong");
@@ -56,7 +57,7 @@ fn a_wrong_result_is_reported_with_inputs_and_a_trace() {
 #[test]
 fn a_reset_that_does_not_clear_the_valid_chain_is_caught() {
     let work = tempfile::tempdir().unwrap();
-    let mut r = rendered(&["--block", "xnor_pe", "--len", "16", "--pipeline", "2"]);
+    let mut r = rendered(Request::xnor_pe(16).pipeline(2));
     let top = format!("{}.v", r.params.top);
     let file = r.files.iter_mut().find(|(n, _)| *n == top).unwrap();
     assert!(file.1.contains("if (rst) begin"));
@@ -69,8 +70,9 @@ fn a_reset_that_does_not_clear_the_valid_chain_is_caught() {
 #[test]
 fn a_wrong_latency_is_caught() {
     let work = tempfile::tempdir().unwrap();
-    let mut r = rendered(&["--block", "popcount", "--len", "12", "--pipeline", "1"]);
-    r.generated.latency -= 1;
+    let mut r = rendered(Request::popcount(12).pipeline(1));
+    let latency = r.generated.latency();
+    r.generated.signature.interface = Interface::FixedLatency { latency: latency - 1 };
     let v = verify(&r, &work.path().join("latency"), CHECKS, EFFORT, "latency");
     assert!(!v.passed, "{}", v.summary);
 }
@@ -84,17 +86,16 @@ fn every_popcount_structure_matches_at_its_shape_changes() {
     let work = tempfile::tempdir().unwrap();
     let effort = Effort { random_cycles: 60, seed: 7 };
     let checks = Checks { lint: true, iverilog: false, yosys: false, netlist: false };
-    let shapes: [(&str, &[usize]); 3] = [
-        ("compressor", &[1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 63, 64, 256]),
-        ("carry", &[1, 2, 3, 4, 5, 8, 9, 33, 64]),
-        ("tree", &[1, 2, 3, 4, 7, 64, 65]),
+    let shapes: [(PopcountStyle, &[usize]); 3] = [
+        (PopcountStyle::Compressor, &[1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 63, 64, 256]),
+        (PopcountStyle::Carry, &[1, 2, 3, 4, 5, 8, 9, 33, 64]),
+        (PopcountStyle::Tree, &[1, 2, 3, 4, 7, 64, 65]),
     ];
     for (style, lens) in shapes {
-        for len in lens {
-            let len = len.to_string();
-            let r = rendered(&["--block", "popcount", "--len", &len, "--pipeline", "1", "--popcount", style]);
-            let v = verify(&r, &work.path().join(format!("{style}{len}")), checks, effort, "shape");
-            assert!(v.passed, "--popcount {style} --len {len}: {}\n{}", v.summary, v.report);
+        for &len in lens {
+            let r = rendered(Request::of(Block::Popcount, len).pipeline(1).popcount_style(style));
+            let v = verify(&r, &work.path().join(format!("{}{len}", style.name())), checks, effort, "shape");
+            assert!(v.passed, "--popcount {} --len {len}: {}\n{}", style.name(), v.summary, v.report);
         }
     }
 }

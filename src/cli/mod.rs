@@ -1,7 +1,7 @@
 //! The command line: one subcommand per task, each a thin call into the
 //! stages below, with every error printed as one line.
 
-use crate::generator::render::render_args;
+use crate::generator::render::{Rendered, render_request};
 use crate::spec::flags::DesignArgs;
 use crate::study::cost;
 use crate::util::files::write_files;
@@ -56,7 +56,7 @@ enum Command {
         design: DesignArgs,
         /// icebreaker, hx8k, ulx3s or tangnano9k.
         #[arg(long)]
-        board: crate::measure::boards::Board,
+        board: crate::spec::board::Board,
         /// Working directory [default: target/mbnn-pnr/<board>/<top>].
         #[arg(long)]
         work: Option<PathBuf>,
@@ -192,100 +192,22 @@ impl RunArgs {
     }
 }
 
+/// The design the flags describe, rendered in memory.
+fn render_design(design: &DesignArgs) -> Result<Rendered, String> {
+    render_request(&design.to_request()?)
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Gen { design, out } => {
-            let rendered = render_args(&design)?;
-            let dir = out.unwrap_or_else(|| PathBuf::from("out").join(&rendered.params.top));
-            write_files(&dir, &rendered.files)?;
-            let g = &rendered.generated;
-            if let Some(summary) = &rendered.decomposition_summary {
-                println!("{summary}");
-            }
-            println!("wrote {} files to {}", rendered.files.len(), dir.display());
-            for (name, _) in &rendered.files {
-                println!("  {}", dir.join(name).display());
-            }
-            println!(
-                "top {}: latency {} cycles ({} logic levels, pipeline {}), y is {} bits {}",
-                rendered.params.top,
-                g.latency,
-                g.depth,
-                rendered.params.pipeline,
-                g.y_width,
-                if g.y_signed { "signed" } else { "unsigned" }
-            );
-            Ok(())
-        }
-        Command::Sim { design, run } => {
-            let effort = run.effort()?;
-            let rendered = render_args(&design)?;
-            let dir = run.work.join(&rendered.params.top);
-            let verdict = verify(&rendered, &dir, run.checks(), effort, &rendered.params.top);
-            println!("{}", verdict.summary);
-            if verdict.passed {
-                println!("1 passed, 0 failed");
-                Ok(())
-            } else {
-                eprintln!("{}", verdict.report);
-                println!("0 passed, 1 failed");
-                Err(format!("{} does not match the golden model", rendered.params.top))
-            }
-        }
-        Command::Report { design, liberty, work } => {
-            let rendered = render_args(&design)?;
-            let work = work.unwrap_or_else(|| PathBuf::from("target/mbnn-report").join(&rendered.params.top));
-            let stimulus = crate::measure::report::POWER_STIMULUS;
-            let r = crate::measure::report::report_with_power(&rendered, &work, &liberty, &stimulus)?;
-            print!("{}", crate::measure::report::render(&r));
-            let path = work.join(format!("{}.report.json", rendered.params.top));
-            let text = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())? + "\n";
-            std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            println!("\nwrote {}", path.display());
-            Ok(())
-        }
-        Command::Pnr { design, board, work } => {
-            let rendered = render_args(&design)?;
-            let work =
-                work.unwrap_or_else(|| PathBuf::from("target/mbnn-pnr").join(board.name()).join(&rendered.params.top));
-            let r = crate::eda::fpga::pnr(&rendered, board, &work)?;
-            println!("{}", r.summary());
-            println!("wrote {}", work.join(crate::eda::fpga::REPORT_FILE).display());
-            Ok(())
-        }
+        Command::Gen { design, out } => generate(&design, out),
+        Command::Sim { design, run } => sim(&design, &run),
+        Command::Report { design, liberty, work } => report(&design, &liberty, work),
+        Command::Pnr { design, board, work } => pnr(&design, board, work),
         Command::Claims { liberty, len, max_k, pa_shapes, out, work } => {
-            if !(1..=4608).contains(&len) {
-                return Err(format!("--len {len} is out of range: the claims' dot-product length must be 1..=4608"));
-            }
-            if !(1..=8).contains(&max_k) {
-                return Err(format!("--max-k {max_k} is out of range: must be 1..=8"));
-            }
-            let pa_shapes = crate::study::claims::parse_pa_shapes(&pa_shapes)?;
-            if !liberty.exists() {
-                return Err(format!("--liberty {} does not exist", liberty.display()));
-            }
-            // Before minutes of measurement, not after.
-            crate::study::plot::check_fonts()?;
-            let c = crate::study::claims::claims(&liberty, len, &work, max_k, &pa_shapes)?;
-            print!("{}", crate::study::claims::markdown(&c));
-            for f in crate::study::claims::write(&c, &out)? {
-                println!("wrote {}", f.display());
-            }
-            Ok(())
+            claims(&liberty, len, max_k, &pa_shapes, (&out, &work))
         }
         Command::Bench { full, only, liberty, criterion, out, work } => {
-            let needs_liberty = full || only == Some(crate::study::bench::Part::Asic);
-            if needs_liberty && !liberty.exists() {
-                return Err(format!("--liberty {} does not exist (the ASAP7 figures need it)", liberty.display()));
-            }
-            let criterion = criterion.is_dir().then_some(criterion);
-            let rows =
-                crate::study::bench::bench(&crate::study::bench::Options { full, only, work, liberty, criterion })?;
-            print!("{}", crate::study::bench::render(&rows));
-            let json = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())? + "\n";
-            write_files(&out, &[("bench.json".to_string(), json)])?;
-            println!("wrote {}", out.join("bench.json").display());
-            Ok(())
+            bench(crate::study::bench::Options { full, only, work, liberty, criterion: Some(criterion) }, &out)
         }
         Command::Cost { net, scheme, k, m, n, json } => {
             let cost = cost::cost(cost::Net::parse(&net)?, cost::Scheme::parse(&scheme, k, m, n)?)?;
@@ -296,49 +218,153 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Speedup { cin, kernel, side, stride, k } => {
-            for (flag, v, hi) in
-                [("--cin", cin, 65536), ("--kernel", kernel, 256), ("--side", side, 4096), ("--stride", stride, 16)]
-            {
-                if !(1..=hi).contains(&v) {
-                    return Err(format!("{flag} {v} is out of range: must be 1..={hi}"));
-                }
-            }
-            if kernel > side + 2 * (kernel / 2) {
-                return Err(format!(
-                    "--kernel {kernel} is larger than the padded input side {}",
-                    side + 2 * (kernel / 2)
-                ));
-            }
-            let shape = cost::ConvShape::square(cin, cin, kernel, stride, side);
-            let sigma = cost::eq4_speedup(&shape, k)?;
-            println!(
-                "Eq. 4: c_in {cin}, {kernel}x{kernel} kernel, {side}x{side} -> {}x{} (stride {stride}), K = {k}: speed-up {sigma:.2}",
-                shape.h_out, shape.w_out
-            );
-            Ok(())
-        }
-        Command::Sweep { set, jobs, list, run } => {
-            let effort = run.effort()?;
-            if !(1..=64).contains(&jobs) {
-                return Err(format!("--jobs {jobs} is out of range: must be 1..=64"));
-            }
-            let root = PathBuf::from(".");
-            let lines = match set.as_str() {
-                "quick" => sweep::quick(&root)?,
-                "full" => sweep::full(&root)?,
-                other => return Err(format!("--set {other:?} is unknown: valid sets are quick, full")),
-            };
-            if list {
-                lines.iter().for_each(|l| println!("{l}"));
-                return Ok(());
-            }
-            println!("verifying {} designs, {jobs} at a time", lines.len());
-            let (passed, failed) = sweep::run(&lines, &run.work.join(&set), run.checks(), effort, jobs);
-            println!("{passed} passed, {failed} failed");
-            if failed == 0 { Ok(()) } else { Err(format!("{failed} of {} designs failed", lines.len())) }
+        Command::Speedup { cin, kernel, side, stride, k } => speedup(cin, kernel, side, stride, k),
+        Command::Sweep { set, jobs, list, run } => sweep(&set, jobs, list, &run),
+    }
+}
+
+fn generate(design: &DesignArgs, out: Option<PathBuf>) -> Result<(), String> {
+    let rendered = render_design(design)?;
+    let dir = out.unwrap_or_else(|| PathBuf::from("out").join(&rendered.params.top));
+    write_files(&dir, &rendered.files)?;
+    let g = &rendered.generated;
+    if let Some(summary) = &rendered.decomposition_summary {
+        println!("{summary}");
+    }
+    println!("wrote {} files to {}", rendered.files.len(), dir.display());
+    for (name, _) in &rendered.files {
+        println!("  {}", dir.join(name).display());
+    }
+    println!(
+        "top {}: latency {} cycles ({} logic levels, pipeline {}), y is {} bits {}",
+        rendered.params.top,
+        g.latency(),
+        g.depth,
+        rendered.params.pipeline,
+        g.y_width,
+        if g.y_signed { "signed" } else { "unsigned" }
+    );
+    Ok(())
+}
+
+fn sim(design: &DesignArgs, run: &RunArgs) -> Result<(), String> {
+    let effort = run.effort()?;
+    let rendered = render_design(design)?;
+    let dir = run.work.join(&rendered.params.top);
+    let verdict = verify(&rendered, &dir, run.checks(), effort, &rendered.params.top);
+    println!("{}", verdict.summary);
+    if verdict.passed {
+        println!("1 passed, 0 failed");
+        Ok(())
+    } else {
+        eprintln!("{}", verdict.report);
+        println!("0 passed, 1 failed");
+        Err(format!("{} does not match the golden model", rendered.params.top))
+    }
+}
+
+fn report(design: &DesignArgs, liberty: &[PathBuf], work: Option<PathBuf>) -> Result<(), String> {
+    let rendered = render_design(design)?;
+    let work = work.unwrap_or_else(|| PathBuf::from("target/mbnn-report").join(&rendered.params.top));
+    let stimulus = crate::measure::report::POWER_STIMULUS;
+    let r = crate::measure::report::report_with_power(&rendered, &work, liberty, &stimulus)?;
+    print!("{}", crate::measure::report::render(&r));
+    let path = work.join(format!("{}.report.json", rendered.params.top));
+    let text = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())? + "\n";
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("\nwrote {}", path.display());
+    Ok(())
+}
+
+fn pnr(design: &DesignArgs, board: crate::spec::board::Board, work: Option<PathBuf>) -> Result<(), String> {
+    let rendered = render_design(design)?;
+    let work = work.unwrap_or_else(|| PathBuf::from("target/mbnn-pnr").join(board.name()).join(&rendered.params.top));
+    let r = crate::measure::pnr::pnr(&rendered, board, &work)?;
+    println!("{}", r.summary());
+    println!("wrote {}", work.join(crate::measure::pnr::REPORT_FILE).display());
+    Ok(())
+}
+
+fn claims(
+    liberty: &std::path::Path,
+    len: usize,
+    max_k: u32,
+    pa_shapes: &str,
+    (out, work): (&std::path::Path, &std::path::Path),
+) -> Result<(), String> {
+    if !(1..=4608).contains(&len) {
+        return Err(format!("--len {len} is out of range: the claims' dot-product length must be 1..=4608"));
+    }
+    if !(1..=8).contains(&max_k) {
+        return Err(format!("--max-k {max_k} is out of range: must be 1..=8"));
+    }
+    let pa_shapes = crate::study::claims::parse_pa_shapes(pa_shapes)?;
+    if !liberty.exists() {
+        return Err(format!("--liberty {} does not exist", liberty.display()));
+    }
+    // Before minutes of measurement, not after.
+    crate::study::plot::check_fonts()?;
+    let c = crate::study::claims::claims(liberty, len, work, max_k, &pa_shapes)?;
+    print!("{}", crate::study::claims::markdown(&c));
+    for f in crate::study::claims::write(&c, out)? {
+        println!("wrote {}", f.display());
+    }
+    Ok(())
+}
+
+fn bench(opts: crate::study::bench::Options, out: &std::path::Path) -> Result<(), String> {
+    let needs_liberty = opts.full || opts.only == Some(crate::study::bench::Part::Asic);
+    if needs_liberty && !opts.liberty.exists() {
+        return Err(format!("--liberty {} does not exist (the ASAP7 figures need it)", opts.liberty.display()));
+    }
+    let opts = crate::study::bench::Options { criterion: opts.criterion.filter(|c| c.is_dir()), ..opts };
+    let rows = crate::study::bench::bench(&opts)?;
+    print!("{}", crate::study::bench::render(&rows));
+    let json = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())? + "\n";
+    write_files(out, &[("bench.json".to_string(), json)])?;
+    println!("wrote {}", out.join("bench.json").display());
+    Ok(())
+}
+
+fn speedup(cin: u32, kernel: u32, side: u32, stride: u32, k: u32) -> Result<(), String> {
+    for (flag, v, hi) in
+        [("--cin", cin, 65536), ("--kernel", kernel, 256), ("--side", side, 4096), ("--stride", stride, 16)]
+    {
+        if !(1..=hi).contains(&v) {
+            return Err(format!("{flag} {v} is out of range: must be 1..={hi}"));
         }
     }
+    if kernel > side + 2 * (kernel / 2) {
+        return Err(format!("--kernel {kernel} is larger than the padded input side {}", side + 2 * (kernel / 2)));
+    }
+    let shape = cost::ConvShape::square(cin, cin, kernel, stride, side);
+    let sigma = cost::eq4_speedup(&shape, k)?;
+    println!(
+        "Eq. 4: c_in {cin}, {kernel}x{kernel} kernel, {side}x{side} -> {}x{} (stride {stride}), K = {k}: speed-up {sigma:.2}",
+        shape.h_out, shape.w_out
+    );
+    Ok(())
+}
+
+fn sweep(set: &str, jobs: usize, list: bool, run: &RunArgs) -> Result<(), String> {
+    let effort = run.effort()?;
+    if !(1..=64).contains(&jobs) {
+        return Err(format!("--jobs {jobs} is out of range: must be 1..=64"));
+    }
+    let root = PathBuf::from(".");
+    let lines = match set {
+        "quick" => sweep::quick(&root)?,
+        "full" => sweep::full(&root)?,
+        other => return Err(format!("--set {other:?} is unknown: valid sets are quick, full")),
+    };
+    if list {
+        lines.iter().for_each(|l| println!("{l}"));
+        return Ok(());
+    }
+    println!("verifying {} designs, {jobs} at a time", lines.len());
+    let (passed, failed) = sweep::run(&lines, &run.work.join(set), run.checks(), effort, jobs);
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 { Ok(()) } else { Err(format!("{failed} of {} designs failed", lines.len())) }
 }
 
 pub fn main() -> ExitCode {

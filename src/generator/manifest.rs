@@ -22,7 +22,7 @@ pub fn manifest(p: &DesignParams, g: &Generated, files: &[String]) -> Value {
     json!({
         "top": p.top,
         "block": p.block.name(),
-        "latency": g.latency,
+        "latency": g.latency(),
         "depth": g.depth,
         "files": files,
         "ports": ports,

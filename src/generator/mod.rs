@@ -5,3 +5,4 @@ pub mod manifest;
 pub mod render;
 pub mod tree;
 pub mod unit;
+pub mod wrapper;

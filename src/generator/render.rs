@@ -3,8 +3,8 @@
 use crate::backend::verilog::emit_design;
 use crate::generator::manifest::manifest;
 use crate::generator::unit::{Generated, generate};
-use crate::spec::flags::DesignArgs;
 use crate::spec::params::DesignParams;
+use crate::spec::request::Request;
 
 /// A design rendered in memory: the files to write, by name.
 pub struct Rendered {
@@ -65,9 +65,12 @@ fn render_with(params: DesignParams, extra: Option<(&str, serde_json::Value)>) -
 const REPORT_SAMPLES: usize = 1000;
 const REPORT_SEED: u64 = 1;
 
-pub fn render_args(args: &DesignArgs) -> Result<Rendered, String> {
-    let Some(path) = &args.model else { return Ok(render(args.to_params()?)) };
-    let (params, layer, decomposition) = args.model_params(path)?;
+/// Renders a request: a design from its settings, or a layer file
+/// decomposed, with the decomposition and what its rounding costs in the
+/// manifest.
+pub fn render_request(request: &Request) -> Result<Rendered, String> {
+    let Some(path) = &request.model else { return Ok(render(request.to_params()?)) };
+    let (params, layer, decomposition) = request.layer_params(path)?;
     let report = layer.error_report(&decomposition, REPORT_SAMPLES, REPORT_SEED);
     let value = serde_json::json!({
         "layer_file": path.display().to_string(),

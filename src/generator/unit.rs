@@ -9,19 +9,28 @@ use crate::rtl::{BinOp, Const, Design, Dir, Expr, Module};
 use crate::spec::params::PopcountStyle;
 use crate::spec::params::{Block, DesignParams, Weights};
 use crate::spec::range;
+use crate::spec::signature::{Interface, Role, Signature};
 use crate::util::bits::BitVec;
 
 /// A generated design and the facts the manifest reports about it.
 #[derive(Debug)]
 pub struct Generated {
     pub design: Design,
+    /// The top module's ports with their roles, and its interface.
+    pub signature: Signature,
     /// Levels of logic between the input and the output registers.
     pub depth: u32,
-    pub latency: u32,
     pub y_width: u32,
     pub y_signed: bool,
     /// Popcount inputs that remain after constant weights are folded.
     pub popcount_inputs: usize,
+}
+
+impl Generated {
+    /// Cycles from an input to its result (SPEC section 4).
+    pub fn latency(&self) -> u32 {
+        self.signature.latency().expect("a unit has a fixed latency")
+    }
 }
 
 /// The bitwise operation in front of a lane's popcount.
@@ -436,18 +445,10 @@ fn mac_terms(top: &mut Top, p: &DesignParams, sched: &Schedule) -> Vec<Term> {
         .collect()
 }
 
-/// Generates the design described by `p` (already validated).
-pub fn generate(p: &DesignParams) -> Generated {
-    let n = p.len;
-    let (lanes, offset) = plan(p);
-    let active: Vec<&LanePlan> = lanes.iter().filter(|l| l.active()).collect();
-    let front_levels = match (p.block, &p.weights) {
-        (Block::Pa | Block::PaQuantizer, _) | (Block::Mac, Weights::Port) => 1,
-        _ => 0,
-    };
-
-    // The scale tree's shape depends only on the coefficients, so the depth
-    // (and with it every register position) is known before any logic.
+/// Where the pipeline registers go: the scale tree's shape depends only on
+/// the coefficients, so the depth (and with it every register position) is
+/// known before any logic. Returns the last level of the lanes, and the schedule.
+fn schedule(p: &DesignParams, active: &[&LanePlan], front_levels: u32, offset: i128) -> (u32, Schedule) {
     let lanes_end = active.iter().map(|l| l.spec.last_level()).max().unwrap_or(front_levels);
     let mut shape: Vec<Term> = vec![];
     for (i, l) in active.iter().enumerate() {
@@ -458,11 +459,18 @@ pub fn generate(p: &DesignParams) -> Generated {
     }
     shape.extend(Term::constant(offset));
     let depth = (lanes_end + tree::scale_tree_levels(&shape)).max(1);
-    let sched = Schedule { pipeline: p.pipeline, depth };
+    (lanes_end, Schedule { pipeline: p.pipeline, depth })
+}
 
-    let y_width = range::output_width(p);
-    let y_signed = range::output_signed(p);
-    let mut design = Design { top: p.top.clone(), ..Design::default() };
+/// The top module's ports (SPEC section 4), with their roles in order.
+struct TopPorts {
+    in_valid: Expr,
+    out_valid: Expr,
+    y: Expr,
+    roles: Vec<Role>,
+}
+
+fn top_ports(p: &DesignParams) -> (Top, TopPorts) {
     let mut m = Module::new(&p.top);
     m.clock_input();
     m.reset_input();
@@ -470,94 +478,127 @@ pub fn generate(p: &DesignParams) -> Generated {
     let ports: Vec<(String, Expr)> =
         p.input_ports().iter().map(|ps| (ps.name.clone(), m.input(&ps.name, ps.width as u32))).collect();
     let out_valid = m.port("out_valid", Dir::Out, 1, false);
-    let y = m.port("y", Dir::Out, y_width, y_signed);
+    let y = m.port("y", Dir::Out, range::output_width(p), range::output_signed(p));
+    let mut roles = vec![Role::Clock, Role::Reset, Role::InValid];
+    roles.extend(ports.iter().map(|_| Role::Data));
+    roles.extend([Role::OutValid, Role::Result]);
     let used = ports.iter().map(|(_, e)| vec![false; e.width() as usize]).collect();
-    let mut top = Top { m, ports, used, registered: vec![], delays: vec![] };
+    (Top { m, ports, used, registered: vec![], delays: vec![] }, TopPorts { in_valid, out_valid, y, roles })
+}
 
-    // PA-Net front end: only for elements some popcount reads.
-    let mut bases: Vec<Option<Expr>> = vec![];
-    let mut live: Vec<usize> = vec![];
-    if front_levels > 0 {
-        let mut is_live = vec![p.block == Block::PaQuantizer; n];
-        let mut needed = vec![p.block == Block::PaQuantizer; p.act_bases()];
-        for l in &active {
-            l.spec.kept_bits().into_iter().for_each(|k| is_live[k] = true);
-            if let Source::PaBase(j) = l.source {
-                needed[j] = true;
-            }
-        }
-        live = (0..n).filter(|&k| is_live[k]).collect();
-        if !live.is_empty() {
-            bases = pa_front(&mut top, p, &live, &needed);
-            if sched.register_after(1) {
-                bases = bases
-                    .into_iter()
-                    .enumerate()
-                    .map(|(j, b)| b.map(|e| top.m.reg(&format!("base{j}_r1"), e, None)))
-                    .collect();
-            }
+/// The PA-Net front end, only for elements some popcount reads: the bases
+/// by index, and the live elements they cover.
+fn front_end(
+    top: &mut Top,
+    p: &DesignParams,
+    active: &[&LanePlan],
+    sched: &Schedule,
+) -> (Vec<Option<Expr>>, Vec<usize>) {
+    let mut is_live = vec![p.block == Block::PaQuantizer; p.len];
+    let mut needed = vec![p.block == Block::PaQuantizer; p.act_bases()];
+    for l in active {
+        l.spec.kept_bits().into_iter().for_each(|k| is_live[k] = true);
+        if let Source::PaBase(j) = l.source {
+            needed[j] = true;
         }
     }
+    let live: Vec<usize> = (0..p.len).filter(|&k| is_live[k]).collect();
+    if live.is_empty() {
+        return (vec![], live);
+    }
+    let mut bases = pa_front(top, p, &live, &needed);
+    if sched.register_after(1) {
+        bases =
+            bases.into_iter().enumerate().map(|(j, b)| b.map(|e| top.m.reg(&format!("base{j}_r1"), e, None))).collect();
+    }
+    (bases, live)
+}
 
+/// What a lane reads from the front end.
+struct FrontEnd<'a> {
+    bases: &'a [Option<Expr>],
+    live: &'a [usize],
+}
+
+/// Lane `i`: its input bits, bitwise layer and popcount, the count delayed
+/// to where the scale tree starts; returns its scale-tree terms.
+fn lane(
+    top: &mut Top,
+    design: &mut Design,
+    (i, lane): (usize, &LanePlan),
+    front: &FrontEnd,
+    (sched, lanes_end): (&Schedule, u32),
+) -> Vec<Term> {
+    let kept = lane.spec.kept_bits();
+    let input = match &lane.source {
+        Source::Port(bits) => top.input_bits(&bits.name, bits.positions(&kept)),
+        Source::PaBase(j) => {
+            // Positions of the kept elements among the live ones.
+            let at: Vec<usize> = kept.iter().map(|k| front.live.binary_search(k).unwrap()).collect();
+            gather(front.bases[*j].as_ref().unwrap(), &at)
+        }
+    };
+    // The bitwise layer is its own module, so that reports can tell it
+    // from the popcount tree (synthesis flattens it away).
+    let x = match bitwise_module(&lane.spec) {
+        None => input,
+        Some(bitwise) => {
+            let x = top.m.instance_wire(&format!("x{i}"), kept.len() as u32);
+            let mut conns = vec![("a", input)];
+            if let Some(w) = &lane.weight_port {
+                let all: Vec<usize> = (0..lane.spec.n).collect();
+                let weights = top.input_bits(&w.name, w.positions(&all));
+                // Weights meet inputs that a front end delayed: delay them alike.
+                conns.push(("w", top.delayed(&w.name, weights, lane.spec.first_level, sched)));
+            }
+            conns.push(("x", x.clone()));
+            top.m.instance(&bitwise, &format!("bitwise{i}"), conns);
+            design.add(bitwise);
+            x
+        }
+    };
+    let (module, count) = popcount_module(&lane.spec, sched);
+    let mut conns: Vec<(&str, Expr)> = vec![];
+    if module.clock.is_some() {
+        conns.push(("clk", top.m.r(top.m.clock.unwrap())));
+    }
+    conns.push(("x", x));
+    let pop = top.m.instance_wire(&format!("pop{i}"), count.expr.width());
+    conns.push(("pop", pop.clone()));
+    top.m.instance(&module, &format!("lane{i}"), conns);
+    design.add(module);
+    // Delay a shallower lane's count to where the scale tree starts.
+    let mut pop = pop;
+    for level in lane.spec.last_level()..=lanes_end {
+        if sched.register_after(level) {
+            pop = top.m.reg(&format!("pop{i}_r{level}"), pop, None);
+        }
+    }
+    tree::csd(lane.coef).into_iter().map(|(shift, neg)| Term::signal(pop.clone(), i, count.max, shift, neg)).collect()
+}
+
+/// Generates the design described by `p` (already validated).
+pub fn generate(p: &DesignParams) -> Generated {
+    let (lanes, offset) = plan(p);
+    let active: Vec<&LanePlan> = lanes.iter().filter(|l| l.active()).collect();
+    let front_levels = match (p.block, &p.weights) {
+        (Block::Pa | Block::PaQuantizer, _) | (Block::Mac, Weights::Port) => 1,
+        _ => 0,
+    };
+    let (lanes_end, sched) = schedule(p, &active, front_levels, offset);
+    let mut design = Design { top: p.top.clone(), ..Design::default() };
+    let (mut top, ports) = top_ports(p);
+    let (bases, live) = if front_levels > 0 { front_end(&mut top, p, &active, &sched) } else { (vec![], vec![]) };
+    let front = FrontEnd { bases: &bases, live: &live };
     let mut terms: Vec<Term> = vec![];
-    let mut popcount_inputs = 0;
-    for (i, lane) in active.iter().enumerate() {
-        let kept = lane.spec.kept_bits();
-        popcount_inputs += kept.len();
-        let input = match &lane.source {
-            Source::Port(bits) => top.input_bits(&bits.name, bits.positions(&kept)),
-            Source::PaBase(j) => {
-                // Positions of the kept elements among the live ones.
-                let at: Vec<usize> = kept.iter().map(|k| live.binary_search(k).unwrap()).collect();
-                gather(bases[*j].as_ref().unwrap(), &at)
-            }
-        };
-        // The bitwise layer is its own module, so that reports can tell it
-        // from the popcount tree (synthesis flattens it away).
-        let x = match bitwise_module(&lane.spec) {
-            None => input,
-            Some(bitwise) => {
-                let x = top.m.instance_wire(&format!("x{i}"), kept.len() as u32);
-                let mut conns = vec![("a", input)];
-                if let Some(w) = &lane.weight_port {
-                    let all: Vec<usize> = (0..n).collect();
-                    let weights = top.input_bits(&w.name, w.positions(&all));
-                    // Weights meet inputs that a front end delayed: delay them alike.
-                    conns.push(("w", top.delayed(&w.name, weights, lane.spec.first_level, &sched)));
-                }
-                conns.push(("x", x.clone()));
-                top.m.instance(&bitwise, &format!("bitwise{i}"), conns);
-                design.add(bitwise);
-                x
-            }
-        };
-        let (module, count) = popcount_module(&lane.spec, &sched);
-        let mut conns: Vec<(&str, Expr)> = vec![];
-        if module.clock.is_some() {
-            conns.push(("clk", top.m.r(top.m.clock.unwrap())));
-        }
-        conns.push(("x", x));
-        let pop = top.m.instance_wire(&format!("pop{i}"), count.expr.width());
-        conns.push(("pop", pop.clone()));
-        top.m.instance(&module, &format!("lane{i}"), conns);
-        design.add(module);
-
-        // Delay a shallower lane's count to where the scale tree starts.
-        let mut pop = pop;
-        for level in lane.spec.last_level()..=lanes_end {
-            if sched.register_after(level) {
-                pop = top.m.reg(&format!("pop{i}_r{level}"), pop, None);
-            }
-        }
-        for (shift, neg) in tree::csd(lane.coef) {
-            terms.push(Term::signal(pop.clone(), i, count.max, shift, neg));
-        }
+    for (i, l) in active.iter().enumerate() {
+        terms.extend(lane(&mut top, &mut design, (i, l), &front, (&sched, lanes_end)));
     }
     if p.block == Block::Mac {
         terms.extend(mac_terms(&mut top, p, &sched));
     }
     terms.extend(Term::constant(offset));
-
+    let y_width = ports.y.width();
     let result = if p.block == Block::PaQuantizer {
         Expr::concat(bases.iter().rev().map(|b| b.clone().unwrap()).collect())
     } else {
@@ -567,18 +608,18 @@ pub fn generate(p: &DesignParams) -> Generated {
         }
     };
     top.collect_unused();
-
     let mut m = top.m;
     let y_q = m.reg("y_q", result, None);
-    m.drive(&y, y_q);
-    let mut valid = in_valid;
+    m.drive(&ports.y, y_q);
+    let mut valid = ports.in_valid;
     for stage in 1..=sched.latency() {
         valid = m.reg(&format!("valid{stage}"), valid, Some(Const::zeros(1)));
     }
-    m.drive(&out_valid, valid);
+    m.drive(&ports.out_valid, valid);
+    let signature = Signature::of_module(&m, &ports.roles, Interface::FixedLatency { latency: sched.latency() });
     design.add(m);
-
-    Generated { design, depth, latency: sched.latency(), y_width, y_signed, popcount_inputs }
+    let popcount_inputs = active.iter().map(|l| l.spec.kept_bits().len()).sum();
+    Generated { design, signature, depth: sched.depth, y_width, y_signed: range::output_signed(p), popcount_inputs }
 }
 
 /// The root term as the exact-width result: shifted into place, extended or

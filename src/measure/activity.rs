@@ -4,8 +4,11 @@
 //! between clock edges are not seen.
 
 use crate::eda;
-use crate::sim::Dut;
+use crate::eda::verilator::{ModelOptions, Trace};
+use crate::sim::{Model, port_widths};
+use crate::spec::signature::Signature;
 use crate::util::bits::{BitVec, SplitMix64};
+use crate::verify::testbench::{Cycle, FixedLatencyPorts};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -43,15 +46,11 @@ impl Stimulus {
     }
 }
 
-/// A gate-level design to simulate: its Verilog (netlist and cell models)
-/// and its ports.
+/// A gate-level design to simulate: its Verilog (netlist and cell models,
+/// in read order) and the signature of the design it implements.
 pub struct GateLevel<'a> {
-    pub top: &'a str,
-    pub files: Vec<(String, String)>,
-    /// Data input ports in the bridge's order, with widths.
-    pub inputs: Vec<(String, usize)>,
-    pub y_width: usize,
-    pub latency: u32,
+    pub signature: &'a Signature,
+    pub verilog: Vec<(String, String)>,
 }
 
 /// Toggle counts per net bit over the counted cycles.
@@ -65,29 +64,31 @@ pub struct Toggles {
 /// of its top module; the VCD lives in `work` only while it is read.
 pub fn simulate(design: &GateLevel, work: &Path, stimulus: &Stimulus) -> Result<Toggles, String> {
     std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-    let names: Vec<String> = design.inputs.iter().map(|(n, _)| n.clone()).collect();
-    let widths: Vec<usize> = design.inputs.iter().map(|(_, w)| *w).collect();
-    let verilog = crate::generator::render::verilog_order(&design.files, design.top);
-    let model = eda::verilator::build_toggle_model(&design.files, &verilog, design.top, (&names, &["y".to_string()]))?;
-    let vcd = work.join(format!("{}_activity.vcd", design.top));
-    let mut dut = Dut::load(&model.path, widths.clone(), design.y_width, Some(&vcd))?;
+    let signature = design.signature;
+    let top = &signature.top;
+    let ports = FixedLatencyPorts::of(signature)?;
+    let options = ModelOptions { trace: Trace::TopNets, netlist: true, ..ModelOptions::default() };
+    let lib = eda::verilator::build_model(&design.verilog, signature, &options)?;
+    let vcd = work.join(format!("{top}_activity.vcd"));
+    let mut model = Model::load(&lib.path, port_widths(signature), Some(&vcd))?;
+    let widths: Vec<usize> = signature.data_inputs().map(|p| p.width as usize).collect();
     let mut rng = SplitMix64::new(stimulus.seed);
-    let warm_up = 2 + u64::from(design.latency);
+    let warm_up = 2 + u64::from(ports.latency);
     for cycle in 0..warm_up + stimulus.cycles {
-        for (i, &w) in widths.iter().enumerate() {
-            let v = match stimulus.inputs {
+        let inputs = widths
+            .iter()
+            .map(|&w| match stimulus.inputs {
                 Inputs::Random => BitVec::random(w, &mut rng),
                 Inputs::Zeros => BitVec::zeros(w),
-            };
-            dut.set_input(i, &v);
-        }
-        dut.cycle(cycle < 2, true);
+            })
+            .collect();
+        ports.cycle(&mut model, &Cycle { rst: cycle < 2, in_valid: true, inputs });
     }
     // Closes the trace.
-    drop(dut);
+    drop(model);
     let file = File::open(&vcd).map_err(|e| format!("the simulation wrote no trace {}: {e}", vcd.display()))?;
     // Each cycle is two time steps (clock low, clock high).
-    let by_bit = count_toggles(BufReader::new(file), design.top, 2 * warm_up)?;
+    let by_bit = count_toggles(BufReader::new(file), top, 2 * warm_up)?;
     let _ = std::fs::remove_file(&vcd);
     Ok(Toggles { cycles: stimulus.cycles, by_bit })
 }

@@ -4,8 +4,9 @@
 
 pub mod activity;
 pub mod analytic;
-pub mod boards;
+
 pub mod liberty;
 pub mod netlist;
 pub mod power;
 pub mod report;
+pub mod pnr;

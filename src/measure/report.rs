@@ -231,7 +231,7 @@ fn build(
         weights_mode: if matches!(p.block, Block::Popcount | Block::PaQuantizer) { "none" } else { p.weights.mode() }
             .to_string(),
         pipeline: p.pipeline,
-        latency_cycles: g.latency,
+        latency_cycles: g.latency(),
         depth_generator_levels: g.depth,
         depth_gate_levels: levels,
         depth_source: "yosys ltp -noff on the generic netlist (flip-flops cut): gates on the longest path".into(),
@@ -269,11 +269,9 @@ fn measured_power(
     let netlist_text = read(&mapped.netlist)?;
     let models = asic::cell_models(lib_dir, lib)?;
     let gate_level = GateLevel {
-        top: &p.top,
-        files: vec![(format!("{}.v", p.top), netlist_text.clone()), ("cell_models.v".to_string(), read(&models)?)],
-        inputs: p.input_ports().into_iter().map(|port| (port.name, port.width)).collect(),
-        y_width: g.y_width as usize,
-        latency: g.latency,
+        signature: &g.signature,
+        // Read order: the cells, then the netlist that instantiates them.
+        verilog: vec![("cell_models.v".to_string(), read(&models)?), (format!("{}.v", p.top), netlist_text.clone())],
     };
     progress(&format!("verilator: gate-level netlist, {} traced cycles", stimulus.cycles), t0);
     let toggles = activity::simulate(&gate_level, lib_dir, stimulus)?;

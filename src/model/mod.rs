@@ -2,3 +2,4 @@
 
 pub mod conv;
 pub mod golden;
+pub mod wrapper;

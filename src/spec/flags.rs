@@ -1,11 +1,11 @@
-//! Command-line flags of `gen` (and of every command that takes a design)
-//! and their validation into [`DesignParams`]. Every error is one line that
-//! names the offending value and the valid range.
+//! The textual form of a design: the flags of `gen` (and of every command
+//! that takes a design), as a user types them, in `hdl/configs.txt` and in
+//! the sweeps. They parse into a typed [`Request`]; every error is one line
+//! that names the offending value and what is valid.
 
-use crate::spec::params::*;
-use crate::util::bits::{BitVec, SplitMix64};
-use crate::util::fixed;
-use clap::Args;
+use crate::spec::params::{Block, DesignParams, PopcountStyle};
+use crate::spec::request::{Request, WeightsMode};
+use clap::{Args, Parser};
 use std::path::PathBuf;
 
 #[derive(Args, Clone, Debug, Default)]
@@ -81,358 +81,102 @@ pub struct DesignArgs {
     pub top: Option<String>,
 }
 
-fn in_range(flag: &str, value: i64, lo: i64, hi: i64, what: &str) -> Result<i64, String> {
-    if value < lo || value > hi {
-        Err(format!("{flag} {value} is out of range: {what} must be {lo}..={hi}"))
-    } else {
-        Ok(value)
-    }
-}
-
 impl DesignArgs {
-    /// `--pipeline`, checked.
-    fn pipeline_levels(&self) -> Result<u32, String> {
-        let p = self.pipeline.unwrap_or(0);
-        Ok(in_range("--pipeline", p, 0, MAX_PIPELINE as i64, "the levels per pipeline stage")? as u32)
-    }
-
-    /// `--popcount`, checked; without it, the default for the weights.
-    fn popcount_style(&self, weights: &Weights) -> Result<PopcountStyle, String> {
-        match &self.popcount {
-            None => Ok(PopcountStyle::default_for(matches!(weights, Weights::Const(_)))),
-            Some(text) => PopcountStyle::parse(text).ok_or_else(|| {
-                let names: Vec<&str> = PopcountStyle::ALL.iter().map(|s| s.name()).collect();
-                format!("--popcount {text}: expected one of {}", names.join(", "))
-            }),
-        }
-    }
-
-    pub fn to_params(&self) -> Result<DesignParams, String> {
-        let mut p = match &self.model {
-            Some(path) => self.model_params(path)?.0,
-            None => self.flag_params()?,
-        };
-        p.popcount = self.popcount_style(&p.weights)?;
-        Ok(p)
-    }
-
-    /// A design from a layer file, with the layer and its decomposition:
-    /// only the pipelining and the name come from flags.
-    pub fn model_params(
-        &self,
-        path: &std::path::Path,
-    ) -> Result<(DesignParams, crate::spec::layer::Layer, crate::spec::layer::Decomposition), String> {
-        let given = [
-            (self.block.is_some(), "--block"),
-            (self.k.is_some(), "--k"),
-            (self.len.is_some() || self.cin.is_some() || self.kernel.is_some(), "--len/--cin/--kernel"),
-            (self.lambda.is_some(), "--lambda"),
-            (self.frac_bits.is_some() || self.coef_bits.is_some(), "--frac-bits/--coef-bits"),
-            (self.shared_input, "--shared-input"),
-            (self.weights.is_some() || self.weights_file.is_some() || self.seed.is_some(), "--weights"),
-            (self.m.is_some() || self.n.is_some(), "--m/--n"),
-            (self.act_bits.is_some() || self.endpoints.is_some() || self.phi.is_some(), "--act-bits/--endpoints/--phi"),
-            (self.bits.is_some(), "--bits"),
-        ];
-        if let Some((_, flag)) = given.iter().find(|(g, _)| *g) {
-            return Err(format!("{flag} cannot be combined with --model: the layer file {} gives it", path.display()));
-        }
-        let pipeline = self.pipeline_levels()?;
-        let (layer, decomposition) = crate::spec::layer::load_layer(path)?;
-        let stem = |s: &str| format!("{s}_p{pipeline}");
-        let mut p = match decomposition.clone() {
-            crate::spec::layer::Decomposition::GroupNet(d) => {
-                let len = d.weights[0].len();
-                let mut p = DesignParams::base(
-                    Block::GroupNet,
-                    &stem(&format!("groupnet_k{}_n{len}_model", d.weights.len())),
-                    len,
-                );
-                p.lanes = d.weights.len();
-                // One dot product of a layer-wise decomposition: every branch reads sign(x).
-                p.shared_input = true;
-                p.weights = Weights::Const(d.weights);
-                p.lambdas = d.lambdas;
-                p.lambda_reals = d.lambda_reals;
-                p.frac_bits = d.frac_bits;
-                p.coef_bits = d.coef_bits;
-                p
-            }
-            crate::spec::layer::Decomposition::Pa(d) => {
-                let len = d.bases[0].len();
-                let name = stem(&format!("pa_m{}_n{}_len{len}_model", d.bases.len(), d.act_endpoints.len()));
-                let mut p = DesignParams::base(Block::Pa, &name, len);
-                p.lanes = d.bases.len();
-                p.weights = Weights::Const(d.bases);
-                p.act_bits = d.act_bits;
-                p.endpoints = d.act_endpoints;
-                p.phi = d.phi;
-                p.phi_reals = d.phi_reals;
-                p.frac_bits = d.frac_bits;
-                p.coef_bits = d.coef_bits;
-                p
-            }
-        };
-        p.pipeline = pipeline;
-        if let Some(t) = &self.top {
-            p.top = checked_top(t)?;
-        }
-        Ok((p, layer, decomposition))
-    }
-
-    fn flag_params(&self) -> Result<DesignParams, String> {
+    /// The typed request these flags spell.
+    pub fn to_request(&self) -> Result<Request, String> {
         let block = match &self.block {
-            None => Block::GroupNet,
-            Some(b) => Block::parse(b).ok_or_else(|| {
+            None => None,
+            Some(b) => Some(Block::parse(b).ok_or_else(|| {
                 let names: Vec<&str> = Block::ALL.iter().map(|b| b.name()).collect();
                 format!("--block {b:?} is unknown: valid blocks are {}", names.join(", "))
-            })?,
+            })?),
         };
-        let is_groupnet = block == Block::GroupNet;
-        let is_pa = matches!(block, Block::Pa | Block::PaQuantizer);
-        let only = |given: bool, flag: &str, allowed: bool, owner: &str| {
-            if given && !allowed {
-                Err(format!("{flag} applies to --block {owner} only, not {}", block.name()))
-            } else {
-                Ok(())
-            }
-        };
-        only(self.k.is_some(), "--k", is_groupnet, "groupnet")?;
-        only(self.lambda.is_some(), "--lambda", is_groupnet, "groupnet")?;
-        only(self.shared_input, "--shared-input", is_groupnet, "groupnet")?;
-        only(self.m.is_some(), "--m", block == Block::Pa, "pa")?;
-        only(self.phi.is_some(), "--phi", block == Block::Pa, "pa")?;
-        only(self.n.is_some(), "--n", is_pa, "pa or pa_quantizer")?;
-        only(self.act_bits.is_some(), "--act-bits", is_pa, "pa or pa_quantizer")?;
-        only(self.endpoints.is_some(), "--endpoints", is_pa, "pa or pa_quantizer")?;
-        only(self.bits.is_some(), "--bits", block.multibit(), "fixedpoint or mac")?;
-        let bits = match block {
-            Block::FixedPoint => in_range("--bits", self.bits.unwrap_or(2), 1, 8, "the fixed-point bits K")? as u32,
-            Block::Mac => in_range("--bits", self.bits.unwrap_or(8), 1, 16, "the multiply-accumulate bits B")? as u32,
-            _ => 0,
-        };
-
-        let len = match (self.len, self.cin, self.kernel) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                return Err("--len and --cin/--kernel both give the length: use one or the other".into());
-            }
-            (Some(len), None, None) => in_range("--len", len, 1, MAX_LEN as i64, "the dot-product length")?,
-            (None, cin, kernel) => {
-                let cin = in_range("--cin", cin.unwrap_or(256), 1, MAX_LEN as i64, "the input channels")?;
-                let kernel = in_range("--kernel", kernel.unwrap_or(3), 1, 256, "the kernel side")?;
-                let len = cin * kernel * kernel;
-                if len > MAX_LEN as i64 {
-                    return Err(format!(
-                        "--cin {cin} --kernel {kernel} gives length {len}: the dot-product length must be 1..={MAX_LEN}"
-                    ));
-                }
-                len
-            }
-        } as usize;
-
-        let lanes = match block {
-            Block::GroupNet => {
-                in_range("--k", self.k.unwrap_or(5), 1, MAX_LANES as i64, "the number of lanes")? as usize
-            }
-            Block::Pa => in_range("--m", self.m.unwrap_or(4), 1, MAX_BASES as i64, "the weight bases")? as usize,
-            _ => 1,
-        };
-        let coef_bits =
-            in_range("--coef-bits", self.coef_bits.unwrap_or(16), 2, MAX_COEF_BITS as i64, "the scale width in bits")?
-                as u32;
-        let frac_bits =
-            in_range("--frac-bits", self.frac_bits.unwrap_or(8), 0, MAX_FRAC_BITS as i64, "the fractional bits")?
-                as u32;
-        let pipeline = self.pipeline_levels()?;
-
-        let (lambda_reals, lambdas) = if is_groupnet {
-            let reals: Vec<f64> = match &self.lambda {
-                None => (0..lanes).map(|i| (lanes - i) as f64 / lanes as f64).collect(),
-                Some(text) => parse_reals("--lambda", text)?,
-            };
-            if reals.len() != lanes {
-                return Err(format!("--lambda gives {} values, --k {lanes} needs exactly {lanes}", reals.len()));
-            }
-            let ints = reals.iter().map(|&r| to_coef("--lambda", r, frac_bits, coef_bits)).collect::<Result<_, _>>()?;
-            (reals, ints)
-        } else {
-            (vec![], vec![])
-        };
-
-        let mode = match self.weights.as_deref() {
-            None if self.weights_file.is_some() || self.seed.is_some() => "const",
-            None => "port",
-            Some(m @ ("port" | "const")) => m,
+        let weights = match self.weights.as_deref() {
+            None => None,
+            Some("port") => Some(WeightsMode::Port),
+            Some("const") => Some(WeightsMode::Const),
             Some(other) => return Err(format!("--weights {other:?} is unknown: valid modes are port, const")),
         };
-        if block == Block::Popcount && (self.weights.is_some() || self.weights_file.is_some() || self.seed.is_some()) {
-            return Err("--block popcount has no weights: drop --weights, --weights-file and --seed".into());
-        }
-        if mode == "port" && (self.weights_file.is_some() || self.seed.is_some()) {
-            return Err("--weights-file and --seed give constant weights: they need --weights const".into());
-        }
-        if self.weights_file.is_some() && self.seed.is_some() {
-            return Err("--weights-file and --seed both give the weights: use one or the other".into());
-        }
-        if block == Block::PaQuantizer && (self.weights.is_some() || self.weights_file.is_some() || self.seed.is_some())
-        {
-            return Err("--block pa_quantizer has no weights: drop --weights, --weights-file and --seed".into());
-        }
-        // Multi-bit blocks pack all elements of the weights into one vector.
-        let weight_len = if block.multibit() { len * bits as usize } else { len };
-        let weights = if mode == "port" {
-            Weights::Port
-        } else if let Some(path) = &self.weights_file {
-            Weights::Const(read_weights_file(path, lanes, weight_len)?)
-        } else {
-            let mut rng = SplitMix64::new(self.seed.unwrap_or(1));
-            if block == Block::Pa {
-                Weights::Const(random_pieces(lanes, len, &mut rng))
-            } else {
-                Weights::Const((0..lanes).map(|_| BitVec::random(weight_len, &mut rng)).collect())
-            }
+        let popcount = match &self.popcount {
+            None => None,
+            Some(text) => Some(PopcountStyle::parse(text).ok_or_else(|| {
+                let names: Vec<&str> = PopcountStyle::ALL.iter().map(|s| s.name()).collect();
+                format!("--popcount {text}: expected one of {}", names.join(", "))
+            })?),
         };
-
-        let (act_bits, endpoints, phi_reals, phi) = if is_pa {
-            let act_bits =
-                in_range("--act-bits", self.act_bits.unwrap_or(8), 1, MAX_ACT_BITS as i64, "the activation width")?
-                    as u32;
-            let nb = in_range("--n", self.n.unwrap_or(5), 1, MAX_BASES as i64, "the activation bases")? as usize;
-            let endpoints = pa_endpoints(self.endpoints.as_deref(), nb, act_bits)?;
-            let (phi_reals, phi) = if block == Block::Pa {
-                let reals: Vec<f64> = match &self.phi {
-                    Some(text) => parse_reals("--phi", text)?,
-                    None => default_phi(lanes, nb),
-                };
-                if reals.len() != lanes * nb {
-                    return Err(format!(
-                        "--phi gives {} values, --m {lanes} --n {nb} needs exactly {}",
-                        reals.len(),
-                        lanes * nb
-                    ));
-                }
-                let ints: Vec<i64> =
-                    reals.iter().map(|&r| to_coef("--phi", r, frac_bits, coef_bits)).collect::<Result<_, _>>()?;
-                (reals.chunks(nb).map(<[f64]>::to_vec).collect(), ints.chunks(nb).map(<[i64]>::to_vec).collect())
-            } else {
-                (vec![], vec![])
-            };
-            (act_bits, endpoints, phi_reals, phi)
-        } else {
-            (0, vec![], vec![], vec![])
-        };
-
-        let top = match &self.top {
-            Some(t) => checked_top(t)?,
-            None => {
-                let base = match block {
-                    Block::GroupNet => format!("groupnet_k{lanes}_n{len}"),
-                    Block::Pa => format!("pa_m{lanes}_n{}_len{len}", endpoints.len()),
-                    Block::PaQuantizer => format!("pa_quantizer_n{}_len{len}", endpoints.len()),
-                    Block::FixedPoint | Block::Mac => format!("{}_b{bits}_n{len}", block.name()),
-                    b => format!("{}_n{len}", b.name()),
-                };
-                let mode_tag = if let Weights::Const(_) = weights { "_const" } else { "" };
-                format!("{base}{mode_tag}_p{pipeline}")
-            }
-        };
-
-        let popcount = self.popcount_style(&weights)?;
-        Ok(DesignParams {
+        Ok(Request {
             block,
-            top,
-            len,
-            lanes,
+            k: self.k,
+            len: self.len,
+            cin: self.cin,
+            kernel: self.kernel,
+            lambda: self.lambda.as_deref().map(|t| parse_reals("--lambda", t)).transpose()?,
+            frac_bits: self.frac_bits,
+            coef_bits: self.coef_bits,
             shared_input: self.shared_input,
             weights,
-            lambdas,
-            lambda_reals,
-            frac_bits,
-            coef_bits,
-            pipeline,
+            weights_file: self.weights_file.clone(),
+            seed: self.seed,
+            pipeline: self.pipeline,
             popcount,
-            act_bits,
-            endpoints,
-            phi,
-            phi_reals,
-            bits,
+            m: self.m,
+            n: self.n,
+            act_bits: self.act_bits,
+            endpoints: self.endpoints.as_deref().map(parse_integers).transpose()?,
+            phi: self.phi.as_deref().map(|t| parse_reals("--phi", t)).transpose()?,
+            bits: self.bits,
+            model: self.model.clone(),
+            top: self.top.clone(),
         })
     }
-}
 
-fn checked_top(t: &str) -> Result<String, String> {
-    if crate::rtl::names::is_legal_identifier(t) {
-        Ok(t.to_string())
-    } else {
-        Err(format!(
-            "--top {t:?} is not a legal Verilog module name: a letter or _ first, then letters, digits, _, and no reserved word"
-        ))
+    /// The parameters these flags give, validated.
+    pub fn to_params(&self) -> Result<DesignParams, String> {
+        self.to_request()?.to_params()
     }
 }
 
-/// A real coefficient in the fixed-point format, or an error naming the
-/// representable range.
-fn to_coef(flag: &str, real: f64, frac_bits: u32, coef_bits: u32) -> Result<i64, String> {
-    let format = format!("--coef-bits {coef_bits} and --frac-bits {frac_bits}");
-    fixed::coefficient(&format!("{flag} {real}"), real, frac_bits, coef_bits, &format)
-}
-
-/// Activation endpoints: given, or N evenly spread over the B-bit range.
-fn pa_endpoints(text: Option<&str>, nb: usize, act_bits: u32) -> Result<Vec<i64>, String> {
-    let (min, max) = fixed::signed_range(act_bits).into_inner();
-    let values: Vec<i64> = match text {
-        Some(t) => t
-            .split(',')
-            .map(|s| s.trim().parse::<i64>().map_err(|_| format!("--endpoints value {:?} is not an integer", s.trim())))
-            .collect::<Result<_, _>>()?,
-        None => {
-            let span = (1u64 << act_bits) as f64 / (nb + 1) as f64;
-            (1..=nb).map(|j| min + (j as f64 * span).floor() as i64).collect()
+impl Request {
+    /// The flags that spell this request: `mbnn gen <flags>` makes the same
+    /// design. What reports print so that a person can reproduce a figure.
+    pub fn flags(&self) -> String {
+        let mut f: Vec<String> = vec![];
+        let mut flag = |name: &str, value: Option<String>| {
+            if let Some(v) = value {
+                f.push(format!("--{name} {v}"));
+            }
+        };
+        let list =
+            |v: &Option<Vec<f64>>| v.as_ref().map(|v| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
+        flag("block", self.block.map(|b| b.name().to_string()));
+        flag("k", self.k.map(|v| v.to_string()));
+        flag("m", self.m.map(|v| v.to_string()));
+        flag("n", self.n.map(|v| v.to_string()));
+        flag("bits", self.bits.map(|v| v.to_string()));
+        flag("len", self.len.map(|v| v.to_string()));
+        flag("cin", self.cin.map(|v| v.to_string()));
+        flag("kernel", self.kernel.map(|v| v.to_string()));
+        flag("act-bits", self.act_bits.map(|v| v.to_string()));
+        flag(
+            "endpoints",
+            self.endpoints.as_ref().map(|v| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")),
+        );
+        flag("lambda", list(&self.lambda));
+        flag("phi", list(&self.phi));
+        flag("coef-bits", self.coef_bits.map(|v| v.to_string()));
+        flag("frac-bits", self.frac_bits.map(|v| v.to_string()));
+        flag("weights", self.weights.map(|w| if w == WeightsMode::Port { "port" } else { "const" }.to_string()));
+        flag("weights-file", self.weights_file.as_ref().map(|p| p.display().to_string()));
+        flag("seed", self.seed.map(|v| v.to_string()));
+        flag("popcount", self.popcount.map(|p| p.name().to_string()));
+        flag("pipeline", self.pipeline.map(|v| v.to_string()));
+        flag("model", self.model.as_ref().map(|p| p.display().to_string()));
+        flag("top", self.top.clone());
+        if self.shared_input {
+            f.push("--shared-input".into());
         }
-    };
-    if values.len() != nb {
-        return Err(format!("--endpoints gives {} values, --n {nb} needs exactly {nb}", values.len()));
+        f.join(" ")
     }
-    for (j, &v) in values.iter().enumerate() {
-        if v < min || v > max {
-            return Err(format!("--endpoints value {v} does not fit {act_bits} bits: it must be {min}..={max}"));
-        }
-        if j > 0 && v <= values[j - 1] {
-            return Err(format!(
-                "--endpoints must be strictly increasing: {v} follows {}{}",
-                values[j - 1],
-                if text.is_none() {
-                    format!(" (--n {nb} endpoints do not fit --act-bits {act_bits})")
-                } else {
-                    String::new()
-                }
-            ));
-        }
-    }
-    Ok(values)
-}
-
-/// Default PA-Net scales: alpha_i spread symmetrically around zero (never
-/// zero), beta_j = (j+1)/N, phi = alpha * beta.
-fn default_phi(m: usize, nb: usize) -> Vec<f64> {
-    let alpha = |i: usize| {
-        let a = (2 * i + 1) as f64 / m as f64 - 1.0;
-        if a == 0.0 { 0.5 / m as f64 } else { a }
-    };
-    (0..m).flat_map(|i| (0..nb).map(move |j| alpha(i) * (j + 1) as f64 / nb as f64)).collect()
-}
-
-/// Random PA-Net weight bases as a decomposition makes them: every weight
-/// in at most one piece (one of the M bases, or the zero piece).
-fn random_pieces(m: usize, len: usize, rng: &mut SplitMix64) -> Vec<BitVec> {
-    let mut bases = vec![BitVec::zeros(len); m];
-    for k in 0..len {
-        let piece = rng.below(m as u64 + 1) as usize;
-        if piece < m {
-            bases[piece].set(k, true);
-        }
-    }
-    bases
 }
 
 fn parse_reals(flag: &str, text: &str) -> Result<Vec<f64>, String> {
@@ -447,49 +191,51 @@ fn parse_reals(flag: &str, text: &str) -> Result<Vec<f64>, String> {
         .collect()
 }
 
-/// Reads `{"weights": ["0x...", ...]}` with exactly `lanes` vectors of `len` bits.
-pub fn read_weights_file(path: &std::path::Path, lanes: usize, len: usize) -> Result<Vec<BitVec>, String> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("--weights-file {shown}: cannot read it: {e}"))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("--weights-file {shown} is not valid JSON: {e}"))?;
-    let list = v
-        .get("weights")
-        .and_then(|w| w.as_array())
-        .ok_or_else(|| format!("--weights-file {shown} must hold {{\"weights\": [\"0x...\", ...]}}"))?;
-    if list.len() != lanes {
-        return Err(format!(
-            "--weights-file {shown} has {} weight vectors, the design needs exactly {lanes}",
-            list.len()
-        ));
-    }
-    list.iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let s = item.as_str().ok_or_else(|| format!("--weights-file {shown}: weights[{i}] is not a hex string"))?;
-            BitVec::from_hex(s, len).map_err(|e| format!("--weights-file {shown}: weights[{i}]: {e}"))
-        })
+fn parse_integers(text: &str) -> Result<Vec<i64>, String> {
+    text.split(',')
+        .map(|s| s.trim().parse::<i64>().map_err(|_| format!("--endpoints value {:?} is not an integer", s.trim())))
         .collect()
+}
+
+#[derive(Parser)]
+struct Flags {
+    #[command(flatten)]
+    design: DesignArgs,
+}
+
+/// Parses a line of `gen` flags exactly as the command line would.
+pub fn parse_flags(line: &str) -> Result<DesignArgs, String> {
+    let args = std::iter::once("gen").chain(line.split_whitespace());
+    Flags::try_parse_from(args).map(|f| f.design).map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::sweep::parse_flags;
 
-    fn style(flags: &str) -> PopcountStyle {
-        parse_flags(flags).unwrap().to_params().unwrap().popcount
+    #[test]
+    fn a_request_reads_back_from_its_flags() {
+        let requests = [
+            Request::groupnet(3, 7).lambdas(&[0.75, -1.5, 0.3125]).shared_input().const_weights(4).pipeline(2),
+            Request::pa(2, 3, 9).act_bits(4).endpoints(&[-8, 0, 7]).phi(&[1.0, -0.5, 2.0, 0.25, 3.0, -1.0]),
+            Request::multibit(Block::Mac, 16, 2).scale_format(32, 31).popcount_style(PopcountStyle::Carry).top("t"),
+        ];
+        for r in requests {
+            assert_eq!(parse_flags(&r.flags()).unwrap().to_request().unwrap(), r, "{}", r.flags());
+        }
     }
 
     #[test]
-    fn popcount_default_follows_the_weights_unless_given() {
-        assert_eq!(style("--block xnor_pe --len 64"), PopcountStyle::Compressor);
-        assert_eq!(style("--block and_pe --len 64"), PopcountStyle::Compressor);
-        assert_eq!(style("--k 3 --len 64"), PopcountStyle::Compressor);
-        assert_eq!(style("--block xnor_pe --len 64 --weights const"), PopcountStyle::Carry);
-        assert_eq!(style("--k 3 --len 64 --weights const"), PopcountStyle::Carry);
-        assert_eq!(style("--block xnor_pe --len 64 --weights const --popcount compressor"), PopcountStyle::Compressor);
-        assert_eq!(style("--block xnor_pe --len 64 --popcount tree"), PopcountStyle::Tree);
-        assert_eq!(style("--block pa --m 2 --n 2 --len 16"), PopcountStyle::Compressor);
+    fn flags_spell_the_same_request_as_the_presets() {
+        let parsed = |line: &str| parse_flags(line).unwrap().to_request().unwrap();
+        assert_eq!(parsed("--block xnor_pe --len 64 --pipeline 2"), Request::xnor_pe(64).pipeline(2));
+        assert_eq!(
+            parsed("--block groupnet --k 3 --len 7 --lambda 0.75,-1.5,0.3125 --shared-input --weights const --seed 4"),
+            Request::groupnet(3, 7).lambdas(&[0.75, -1.5, 0.3125]).shared_input().const_weights(4)
+        );
+        assert_eq!(
+            parsed("--block pa --m 2 --n 3 --len 9 --act-bits 4 --endpoints -8,0,7 --popcount tree"),
+            Request::pa(2, 3, 9).act_bits(4).endpoints(&[-8, 0, 7]).popcount_style(PopcountStyle::Tree)
+        );
     }
 }

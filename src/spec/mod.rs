@@ -6,3 +6,6 @@ pub mod flags;
 pub mod layer;
 pub mod params;
 pub mod range;
+pub mod signature;
+pub mod board;
+pub mod request;

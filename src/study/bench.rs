@@ -4,11 +4,17 @@
 //! left to the tools; the golden model and generator figures come from the
 //! criterion benchmarks (`cargo bench --bench speed`).
 
+use crate::eda::verilator::ModelOptions;
 use crate::eda::{self, asic, fpga};
-use crate::generator::render::{Rendered, render_args};
-use crate::measure::boards::Board;
+use crate::generator::render::{self, Rendered};
+use crate::measure::pnr::{self, FpgaReport, PnrDesign};
 use crate::rtl::{Dir, Module};
-use crate::verify::sweep::parse_flags;
+use crate::sim::{Model, port_widths};
+use crate::spec::board::Board;
+use crate::spec::params::PopcountStyle;
+use crate::spec::request::Request;
+use crate::spec::signature::{Interface, Role, Signature};
+use crate::verify::testbench::{FixedLatencyPorts, model_rate, random_pool};
 use serde::Serialize;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -140,22 +146,26 @@ fn baseline_y_width(n: usize) -> u32 {
     (n + 1).next_power_of_two().ilog2()
 }
 
-/// The baseline's files, and a module with its ports for the board wrapper.
-fn baseline() -> (Vec<(String, String)>, Module) {
+/// The baseline's files, and its signature at `n` inputs: what the board
+/// wrapper and the simulation bridge need to drive it.
+fn baseline(n: usize) -> (Vec<(String, String)>, Signature) {
     let mut m = Module::new(BASELINE_TOP);
     m.clock_input();
     m.reset_input();
     m.input("in_valid", 1);
     for name in BASELINE_DATA_INPUTS {
-        m.input(name, BASELINE_N as u32);
+        m.input(name, n as u32);
     }
     m.port("out_valid", Dir::Out, 1, false);
-    m.port("y", Dir::Out, baseline_y_width(BASELINE_N), false);
-    (vec![(format!("{BASELINE_TOP}.v"), BASELINE_SRC.to_string())], m)
+    m.port("y", Dir::Out, baseline_y_width(n), false);
+    let roles = [Role::Clock, Role::Reset, Role::InValid, Role::Data, Role::Data, Role::OutValid, Role::Result];
+    // It registers its inputs and its count.
+    let signature = Signature::of_module(&m, &roles, Interface::FixedLatency { latency: 2 });
+    (vec![(format!("{BASELINE_TOP}.v"), BASELINE_SRC.to_string())], signature)
 }
 
-fn design(flags: &str) -> Result<Rendered, String> {
-    render_args(&parse_flags(flags)?)
+fn design(request: &Request) -> Rendered {
+    render::render(request.params())
 }
 
 fn progress(step: &str, t0: Instant) {
@@ -164,8 +174,8 @@ fn progress(step: &str, t0: Instant) {
 
 /// LUTs per input bit (per XNOR/AND of the bitwise layers) on iCE40,
 /// synthesised alone by `synth_ice40`.
-fn luts_per_bit(flags: &str, bits: usize, board: Board, work: &Path) -> Result<(f64, fpga::SynthCells), String> {
-    let r = design(flags)?;
+fn luts_per_bit(request: &Request, bits: usize, board: Board, work: &Path) -> Result<(f64, fpga::SynthCells), String> {
+    let r = design(request);
     let cells = fpga::synth_cells(&r.verilog(), &r.params.top, board, &work.join(&r.params.top))?;
     Ok((cells.luts as f64 / bits as f64, cells))
 }
@@ -174,7 +184,7 @@ fn luts_per_bit(flags: &str, bits: usize, board: Board, work: &Path) -> Result<(
 pub fn bench(opts: &Options) -> Result<Vec<Row>, String> {
     let t0 = Instant::now();
     let mut rows = vec![];
-    let (base_files, base_ports) = baseline();
+    let (base_files, base_signature) = baseline(BASELINE_N);
     let parts = match (opts.only, opts.full) {
         (Some(part), _) => vec![part],
         (None, true) => vec![Part::Quick, Part::Area, Part::Clock, Part::Asic, Part::Sim],
@@ -192,7 +202,7 @@ pub fn bench(opts: &Options) -> Result<Vec<Row>, String> {
                 let base_ice = baseline_ice40(&mut base_ice, &base_files, &opts.work, t0)?;
                 full_area(&mut rows, opts, (&base_files, base_ice), t0)?
             }
-            Part::Clock => fpga_clock(&mut rows, opts, (&base_files, &base_ports), t0)?,
+            Part::Clock => fpga_clock(&mut rows, opts, (&base_files, &base_signature), t0)?,
             Part::Asic => asic_rows(&mut rows, opts, &base_files, t0)?,
             Part::Sim => sim_rows(&mut rows, opts, t0)?,
         }
@@ -225,40 +235,33 @@ fn quick_rows(rows: &mut Vec<Row>, opts: &Options, base_ice: &fpga::SynthCells, 
     progress("iCE40 synthesis of the XNOR PE, three popcount structures (yosys synth_ice40)", t0);
     let ice = Board::IceBreaker;
     let base_lpb = base_ice.luts as f64 / n as f64;
-    let pe = format!("--block xnor_pe --len {n}");
-    let (lpb, cells) = luts_per_bit(&format!("{pe} --popcount compressor"), n, ice, work)?;
     let src = |c: &fpga::SynthCells, what: &str| {
         format!(
             "{what}: yosys `{}` alone; {} SB_LUT4, {} SB_CARRY, {} FFs (baseline {} SB_LUT4, {} SB_CARRY, {} FFs)",
             c.command, c.luts, c.carry_cells, c.flip_flops, base_ice.luts, base_ice.carry_cells, base_ice.flip_flops
         )
     };
-    rows.push(Row::new(
-        "iCE40 LUT4 per input bit, XNOR PE n=256, weight ports",
-        "LUT4/bit",
-        Some(base_lpb),
-        lpb,
-        Target::AtMostAndBaseline(2.2),
-        src(&cells, &format!("gen {pe} --popcount compressor")),
-    ));
-    let (lpb_carry, cells) = luts_per_bit(&format!("{pe} --popcount carry"), n, ice, work)?;
-    rows.push(Row::new(
-        "  same, --popcount carry",
-        "LUT4/bit",
-        Some(base_lpb),
-        lpb_carry,
-        Target::None,
-        src(&cells, &format!("gen {pe} --popcount carry")),
-    ));
-    let (lpb_tree, cells) = luts_per_bit(&format!("{pe} --popcount tree"), n, ice, work)?;
-    rows.push(Row::new(
-        "  same, --popcount tree",
-        "LUT4/bit",
-        Some(base_lpb),
-        lpb_tree,
-        Target::None,
-        src(&cells, &format!("gen {pe} --popcount tree")),
-    ));
+    let structures = [
+        (
+            PopcountStyle::Compressor,
+            "iCE40 LUT4 per input bit, XNOR PE n=256, weight ports",
+            Target::AtMostAndBaseline(2.2),
+        ),
+        (PopcountStyle::Carry, "  same, --popcount carry", Target::None),
+        (PopcountStyle::Tree, "  same, --popcount tree", Target::None),
+    ];
+    for (style, figure, target) in structures {
+        let pe = Request::xnor_pe(n).popcount_style(style);
+        let (lpb, cells) = luts_per_bit(&pe, n, ice, work)?;
+        rows.push(Row::new(
+            figure,
+            "LUT4/bit",
+            Some(base_lpb),
+            lpb,
+            target,
+            src(&cells, &format!("gen {}", pe.flags())),
+        ));
+    }
     match &opts.criterion {
         Some(dir) => rows.extend(crate::study::benchfig::all_figures(dir)?.into_iter().map(Row::from_figure)),
         None => {
@@ -281,13 +284,19 @@ fn full_area(
     progress("iCE40 synthesis: constant weights, AND PE, Group-Net K=5", t0);
     let base_lpb = base_ice.luts as f64 / BASELINE_N as f64;
     let cases = [
-        ("  XNOR PE n=256, constant weights", "--block xnor_pe --len 256 --weights const", 256, Target::AtMost(1.2)),
-        ("  AND PE n=256, weight ports", "--block and_pe --len 256", 256, Target::AtMost(2.2)),
-        ("  Group-Net K=5, n=2304 (gen --k 5), weight ports", "--k 5 --len 2304", 5 * 2304, Target::AtMost(2.2)),
-        ("  same, n=256 (scale tree over fewer bits)", "--k 5 --len 256", 5 * 256, Target::None),
+        ("  XNOR PE n=256, constant weights", Request::xnor_pe(256).const_weights(1), 256, Target::AtMost(1.2)),
+        ("  AND PE n=256, weight ports", Request::and_pe(256), 256, Target::AtMost(2.2)),
+        (
+            "  Group-Net K=5, n=2304 (gen --k 5), weight ports",
+            Request::groupnet(5, 2304),
+            5 * 2304,
+            Target::AtMost(2.2),
+        ),
+        ("  same, n=256 (scale tree over fewer bits)", Request::groupnet(5, 256), 5 * 256, Target::None),
     ];
-    for (figure, flags, bits, target) in cases {
-        let (lpb, cells) = luts_per_bit(flags, bits, ice, work)?;
+    for (figure, request, bits, target) in cases {
+        let (lpb, cells) = luts_per_bit(&request, bits, ice, work)?;
+        let flags = request.flags();
         let source = format!(
             "gen {flags}: yosys `{}` alone; {} SB_LUT4, {} SB_CARRY over {bits} input bits",
             cells.command, cells.luts, cells.carry_cells
@@ -297,7 +306,7 @@ fn full_area(
     progress("ECP5 synthesis (YoWASP synth_ecp5 -nowidelut)", t0);
     let ecp5 = Board::Ulx3s;
     let base = fpga::synth_cells(base_files, BASELINE_TOP, ecp5, &work.join("baseline_ecp5"))?;
-    let (lpb, cells) = luts_per_bit("--block xnor_pe --len 256", 256, ecp5, &work.join("ecp5"))?;
+    let (lpb, cells) = luts_per_bit(&Request::xnor_pe(256), 256, ecp5, &work.join("ecp5"))?;
     rows.push(Row::new(
         "ECP5 LUT4 per input bit, XNOR PE n=256, weight ports",
         "LUT4/bit",
@@ -322,10 +331,10 @@ const FAST_PIPELINE_ASAP7: u32 = 1;
 fn fpga_clock(
     rows: &mut Vec<Row>,
     opts: &Options,
-    base: (&[(String, String)], &Module),
+    base: (&[(String, String)], &Signature),
     t0: Instant,
 ) -> Result<(), String> {
-    let (base_files, base_ports) = base;
+    let (base_files, base_signature) = base;
     let work = &opts.work;
     let boards = [
         (Board::IceBreaker, None),
@@ -335,14 +344,14 @@ fn fpga_clock(
     for (board, fast) in boards {
         let what = if fast.is_some() { "baseline, PE, pipelined PE" } else { "baseline, PE" };
         progress(&format!("nextpnr on {board}: {what}"), t0);
-        let dut = fpga::Dut { interface: base_ports, verilog: base_files.to_vec(), stimulus_bits: 2 * BASELINE_N };
-        let b = fpga::pnr_design(&dut, board, &work.join(format!("pnr_{board}_baseline")))?;
-        let pe = |pipeline: u32| -> Result<(fpga::FpgaReport, Rendered), String> {
-            let r = design(&format!("--block xnor_pe --len 256 --pipeline {pipeline}"))?;
-            let rep = fpga::pnr(&r, board, &work.join(format!("pnr_{board}_p{pipeline}")))?;
+        let baseline = PnrDesign { signature: base_signature, verilog: base_files.to_vec() };
+        let b = pnr::pnr_design(&baseline, board, &work.join(format!("pnr_{board}_baseline")))?.outcome;
+        let pe = |pipeline: u32| -> Result<(FpgaReport, Rendered), String> {
+            let r = design(&Request::xnor_pe(256).pipeline(pipeline));
+            let rep = pnr::pnr(&r, board, &work.join(format!("pnr_{board}_p{pipeline}")))?;
             Ok((rep, r))
         };
-        let (p0, _) = pe(0)?;
+        let p0 = pe(0)?.0.outcome;
         let wrapped = "inside the board wrapper (LFSR inputs, MISR to LEDs), nextpnr Fmax after routing";
         rows.push(Row::new(
             &format!("{board} Fmax, XNOR PE n=256, no inner pipeline"),
@@ -366,6 +375,7 @@ fn fpga_clock(
         ));
         let Some((fast, target)) = fast else { continue };
         let (pf, rf) = pe(fast)?;
+        let pf = pf.outcome;
         rows.push(Row::new(
             &format!("{board} Fmax, XNOR PE n=256, --pipeline {fast}"),
             "MHz",
@@ -374,7 +384,7 @@ fn fpga_clock(
             Target::AtLeast(target),
             format!(
                 "{wrapped}; latency {} cycles (baseline 2), {} flip-flops ({} more than without inner pipeline)",
-                rf.generated.latency,
+                rf.generated.latency(),
                 pf.flip_flops,
                 pf.flip_flops as i64 - p0.flip_flops as i64
             ),
@@ -395,9 +405,9 @@ fn asic_rows(rows: &mut Vec<Row>, opts: &Options, base_files: &[(String, String)
         asic::map_and_time(&dir, &names, top, &lib)
     };
     let b = map(base_files, BASELINE_TOP, "asap7_baseline")?;
-    let r0 = design("--block xnor_pe --len 256")?;
+    let r0 = design(&Request::xnor_pe(256));
     let p0 = map(&r0.verilog(), &r0.params.top, "asap7_p0")?;
-    let rf = design(&format!("--block xnor_pe --len 256 --pipeline {FAST_PIPELINE_ASAP7}"))?;
+    let rf = design(&Request::xnor_pe(256).pipeline(FAST_PIPELINE_ASAP7));
     let pf = map(&rf.verilog(), &rf.params.top, "asap7_fast")?;
     let lib = opts.liberty.display();
     rows.push(Row::new(
@@ -419,7 +429,7 @@ fn asic_rows(rows: &mut Vec<Row>, opts: &Options, base_files: &[(String, String)
         Target::AtLeast(2000.0),
         format!(
             "OpenSTA; latency {} cycles (baseline 2), {} FFs ({} more), area {:.1} um^2",
-            rf.generated.latency,
+            rf.generated.latency(),
             pf.flip_flops,
             pf.flip_flops as i64 - p0.flip_flops as i64,
             pf.area_um2
@@ -433,9 +443,9 @@ fn sim_rows(rows: &mut Vec<Row>, opts: &Options, t0: Instant) -> Result<(), Stri
     let min_cpu = std::time::Duration::from_secs(2);
     progress("simulation: the baseline's model, n=2304", t0);
     let baseline_rate = baseline_model_rate(SIM_N, min_cpu)?;
-    let flags = format!("--block xnor_pe --len {SIM_N}");
-    progress(&format!("simulation: {flags}"), t0);
-    let rate = crate::verify::testbench::throughput(&design(&flags)?, min_cpu)?;
+    let pe = Request::xnor_pe(SIM_N);
+    progress(&format!("simulation: {}", pe.flags()), t0);
+    let rate = crate::verify::testbench::throughput(&design(&pe), min_cpu)?;
     rows.push(Row::new(
         &format!("Verilator cycles/s checked, XNOR PE n={SIM_N}"),
         "cycles/s",
@@ -449,9 +459,9 @@ fn sim_rows(rows: &mut Vec<Row>, opts: &Options, t0: Instant) -> Result<(), Stri
             rate.cycles, rate.model_only
         ),
     ));
-    let flags = format!("--k 5 --len {SIM_N}");
-    progress(&format!("simulation: {flags}"), t0);
-    let rate = crate::verify::testbench::throughput(&design(&flags)?, min_cpu)?;
+    let group_net = Request::groupnet(5, SIM_N);
+    progress(&format!("simulation: {}", group_net.flags()), t0);
+    let rate = crate::verify::testbench::throughput(&design(&group_net), min_cpu)?;
     rows.push(Row::new(
         &format!("Verilator cycles/s checked, Group-Net K=5 n={SIM_N}"),
         "cycles/s",
@@ -464,26 +474,16 @@ fn sim_rows(rows: &mut Vec<Row>, opts: &Options, t0: Instant) -> Result<(), Stri
         ),
     ));
     progress("Verilator build of gen --k 5 from nothing", t0);
-    let r = design("--k 5")?;
+    let r = design(&Request::groupnet(5, 2304));
     // Absolute: Verilator runs in the model's own directory.
     let models = std::env::current_dir()
         .map_err(|e| format!("no current directory: {e}"))?
         .join(&opts.work)
         .join("fresh-models");
     let _ = std::fs::remove_dir_all(&models);
-    let files = r.verilog();
-    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
-    let (inputs, _) = crate::verify::testbench::model_inputs(&r.params);
     let (start, cpu_start) = (Instant::now(), crate::util::cputime::children());
-    eda::verilator::build_model_in(
-        &models,
-        &files,
-        &names,
-        &r.params.top,
-        (&inputs, &["y".to_string()]),
-        false,
-        false,
-    )?;
+    let options = ModelOptions { models: Some(models), ..ModelOptions::default() };
+    eda::verilator::build_model(&r.verilog(), &r.generated.signature, &options)?;
     let cpu = (crate::util::cputime::children() - cpu_start).as_secs_f64();
     rows.push(Row::new(
         "Verilator build, gen --k 5 (n=2304)",
@@ -505,22 +505,14 @@ const SIM_N: usize = 2304;
 /// Cycles per CPU second of the baseline's Verilator model at `n` inputs,
 /// through the same harness as the generated designs, without a check.
 fn baseline_model_rate(n: usize, min_cpu: std::time::Duration) -> Result<f64, String> {
-    let (files, _) = baseline();
-    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
-    let inputs = BASELINE_DATA_INPUTS.map(String::from);
+    let (files, signature) = baseline(n);
     let n_param = i64::try_from(n).map_err(|_| format!("baseline size {n} too large"))?;
-    let model = eda::verilator::build_model_with_params(
-        &files,
-        &names,
-        BASELINE_TOP,
-        (&inputs, &["y".to_string()]),
-        &[("N", n_param)],
-    )?;
-    let widths = vec![n; BASELINE_DATA_INPUTS.len()];
-    let mut dut = crate::sim::Dut::load(&model.path, widths.clone(), baseline_y_width(n) as usize, None)?;
-    // The baseline registers its inputs and its count: latency 2.
-    let pool = crate::verify::testbench::random_pool(&widths, 2, 256, 0xbe7c);
-    Ok(crate::verify::testbench::model_rate(&mut dut, &pool, min_cpu)?.1)
+    let options = ModelOptions { parameters: vec![("N".into(), n_param)], ..ModelOptions::default() };
+    let lib = eda::verilator::build_model(&files, &signature, &options)?;
+    let mut model = Model::load(&lib.path, port_widths(&signature), None)?;
+    let ports = FixedLatencyPorts::of(&signature)?;
+    let pool = random_pool(&vec![n; BASELINE_DATA_INPUTS.len()], ports.latency, 256, 0xbe7c);
+    Ok(model_rate(&mut model, &ports, &pool, min_cpu)?.1)
 }
 
 /// The table for people.

@@ -3,11 +3,11 @@
 //! library, each with a verdict and the reason.
 
 use crate::eda::asic;
-use crate::generator::render::render_args;
+use crate::generator::render::{render, render_request};
 use crate::measure::report::{PAPER_AND2, PAPER_XNOR2, Report, report};
-use crate::spec::flags::DesignArgs;
+use crate::spec::params::Block;
+use crate::spec::request::Request;
 use crate::study::plot::{self, Figure, Panel, Series};
-use crate::verify::sweep::parse_flags;
 use serde::Serialize;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ pub struct Claims {
     /// Dot-product length of the two series below: `len`, at most 64.
     pub series_len: usize,
     /// Per K: Group-Net area (um^2) and critical path (ps), then fixed point's.
-    pub group_net_vs_fixed_point: Vec<(u32, f64, f64, f64, f64)>,
+    pub group_net_vs_fixed_point: KSeries,
     /// PA-Net, weight bases as ports, in the order of the requested shapes.
     pub pa_net: Vec<PaPoint>,
 }
@@ -68,13 +68,9 @@ pub fn parse_pa_shapes(text: &str) -> Result<Vec<(u32, u32)>, String> {
     Ok(shapes)
 }
 
-/// Measures one design (gen flags) on the library.
-fn measure(flags: &str, work: &Path, lib: &Path) -> Result<Report, String> {
-    measure_args(&parse_flags(flags)?, work, lib)
-}
-
-fn measure_args(args: &DesignArgs, work: &Path, lib: &Path) -> Result<Report, String> {
-    let rendered = render_args(args)?;
+/// Measures one design on the library.
+fn measure(request: &Request, work: &Path, lib: &Path) -> Result<Report, String> {
+    let rendered = render_request(request)?;
     let dir = work.join(&rendered.params.top);
     report(&rendered, &dir, &[lib.to_path_buf()])
 }
@@ -82,18 +78,11 @@ fn measure_args(args: &DesignArgs, work: &Path, lib: &Path) -> Result<Report, St
 /// A standalone 16-bit signed adder (17-bit sum) as the generator builds
 /// it: a 2-element multiply-accumulate of 16-bit inputs with both constant
 /// weights 1.
-fn measure_adder16(work: &Path, lib: &Path) -> Result<Report, String> {
+fn adder16(work: &Path) -> Result<Request, String> {
     let weights = work.join("adder16_weights.json");
     std::fs::write(&weights, "{\"weights\": [\"0x00010001\"]}\n")
         .map_err(|e| format!("cannot write {}: {e}", weights.display()))?;
-    let args = DesignArgs {
-        block: Some("mac".into()),
-        bits: Some(16),
-        len: Some(2),
-        weights_file: Some(weights),
-        ..Default::default()
-    };
-    measure_args(&args, work, lib)
+    Ok(Request::multibit(Block::Mac, 16, 2).weights_file(&weights))
 }
 
 fn area(r: &Report) -> f64 {
@@ -155,72 +144,114 @@ fn verdict_within(ratio: f64, target: f64, tolerance: f64) -> Verdict {
     }
 }
 
-/// Measures every claim for dot products of length `len` (c_in*h*w), and
-/// the series of Group-Net and fixed point for K = 1..=max_k and of PA-Net
-/// for the (M, N) shapes.
-pub fn claims(lib: &Path, len: usize, work: &Path, max_k: u32, pa_shapes: &[(u32, u32)]) -> Result<Claims, String> {
-    let m = |flags: &str| measure(flags, work, lib);
+/// The library and the working directory every measurement uses.
+struct Bench<'a> {
+    lib: &'a Path,
+    work: &'a Path,
+}
+
+impl Bench<'_> {
+    fn measure(&self, request: &Request) -> Result<Report, String> {
+        measure(request, self.work, self.lib)
+    }
+
+    /// Where a figure comes from: the designs, the tools, the library.
+    fn source(&self, designs: &str) -> String {
+        format!("{designs}; yosys/abc onto {}, OpenSTA", self.lib.display())
+    }
+}
+
+/// The delays and areas the latency formulas need, measured on the library.
+struct Constants {
+    xnor_cell: String,
+    and_cell: String,
+    xnor_area: f64,
+    and_area: f64,
+    t_xnor: f64,
+    t_and: f64,
+    t_pop: f64,
+    t_mul: f64,
+    t_add: f64,
+    t_com: f64,
+    /// As reported: name, ps, how it was measured.
+    listed: Vec<(String, f64, String)>,
+}
+
+fn constants(b: &Bench, len: usize) -> Result<Constants, String> {
     // Single gates: fan-out-of-4 delay of the library's XNOR2 and AND2.
-    std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-    let cells = asic::load_liberty(lib, &work.join("gates"))?;
+    let gates = b.work.join("gates");
+    let cells = asic::load_liberty(b.lib, &gates)?;
     let inv = cell(&cells, &["INVx1_", "sky130_fd_sc_hd__inv_1"])?;
     let xnor_cell = cell(&cells, &["XNOR2xp5_", "sky130_fd_sc_hd__xnor2_1"])?.to_string();
     let and_cell = cell(&cells, &["AND2x2_", "sky130_fd_sc_hd__and2_1"])?.to_string();
-    let gate = |c: &str| asic::gate_delay_ps(&work.join("gates"), &cells, c, ("A", "B", "Y"), (inv, "A"));
+    let gate = |c: &str| asic::gate_delay_ps(&gates, &cells, c, ("A", "B", "Y"), (inv, "A"));
     let (t_xnor, t_and) = (gate(&xnor_cell)?, gate(&and_cell)?);
-    let (xnor_area, and_area) = (cells.areas[&xnor_cell], cells.areas[&and_cell]);
     // The other constants: the logic on each design's critical path.
-    let t_pop = logic_ps(&m(&format!("--block popcount --len {len}"))?);
-    let t_mul = logic_ps(&m("--block mac --bits 8 --len 1")?);
-    let t_add = logic_ps(&measure_adder16(work, lib)?);
-    let t_com = logic_ps(&m("--block pa_quantizer --n 1 --len 1")?);
-    let constants = vec![
+    let popcount = Request::popcount(len);
+    let t_pop = logic_ps(&b.measure(&popcount)?);
+    let t_mul = logic_ps(&b.measure(&Request::multibit(Block::Mac, 8, 1))?);
+    let t_add = logic_ps(&b.measure(&adder16(b.work)?)?);
+    let comparator = Request::pa_quantizer(1, 1);
+    let t_com = logic_ps(&b.measure(&comparator)?);
+    let on_path = "logic on the critical path";
+    let alone = "measured alone, see the note on T_mul and T_add";
+    let listed = vec![
         ("T_XNOR".to_string(), t_xnor, format!("{xnor_cell}, fan-out of 4 {inv}, OpenSTA")),
         ("T_AND".to_string(), t_and, format!("{and_cell}, fan-out of 4 {inv}, OpenSTA")),
-        (format!("T_pop (n = {len})"), t_pop, format!("popcount --len {len}: logic on the critical path")),
+        (format!("T_pop (n = {len})"), t_pop, format!("gen {}: {on_path}", popcount.flags())),
         (
             "T_mul (8-bit)".to_string(),
             t_mul,
-            "mac --bits 8 --len 1, a standalone 8x8 signed multiplier: logic on the critical path; measured alone, see the note on T_mul and T_add".to_string(),
+            format!("gen --block mac --bits 8 --len 1, a standalone 8x8 signed multiplier: {on_path}; {alone}"),
         ),
         (
             "T_add (16-bit)".to_string(),
             t_add,
-            "mac --bits 16 --len 2 with constant weights 1, 1, a standalone 16-bit signed adder: logic on the critical path; measured alone, see the note on T_mul and T_add".to_string(),
+            format!(
+                "gen --block mac --bits 16 --len 2 with constant weights 1, 1, a standalone 16-bit signed adder: \
+                 {on_path}; {alone}"
+            ),
         ),
-        ("T_com (8-bit)".to_string(), t_com, "pa_quantizer --n 1 --len 1: logic on the critical path".to_string()),
+        ("T_com (8-bit)".to_string(), t_com, format!("gen {}: {on_path}", comparator.flags())),
     ];
-    let mut out = vec![];
-    let lib_name = lib.display().to_string();
-    let src = |designs: &str| format!("{designs}; yosys/abc onto {lib_name}, OpenSTA");
+    let (xnor_area, and_area) = (cells.areas[&xnor_cell], cells.areas[&and_cell]);
+    Ok(Constants { xnor_cell, and_cell, xnor_area, and_area, t_xnor, t_and, t_pop, t_mul, t_add, t_com, listed })
+}
 
-    // 1. The 7 nm gate figures.
-    let delay_ratio = t_xnor / t_and.max(1e-9);
-    let area_ratio = xnor_area / and_area.max(1e-9);
+/// Claim 1: the 7 nm gate figures, as ratios.
+fn gate_claim(b: &Bench, c: &Constants) -> Claim {
+    let delay_ratio = c.t_xnor / c.t_and.max(1e-9);
+    let area_ratio = c.xnor_area / c.and_area.max(1e-9);
     let paper_delay_ratio = PAPER_XNOR2.delay_ps / PAPER_AND2.delay_ps;
     let paper_area_ratio = PAPER_XNOR2.area_nm2 / PAPER_AND2.area_nm2;
     let worst =
         verdict_within(delay_ratio, paper_delay_ratio, 0.15).max(verdict_within(area_ratio, paper_area_ratio, 0.15));
-    out.push(Claim {
+    Claim {
         claim: "2-input gates in 7 nm: XNOR 10.87 ps, 2.90e3 nm^2; AND 9.62 ps, 1.45e3 nm^2".into(),
         paper: format!("XNOR/AND delay {paper_delay_ratio:.2}, area {paper_area_ratio:.2}"),
         measured: format!(
-            "{xnor_cell} {t_xnor:.1} ps, {:.0} nm^2; {and_cell} {t_and:.1} ps, {:.0} nm^2: delay ratio {delay_ratio:.2}, area ratio {area_ratio:.2}",
-            xnor_area * 1e6,
-            and_area * 1e6
+            "{} {:.1} ps, {:.0} nm^2; {} {:.1} ps, {:.0} nm^2: delay ratio {delay_ratio:.2}, area ratio {area_ratio:.2}",
+            c.xnor_cell,
+            c.t_xnor,
+            c.xnor_area * 1e6,
+            c.and_cell,
+            c.t_and,
+            c.and_area * 1e6
         ),
         verdict: worst,
         reason: "the ratios are compared: the paper's absolute figures (a commercial 7 nm process, gates alone) are not comparable with ASAP7 cells, which are tens of times larger in area and slower with a fan-out-of-4 load".into(),
-        source: format!("{lib_name}: cell areas, OpenSTA fan-out-of-4 delay with 10 ps input slew"),
-    });
+        source: format!("{}: cell areas, OpenSTA fan-out-of-4 delay with 10 ps input slew", b.lib.display()),
+    }
+}
 
-    // 2. Half the area "except for the bitcount".
-    let xpe = m(&format!("--block xnor_pe --len {len}"))?;
-    let ape = m(&format!("--block and_pe --len {len}"))?;
+/// Claim 2: half the area "except for the bitcount".
+fn bitwise_claim(b: &Bench, len: usize) -> Result<Claim, String> {
+    let xpe = b.measure(&Request::xnor_pe(len))?;
+    let ape = b.measure(&Request::and_pe(len))?;
     let (xb, ab) = (split(&xpe, "bitwise"), split(&ape, "bitwise"));
     let bit_ratio = ab / xb.max(1e-9);
     let total_ratio = area(&ape) / area(&xpe).max(1e-9);
-    out.push(Claim {
+    Ok(Claim {
         claim: "a {0,1} (AND) binary convolution costs half the area and power of a +1/-1 (XNOR) one, except for the bitcount".into(),
         paper: "AND/XNOR bitwise layer = 0.50".into(),
         measured: format!(
@@ -233,32 +264,45 @@ pub fn claims(lib: &Path, len: usize, work: &Path, max_k: u32, pa_shapes: &[(u32
             "the bitwise layers compare as the paper says only where the AND2 cell is about half an XNOR2; the popcount and registers, {:.0}% of the XNOR PE, are the same in both",
             100.0 * (1.0 - xb / area(&xpe).max(1e-9))
         ),
-        source: src(&format!("xnor_pe/and_pe --len {len}, hierarchical mapping for the split")),
-    });
+        source: b.source(&format!("xnor_pe/and_pe --len {len}, hierarchical mapping for the split")),
+    })
+}
 
-    // 3. Latency: single binary, PA-Net 4x5, full precision.
-    let binary = m(&format!("--block binary --len {len}"))?;
-    let pa = m(&format!("--block pa --m 4 --n 5 --len {len}"))?;
-    let full = m(&format!("--block mac --bits 8 --len {len}"))?;
-    let n = len as f64;
-    let formula_binary = n * (t_xnor + t_pop) + t_mul;
-    let formula_pa = n * (t_and + t_pop) + 5.0 * t_mul + 4.0 * t_add + t_com;
-    let formula_full = n * t_mul + (n - 1.0) * t_add;
-    let (lb, lp, lf) = (logic_ps(&binary), logic_ps(&pa), logic_ps(&full));
-    for (name, formula, measured, design) in [
-        ("single binary (Bi-Real): c_in*h*w*(T_XNOR + T_pop) + T_mul", formula_binary, lb, "binary"),
-        ("PA-Net M = 4, N = 5: c_in*h*w*(T_AND + T_pop) + 5*T_mul + 4*T_add + T_com", formula_pa, lp, "pa --m 4 --n 5"),
-        ("full precision: c_in*h*w*T_mul + (c_in*h*w - 1)*T_add", formula_full, lf, "mac --bits 8"),
-    ] {
+/// Claim 3, latency: single binary, PA-Net 4x5, full precision, and
+/// PA-Net's latency against the single binary one.
+fn latency_claims(b: &Bench, c: &Constants, len: usize) -> Result<Vec<Claim>, String> {
+    let designs = [
+        (
+            "single binary (Bi-Real): c_in*h*w*(T_XNOR + T_pop) + T_mul",
+            Request::of(Block::Binary, len),
+            len as f64 * (c.t_xnor + c.t_pop) + c.t_mul,
+        ),
+        (
+            "PA-Net M = 4, N = 5: c_in*h*w*(T_AND + T_pop) + 5*T_mul + 4*T_add + T_com",
+            Request::pa(4, 5, len),
+            len as f64 * (c.t_and + c.t_pop) + 5.0 * c.t_mul + 4.0 * c.t_add + c.t_com,
+        ),
+        (
+            "full precision: c_in*h*w*T_mul + (c_in*h*w - 1)*T_add",
+            Request::multibit(Block::Mac, 8, len),
+            len as f64 * c.t_mul + (len as f64 - 1.0) * c.t_add,
+        ),
+    ];
+    let mut out = vec![];
+    let mut measured = vec![];
+    for (name, request, formula) in designs {
+        let logic = logic_ps(&b.measure(&request)?);
+        measured.push(logic);
         out.push(Claim {
             claim: format!("latency of one fully parallel output, {name}"),
             paper: format!("{formula:.0} ps with the measured constants"),
-            measured: format!("{measured:.0} ps of logic on the critical path"),
+            measured: format!("{logic:.0} ps of logic on the critical path"),
             verdict: Verdict::DoesNotHold,
             reason: "the formulas add c_in*h*w gate delays in series; a fully parallel tree needs only log2(c_in*h*w) adder levels, so the measured path is orders of magnitude shorter; the formulas hold as upper bounds".into(),
-            source: src(&format!("{design} --len {len}")),
+            source: b.source(&format!("gen {}", request.flags())),
         });
     }
+    let (lb, lp) = (measured[0], measured[1]);
     let pa_over_binary = lp / lb.max(1e-9);
     out.push(Claim {
         claim: "PA-Net latency is as small as that of single binary CNNs".into(),
@@ -266,14 +310,20 @@ pub fn claims(lib: &Path, len: usize, work: &Path, max_k: u32, pa_shapes: &[(u32
         measured: format!("{lp:.0} ps / {lb:.0} ps = {pa_over_binary:.2}"),
         verdict: verdict_within(pa_over_binary, 1.0, 0.25),
         reason: format!(
-            "the comparators ({t_com:.0} ps) and the deeper scale tree of 20 constant products sit in series with the popcount: PA-Net is {:.0}% slower, not equal",
+            "the comparators ({:.0} ps) and the deeper scale tree of 20 constant products sit in series with the popcount: PA-Net is {:.0}% slower, not equal",
+            c.t_com,
             100.0 * (pa_over_binary - 1.0)
         ),
-        source: src(&format!("pa --m 4 --n 5 and binary --len {len}")),
+        source: b.source(&format!("pa --m 4 --n 5 and binary --len {len}")),
     });
+    Ok(out)
+}
 
-    // 4. M = N = 3: 9 bitwise convolutions and 3 comparators.
-    let r33 = render_args(&parse_flags(&format!("--block pa --m 3 --n 3 --len {len}"))?)?;
+/// Claim 4, M = N = 3: 9 bitwise convolutions and 3 comparators, counted
+/// in the generated hardware.
+fn pa_3x3_claim(len: usize) -> Claim {
+    let request = Request::pa(3, 3, len);
+    let r33 = render(request.params());
     let design = &r33.generated.design;
     let mut instances = Default::default();
     crate::measure::report::count_instances(design, &r33.params.top, 1, &mut instances);
@@ -281,7 +331,7 @@ pub fn claims(lib: &Path, len: usize, work: &Path, max_k: u32, pa_shapes: &[(u32
     let comparators = crate::measure::report::generator_counts(design).get("comparator").copied().unwrap_or(0);
     let per_activation = comparators as f64 / len as f64;
     let holds = popcounts == 9 && per_activation == 3.0;
-    out.push(Claim {
+    Claim {
         claim: "M = N = 3: 9 parallel bitwise convolutions and 3 comparators".into(),
         paper: "9 AND-popcounts, 3 comparators per activation".into(),
         measured: format!(
@@ -289,22 +339,26 @@ pub fn claims(lib: &Path, len: usize, work: &Path, max_k: u32, pa_shapes: &[(u32
         ),
         verdict: if holds { Verdict::Holds } else { Verdict::DoesNotHold },
         reason: "counted in the generated hardware (weights as ports, every phi non-zero)".into(),
-        source: format!("pa --m 3 --n 3 --len {len}, generator representation"),
-    });
+        source: format!("gen {}, generator representation", request.flags()),
+    }
+}
 
-    // 5. Group-Net O(K) against K-bit fixed point O(K^2).
+/// Per K: Group-Net area (um^2) and critical path (ps), then fixed point's.
+type KSeries = Vec<(u32, f64, f64, f64, f64)>;
+
+/// Claim 5, Group-Net O(K) against K-bit fixed point O(K^2): the series and its claim.
+fn k_series(b: &Bench, n_small: usize, max_k: u32) -> Result<(KSeries, Claim), String> {
     let mut series = vec![];
-    let n_small = len.min(64);
     for k in 1..=max_k {
-        let g = m(&format!("--k {k} --len {n_small} --lambda {}", vec!["1"; k as usize].join(",")))?;
-        let f = m(&format!("--block fixedpoint --bits {k} --len {n_small}"))?;
+        let g = b.measure(&Request::groupnet(k as usize, n_small).lambdas(&vec![1.0; k as usize]))?;
+        let f = b.measure(&Request::multibit(Block::FixedPoint, k, n_small))?;
         series.push((k, area(&g), path_ps(&g), area(&f), path_ps(&f)));
     }
     let (k_last, ga, _, fa, _) = *series.last().unwrap();
     let (_, g1, _, f1, _) = series[0];
     let growth_g = ga / g1;
     let growth_f = fa / f1;
-    out.push(Claim {
+    let claim = Claim {
         claim: "Group-Net needs K binary convolutions where a K-bit fixed-point scheme needs K^2: O(K) against O(K^2)"
             .into(),
         paper: format!("area grows x{k_last} against x{}", k_last * k_last),
@@ -314,21 +368,35 @@ pub fn claims(lib: &Path, len: usize, work: &Path, max_k: u32, pa_shapes: &[(u32
         verdict: if growth_f > growth_g * 1.5 { Verdict::Holds } else { Verdict::HoldsPartly },
         reason: "the K^2 popcounts dominate the fixed-point area; both carry the same input registers, which grow as K"
             .into(),
-        source: src(&format!("groupnet --k K and fixedpoint --bits K, --len {n_small}")),
-    });
+        source: b.source(&format!("groupnet --k K and fixedpoint --bits K, --len {n_small}")),
+    };
+    Ok((series, claim))
+}
 
+/// Measures every claim for dot products of length `len` (c_in*h*w), and
+/// the series of Group-Net and fixed point for K = 1..=max_k and of PA-Net
+/// for the (M, N) shapes.
+pub fn claims(lib: &Path, len: usize, work: &Path, max_k: u32, pa_shapes: &[(u32, u32)]) -> Result<Claims, String> {
+    std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    let b = Bench { lib, work };
+    let c = constants(&b, len)?;
+    let mut out = vec![gate_claim(&b, &c), bitwise_claim(&b, len)?];
+    out.extend(latency_claims(&b, &c, len)?);
+    out.push(pa_3x3_claim(len));
+    let n_small = len.min(64);
+    let (series, k_claim) = k_series(&b, n_small, max_k)?;
+    out.push(k_claim);
     // 6. PA-Net against M x N, measured like the series above.
     let mut pa_net = vec![];
     for &(pm, pn) in pa_shapes {
-        let endpoints = series_endpoints(pn);
-        let r = m(&format!("--block pa --m {pm} --n {pn} --len {n_small} --endpoints {endpoints}"))?;
+        let request = Request::pa(pm as usize, pn as usize, n_small).endpoints(&series_endpoints(pn));
+        let r = b.measure(&request)?;
         pa_net.push(PaPoint { m: pm, n: pn, area_um2: area(&r), path_ps: path_ps(&r) });
     }
-
     Ok(Claims {
-        liberty: lib_name,
+        liberty: lib.display().to_string(),
         len,
-        constants_ps: constants,
+        constants_ps: c.listed,
         claims: out,
         series_len: n_small,
         group_net_vs_fixed_point: series,
@@ -343,11 +411,10 @@ reads all 8 bits. The even spread alone puts every endpoint on a multiple of 64 
 (1x1, 2x3, 3x3), and synthesis then reduces the comparators to tests of the top bits and removes the other \
 activation register bits, which makes those shapes look cheaper than their lanes are.";
 
-/// The activation endpoints of the PA-Net series, comma-separated: see
-/// [`PA_SERIES_NOTE`].
-fn series_endpoints(n: u32) -> String {
+/// The activation endpoints of the PA-Net series: see [`PA_SERIES_NOTE`].
+fn series_endpoints(n: u32) -> Vec<i64> {
     let n = i64::from(n);
-    (1..=n).map(|j| ((-128 + 256 * j / (n + 1)) | 1).to_string()).collect::<Vec<_>>().join(",")
+    (1..=n).map(|j| (-128 + 256 * j / (n + 1)) | 1).collect()
 }
 
 /// One measured design of a series: x, cell area (um^2), critical path (ps).
@@ -504,10 +571,10 @@ mod tests {
 
     #[test]
     fn series_endpoints_are_odd_increasing_and_fit_8_bits() {
-        assert_eq!(series_endpoints(1), "1");
-        assert_eq!(series_endpoints(3), "-63,1,65");
+        assert_eq!(series_endpoints(1), [1]);
+        assert_eq!(series_endpoints(3), [-63, 1, 65]);
         for n in 1..=16 {
-            let v: Vec<i64> = series_endpoints(n).split(',').map(|s| s.parse().unwrap()).collect();
+            let v = series_endpoints(n);
             assert_eq!(v.len(), n as usize);
             assert!(v.iter().all(|x| x % 2 != 0 && (-128..=127).contains(x)), "{v:?}");
             assert!(v.windows(2).all(|w| w[0] < w[1]), "{v:?}");

@@ -1,28 +1,15 @@
 //! The configuration sweeps behind `make sim` and `make sim-full`, and a
 //! runner that verifies them two at a time with progress and a summary.
 
-use crate::generator::render::render_args;
+use crate::generator::render::render_request;
 use crate::generator::tree::popcount_levels;
-use crate::spec::flags::DesignArgs;
+use crate::spec::flags::parse_flags;
 use crate::spec::params::PopcountStyle;
 use crate::verify::testbench::{Checks, Effort, verify};
-use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
-
-#[derive(Parser)]
-struct Flags {
-    #[command(flatten)]
-    design: DesignArgs,
-}
-
-/// Parses a line of `gen` flags exactly as the command line would.
-pub fn parse_flags(line: &str) -> Result<DesignArgs, String> {
-    let args = std::iter::once("gen").chain(line.split_whitespace());
-    Flags::try_parse_from(args).map(|f| f.design).map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())
-}
 
 pub const LENS: [usize; 10] = [1, 2, 3, 7, 63, 64, 65, 127, 256, 2304];
 pub const LANES: [usize; 5] = [1, 2, 3, 5, 8];
@@ -223,7 +210,8 @@ pub fn run(lines: &[String], work: &Path, checks: Checks, effort: Effort, jobs: 
                     }
                     let line = &lines[i];
                     let label = format!("[{line}]");
-                    let verdict = match parse_flags(line).and_then(|a| render_args(&a)) {
+                    let verdict = match parse_flags(line).and_then(|a| a.to_request()).and_then(|r| render_request(&r))
+                    {
                         Err(e) => crate::verify::testbench::Verdict {
                             passed: false,
                             summary: format!("{label}: bad configuration: {e}"),

@@ -3,19 +3,21 @@
 //! model on every cycle.
 
 use crate::eda;
+use crate::eda::verilator::{ModelOptions, Trace};
 use crate::generator::render::Rendered;
 use crate::model::golden::Golden;
-use crate::sim::Dut;
+use crate::sim::{Model, port_widths};
 use crate::spec::params::{Block, DesignParams};
+use crate::spec::signature::{Role, Signature};
 use crate::util::bits::{BitVec, SplitMix64};
 use crate::util::cputime;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// One cycle of stimulus.
+/// One cycle of stimulus of a fixed-latency design.
 #[derive(Clone, Debug)]
-pub struct Step {
+pub struct Cycle {
     pub rst: bool,
     pub in_valid: bool,
     pub inputs: Vec<BitVec>,
@@ -99,13 +101,13 @@ pub fn block_corners(p: &DesignParams, seed: u64) -> Vec<Vec<BitVec>> {
 
 /// Reset, the directed corners back to back, a random stream with bubbles
 /// and a reset pulse in its middle, then a drain with no input.
-pub fn stimulus(widths: &[usize], latency: u32, effort: Effort, directed: Vec<Vec<BitVec>>) -> Vec<Step> {
+pub fn stimulus(widths: &[usize], latency: u32, effort: Effort, directed: Vec<Vec<BitVec>>) -> Vec<Cycle> {
     let mut rng = SplitMix64::new(effort.seed);
     let random_inputs = |rng: &mut SplitMix64| widths.iter().map(|&w| BitVec::random(w, rng)).collect::<Vec<_>>();
     let mut steps = vec![];
     // Reset while garbage is offered as valid: none of it may come out.
     for _ in 0..2 {
-        steps.push(Step { rst: true, in_valid: true, inputs: random_inputs(&mut rng) });
+        steps.push(Cycle { rst: true, in_valid: true, inputs: random_inputs(&mut rng) });
     }
     for (_, pattern) in CORNERS {
         // Both the pattern and its "random" members repeat identically
@@ -119,17 +121,17 @@ pub fn stimulus(widths: &[usize], latency: u32, effort: Effort, directed: Vec<Ve
                 pattern(i, w, &mut r)
             })
             .collect();
-        steps.push(Step { rst: false, in_valid: true, inputs });
+        steps.push(Cycle { rst: false, in_valid: true, inputs });
     }
-    steps.extend(directed.into_iter().map(|inputs| Step { rst: false, in_valid: true, inputs }));
+    steps.extend(directed.into_iter().map(|inputs| Cycle { rst: false, in_valid: true, inputs }));
     let reset_at = effort.random_cycles / 2;
     for c in 0..effort.random_cycles {
         let rst = c >= reset_at && c < reset_at + 1 + (latency as usize % 3);
         let in_valid = rng.chance(3, 4);
-        steps.push(Step { rst, in_valid, inputs: random_inputs(&mut rng) });
+        steps.push(Cycle { rst, in_valid, inputs: random_inputs(&mut rng) });
     }
     for _ in 0..latency + 2 {
-        steps.push(Step { rst: false, in_valid: false, inputs: random_inputs(&mut rng) });
+        steps.push(Cycle { rst: false, in_valid: false, inputs: random_inputs(&mut rng) });
     }
     steps
 }
@@ -152,27 +154,76 @@ pub struct RunResult {
     pub mismatch: Option<Mismatch>,
 }
 
+/// Where a fixed-latency design's ports are among the model's inputs and
+/// outputs (SPEC section 4), read from its signature.
+#[derive(Clone, Debug)]
+pub struct FixedLatencyPorts {
+    rst: usize,
+    in_valid: usize,
+    /// The data inputs, in the order of [`DesignParams::input_ports`].
+    data: Vec<usize>,
+    out_valid: usize,
+    y: usize,
+    pub latency: u32,
+}
+
+impl FixedLatencyPorts {
+    pub fn of(signature: &Signature) -> Result<FixedLatencyPorts, String> {
+        let missing = |what: &str| format!("{} is not a fixed-latency design: it has no {what}", signature.top);
+        let input = |role: Role| signature.input_index(role).ok_or_else(|| missing(&format!("{role:?} input")));
+        let output = |role: Role| signature.output_index(role).ok_or_else(|| missing(&format!("{role:?} output")));
+        let data = signature.driven_inputs().enumerate().filter(|(_, p)| p.role == Role::Data).map(|(i, _)| i);
+        Ok(FixedLatencyPorts {
+            rst: input(Role::Reset)?,
+            in_valid: input(Role::InValid)?,
+            data: data.collect(),
+            out_valid: output(Role::OutValid)?,
+            y: output(Role::Result)?,
+            latency: signature.latency().ok_or_else(|| missing("fixed latency"))?,
+        })
+    }
+
+    /// Applies one cycle's inputs and clocks it; returns `out_valid` after the edge.
+    pub fn cycle(&self, model: &mut Model, step: &Cycle) -> bool {
+        for (&i, v) in self.data.iter().zip(&step.inputs) {
+            model.set(i, v);
+        }
+        model.set_bit(self.rst, step.rst);
+        model.set_bit(self.in_valid, step.in_valid);
+        model.cycle();
+        model.output_bit(self.out_valid)
+    }
+
+    /// The result port after the last edge.
+    pub fn y(&self, model: &mut Model) -> BitVec {
+        model.output(self.y)
+    }
+
+    /// The first words of the result port after the last edge.
+    pub fn y_words<'m>(&self, model: &'m mut Model) -> &'m [u64] {
+        model.output_words(self.y)
+    }
+}
+
 /// Drives `steps` through the model and compares every cycle's `out_valid`
 /// and every valid `y` with the golden model delayed by the latency.
-pub fn run(dut: &mut Dut, golden: &Golden, steps: &[Step], latency: u32) -> RunResult {
+pub fn run(model: &mut Model, ports: &FixedLatencyPorts, golden: &Golden, steps: &[Cycle]) -> RunResult {
+    let latency = ports.latency as usize;
     // What each register stage holds: the step index and its result.
-    let mut stages: Vec<Option<(usize, BitVec)>> = vec![None; latency as usize];
+    let mut stages: Vec<Option<(usize, BitVec)>> = vec![None; latency];
     let mut checked = 0;
     for (cycle, step) in steps.iter().enumerate() {
-        for (i, v) in step.inputs.iter().enumerate() {
-            dut.set_input(i, v);
-        }
-        let got_valid = dut.cycle(step.rst, step.in_valid);
+        let got_valid = ports.cycle(model, step);
         if step.rst {
             stages.iter_mut().for_each(|s| *s = None);
         } else {
             stages.rotate_right(1);
             stages[0] = step.in_valid.then(|| (cycle, golden.eval_bits(&step.inputs)));
         }
-        let expected = &stages[latency as usize - 1];
+        let expected = &stages[latency - 1];
         let ok = match expected {
             None => !got_valid,
-            Some((_, want)) => got_valid && dut.y_is(want),
+            Some((_, want)) => got_valid && model.output_is(ports.y, want),
         };
         if !ok {
             return RunResult {
@@ -183,7 +234,7 @@ pub fn run(dut: &mut Dut, golden: &Golden, steps: &[Step], latency: u32) -> RunR
                     source: expected.as_ref().map(|e| e.0),
                     expected: expected.as_ref().map(|e| e.1.clone()),
                     got_valid,
-                    got: dut.y(),
+                    got: ports.y(model),
                 }),
             };
         }
@@ -196,11 +247,6 @@ pub fn run(dut: &mut Dut, golden: &Golden, steps: &[Step], latency: u32) -> RunR
 /// one, else hex.
 fn show(v: &BitVec, signed: bool, scalar: bool) -> String {
     if scalar && v.len() <= 64 { v.to_i64(signed).to_string() } else { v.to_hex() }
-}
-
-/// The data inputs a simulation model drives, in port order: names and widths.
-pub fn model_inputs(p: &DesignParams) -> (Vec<String>, Vec<usize>) {
-    p.input_ports().into_iter().map(|port| (port.name, port.width)).unzip()
 }
 
 /// What to check besides simulation.
@@ -221,111 +267,133 @@ pub struct Verdict {
     pub report: String,
 }
 
+/// Lint, Icarus and Yosys, as `checks` asks; returns what passed.
+fn static_checks(work: &Path, verilog: &[String], top: &str, checks: Checks) -> Result<Vec<String>, String> {
+    let mut notes = vec![];
+    if checks.lint {
+        eda::verilator::lint(work, verilog, top)?;
+        notes.push("lint clean".to_string());
+    }
+    if checks.iverilog {
+        eda::iverilog::check(work, verilog, top)?;
+        notes.push("iverilog ok".to_string());
+    }
+    if checks.yosys {
+        let stats = eda::yosys::synth(work, verilog, top)?;
+        notes.push(format!("yosys {} cells", stats.total()));
+    }
+    Ok(notes)
+}
+
 /// Writes the design under `work`, lints it, synthesises it, simulates it
 /// against the golden model; on a mismatch reruns with a VCD trace.
 pub fn verify(rendered: &Rendered, work: &Path, checks: Checks, effort: Effort, label: &str) -> Verdict {
     let t0 = Instant::now();
-    let p = &rendered.params;
-    let g = &rendered.generated;
-    let top = &p.top;
-    let mut notes = vec![];
     let fail = |what: String| Verdict {
         passed: false,
         summary: format!("{label}: {}", what.lines().next().unwrap_or("")),
         report: what,
     };
-    if let Err(e) = std::fs::create_dir_all(work)
+    let written = std::fs::create_dir_all(work)
         .map_err(|e| e.to_string())
-        .and_then(|_| crate::util::files::write_files(work, &rendered.files).map(|_| ()))
-    {
+        .and_then(|_| crate::util::files::write_files(work, &rendered.files));
+    if let Err(e) = written {
         return fail(format!("cannot write the design: {e}"));
     }
-    let verilog = rendered.verilog_files();
-    if checks.lint {
-        if let Err(e) = eda::verilator::lint(work, &verilog, top) {
-            return fail(e);
-        }
-        notes.push("lint clean".to_string());
-    }
-    if checks.iverilog {
-        if let Err(e) = eda::iverilog::check(work, &verilog, top) {
-            return fail(e);
-        }
-        notes.push("iverilog ok".to_string());
-    }
-    if checks.yosys {
-        match eda::yosys::synth(work, &verilog, top) {
-            Ok(stats) => notes.push(format!("yosys {} cells", stats.total())),
-            Err(e) => return fail(e),
-        }
-    }
-    let (names, widths) = model_inputs(p);
-    let files = rendered.verilog();
-    let outputs = ["y".to_string()];
-    let model = match eda::verilator::build_model(&files, &verilog, top, (&names, &outputs), false, checks.netlist) {
-        Ok(m) => m,
+    let notes = match static_checks(work, &rendered.verilog_files(), &rendered.params.top, checks) {
+        Ok(notes) => notes,
         Err(e) => return fail(e),
     };
-    let golden = Golden::new(p);
-    let steps = stimulus(&widths, g.latency, effort, block_corners(p, effort.seed));
-    let load = |lib: &Path, trace: Option<&Path>| Dut::load(lib, widths.clone(), g.y_width as usize, trace);
-    let mut dut = match load(&model.path, None) {
-        Ok(d) => d,
-        Err(e) => return fail(e),
-    };
-    let result = run(&mut dut, &golden, &steps, g.latency);
-    drop(dut);
-    let secs = t0.elapsed().as_secs_f64();
-    match result.mismatch {
-        None => Verdict {
-            passed: true,
-            summary: format!(
-                "{label}: latency {}, {} cycles, {} outputs checked, {}; {secs:.1}s",
-                g.latency,
-                result.cycles,
-                result.checked_outputs,
-                notes.join(", ")
-            ),
-            report: String::new(),
+    let bench = FixedLatencyBench::new(rendered, checks.netlist, effort);
+    match bench.and_then(|b| b.run().map(|r| (b, r))) {
+        Err(e) => fail(e),
+        Ok((b, result)) => match result.mismatch {
+            None => Verdict {
+                passed: true,
+                summary: format!(
+                    "{label}: latency {}, {} cycles, {} outputs checked, {}; {:.1}s",
+                    b.ports.latency,
+                    result.cycles,
+                    result.checked_outputs,
+                    notes.join(", "),
+                    t0.elapsed().as_secs_f64()
+                ),
+                report: String::new(),
+            },
+            Some(m) => Verdict {
+                passed: false,
+                summary: format!("{label}: mismatch at cycle {}", m.cycle),
+                report: b.mismatch_report(&m, work, label),
+            },
         },
-        Some(m) => {
-            let vcd: PathBuf = work.join(format!("{top}.vcd"));
-            let traced = eda::verilator::build_model(&files, &verilog, top, (&names, &outputs), true, checks.netlist)
-                .and_then(|lib| load(&lib.path, Some(&vcd)))
-                .map(|mut d| run(&mut d, &golden, &steps[..=m.cycle], g.latency));
-            let mut r = String::new();
-            let _ = writeln!(r, "MISMATCH in {label} ({top}, latency {}) at cycle {}:", g.latency, m.cycle);
-            match m.source {
-                Some(src) => {
-                    let _ = writeln!(r, "  inputs applied at cycle {src}:");
-                    for (name, v) in names.iter().zip(&steps[src].inputs) {
-                        let _ = writeln!(r, "    {name} = {}", v.to_hex());
-                    }
-                }
-                None => {
-                    let _ = writeln!(r, "  no input was due at this cycle");
+    }
+}
+
+/// The simulation half of [`verify`] for a fixed-latency design.
+struct FixedLatencyBench<'r> {
+    rendered: &'r Rendered,
+    ports: FixedLatencyPorts,
+    golden: Golden<'r>,
+    steps: Vec<Cycle>,
+    netlist: bool,
+}
+
+impl<'r> FixedLatencyBench<'r> {
+    fn new(rendered: &'r Rendered, netlist: bool, effort: Effort) -> Result<FixedLatencyBench<'r>, String> {
+        let p = &rendered.params;
+        let signature = &rendered.generated.signature;
+        let ports = FixedLatencyPorts::of(signature)?;
+        let widths: Vec<usize> = signature.data_inputs().map(|d| d.width as usize).collect();
+        let steps = stimulus(&widths, ports.latency, effort, block_corners(p, effort.seed));
+        Ok(FixedLatencyBench { rendered, ports, golden: Golden::new(p), steps, netlist })
+    }
+
+    /// Builds (or finds) the model and loads it, tracing into `trace`.
+    fn load(&self, trace: Option<&Path>) -> Result<Model, String> {
+        let signature = &self.rendered.generated.signature;
+        let options = ModelOptions {
+            trace: if trace.is_some() { Trace::All } else { Trace::Off },
+            netlist: self.netlist,
+            ..ModelOptions::default()
+        };
+        let lib = eda::verilator::build_model(&self.rendered.verilog(), signature, &options)?;
+        Model::load(&lib.path, port_widths(signature), trace)
+    }
+
+    fn run(&self) -> Result<RunResult, String> {
+        Ok(run(&mut self.load(None)?, &self.ports, &self.golden, &self.steps))
+    }
+
+    /// What went wrong, for a person: the inputs, the expected and the
+    /// actual output, and a VCD trace of the run up to the mismatch.
+    fn mismatch_report(&self, m: &Mismatch, work: &Path, label: &str) -> String {
+        let top = &self.rendered.params.top;
+        let g = &self.rendered.generated;
+        let vcd: PathBuf = work.join(format!("{top}.vcd"));
+        let traced = self.load(Some(&vcd)).map(|mut d| run(&mut d, &self.ports, &self.golden, &self.steps[..=m.cycle]));
+        let mut r = String::new();
+        let _ = writeln!(r, "MISMATCH in {label} ({top}, latency {}) at cycle {}:", self.ports.latency, m.cycle);
+        match m.source {
+            Some(src) => {
+                let _ = writeln!(r, "  inputs applied at cycle {src}:");
+                for (port, v) in g.signature.data_inputs().zip(&self.steps[src].inputs) {
+                    let _ = writeln!(r, "    {} = {}", port.name, v.to_hex());
                 }
             }
-            let scalar = p.block != Block::PaQuantizer;
-            let want = m.expected.map_or("out_valid = 0".to_string(), |e| {
-                format!("out_valid = 1, y = {}", show(&e, g.y_signed, scalar))
-            });
-            let got = if m.got_valid {
-                format!("out_valid = 1, y = {}", show(&m.got, g.y_signed, scalar))
-            } else {
-                "out_valid = 0".to_string()
-            };
-            let _ = writeln!(r, "  expected {want}\n  actual   {got}");
-            match traced {
-                Ok(_) => {
-                    let _ = writeln!(r, "  trace: {}", vcd.display());
-                }
-                Err(e) => {
-                    let _ = writeln!(r, "  (no trace: {e})");
-                }
+            None => {
+                let _ = writeln!(r, "  no input was due at this cycle");
             }
-            Verdict { passed: false, summary: format!("{label}: mismatch at cycle {}", m.cycle), report: r }
         }
+        let scalar = self.rendered.params.block != Block::PaQuantizer;
+        let shown = |v: &BitVec| format!("out_valid = 1, y = {}", show(v, g.y_signed, scalar));
+        let want = m.expected.as_ref().map_or("out_valid = 0".to_string(), shown);
+        let got = if m.got_valid { shown(&m.got) } else { "out_valid = 0".to_string() };
+        let _ = writeln!(r, "  expected {want}\n  actual   {got}");
+        let _ = match traced {
+            Ok(_) => writeln!(r, "  trace: {}", vcd.display()),
+            Err(e) => writeln!(r, "  (no trace: {e})"),
+        };
+        r
     }
 }
 
@@ -343,18 +411,18 @@ pub struct Throughput {
 /// `count` steps of random inputs, valid every cycle, after a reset and
 /// followed by `latency + 1` idle cycles, so that a run ends drained and
 /// the next starts clean.
-pub fn random_pool(widths: &[usize], latency: u32, count: usize, seed: u64) -> Vec<Step> {
+pub fn random_pool(widths: &[usize], latency: u32, count: usize, seed: u64) -> Vec<Cycle> {
     let mut rng = SplitMix64::new(seed);
-    let mut pool: Vec<Step> = (0..count)
-        .map(|_| Step {
+    let mut pool: Vec<Cycle> = (0..count)
+        .map(|_| Cycle {
             rst: false,
             in_valid: true,
             inputs: widths.iter().map(|&w| BitVec::random(w, &mut rng)).collect(),
         })
         .collect();
-    pool.insert(0, Step { rst: true, in_valid: false, inputs: pool[0].inputs.clone() });
+    pool.insert(0, Cycle { rst: true, in_valid: false, inputs: pool[0].inputs.clone() });
     for _ in 0..latency + 1 {
-        pool.push(Step { rst: false, in_valid: false, inputs: pool[1].inputs.clone() });
+        pool.push(Cycle { rst: false, in_valid: false, inputs: pool[1].inputs.clone() });
     }
     pool
 }
@@ -378,15 +446,17 @@ fn cpu_rate(
 
 /// Cycles per CPU second of `pool`, repeated for at least `min_cpu`,
 /// through the model alone: inputs set, one clock, `y` read.
-pub fn model_rate(dut: &mut Dut, pool: &[Step], min_cpu: Duration) -> Result<(usize, f64), String> {
+pub fn model_rate(
+    model: &mut Model,
+    ports: &FixedLatencyPorts,
+    pool: &[Cycle],
+    min_cpu: Duration,
+) -> Result<(usize, f64), String> {
     let mut sink = 0u64;
     let rate = cpu_rate(min_cpu, pool.len(), || {
         for step in pool {
-            for (i, v) in step.inputs.iter().enumerate() {
-                dut.set_input(i, v);
-            }
-            sink = sink.wrapping_add(u64::from(dut.cycle(step.rst, step.in_valid)));
-            sink = sink.wrapping_add(dut.y_words()[0]);
+            sink = sink.wrapping_add(u64::from(ports.cycle(model, step)));
+            sink = sink.wrapping_add(ports.y_words(model)[0]);
         }
         Ok(())
     });
@@ -399,26 +469,19 @@ pub fn model_rate(dut: &mut Dut, pool: &[Step], min_cpu: Duration) -> Result<(us
 /// golden model, then again through the model alone.
 pub fn throughput(rendered: &Rendered, min_cpu: Duration) -> Result<Throughput, String> {
     let p = &rendered.params;
-    let g = &rendered.generated;
-    let (names, widths) = model_inputs(p);
-    let model = eda::verilator::build_model(
-        &rendered.verilog(),
-        &rendered.verilog_files(),
-        &p.top,
-        (&names, &["y".to_string()]),
-        false,
-        false,
-    )?;
-    let mut dut = Dut::load(&model.path, widths.clone(), g.y_width as usize, None)?;
+    let signature = &rendered.generated.signature;
+    let ports = FixedLatencyPorts::of(signature)?;
+    let lib = eda::verilator::build_model(&rendered.verilog(), signature, &ModelOptions::default())?;
+    let mut model = Model::load(&lib.path, port_widths(signature), None)?;
     let golden = Golden::new(p);
     // Small enough that the inputs stay in the caches, as a test bench's
     // generated stimulus would.
-    let pool = random_pool(&widths, g.latency, 256, 0xbe7c);
-    let (cycles, checked) =
-        cpu_rate(min_cpu, pool.len(), || match run(&mut dut, &golden, &pool, g.latency).mismatch {
-            Some(m) => Err(format!("{}: mismatch at cycle {} of the throughput run (see `mbnn sim`)", p.top, m.cycle)),
-            None => Ok(()),
-        })?;
-    let (_, model_only) = model_rate(&mut dut, &pool, min_cpu)?;
+    let widths: Vec<usize> = signature.data_inputs().map(|d| d.width as usize).collect();
+    let pool = random_pool(&widths, ports.latency, 256, 0xbe7c);
+    let (cycles, checked) = cpu_rate(min_cpu, pool.len(), || match run(&mut model, &ports, &golden, &pool).mismatch {
+        Some(m) => Err(format!("{}: mismatch at cycle {} of the throughput run (see `mbnn sim`)", p.top, m.cycle)),
+        None => Ok(()),
+    })?;
+    let (_, model_only) = model_rate(&mut model, &ports, &pool, min_cpu)?;
     Ok(Throughput { cycles, checked, model_only })
 }

@@ -1,5 +1,4 @@
-//! The boards the FPGA flows target, and `board_top`, the wrapper that puts
-//! a generated design on one.
+//! `board_top`, the wrapper that puts a generated design on a board.
 //!
 //! A design has far more data inputs than a board has pins, so the wrapper
 //! makes them on chip. A 64-bit maximal-length LFSR is expanded to every
@@ -12,157 +11,13 @@
 //! drive the LEDs. Everything runs on the board's clock.
 //!
 //! The software model ([`lfsr_step`], [`stimulus_masks`], [`misr_step`],
-//! [`expected_signatures`]) is the same machine, so a simulation of the
-//! wrapper can be checked bit for bit.
+//! and `model::wrapper::expected_signatures`) is the same machine, so a
+//! simulation of the wrapper can be checked bit for bit.
 
-use crate::generator::render::Rendered;
-use crate::model::golden::Golden;
-use crate::rtl::{BinOp, Const, Dir, Expr, Module, SigKind};
-use crate::spec::params::DesignParams;
+use crate::rtl::{BinOp, Const, Dir, Expr, Module};
+use crate::spec::board::Board;
+use crate::spec::signature::{Interface, Role, Signature};
 use crate::util::bits::BitVec;
-use serde::Serialize;
-use std::fmt;
-use std::str::FromStr;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(into = "&'static str")]
-pub enum Board {
-    IceBreaker,
-    Hx8k,
-    Ulx3s,
-    TangNano9k,
-}
-
-/// The FPGA family, which picks the synthesis script, placer and packer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Family {
-    Ice40,
-    Ecp5,
-    Gowin,
-}
-
-/// What the flows need to know about a board (SPEC section 5).
-#[derive(Debug)]
-pub struct BoardInfo {
-    /// Name on the command line and in file names.
-    pub name: &'static str,
-    pub title: &'static str,
-    pub family: Family,
-    pub device: &'static str,
-    /// nextpnr's device flags.
-    pub pnr_args: &'static [&'static str],
-    /// The bitstream packer's device flags.
-    pub pack_args: &'static [&'static str],
-    pub clock_mhz: f64,
-    pub leds: u32,
-    pub leds_active_low: bool,
-    /// The constraint file's name (under `constraints/`) and text.
-    pub constraint_file: &'static str,
-    pub constraints: &'static str,
-    /// LUT4s in the device.
-    pub luts: u64,
-}
-
-const ICEBREAKER: BoardInfo = BoardInfo {
-    name: "icebreaker",
-    title: "iCEBreaker",
-    family: Family::Ice40,
-    device: "iCE40 UP5K sg48",
-    pnr_args: &["--up5k", "--package", "sg48"],
-    pack_args: &[],
-    clock_mhz: 12.0,
-    leds: 2,
-    leds_active_low: true,
-    constraint_file: "icebreaker.pcf",
-    constraints: include_str!("../../constraints/icebreaker.pcf"),
-    luts: 5280,
-};
-
-const HX8K: BoardInfo = BoardInfo {
-    name: "hx8k",
-    title: "iCE40-HX8K breakout",
-    family: Family::Ice40,
-    device: "iCE40 HX8K ct256",
-    pnr_args: &["--hx8k", "--package", "ct256"],
-    pack_args: &[],
-    clock_mhz: 12.0,
-    leds: 8,
-    leds_active_low: false,
-    constraint_file: "hx8k.pcf",
-    constraints: include_str!("../../constraints/hx8k.pcf"),
-    luts: 7680,
-};
-
-const ULX3S: BoardInfo = BoardInfo {
-    name: "ulx3s",
-    title: "ULX3S",
-    family: Family::Ecp5,
-    device: "ECP5 LFE5U-85F CABGA381 speed 6",
-    pnr_args: &["--85k", "--package", "CABGA381", "--speed", "6"],
-    pack_args: &[],
-    clock_mhz: 25.0,
-    leds: 8,
-    leds_active_low: false,
-    constraint_file: "ulx3s.lpf",
-    constraints: include_str!("../../constraints/ulx3s.lpf"),
-    luts: 83640,
-};
-
-const TANGNANO9K: BoardInfo = BoardInfo {
-    name: "tangnano9k",
-    title: "Tang Nano 9K",
-    family: Family::Gowin,
-    device: "GW1NR-LV9QN88PC6/I5",
-    pnr_args: &["--device", "GW1NR-LV9QN88PC6/I5", "--vopt", "family=GW1N-9C"],
-    pack_args: &["-d", "GW1N-9C"],
-    clock_mhz: 27.0,
-    leds: 6,
-    leds_active_low: true,
-    constraint_file: "tangnano9k.cst",
-    constraints: include_str!("../../constraints/tangnano9k.cst"),
-    luts: 8640,
-};
-
-impl Board {
-    pub const ALL: [Board; 4] = [Board::IceBreaker, Board::Hx8k, Board::Ulx3s, Board::TangNano9k];
-
-    pub fn info(self) -> &'static BoardInfo {
-        match self {
-            Board::IceBreaker => &ICEBREAKER,
-            Board::Hx8k => &HX8K,
-            Board::Ulx3s => &ULX3S,
-            Board::TangNano9k => &TANGNANO9K,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        self.info().name
-    }
-}
-
-impl FromStr for Board {
-    type Err = String;
-
-    fn from_str(name: &str) -> Result<Board, String> {
-        Board::ALL.into_iter().find(|b| b.name() == name).ok_or_else(|| {
-            let names: Vec<&str> = Board::ALL.iter().map(|b| b.name()).collect();
-            format!("unknown board {name:?}: the boards are {}", names.join(", "))
-        })
-    }
-}
-
-impl fmt::Display for Board {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl From<Board> for &'static str {
-    fn from(board: Board) -> &'static str {
-        board.name()
-    }
-}
 
 /// The top module the flows synthesise.
 pub const WRAPPER_TOP: &str = "board_top";
@@ -272,32 +127,6 @@ pub fn fold_output(y: &BitVec) -> u32 {
     (0..y.len()).filter(|&i| y.get(i)).fold(0, |acc, i| acc ^ (1 << (i % MISR_BITS as usize)))
 }
 
-/// The signature after each of the first `count` valid results of the
-/// design in `board_top`: result k is computed from the stimulus of the
-/// k-th LFSR state after the seed.
-pub fn expected_signatures(params: &DesignParams, count: usize) -> Result<Vec<u32>, String> {
-    let ports = params.input_ports();
-    let masks = stimulus_masks(ports.iter().map(|p| p.width).sum())?;
-    let golden = Golden::new(params);
-    let (mut state, mut signature) = (LFSR_SEED, 0u32);
-    let mut signatures = Vec::with_capacity(count);
-    for _ in 0..count {
-        let stim = stimulus(state, &masks);
-        let mut lo = 0;
-        let inputs: Vec<BitVec> = ports
-            .iter()
-            .map(|p| {
-                lo += p.width;
-                BitVec::from_fn(p.width, |i| stim.get(lo - p.width + i))
-            })
-            .collect();
-        signature = misr_step(signature, fold_output(&golden.eval_bits(&inputs)));
-        signatures.push(signature);
-        state = lfsr_step(state);
-    }
-    Ok(signatures)
-}
-
 /// The wrapper for one board.
 #[derive(Clone, Copy, Debug)]
 pub struct Wrapper {
@@ -313,48 +142,35 @@ impl Wrapper {
         Wrapper { board, led_hold_log2: cycles_per_sample.log2().ceil() as u32 }
     }
 
-    /// The design's Verilog, `board_top.v` and the board's constraint file.
-    pub fn files(&self, rendered: &Rendered) -> Result<Vec<(String, String)>, String> {
-        self.files_around(rendered.generated.design.top_module(), rendered.verilog())
-    }
-
-    /// [`Wrapper::files`] for any design with a generated top's ports:
-    /// `interface` gives its name and ports, `verilog` its files.
-    pub fn files_around(
-        &self,
-        interface: &Module,
-        mut verilog: Vec<(String, String)>,
-    ) -> Result<Vec<(String, String)>, String> {
-        let top = self.module(interface)?;
-        let mut files = std::mem::take(&mut verilog);
+    /// The design's Verilog files (in read order), then `board_top.v` and
+    /// the board's constraint file.
+    pub fn files(&self, design: &Signature, verilog: &[(String, String)]) -> Result<Vec<(String, String)>, String> {
+        let top = self.module(design)?;
+        let mut files = verilog.to_vec();
         files.push((format!("{WRAPPER_TOP}.v"), crate::backend::verilog::emit_module(&top)));
         let info = self.board.info();
         files.push((info.constraint_file.to_string(), info.constraints.to_string()));
         Ok(files)
     }
 
-    /// The Verilog files of [`Wrapper::files`] in read order, `board_top.v` last.
-    pub fn verilog_files(rendered: &Rendered) -> Vec<String> {
-        let mut files = rendered.verilog_files();
-        files.push(format!("{WRAPPER_TOP}.v"));
-        files
-    }
-
-    /// `board_top` around `design` (the design's top module).
-    pub fn module(&self, design: &Module) -> Result<Module, String> {
+    /// `board_top` around the design with this signature.
+    pub fn module(&self, design: &Signature) -> Result<Module, String> {
         let info = self.board.info();
         if !(1..=32).contains(&self.led_hold_log2) {
             return Err(format!("led_hold_log2 {} is out of range 1..=32", self.led_hold_log2));
         }
-        let interface = Interface::of(design)?;
+        if !matches!(design.interface, Interface::FixedLatency { .. }) {
+            return Err(format!("{}: board_top drives fixed-latency designs only", design.top));
+        }
+        let data_width = design.data_inputs().map(|p| p.width as usize).sum();
         let mut m = Module::new(WRAPPER_TOP);
         let clk = m.clock_input();
         let led = m.port("led", Dir::Out, info.leds, false);
         let rst = power_on_reset(&mut m);
         let seed = Const::from_u128(LFSR_BITS, LFSR_SEED.into());
         let lfsr = feedback_reg(&mut m, "lfsr", LFSR_BITS, Some(seed), |_, s| lfsr_next(s));
-        let stim = stimulus_wire(&mut m, &lfsr, interface.data_width)?;
-        let (out_valid, y) = instantiate(&mut m, design, &interface, (clk, rst), stim);
+        let stim = stimulus_wire(&mut m, &lfsr, data_width)?;
+        let (out_valid, y) = instantiate(&mut m, design, (clk, rst), stim)?;
         let signature = misr(&mut m, &out_valid, &y);
         let shown = led_sample(&mut m, &signature, info.leds, self.led_hold_log2);
         m.drive(&led, if info.leds_active_low { Expr::invert(shown) } else { shown });
@@ -362,65 +178,54 @@ impl Wrapper {
     }
 }
 
-/// The design's interface as the wrapper needs it (SPEC section 4).
-struct Interface {
-    /// All data inputs together.
-    data_width: usize,
-    y_width: u32,
-}
-
-impl Interface {
-    fn of(design: &Module) -> Result<Interface, String> {
-        let (mut controls, mut data_width, mut y_width) = (0, 0, 0);
-        for s in design.port_signals() {
-            let SigKind::Port(dir) = s.kind else { unreachable!("port_signals yields ports") };
-            match (s.name.as_str(), dir) {
-                ("clk" | "rst" | "in_valid", Dir::In) | ("out_valid", Dir::Out) if s.width == 1 => controls += 1,
-                ("y", Dir::Out) => y_width = s.width,
-                (_, Dir::In) => data_width += s.width as usize,
-                (name, Dir::Out) => {
-                    return Err(format!("{}: board_top does not know what to do with output {name}", design.name));
-                }
-            }
-        }
-        if controls != 4 || y_width == 0 {
-            return Err(format!("{}: not a generated top module (clk, rst, in_valid, out_valid, y)", design.name));
-        }
-        Ok(Interface { data_width, y_width })
+/// A module with the design's ports and no body: what an instance checks
+/// its connections against.
+fn port_stub(design: &Signature) -> Module {
+    let mut m = Module::new(&design.top);
+    for p in &design.ports {
+        m.port(&p.name, p.dir, p.width, p.signed);
     }
+    m
 }
 
 /// The design's instance: clock and reset, `in_valid` high, data inputs
 /// from consecutive stimulus bits in port order. Returns `out_valid` and `y`.
 fn instantiate(
     m: &mut Module,
-    design: &Module,
-    interface: &Interface,
+    design: &Signature,
     (clk, rst): (Expr, Expr),
     stim: Option<Expr>,
-) -> (Expr, Expr) {
+) -> Result<(Expr, Expr), String> {
     let out_valid = m.instance_wire("dut_out_valid", 1);
-    let y = m.instance_wire("dut_y", interface.y_width);
+    let y_width = design.result().map_or(0, |p| p.width);
+    if y_width == 0 {
+        return Err(format!("{}: board_top needs a result port", design.top));
+    }
+    let y = m.instance_wire("dut_y", y_width);
     let mut data_lo = 0;
-    let connections = design
-        .port_signals()
-        .map(|s| {
-            let expr = match s.name.as_str() {
-                "clk" => clk.clone(),
-                "rst" => rst.clone(),
-                "in_valid" => one(),
-                "out_valid" => out_valid.clone(),
-                "y" => y.clone(),
-                _ => {
-                    data_lo += s.width;
-                    stim.as_ref().expect("data inputs have stimulus").slice(data_lo - s.width, s.width)
-                }
-            };
-            (s.name.as_str(), expr)
-        })
-        .collect();
-    m.instance(design, "dut", connections);
-    (out_valid, y)
+    let mut connections = vec![];
+    for p in &design.ports {
+        let expr = match p.role {
+            Role::Clock => clk.clone(),
+            Role::Reset => rst.clone(),
+            Role::InValid => one(),
+            Role::OutValid => out_valid.clone(),
+            Role::Result => y.clone(),
+            Role::Data => {
+                data_lo += p.width;
+                stim.as_ref().expect("data inputs have stimulus").slice(data_lo - p.width, p.width)
+            }
+            other => {
+                return Err(format!(
+                    "{}: board_top does not know what to do with {other:?} port {}",
+                    design.top, p.name
+                ));
+            }
+        };
+        connections.push((p.name.as_str(), expr));
+    }
+    m.instance(&port_stub(design), "dut", connections);
+    Ok((out_valid, y))
 }
 
 fn one() -> Expr {
@@ -606,12 +411,7 @@ mod tests {
     }
 
     #[test]
-    fn boards_parse_by_name() {
-        for b in Board::ALL {
-            assert_eq!(b.name().parse::<Board>(), Ok(b));
-        }
-        let e = "nexys".parse::<Board>().unwrap_err();
-        assert!(e.contains("icebreaker, hx8k, ulx3s, tangnano9k"), "{e}");
+    fn leds_change_a_few_times_a_second() {
         assert_eq!(Wrapper::new(Board::IceBreaker).led_hold_log2, 22);
     }
 }

@@ -1,0 +1,105 @@
+//! A design on an FPGA board: inside `board_top` (the wrapper that feeds
+//! it pseudo-random inputs and shows a signature of its results on the
+//! LEDs), through the board's flow, with a report of the resources used
+//! and the Fmax reached.
+
+use crate::eda::fpga::{self, FlowOutcome};
+use crate::generator::render::Rendered;
+use crate::generator::wrapper::{WRAPPER_TOP, Wrapper};
+use crate::spec::board::Board;
+use crate::spec::signature::Signature;
+use crate::util::files::write_files;
+use serde::Serialize;
+use std::fs;
+use std::path::Path;
+use std::time::Instant;
+
+/// What a flow used and reached.
+#[derive(Clone, Debug, Serialize)]
+pub struct FpgaReport {
+    pub board: Board,
+    pub device: &'static str,
+    /// The design's top module, inside `board_top`.
+    pub design: String,
+    /// Data input bits of the design, each fed by one stimulus LUT of the
+    /// wrapper (the rest of it is about 60 to 75 LUTs and 130 FFs).
+    pub stimulus_bits: usize,
+    /// The tools' figures, wrapper included.
+    #[serde(flatten)]
+    pub outcome: FlowOutcome,
+    /// `logic_cells` as a percentage of the device.
+    pub utilisation_percent: f64,
+    /// The board's clock, which nextpnr was asked to meet.
+    pub target_mhz: f64,
+    pub timing_met: bool,
+    pub seconds: f64,
+}
+
+/// The report's file name inside the working directory.
+pub const REPORT_FILE: &str = "fpga_report.json";
+
+/// A design to place and route: its signature and its Verilog files.
+pub struct PnrDesign<'a> {
+    pub signature: &'a Signature,
+    /// (name, content), in read order.
+    pub verilog: Vec<(String, String)>,
+}
+
+/// Writes the design, `board_top` and the board's constraints into `work`,
+/// builds the bitstream there, and returns the report (also written to
+/// `work/fpga_report.json`). Progress goes to stderr.
+pub fn pnr(rendered: &Rendered, board: Board, work: &Path) -> Result<FpgaReport, String> {
+    pnr_design(&PnrDesign { signature: &rendered.generated.signature, verilog: rendered.verilog() }, board, work)
+}
+
+/// [`pnr`] for any design with a signature, such as the hand-written
+/// baseline of `mbnn bench`.
+pub fn pnr_design(design: &PnrDesign, board: Board, work: &Path) -> Result<FpgaReport, String> {
+    let start = Instant::now();
+    write_files(work, &Wrapper::new(board).files(design.signature, &design.verilog)?)?;
+    let mut verilog: Vec<String> = design.verilog.iter().map(|(name, _)| name.clone()).collect();
+    verilog.push(format!("{WRAPPER_TOP}.v"));
+    let outcome = fpga::build_bitstream(board, work, &verilog, WRAPPER_TOP)?;
+    let info = board.info();
+    let logic = outcome.logic_cells;
+    let report = FpgaReport {
+        board,
+        device: info.device,
+        design: design.signature.top.clone(),
+        stimulus_bits: design.signature.data_inputs().map(|p| p.width as usize).sum(),
+        utilisation_percent: 100.0 * logic.used as f64 / logic.available.max(1) as f64,
+        target_mhz: info.clock_mhz,
+        timing_met: outcome.fmax_mhz >= info.clock_mhz,
+        outcome,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    let mut json = serde_json::to_string_pretty(&report).expect("the report serialises");
+    json.push('\n');
+    fs::write(work.join(REPORT_FILE), json).map_err(|e| format!("cannot write {REPORT_FILE}: {e}"))?;
+    eprintln!("{}", report.summary());
+    Ok(report)
+}
+
+impl FpgaReport {
+    /// One line: the numbers that matter.
+    pub fn summary(&self) -> String {
+        let o = &self.outcome;
+        format!(
+            "{} on {}: {} LUTs, {} FFs, {} carry, {} BRAM, {}/{} logic cells ({:.1}%), Fmax {:.2} MHz ({} at {} MHz), {:.0} s, {}",
+            self.design,
+            self.board,
+            o.luts,
+            o.flip_flops,
+            o.carry_cells,
+            o.block_ram,
+            o.logic_cells.used,
+            o.logic_cells.available,
+            self.utilisation_percent,
+            o.fmax_mhz,
+            if self.timing_met { "meets" } else { "FAILS" },
+            self.target_mhz,
+            self.seconds,
+            o.bitstream.display()
+        )
+    }
+}

@@ -1,0 +1,160 @@
+//! The FPGA boards the flows target (SPEC section 5): device, tool flags,
+//! clock, LEDs and pin constraints.
+
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "&'static str")]
+pub enum Board {
+    IceBreaker,
+    Hx8k,
+    Ulx3s,
+    TangNano9k,
+}
+
+/// The FPGA family, which picks the synthesis script, placer and packer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Ice40,
+    Ecp5,
+    Gowin,
+}
+
+/// What the flows need to know about a board (SPEC section 5).
+#[derive(Debug)]
+pub struct BoardInfo {
+    /// Name on the command line and in file names.
+    pub name: &'static str,
+    pub title: &'static str,
+    pub family: Family,
+    pub device: &'static str,
+    /// nextpnr's device flags.
+    pub pnr_args: &'static [&'static str],
+    /// The bitstream packer's device flags.
+    pub pack_args: &'static [&'static str],
+    pub clock_mhz: f64,
+    pub leds: u32,
+    pub leds_active_low: bool,
+    /// The constraint file's name (under `constraints/`) and text.
+    pub constraint_file: &'static str,
+    pub constraints: &'static str,
+    /// LUT4s in the device.
+    pub luts: u64,
+}
+
+const ICEBREAKER: BoardInfo = BoardInfo {
+    name: "icebreaker",
+    title: "iCEBreaker",
+    family: Family::Ice40,
+    device: "iCE40 UP5K sg48",
+    pnr_args: &["--up5k", "--package", "sg48"],
+    pack_args: &[],
+    clock_mhz: 12.0,
+    leds: 2,
+    leds_active_low: true,
+    constraint_file: "icebreaker.pcf",
+    constraints: include_str!("../../constraints/icebreaker.pcf"),
+    luts: 5280,
+};
+
+const HX8K: BoardInfo = BoardInfo {
+    name: "hx8k",
+    title: "iCE40-HX8K breakout",
+    family: Family::Ice40,
+    device: "iCE40 HX8K ct256",
+    pnr_args: &["--hx8k", "--package", "ct256"],
+    pack_args: &[],
+    clock_mhz: 12.0,
+    leds: 8,
+    leds_active_low: false,
+    constraint_file: "hx8k.pcf",
+    constraints: include_str!("../../constraints/hx8k.pcf"),
+    luts: 7680,
+};
+
+const ULX3S: BoardInfo = BoardInfo {
+    name: "ulx3s",
+    title: "ULX3S",
+    family: Family::Ecp5,
+    device: "ECP5 LFE5U-85F CABGA381 speed 6",
+    pnr_args: &["--85k", "--package", "CABGA381", "--speed", "6"],
+    pack_args: &[],
+    clock_mhz: 25.0,
+    leds: 8,
+    leds_active_low: false,
+    constraint_file: "ulx3s.lpf",
+    constraints: include_str!("../../constraints/ulx3s.lpf"),
+    luts: 83640,
+};
+
+const TANGNANO9K: BoardInfo = BoardInfo {
+    name: "tangnano9k",
+    title: "Tang Nano 9K",
+    family: Family::Gowin,
+    device: "GW1NR-LV9QN88PC6/I5",
+    pnr_args: &["--device", "GW1NR-LV9QN88PC6/I5", "--vopt", "family=GW1N-9C"],
+    pack_args: &["-d", "GW1N-9C"],
+    clock_mhz: 27.0,
+    leds: 6,
+    leds_active_low: true,
+    constraint_file: "tangnano9k.cst",
+    constraints: include_str!("../../constraints/tangnano9k.cst"),
+    luts: 8640,
+};
+
+impl Board {
+    pub const ALL: [Board; 4] = [Board::IceBreaker, Board::Hx8k, Board::Ulx3s, Board::TangNano9k];
+
+    pub fn info(self) -> &'static BoardInfo {
+        match self {
+            Board::IceBreaker => &ICEBREAKER,
+            Board::Hx8k => &HX8K,
+            Board::Ulx3s => &ULX3S,
+            Board::TangNano9k => &TANGNANO9K,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+}
+
+impl FromStr for Board {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Board, String> {
+        Board::ALL.into_iter().find(|b| b.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Board::ALL.iter().map(|b| b.name()).collect();
+            format!("unknown board {name:?}: the boards are {}", names.join(", "))
+        })
+    }
+}
+
+impl fmt::Display for Board {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl From<Board> for &'static str {
+    fn from(board: Board) -> &'static str {
+        board.name()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boards_parse_by_name() {
+        for b in Board::ALL {
+            assert_eq!(b.name().parse::<Board>(), Ok(b));
+        }
+        let e = "nexys".parse::<Board>().unwrap_err();
+        assert!(e.contains("icebreaker, hx8k, ulx3s, tangnano9k"), "{e}");
+    }
+}
