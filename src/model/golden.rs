@@ -1,6 +1,7 @@
 //! Bit-exact golden models of every block, on packed 64-bit words, and the
 //! exact output range each block can produce (which fixes its port width).
 
+use crate::spec::pa::act_piece;
 use crate::spec::params::{Block, DesignParams, Weights};
 use crate::spec::range::output_width;
 use crate::util::bits::BitVec;
@@ -51,9 +52,8 @@ pub fn pa_bases(act: &BitVec, n: usize, bits: u32, endpoints: &[i64]) -> Vec<Bit
     let mut v = vec![BitVec::zeros(n); endpoints.len()];
     for k in 0..n {
         let a = act.signed_element(k, bits);
-        let piece = endpoints.iter().take_while(|&&e| e <= a).count();
-        if piece > 0 {
-            v[piece - 1].set(k, true);
+        if let Some(j) = act_piece(a, endpoints) {
+            v[j].set(k, true);
         }
     }
     v

@@ -9,3 +9,4 @@ pub mod range;
 pub mod signature;
 pub mod board;
 pub mod request;
+pub mod pa;
