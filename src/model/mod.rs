@@ -3,3 +3,4 @@
 pub mod conv;
 pub mod golden;
 pub mod wrapper;
+pub mod engine;

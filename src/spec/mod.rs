@@ -10,3 +10,5 @@ pub mod signature;
 pub mod board;
 pub mod request;
 pub mod pa;
+pub mod engine;
+pub mod engine_request;

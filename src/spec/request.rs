@@ -145,7 +145,7 @@ impl Request {
     }
 }
 
-fn in_range(flag: &str, value: i64, lo: i64, hi: i64, what: &str) -> Result<i64, String> {
+pub(crate) fn in_range(flag: &str, value: i64, lo: i64, hi: i64, what: &str) -> Result<i64, String> {
     if value < lo || value > hi {
         Err(format!("{flag} {value} is out of range: {what} must be {lo}..={hi}"))
     } else {
@@ -325,7 +325,8 @@ impl Request {
         let act_bits =
             in_range("--act-bits", self.act_bits.unwrap_or(8), 1, MAX_ACT_BITS as i64, "the activation width")? as u32;
         let nb = in_range("--n", self.n.unwrap_or(5), 1, MAX_BASES as i64, "the activation bases")? as usize;
-        let endpoints = pa_endpoints(self.endpoints.as_deref(), nb, act_bits)?;
+        let endpoints =
+            pa_endpoints(self.endpoints.as_deref(), nb, act_bits, fixed::signed_range(act_bits).into_inner())?;
         if block != Block::Pa {
             return Ok(PaSettings { act_bits, endpoints, phi_reals: vec![], phi: vec![] });
         }
@@ -438,7 +439,7 @@ fn decomposed_params(decomposition: &Decomposition, pipeline: u32) -> DesignPara
     }
 }
 
-fn checked_top(t: &str) -> Result<String, String> {
+pub(crate) fn checked_top(t: &str) -> Result<String, String> {
     if crate::rtl::names::is_legal_identifier(t) {
         Ok(t.to_string())
     } else {
@@ -449,7 +450,7 @@ fn checked_top(t: &str) -> Result<String, String> {
 }
 
 /// The values, if every one is finite.
-fn finite(flag: &str, values: &[f64]) -> Result<Vec<f64>, String> {
+pub(crate) fn finite(flag: &str, values: &[f64]) -> Result<Vec<f64>, String> {
     match values.iter().find(|v| !v.is_finite()) {
         Some(v) => Err(format!("{flag} value {v} is not a finite real number")),
         None => Ok(values.to_vec()),
@@ -464,8 +465,13 @@ fn to_coef(flag: &str, real: f64, c: &Common) -> Result<i64, String> {
 }
 
 /// Activation endpoints: given, or N evenly spread over the B-bit range.
-fn pa_endpoints(given: Option<&[i64]>, nb: usize, act_bits: u32) -> Result<Vec<i64>, String> {
-    let (min, max) = fixed::signed_range(act_bits).into_inner();
+/// `(min, max)` is the activations' range: B-bit two's complement or unsigned.
+pub(crate) fn pa_endpoints(
+    given: Option<&[i64]>,
+    nb: usize,
+    act_bits: u32,
+    (min, max): (i64, i64),
+) -> Result<Vec<i64>, String> {
     let values: Vec<i64> = match given {
         Some(v) => v.to_vec(),
         None => {
@@ -494,7 +500,7 @@ fn pa_endpoints(given: Option<&[i64]>, nb: usize, act_bits: u32) -> Result<Vec<i
 
 /// Default PA-Net scales: alpha_i spread symmetrically around zero (never
 /// zero), beta_j = (j+1)/N, phi = alpha * beta.
-fn default_phi(m: usize, nb: usize) -> Vec<f64> {
+pub(crate) fn default_phi(m: usize, nb: usize) -> Vec<f64> {
     let alpha = |i: usize| {
         let a = (2 * i + 1) as f64 / m as f64 - 1.0;
         if a == 0.0 { 0.5 / m as f64 } else { a }
@@ -504,7 +510,7 @@ fn default_phi(m: usize, nb: usize) -> Vec<f64> {
 
 /// Random PA-Net weight bases as a decomposition makes them: every weight
 /// in at most one piece (one of the M bases, or the zero piece).
-fn random_pieces(m: usize, len: usize, rng: &mut SplitMix64) -> Vec<BitVec> {
+pub(crate) fn random_pieces(m: usize, len: usize, rng: &mut SplitMix64) -> Vec<BitVec> {
     let mut bases = vec![BitVec::zeros(len); m];
     for k in 0..len {
         let piece = rng.below(m as u64 + 1) as usize;

@@ -6,3 +6,4 @@ pub mod bits;
 pub mod cputime;
 pub mod files;
 pub mod fixed;
+pub mod stats;

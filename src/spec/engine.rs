@@ -1,0 +1,395 @@
+//! Streaming layer engines (SPEC section 6): a convolution layer over
+//! feature maps streamed a pixel at a time, folded FINN-style. Its
+//! geometry, folding, weights and output stage as typed values, with the
+//! quantities derived from them (output size, cycles, exact widths).
+
+use crate::util::bits::BitVec;
+use crate::util::fixed::{self, width_for};
+use std::collections::HashMap;
+
+/// Which engine: Group-Net's K binary lanes (each with its own dilation,
+/// BPAC) or PA-Net's comparators and M x N AND-popcounts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EngineKind {
+    Conv,
+    PaConv,
+}
+
+impl EngineKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Conv => "conv",
+            EngineKind::PaConv => "pa_conv",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<EngineKind> {
+        [EngineKind::Conv, EngineKind::PaConv].into_iter().find(|k| k.name() == text)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Padding {
+    /// Ho = ceil(H/s); taps outside the map count as zero.
+    Same,
+    /// Every tap inside the map.
+    Valid,
+}
+
+impl Padding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Padding::Same => "same",
+            Padding::Valid => "valid",
+        }
+    }
+}
+
+/// SPEC 6.3: the maps, the kernel and where each tap reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    pub height: usize,
+    pub width: usize,
+    pub cin: usize,
+    pub cout: usize,
+    /// The kernel side k.
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: Padding,
+    /// One per lane (`conv`), or one (`pa_conv`).
+    pub dilations: Vec<usize>,
+}
+
+impl Geometry {
+    fn out_size(&self, size: usize, d: usize) -> usize {
+        match self.padding {
+            Padding::Same => size.div_ceil(self.stride),
+            Padding::Valid => (size - (self.kernel - 1) * d - 1) / self.stride + 1,
+        }
+    }
+
+    /// Ho. Lanes with different dilations have `same` padding, so every
+    /// lane gives the same size.
+    pub fn out_height(&self) -> usize {
+        self.out_size(self.height, self.dilations[0])
+    }
+
+    pub fn out_width(&self) -> usize {
+        self.out_size(self.width, self.dilations[0])
+    }
+
+    /// Elements of a lane's window vector: k*k*cin (SPEC 6.4).
+    pub fn window_len(&self) -> usize {
+        self.kernel * self.kernel * self.cin
+    }
+
+    /// The offset of tap `t` (0..k) from the window's anchor, in pixels of
+    /// dilation `d`: centred for `same`, from the top left for `valid`.
+    pub fn tap_offset(&self, t: usize, d: usize) -> isize {
+        match self.padding {
+            Padding::Same => (t as isize - (self.kernel as isize - 1) / 2) * d as isize,
+            Padding::Valid => (t * d) as isize,
+        }
+    }
+
+    /// The input pixel (row, column) tap (ky, kx) of output pixel (oy, ox)
+    /// reads with dilation `d`, or `None` outside the map.
+    pub fn tap(&self, (oy, ox): (usize, usize), (ky, kx): (usize, usize), d: usize) -> Option<(usize, usize)> {
+        let row = (oy * self.stride) as isize + self.tap_offset(ky, d);
+        let col = (ox * self.stride) as isize + self.tap_offset(kx, d);
+        let inside = (0..self.height as isize).contains(&row) && (0..self.width as isize).contains(&col);
+        inside.then_some((row as usize, col as usize))
+    }
+
+    /// Each distinct pattern of inside taps, as a per-dilation list of
+    /// `k*k` flags (tap `ky*k + kx`): every output pixel has one of them.
+    /// Rows and columns are independent, so the patterns are the products
+    /// of the distinct row and column patterns.
+    pub fn inside_patterns(&self) -> Vec<Vec<Vec<bool>>> {
+        let k = self.kernel;
+        let axis = |size: usize, out: usize| -> Vec<Vec<Vec<bool>>> {
+            let mut seen: Vec<Vec<Vec<bool>>> = vec![];
+            for o in 0..out {
+                let pattern: Vec<Vec<bool>> = self
+                    .dilations
+                    .iter()
+                    .map(|&d| {
+                        (0..k)
+                            .map(|t| {
+                                let at = (o * self.stride) as isize + self.tap_offset(t, d);
+                                (0..size as isize).contains(&at)
+                            })
+                            .collect()
+                    })
+                    .collect();
+                if !seen.contains(&pattern) {
+                    seen.push(pattern);
+                }
+            }
+            seen
+        };
+        let rows = axis(self.height, self.out_height());
+        let cols = axis(self.width, self.out_width());
+        let mut out = vec![];
+        for r in &rows {
+            for c in &cols {
+                let lanes = (0..self.dilations.len())
+                    .map(|l| (0..k * k).map(|t| r[l][t / k] && c[l][t % k]).collect())
+                    .collect();
+                out.push(lanes);
+            }
+        }
+        out
+    }
+}
+
+/// SPEC 6.6: `pe` output channels in parallel, `simd` window elements per
+/// lane per cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Folding {
+    pub pe: usize,
+    pub simd: usize,
+}
+
+/// SPEC 6.5.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// The exact sums y(0..cout).
+    Sum,
+    /// Per channel o: how many of its ascending thresholds `sign(o) * y(o)` reaches.
+    Threshold { thresholds: Vec<Vec<i64>>, signs: Vec<i64> },
+    /// Group-Net's fusion gate: bit `i*cout + o` is `sum_j F[i][j] * dot_j(o) >= U[i][o]`.
+    Fusion { fusion: Vec<Vec<i64>>, thresholds: Vec<Vec<i64>> },
+}
+
+impl Output {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Output::Sum => "sum",
+            Output::Threshold { .. } => "threshold",
+            Output::Fusion { .. } => "fusion",
+        }
+    }
+}
+
+/// Everything an engine's results and structure depend on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineParams {
+    pub kind: EngineKind,
+    pub top: String,
+    pub geometry: Geometry,
+    pub folding: Folding,
+    /// `conv`: K lanes; `pa_conv`: M weight bases. Each holds `cout`
+    /// vectors of `window_len` bits, element `(ky*k + kx)*cin + c`.
+    pub weights: Vec<Vec<BitVec>>,
+    /// `conv`: every lane reads one input map (else K*cin-bit pixels).
+    pub shared_input: bool,
+    /// `conv`: lane scales, fixed point.
+    pub lambdas: Vec<i64>,
+    pub lambda_reals: Vec<f64>,
+    /// `pa_conv`: activation width B, signedness, endpoints v_1 < ... < v_N.
+    pub act_bits: u32,
+    pub act_signed: bool,
+    pub endpoints: Vec<i64>,
+    /// `pa_conv`: phi[i][j], fixed point, and as asked for.
+    pub phi: Vec<Vec<i64>>,
+    pub phi_reals: Vec<Vec<f64>>,
+    pub frac_bits: u32,
+    pub coef_bits: u32,
+    pub output: Output,
+}
+
+/// A linear form in independent inputs `x` in `lo..=hi` each: its range is
+/// the sum of each term's extremes.
+fn add_range(acc: (i64, i64), term: (i64, i64)) -> (i64, i64) {
+    (acc.0 + term.0, acc.1 + term.1)
+}
+
+impl EngineParams {
+    /// K (lanes) for `conv`, M (weight bases) for `pa_conv`.
+    pub fn lanes(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// N, the activation bases of `pa_conv`.
+    pub fn act_bases(&self) -> usize {
+        self.endpoints.len()
+    }
+
+    /// Cycles per output pixel: (cout/pe) * (k*k*cin/simd).
+    pub fn ii(&self) -> usize {
+        (self.geometry.cout / self.folding.pe) * (self.geometry.window_len() / self.folding.simd)
+    }
+
+    /// Cycles per frame in steady state: max(H*W, Ho*Wo*ii).
+    pub fn cycles_per_frame(&self) -> usize {
+        let g = &self.geometry;
+        (g.height * g.width).max(g.out_height() * g.out_width() * self.ii())
+    }
+
+    /// Bits of one input pixel (`s_axis_tdata`).
+    pub fn in_pixel_bits(&self) -> usize {
+        let g = &self.geometry;
+        match self.kind {
+            EngineKind::Conv if self.shared_input => g.cin,
+            EngineKind::Conv => self.lanes() * g.cin,
+            EngineKind::PaConv => g.cin * self.act_bits as usize,
+        }
+    }
+
+    /// The range of one activation of `pa_conv`.
+    pub fn act_range(&self) -> (i64, i64) {
+        if self.act_signed { fixed::signed_range(self.act_bits).into_inner() } else { (0, (1 << self.act_bits) - 1) }
+    }
+
+    /// The exact range of lane `lane`'s dot (sum of +1/-1 products over
+    /// the inside taps) of `conv` across every pixel: from minus to plus
+    /// the most inside elements.
+    pub fn dot_range(&self, lane: usize) -> (i64, i64) {
+        let cin = self.geometry.cin as i64;
+        let most = self.geometry.inside_patterns().iter().map(|p| p[lane].iter().filter(|&&v| v).count()).max();
+        let n = most.unwrap_or(0) as i64 * cin;
+        (-n, n)
+    }
+
+    /// The exact range of y(o) over every input and every pixel, and over
+    /// every channel: the port width holds all of them (SPEC 6.5).
+    pub fn sum_range(&self) -> (i64, i64) {
+        let patterns = self.geometry.inside_patterns();
+        let mut range = (0, 0);
+        for o in 0..self.geometry.cout {
+            for p in &patterns {
+                let (lo, hi) = match self.kind {
+                    EngineKind::Conv => self.conv_range(o, p),
+                    EngineKind::PaConv => self.pa_range(o, &p[0]),
+                };
+                range = (range.0.min(lo), range.1.max(hi));
+            }
+        }
+        range
+    }
+
+    /// `conv` at one pattern of inside taps: y is a sum of independent
+    /// +1/-1 input bits, each times a coefficient. With a shared input,
+    /// lanes whose taps land on the same pixel share that input bit: their
+    /// coefficients add. Keyed by (input map, row offset, column offset, channel).
+    fn conv_coefficients(&self, o: usize, inside: &[Vec<bool>]) -> HashMap<(usize, isize, isize, usize), i64> {
+        let g = &self.geometry;
+        let k = g.kernel;
+        let mut coefs: HashMap<(usize, isize, isize, usize), i64> = HashMap::new();
+        for (lane, &d) in g.dilations.iter().enumerate() {
+            let map = if self.shared_input { 0 } else { lane };
+            for t in (0..k * k).filter(|&t| inside[lane][t]) {
+                let (dy, dx) = (g.tap_offset(t / k, d), g.tap_offset(t % k, d));
+                for c in 0..g.cin {
+                    let w = self.weights[lane][o].get(t * g.cin + c);
+                    let signed = if w { self.lambdas[lane] } else { -self.lambdas[lane] };
+                    *coefs.entry((map, dy, dx, c)).or_default() += signed;
+                }
+            }
+        }
+        coefs
+    }
+
+    /// The range of y: minus to plus the sum of the coefficients' magnitudes.
+    fn conv_range(&self, o: usize, inside: &[Vec<bool>]) -> (i64, i64) {
+        let spread: i64 = self.conv_coefficients(o, inside).values().map(|c| c.abs()).sum();
+        (-spread, spread)
+    }
+
+    /// `pa_conv`: what each inside element can add to y(o): per activation
+    /// piece j, `sum_i P_ij T_i(o)[e]`, and 0 for an activation below v_1,
+    /// with how many activations fall in each (the last entry: below v_1).
+    fn pa_element_values(&self, o: usize, e: usize) -> Vec<(i64, u64)> {
+        let (amin, amax) = self.act_range();
+        let population = |lo: i64, hi: i64| (hi - lo + 1).max(0) as u64;
+        let n = self.act_bases();
+        let mut values: Vec<(i64, u64)> = (0..n)
+            .map(|j| {
+                let value = (0..self.lanes()).filter(|&i| self.weights[i][o].get(e)).map(|i| self.phi[i][j]).sum();
+                let top = if j + 1 < n { self.endpoints[j + 1] - 1 } else { amax };
+                (value, population(self.endpoints[j], top))
+            })
+            .collect();
+        values.push((0, population(amin, self.endpoints[0] - 1)));
+        values
+    }
+
+    /// `pa_conv` at one pattern of inside taps: every inside element's
+    /// activation picks one piece (or none) independently.
+    fn pa_range(&self, o: usize, inside: &[bool]) -> (i64, i64) {
+        let g = &self.geometry;
+        let mut range = (0, 0);
+        for t in (0..g.kernel * g.kernel).filter(|&t| inside[t]) {
+            for c in 0..g.cin {
+                let reachable: Vec<i64> =
+                    self.pa_element_values(o, t * g.cin + c).into_iter().filter(|v| v.1 > 0).map(|v| v.0).collect();
+                let extremes = (*reachable.iter().min().unwrap(), *reachable.iter().max().unwrap());
+                range = add_range(range, extremes);
+            }
+        }
+        range
+    }
+
+    /// The pattern of inside taps with the most inside taps: an interior pixel's.
+    fn fullest_pattern(&self) -> Vec<Vec<bool>> {
+        let patterns = self.geometry.inside_patterns();
+        let count = |p: &Vec<Vec<bool>>| p.iter().flatten().filter(|&&v| v).count();
+        patterns.into_iter().max_by_key(count).expect("every map has a pixel")
+    }
+
+    /// Mean and variance of y(o) at an interior pixel over uniformly random
+    /// inputs: +1/-1 bits for `conv`, activations over the whole B-bit range
+    /// for `pa_conv`. What default thresholds are placed by.
+    pub fn sum_moments(&self, o: usize) -> (f64, f64) {
+        let inside = self.fullest_pattern();
+        match self.kind {
+            EngineKind::Conv => {
+                let var = self.conv_coefficients(o, &inside).values().map(|&c| (c * c) as f64).sum();
+                (0.0, var)
+            }
+            EngineKind::PaConv => {
+                let g = &self.geometry;
+                let (mut mean, mut var) = (0.0, 0.0);
+                for t in (0..g.kernel * g.kernel).filter(|&t| inside[0][t]) {
+                    for c in 0..g.cin {
+                        let values = self.pa_element_values(o, t * g.cin + c);
+                        let total: u64 = values.iter().map(|v| v.1).sum();
+                        let m: f64 = values.iter().map(|&(v, n)| v as f64 * n as f64).sum::<f64>() / total as f64;
+                        let sq: f64 =
+                            values.iter().map(|&(v, n)| (v * v) as f64 * n as f64).sum::<f64>() / total as f64;
+                        mean += m;
+                        var += sq - m * m;
+                    }
+                }
+                (mean, var)
+            }
+        }
+    }
+
+    /// Bits of one output element: the exact sum, a threshold level, or
+    /// (fusion) one bit per lane.
+    pub fn out_element_bits(&self) -> usize {
+        match &self.output {
+            Output::Sum => {
+                let (lo, hi) = self.sum_range();
+                width_for(lo as i128, hi as i128) as usize
+            }
+            Output::Threshold { thresholds, .. } => width_for(0, thresholds[0].len() as i128) as usize,
+            Output::Fusion { .. } => 1,
+        }
+    }
+
+    /// Bits of one output pixel (`m_axis_tdata`).
+    pub fn out_pixel_bits(&self) -> usize {
+        match &self.output {
+            Output::Fusion { .. } => self.lanes() * self.geometry.cout,
+            _ => self.out_element_bits() * self.geometry.cout,
+        }
+    }
+
+    /// Whether the sums are two's complement.
+    pub fn sum_signed(&self) -> bool {
+        self.sum_range().0 < 0
+    }
+}
