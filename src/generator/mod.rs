@@ -1,6 +1,7 @@
 //! Generators: build the typed RTL of a design from its parameters, and
 //! render it (Verilog files and manifest) in memory.
 
+pub mod build;
 pub mod manifest;
 pub mod render;
 pub mod tree;

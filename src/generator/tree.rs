@@ -448,6 +448,27 @@ fn combine(m: &mut Module, a: &Term, b: &Term, name: &str) -> Term {
     Term { expr: Some(m.wire(name, e)), form, width, shift, neg }
 }
 
+/// The root term as the exact-width result: shifted into place, extended or
+/// cut to `width` bits. Cut bits are provably redundant (the exact range
+/// fits `width`) and are gathered into an `unused_*` wire.
+pub fn fit_result(m: &mut Module, t: &Term, width: u32) -> Expr {
+    assert!(!t.neg);
+    let Some(e) = &t.expr else {
+        return Expr::constant(Const::from_u128(width, (t.form.constant as u128) << t.shift));
+    };
+    if t.shift >= width {
+        m.wire("unused_result", Expr::reduce_and(Expr::concat(vec![Expr::zeros(1), e.clone()])));
+        return Expr::zeros(width);
+    }
+    let keep = width - t.shift;
+    if t.width <= keep {
+        return e.clone().extend(keep, t.range().0 < 0).shl_append(t.shift);
+    }
+    let dropped = e.slice(keep, t.width - keep);
+    m.wire("unused_result", Expr::reduce_and(Expr::concat(vec![Expr::zeros(1), dropped])));
+    e.slice(0, keep).shl_append(t.shift)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

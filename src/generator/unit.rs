@@ -4,7 +4,7 @@
 //! a levelled datapath with registers every `pipeline` levels, an output
 //! register, and a reset-cleared valid chain beside the data.
 
-use super::tree::{self, Count, Schedule, Term};
+use super::tree::{self, Count, Schedule, Term, fit_result};
 use crate::rtl::{BinOp, Const, Design, Dir, Expr, Module};
 use crate::spec::params::PopcountStyle;
 use crate::spec::params::{Block, DesignParams, Weights};
@@ -620,25 +620,4 @@ pub fn generate(p: &DesignParams) -> Generated {
     design.add(m);
     let popcount_inputs = active.iter().map(|l| l.spec.kept_bits().len()).sum();
     Generated { design, signature, depth: sched.depth, y_width, y_signed: range::output_signed(p), popcount_inputs }
-}
-
-/// The root term as the exact-width result: shifted into place, extended or
-/// cut to `width` bits. Cut bits are provably redundant (the exact range
-/// fits `width`) and are gathered into an `unused_*` wire.
-fn fit_result(m: &mut Module, t: &Term, width: u32) -> Expr {
-    assert!(!t.neg);
-    let Some(e) = &t.expr else {
-        return Expr::constant(Const::from_u128(width, (t.form.constant as u128) << t.shift));
-    };
-    if t.shift >= width {
-        m.wire("unused_result", Expr::reduce_and(Expr::concat(vec![Expr::zeros(1), e.clone()])));
-        return Expr::zeros(width);
-    }
-    let keep = width - t.shift;
-    if t.width <= keep {
-        return e.clone().extend(keep, t.range().0 < 0).shl_append(t.shift);
-    }
-    let dropped = e.slice(keep, t.width - keep);
-    m.wire("unused_result", Expr::reduce_and(Expr::concat(vec![Expr::zeros(1), dropped])));
-    e.slice(0, keep).shl_append(t.shift)
 }

@@ -14,6 +14,7 @@
 //! and `model::wrapper::expected_signatures`) is the same machine, so a
 //! simulation of the wrapper can be checked bit for bit.
 
+use super::build::feedback_reg;
 use crate::rtl::{BinOp, Const, Dir, Expr, Module};
 use crate::spec::board::Board;
 use crate::spec::signature::{Interface, Role, Signature};
@@ -244,23 +245,6 @@ fn mux(sel: &Expr, when_true: Expr, when_false: Expr) -> Expr {
         Expr::bin(BinOp::And, all.clone(), when_true),
         Expr::bin(BinOp::And, Expr::invert(all), when_false),
     )
-}
-
-/// A register whose next value depends on itself. `Module::reg` takes the
-/// next value when the register is made, so it goes through a wire that is
-/// declared first and driven once the register exists.
-fn feedback_reg(
-    m: &mut Module,
-    name: &str,
-    width: u32,
-    reset: Option<Const>,
-    next: impl FnOnce(&mut Module, &Expr) -> Expr,
-) -> Expr {
-    let next_wire = m.instance_wire(&format!("{name}_next"), width);
-    let q = m.reg(name, next_wire.clone(), reset);
-    let value = next(m, &q);
-    m.drive(&next_wire, value);
-    q
 }
 
 /// A shift register that starts at zero on configuration (FPGA flip-flops

@@ -1,5 +1,6 @@
 //! Verification: the cycle-accurate test bench that checks a simulated
 //! design against its golden model, and the sweeps of configurations.
 
+pub mod stream;
 pub mod sweep;
 pub mod testbench;
