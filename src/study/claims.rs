@@ -423,10 +423,7 @@ type Measured = (f64, f64, f64);
 /// An area panel and a critical-path panel of the same named series.
 fn area_and_path(x_label: &str, x_ticks: Vec<(f64, String)>, series: &[(&str, Vec<Measured>)]) -> Vec<Panel> {
     let pick = |value: fn(&Measured) -> (f64, f64)| -> Vec<Series> {
-        series
-            .iter()
-            .map(|(name, pts)| Series { name: name.to_string(), points: pts.iter().map(value).collect() })
-            .collect()
+        series.iter().map(|(name, pts)| Series::line(name, pts.iter().map(value).collect())).collect()
     };
     vec![
         Panel {
@@ -434,6 +431,7 @@ fn area_and_path(x_label: &str, x_ticks: Vec<(f64, String)>, series: &[(&str, Ve
             x_label: x_label.into(),
             y_label: "cell area (µm²)".into(),
             x_ticks: x_ticks.clone(),
+            log_y: false,
             series: pick(|&(x, area, _)| (x, area)),
         },
         Panel {
@@ -441,6 +439,7 @@ fn area_and_path(x_label: &str, x_ticks: Vec<(f64, String)>, series: &[(&str, Ve
             x_label: x_label.into(),
             y_label: "register to register (ps)".into(),
             x_ticks,
+            log_y: false,
             series: pick(|&(x, _, path)| (x, path)),
         },
     ]

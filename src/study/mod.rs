@@ -1,8 +1,10 @@
 //! Studies built on the measurements: the papers' claims, the performance
-//! benchmarks, the network cost model and the charts.
+//! benchmarks, the network cost model, the charts and the Pareto charts of a
+//! design-space exploration.
 
 pub mod bench;
 pub mod benchfig;
 pub mod claims;
 pub mod cost;
+pub mod pareto;
 pub mod plot;

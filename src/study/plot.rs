@@ -1,17 +1,46 @@
-//! Line charts: the SVG document is built here from the series (same data,
-//! byte-identical document), and rasterised to PNG by resvg with the DejaVu
-//! Sans font of Debian's `fonts-dejavu-core`.
+//! Line and scatter charts: the SVG document is built here from the series
+//! (same data, byte-identical document), and rasterised to PNG by resvg with
+//! the DejaVu Sans font of Debian's `fonts-dejavu-core`.
+//!
+//! The SVG is written here rather than by `plotters` (0.3.7, weighed for the
+//! design-space charts): its SVG backend rounds every coordinate to a whole
+//! pixel, writes no groups or classes to test the document by and scales
+//! every font size by 1/1.24; ticks at chosen positions of a numeric axis
+//! need a coordinate type of our own; and its bitmap backend finds fonts
+//! through the system's fontconfig and FreeType, more packages to install.
 
 use resvg::{tiny_skia, usvg};
 use std::fmt::Write;
 use std::path::Path;
 
-/// One line of a chart: its name in the legend and its points, drawn in
-/// the order given.
+/// How a series is drawn; every style puts a marker on each point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// A line through the points in the order given.
+    Line,
+    /// Markers alone, half transparent so that crowded points show.
+    Markers,
+    /// A staircase through the points in the order given: from each point
+    /// across to the next one's x, then up or down to it.
+    Steps,
+}
+
+/// One series of a chart: its name in the legend, its points and how they
+/// are drawn.
 #[derive(Clone, Debug)]
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
+    pub style: Style,
+    /// A text beside each point, or none at all (empty).
+    pub labels: Vec<String>,
+}
+
+impl Series {
+    /// A line through `points`, unlabelled.
+    pub fn line(name: &str, points: Vec<(f64, f64)>) -> Series {
+        Series { name: name.to_string(), points, style: Style::Line, labels: vec![] }
+    }
 }
 
 /// One chart with axes, a legend and its series.
@@ -22,6 +51,8 @@ pub struct Panel {
     pub y_label: String,
     /// x-axis ticks (position, label); empty for evenly spaced numeric ticks.
     pub x_ticks: Vec<(f64, String)>,
+    /// A logarithmic y axis, in decades; every y must then be positive.
+    pub log_y: bool,
     pub series: Vec<Series>,
 }
 
@@ -120,30 +151,45 @@ fn missing_font(file: &str) -> String {
     format!("cannot load the font {file} for the PNG plots: sudo apt-get install fonts-dejavu-core")
 }
 
-/// Data to panel coordinates along one axis.
+/// Data to panel coordinates along one axis, linear or logarithmic.
 #[derive(Clone, Copy)]
 struct Scale {
     lo: f64,
     hi: f64,
     from: f64,
     to: f64,
+    log: bool,
 }
 
 impl Scale {
     fn at(&self, v: f64) -> f64 {
-        self.from + (v - self.lo) / (self.hi - self.lo) * (self.to - self.from)
+        let f = |v: f64| if self.log { v.log10() } else { v };
+        self.from + (f(v) - f(self.lo)) / (f(self.hi) - f(self.lo)) * (self.to - self.from)
     }
 }
 
-fn draw_panel(o: &mut String, p: &Panel) -> Result<(), String> {
+/// Why the panel's data cannot be drawn, if it cannot.
+fn check(p: &Panel) -> Result<(), String> {
     for s in &p.series {
-        if s.points.iter().any(|(x, y)| !x.is_finite() || !y.is_finite()) {
-            return Err(format!("series {:?} of the plot {:?} has a non-finite point", s.name, p.title));
-        }
+        let problem = if s.points.iter().any(|(x, y)| !x.is_finite() || !y.is_finite()) {
+            "has a non-finite point"
+        } else if p.log_y && s.points.iter().any(|&(_, y)| y <= 0.0) {
+            "has a y of 0 or below on a logarithmic axis"
+        } else if !s.labels.is_empty() && s.labels.len() != s.points.len() {
+            "has labels for some points but not all"
+        } else {
+            continue;
+        };
+        return Err(format!("series {:?} of the plot {:?} {problem}", s.name, p.title));
     }
+    Ok(())
+}
+
+fn draw_panel(o: &mut String, p: &Panel) -> Result<(), String> {
+    check(p)?;
     let xs: Vec<f64> = p.series.iter().flat_map(|s| s.points.iter().map(|pt| pt.0)).collect();
     let ys: Vec<f64> = p.series.iter().flat_map(|s| s.points.iter().map(|pt| pt.1)).collect();
-    let (y_lo, y_hi, y_ticks) = value_ticks(&ys);
+    let (y_lo, y_hi, y_ticks) = if p.log_y { log_ticks(&ys) } else { value_ticks(&ys) };
     let x_ticks = if p.x_ticks.is_empty() {
         let (_, _, ticks) = value_ticks(&xs);
         ticks
@@ -154,13 +200,28 @@ fn draw_panel(o: &mut String, p: &Panel) -> Result<(), String> {
     let positions: Vec<f64> = xs.iter().copied().chain(x_ticks.iter().map(|t| t.0)).collect();
     let (x_min, x_max) = min_max(&positions).unwrap_or((0.0, 1.0));
     let pad = if x_max > x_min { 0.05 * (x_max - x_min) } else { 0.5 };
-    let x = Scale { lo: x_min - pad, hi: x_max + pad, from: LEFT, to: RIGHT };
-    let y = Scale { lo: y_lo, hi: y_hi, from: BOTTOM, to: TOP };
+    let x = Scale { lo: x_min - pad, hi: x_max + pad, from: LEFT, to: RIGHT, log: false };
+    let y = Scale { lo: y_lo, hi: y_hi, from: BOTTOM, to: TOP, log: p.log_y };
 
     text(o, "panel-title", (LEFT + RIGHT) / 2.0, 20.0, "middle", 14.0, true, &p.title);
     draw_legend(o, &p.series);
+    draw_axes(o, p, (x, &x_ticks), (y, &y_ticks));
+    for (i, s) in p.series.iter().enumerate() {
+        draw_series(o, i, s, x, y);
+    }
+    Ok(())
+}
+
+/// Grid lines at the y ticks, the axes with their ticks, tick labels and
+/// axis titles.
+fn draw_axes(
+    o: &mut String,
+    p: &Panel,
+    (x, x_ticks): (Scale, &[(f64, String)]),
+    (y, y_ticks): (Scale, &[(f64, String)]),
+) {
     let _ = writeln!(o, r##"<g class="grid" stroke="#dddddd" stroke-width="1">"##);
-    for (v, _) in &y_ticks {
+    for (v, _) in y_ticks {
         let _ =
             writeln!(o, r#"<line x1="{}" y1="{yv}" x2="{}" y2="{yv}"/>"#, num(LEFT), num(RIGHT), yv = num(y.at(*v)));
     }
@@ -169,19 +230,19 @@ fn draw_panel(o: &mut String, p: &Panel) -> Result<(), String> {
     let _ =
         writeln!(o, r#"<line x1="{l}" y1="{b}" x2="{r}" y2="{b}"/>"#, l = num(LEFT), r = num(RIGHT), b = num(BOTTOM));
     let _ = writeln!(o, r#"<line x1="{l}" y1="{t}" x2="{l}" y2="{b}"/>"#, l = num(LEFT), t = num(TOP), b = num(BOTTOM));
-    for (v, _) in &x_ticks {
+    for (v, _) in x_ticks {
         let xv = num(x.at(*v));
         let _ = writeln!(o, r#"<line x1="{xv}" y1="{}" x2="{xv}" y2="{}"/>"#, num(BOTTOM), num(BOTTOM + 4.0));
     }
-    for (v, _) in &y_ticks {
+    for (v, _) in y_ticks {
         let yv = num(y.at(*v));
         let _ = writeln!(o, r#"<line x1="{}" y1="{yv}" x2="{}" y2="{yv}"/>"#, num(LEFT - 4.0), num(LEFT));
     }
     let _ = writeln!(o, "</g>");
-    for (v, label) in &x_ticks {
+    for (v, label) in x_ticks {
         text(o, "x-tick", x.at(*v), BOTTOM + 17.0, "middle", 11.0, false, label);
     }
-    for (v, label) in &y_ticks {
+    for (v, label) in y_ticks {
         text(o, "y-tick", LEFT - 7.0, y.at(*v) + 4.0, "end", 11.0, false, label);
     }
     text(o, "x-label", (LEFT + RIGHT) / 2.0, BOTTOM + 40.0, "middle", 12.0, false, &p.x_label);
@@ -193,41 +254,80 @@ fn draw_panel(o: &mut String, p: &Panel) -> Result<(), String> {
         x = num(lx),
         y = num(ly),
     );
-    for (i, s) in p.series.iter().enumerate() {
-        let colour = COLOURS[i % COLOURS.len()];
-        let _ = writeln!(o, r#"<g class="series" data-name="{}" stroke="{colour}" fill="{colour}">"#, escape(&s.name));
-        let points: Vec<String> =
-            s.points.iter().map(|&(px, py)| format!("{},{}", num(x.at(px)), num(y.at(py)))).collect();
-        let _ = writeln!(o, r#"<polyline fill="none" stroke-width="2" points="{}"/>"#, points.join(" "));
-        for &(px, py) in &s.points {
-            marker(o, MARKERS[i % MARKERS.len()], x.at(px), y.at(py));
-        }
-        let _ = writeln!(o, "</g>");
-    }
-    Ok(())
 }
 
-/// One row above the plot area: a line-and-marker sample and the name of
-/// every series.
+/// The `i`th series in its style, then its point labels: above and left of
+/// each point (where nothing lies on a front of least x and most y), or
+/// above and right when the y axis is too close on the left.
+fn draw_series(o: &mut String, i: usize, s: &Series, x: Scale, y: Scale) {
+    let colour = COLOURS[i % COLOURS.len()];
+    let opacity = if s.style == Style::Markers { r#" fill-opacity="0.5""# } else { "" };
+    let _ =
+        writeln!(o, r#"<g class="series" data-name="{}" stroke="{colour}" fill="{colour}"{opacity}>"#, escape(&s.name));
+    let at: Vec<(f64, f64)> = s.points.iter().map(|&(px, py)| (x.at(px), y.at(py))).collect();
+    let path = match s.style {
+        Style::Line => at.clone(),
+        Style::Steps => steps(&at),
+        Style::Markers => vec![],
+    };
+    if !path.is_empty() {
+        let points: Vec<String> = path.iter().map(|&(px, py)| format!("{},{}", num(px), num(py))).collect();
+        let _ = writeln!(o, r#"<polyline fill="none" stroke-width="2" points="{}"/>"#, points.join(" "));
+    }
+    for &(px, py) in &at {
+        marker(o, MARKERS[i % MARKERS.len()], px, py);
+    }
+    let _ = writeln!(o, "</g>");
+    if s.labels.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, r#"<g class="point-labels">"#);
+    for (&(px, py), label) in at.iter().zip(&s.labels) {
+        let fits_left = px - 6.0 - text_width(label, 10.0) >= LEFT;
+        let (lx, anchor) = if fits_left { (px - 6.0, "end") } else { (px + 6.0, "start") };
+        text(o, "point-label", lx, py - 6.0, anchor, 10.0, false, label);
+    }
+    let _ = writeln!(o, "</g>");
+}
+
+/// A staircase through the points: across to the next x, then to its y.
+fn steps(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut path = vec![];
+    for pair in points.windows(2) {
+        path.push(pair[0]);
+        path.push((pair[1].0, pair[0].1));
+    }
+    path.extend(points.last());
+    path
+}
+
+/// About 0.6 em per character of DejaVu Sans.
+fn text_width(s: &str, size: f64) -> f64 {
+    0.6 * size * s.chars().count() as f64
+}
+
+/// One row above the plot area: a sample (line and marker, or marker
+/// alone) and the name of every series.
 fn draw_legend(o: &mut String, series: &[Series]) {
     let _ = writeln!(o, r#"<g class="legend">"#);
     let mut at = LEFT;
     let y = 40.0;
     for (i, s) in series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
-        let _ = writeln!(
-            o,
-            r#"<line x1="{}" y1="{yv}" x2="{}" y2="{yv}" stroke="{colour}" stroke-width="2"/>"#,
-            num(at),
-            num(at + 24.0),
-            yv = num(y - 4.0)
-        );
+        if s.style != Style::Markers {
+            let _ = writeln!(
+                o,
+                r#"<line x1="{}" y1="{yv}" x2="{}" y2="{yv}" stroke="{colour}" stroke-width="2"/>"#,
+                num(at),
+                num(at + 24.0),
+                yv = num(y - 4.0)
+            );
+        }
         let _ = writeln!(o, r#"<g stroke="{colour}" fill="{colour}">"#);
         marker(o, MARKERS[i % MARKERS.len()], at + 12.0, y - 4.0);
         let _ = writeln!(o, "</g>");
         text(o, "legend-entry", at + 30.0, y, "start", 12.0, false, &s.name);
-        // About 0.6 em per character of DejaVu Sans at 12 px, then a gap.
-        at += 30.0 + 7.2 * s.name.chars().count() as f64 + 18.0;
+        at += 30.0 + text_width(&s.name, 12.0) + 18.0;
     }
     let _ = writeln!(o, "</g>");
 }
@@ -298,6 +398,38 @@ fn value_ticks(values: &[f64]) -> (f64, f64, Vec<(f64, String)>) {
     (first as f64 * step, last as f64 * step, ticks)
 }
 
+/// A logarithmic value axis over the whole decades around the values, with
+/// a tick at every decade, and at 2 and 5 times each when the axis spans
+/// at most two decades: (low end, high end, ticks). The values are positive.
+fn log_ticks(values: &[f64]) -> (f64, f64, Vec<(f64, String)>) {
+    let (lo, hi) = min_max(values).unwrap_or((1.0, 10.0));
+    let first = lo.log10().floor() as i32;
+    let last = (hi.log10().ceil() as i32).max(first + 1);
+    let mantissas: &[u32] = if last - first <= 2 { &[1, 2, 5] } else { &[1] };
+    let mut ticks = vec![];
+    for e in first..=last {
+        for &m in mantissas.iter().take(if e == last { 1 } else { mantissas.len() }) {
+            ticks.push((decade_value(m, e), decade_label(m, e)));
+        }
+    }
+    (decade_value(1, first), decade_value(1, last), ticks)
+}
+
+/// m * 10^e, the double nearest to it.
+fn decade_value(m: u32, e: i32) -> f64 {
+    format!("{m}e{e}").parse().unwrap_or(f64::NAN)
+}
+
+/// m * 10^e as a tick label: 0.05, 200, 5k, 20M.
+fn decade_label(m: u32, e: i32) -> String {
+    const PREFIXES: [&str; 6] = ["", "k", "M", "G", "T", "P"];
+    match usize::try_from(e) {
+        Err(_) => format!("{:.*}", e.unsigned_abs() as usize, decade_value(m, e)),
+        Ok(e) if e < 3 * PREFIXES.len() => format!("{}{}", u64::from(m) * 10u64.pow(e as u32 % 3), PREFIXES[e / 3]),
+        Ok(_) => format!("{m}e{e}"),
+    }
+}
+
 /// A coordinate with at most two decimals and no trailing zeros.
 fn num(v: f64) -> String {
     let s = format!("{v:.2}");
@@ -315,7 +447,7 @@ mod tests {
     use resvg::usvg::roxmltree;
 
     fn figure() -> Figure {
-        let line = |name: &str, points: &[(f64, f64)]| Series { name: name.into(), points: points.to_vec() };
+        let line = |name: &str, points: &[(f64, f64)]| Series::line(name, points.to_vec());
         Figure {
             title: "Area & path <against> K".into(),
             subtitle: "n = 64".into(),
@@ -325,6 +457,7 @@ mod tests {
                     x_label: "K (bases or bits)".into(),
                     y_label: "area (µm²)".into(),
                     x_ticks: (1..=3).map(|k| (k as f64, k.to_string())).collect(),
+                    log_y: false,
                     series: vec![
                         line("Group-Net", &[(1.0, 10.0), (2.0, 19.5), (3.0, 31.0)]),
                         line("fixed point", &[(1.0, 11.0), (2.0, 42.0), (3.0, 95.25)]),
@@ -335,6 +468,7 @@ mod tests {
                     x_label: "M × N".into(),
                     y_label: "critical path (ps)".into(),
                     x_ticks: vec![],
+                    log_y: false,
                     series: vec![line("PA-Net", &[(1.0, 120.0), (4.0, 180.0), (6.0, 200.0), (20.0, 260.0)])],
                 },
             ],
@@ -388,6 +522,97 @@ mod tests {
         assert_eq!(ticks[1].1, "0.25");
         let (lo, hi, _) = value_ticks(&[]);
         assert!(lo < hi);
+    }
+
+    /// A scatter on a logarithmic y axis: a cloud of markers and a labelled
+    /// staircase over them.
+    fn scatter() -> Figure {
+        let steps = Series {
+            name: "front".into(),
+            points: vec![(1.0, 10.0), (2.0, 1000.0)],
+            style: Style::Steps,
+            labels: vec!["a <1>".into(), "b".into()],
+        };
+        let cloud = Series {
+            name: "all".into(),
+            points: vec![(1.0, 10.0), (1.5, 100.0), (2.0, 1000.0)],
+            style: Style::Markers,
+            labels: vec![],
+        };
+        let panel = Panel {
+            title: String::new(),
+            x_label: "LUTs".into(),
+            y_label: "frames/s".into(),
+            x_ticks: vec![],
+            log_y: true,
+            series: vec![cloud, steps],
+        };
+        Figure { title: "Scatter".into(), subtitle: String::new(), panels: vec![panel] }
+    }
+
+    #[test]
+    fn scatter_draws_markers_alone_a_staircase_labels_and_a_log_axis() {
+        let text = svg(&scatter()).unwrap();
+        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+        let series: Vec<_> = doc.descendants().filter(|n| n.attribute("class") == Some("series")).collect();
+        assert_eq!(series.len(), 2);
+        let (cloud, front) = (series[0], series[1]);
+        assert_eq!(cloud.attribute("fill-opacity"), Some("0.5"));
+        assert!(!cloud.children().any(|n| n.has_tag_name("polyline")), "markers alone");
+        // 10 at the bottom, 1000 at the top: 100 halfway between.
+        let cy: Vec<&str> = cloud.children().filter_map(|n| n.attribute("cy")).collect();
+        assert_eq!(cy, [num(BOTTOM), num((TOP + BOTTOM) / 2.0), num(TOP)]);
+        let line = front.children().find(|n| n.has_tag_name("polyline")).unwrap();
+        let corners: Vec<&str> = line.attribute("points").unwrap().split(' ').collect();
+        assert_eq!(corners.len(), 3, "across, then up: {corners:?}");
+        let (x0, y0) = corners[0].split_once(',').unwrap();
+        let (x2, y2) = corners[2].split_once(',').unwrap();
+        assert_eq!(corners[1], format!("{x2},{y0}"));
+        let f = |v: &str| v.parse::<f64>().unwrap();
+        assert!(f(x0) < f(x2) && f(y0) > f(y2), "{corners:?}");
+        let labels: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("point-label"))
+            .map(|n| n.text().unwrap_or(""))
+            .collect();
+        assert_eq!(labels, ["a <1>", "b"]);
+        let ticks: Vec<&str> =
+            doc.descendants().filter(|n| n.attribute("class") == Some("y-tick")).map(|n| n.text().unwrap()).collect();
+        assert_eq!(ticks, ["10", "20", "50", "100", "200", "500", "1k"]);
+        // The cloud's legend sample is a marker without a line.
+        let legend = doc.descendants().find(|n| n.attribute("class") == Some("legend")).unwrap();
+        assert_eq!(legend.children().filter(|n| n.has_tag_name("line")).count(), 1);
+    }
+
+    #[test]
+    fn log_axis_spans_whole_decades() {
+        let labels = |values: &[f64]| -> (f64, f64, Vec<String>) {
+            let (lo, hi, ticks) = log_ticks(values);
+            (lo, hi, ticks.into_iter().map(|t| t.1).collect())
+        };
+        assert_eq!(
+            labels(&[150.0, 52000.0]),
+            (100.0, 100000.0, vec!["100".into(), "1k".into(), "10k".into(), "100k".into()])
+        );
+        assert_eq!(labels(&[0.3, 20.0]).2, ["0.1", "1", "10", "100"]);
+        assert_eq!(labels(&[3.0, 40.0]).2, ["1", "2", "5", "10", "20", "50", "100"]);
+        assert_eq!(labels(&[1000.0, 1000.0]).2, ["1k", "2k", "5k", "10k"]);
+        let (lo, hi, ticks) = log_ticks(&[0.02, 0.07]);
+        assert_eq!((lo, hi, ticks[1].0), (0.01, 0.1, 0.02));
+        assert_eq!(ticks[2].1, "0.05");
+        assert_eq!([decade_label(2, 7), decade_label(5, 12), decade_label(1, 20)], ["20M", "5T", "1e20"]);
+    }
+
+    #[test]
+    fn unplottable_scatters_are_one_line_errors() {
+        let mut zero = scatter();
+        zero.panels[0].series[0].points[0].1 = 0.0;
+        let mut labels = scatter();
+        labels.panels[0].series[1].labels.pop();
+        for (fig, want) in [(zero, "logarithmic"), (labels, "labels")] {
+            let err = svg(&fig).unwrap_err();
+            assert!(err.contains(want) && !err.contains('\n'), "{err}");
+        }
     }
 
     #[test]
