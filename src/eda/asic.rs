@@ -124,16 +124,15 @@ fn abc_script(work: &Path) -> Result<&'static str, String> {
 pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -> Result<AsicReport, String> {
     let libp = lib.path.display().to_string();
     let netlist = PathBuf::from(format!("{top}_mapped.v"));
-    let stat = PathBuf::from("asic_stat.txt");
+    let stat = "asic_stat.json";
     let script = format!(
         "read_verilog {files}; synth -flatten -top {top}; dfflegalize -cell $_DFF_P_ 01; \
          dfflibmap -liberty {libp}; abc -script {abc} -liberty {libp}; opt_clean; \
          hilomap -singleton -hicell {hi} -locell {lo}; opt_clean; \
-         tee -q -o {stat} stat -liberty {libp}; write_verilog -noattr -noexpr {net}",
+         tee -q -o {stat} stat -json; write_verilog -noattr -noexpr {net}",
         files = verilog.join(" "),
         hi = tie_cell(lib, "TIEHI").unwrap_or_else(|| "TIEHI H".into()),
         lo = tie_cell(lib, "TIELO").unwrap_or_else(|| "TIELO L".into()),
-        stat = stat.display(),
         net = netlist.display(),
         abc = abc_script(work)?,
     );
@@ -141,8 +140,7 @@ pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -
     if !out.status.success() {
         return Err(format!("yosys mapping of {top} onto {} failed:\n{}", lib.path.display(), text(&out)));
     }
-    let stat_text = fs::read_to_string(work.join(&stat)).map_err(|e| format!("yosys wrote no statistics: {e}"))?;
-    let counts = super::yosys::parse_stat(&stat_text);
+    let counts = super::yosys::read_stat(work, stat)?;
     let mut cells = BTreeMap::new();
     let mut area = 0.0;
     let mut flip_flops = 0;
