@@ -96,7 +96,11 @@ pub struct AsicReport {
     /// clock-to-Q, in ps.
     pub critical_logic_ps: f64,
     pub fmax_mhz: f64,
+    /// The structural Verilog netlist (what OpenSTA and simulation read).
     pub netlist: PathBuf,
+    /// The same netlist read back by Yosys and written as JSON, so that its
+    /// net names are the Verilog's.
+    pub netlist_json: PathBuf,
     pub settings: String,
 }
 
@@ -124,12 +128,16 @@ fn abc_script(work: &Path) -> Result<&'static str, String> {
 pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -> Result<AsicReport, String> {
     let libp = lib.path.display().to_string();
     let netlist = PathBuf::from(format!("{top}_mapped.v"));
+    let netlist_json = format!("{top}_mapped.json");
     let stat = "asic_stat.json";
+    // Yosys renames its internal nets when it writes Verilog: reading the
+    // Verilog back gives a JSON netlist with the names simulation traces.
     let script = format!(
         "read_verilog {files}; synth -flatten -top {top}; dfflegalize -cell $_DFF_P_ 01; \
          dfflibmap -liberty {libp}; abc -script {abc} -liberty {libp}; opt_clean; \
          hilomap -singleton -hicell {hi} -locell {lo}; opt_clean; \
-         tee -q -o {stat} stat -json; write_verilog -noattr -noexpr {net}",
+         tee -q -o {stat} stat -json; write_verilog -noattr -noexpr {net}; \
+         design -reset; read_verilog {net}; write_json {netlist_json}",
         files = verilog.join(" "),
         hi = tie_cell(lib, "TIEHI").unwrap_or_else(|| "TIEHI H".into()),
         lo = tie_cell(lib, "TIELO").unwrap_or_else(|| "TIELO L".into()),
@@ -163,6 +171,7 @@ pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -
         critical_logic_ps,
         fmax_mhz: if critical_path_ps > 0.0 { 1e6 / critical_path_ps } else { f64::INFINITY },
         netlist,
+        netlist_json: work.join(netlist_json),
         settings: MAP_SCRIPT_NOTE.to_string(),
     })
 }

@@ -266,18 +266,18 @@ fn measured_power(
     let p = &rendered.params;
     let g = &rendered.generated;
     let read = |f: &Path| std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()));
-    let netlist_text = read(&mapped.netlist)?;
     let models = asic::cell_models(lib_dir, lib)?;
     let gate_level = GateLevel {
         top: &p.top,
-        files: vec![(format!("{}.v", p.top), netlist_text.clone()), ("cell_models.v".to_string(), read(&models)?)],
+        files: vec![(format!("{}.v", p.top), read(&mapped.netlist)?), ("cell_models.v".to_string(), read(&models)?)],
         inputs: p.input_ports().into_iter().map(|port| (port.name, port.width)).collect(),
         y_width: g.y_width as usize,
         latency: g.latency,
     };
     progress(&format!("verilator: gate-level netlist, {} traced cycles", stimulus.cycles), t0);
     let toggles = activity::simulate(&gate_level, lib_dir, stimulus)?;
-    let netlist = netlist::parse(&netlist_text).map_err(|e| format!("{}: {e}", mapped.netlist.display()))?;
+    let json = read(&mapped.netlist_json)?;
+    let netlist = netlist::parse(&json, &p.top).map_err(|e| format!("{}: {e}", mapped.netlist_json.display()))?;
     let energy = power::per_cycle(cells, &netlist, &toggles.by_bit, toggles.cycles, POWER_SLEW_S, "clk")?;
     let source = format!(
         "toggles of the mapped netlist ({}) simulated by Verilator with the cells modelled by Yosys from the \
