@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod analytic;
 pub mod boards;
+pub mod cells;
 pub mod liberty;
 pub mod netlist;
 pub mod power;
