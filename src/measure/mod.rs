@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod analytic;
+pub mod asic;
 pub mod boards;
 pub mod cells;
 pub mod liberty;

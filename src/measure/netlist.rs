@@ -2,7 +2,9 @@
 //! writes (`write_json`): cell instances with their pin connections, and the
 //! nets they connect with every name each net has. A name is the one a
 //! Verilator VCD trace of the Verilog netlist gives the bit: `name` for a
-//! one-bit wire, `name[i]` for bit i of a vector.
+//! one-bit wire, `name[i]` for bit i of a vector. A wire no cell connects
+//! to (an unused input bit, a name Yosys kept for logic it optimised away)
+//! carries no load and is not a net here.
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -27,7 +29,8 @@ pub struct Instance {
 pub struct Netlist {
     pub module: String,
     pub instances: Vec<Instance>,
-    /// Every net's names (wires that Yosys joined are one net).
+    /// Every net's names (wires that Yosys joined are one net), for each
+    /// net the cells connect to.
     pub nets: Vec<Vec<String>>,
 }
 
@@ -70,7 +73,7 @@ enum JsonBit {
     Const(String),
 }
 
-/// Numbers Yosys's nets densely, in the order they are first met.
+/// Numbers the nets cells connect to densely, in the order they are first met.
 #[derive(Default)]
 struct Nets {
     index: HashMap<u64, usize>,
@@ -78,7 +81,7 @@ struct Nets {
 }
 
 impl Nets {
-    fn bit(&mut self, bit: &JsonBit) -> Result<Bit, String> {
+    fn connect(&mut self, bit: &JsonBit) -> Result<Bit, String> {
         match bit {
             JsonBit::Net(id) => {
                 let next = self.names.len();
@@ -121,7 +124,7 @@ pub fn parse(json: &str, top: &str) -> Result<Netlist, String> {
         for (pin, bits) in &cell.connections {
             match bits.as_slice() {
                 [] => {}
-                [bit] => pins.push((pin.clone(), nets.bit(bit)?)),
+                [bit] => pins.push((pin.clone(), nets.connect(bit)?)),
                 more => return Err(format!("{name}.{pin} connects {} bits, not 1", more.len())),
             }
         }
@@ -129,7 +132,9 @@ pub fn parse(json: &str, top: &str) -> Result<Netlist, String> {
     }
     for (name, wire) in &module.netnames {
         for (bit, bit_name) in wire.bits.iter().zip(bit_names(name, wire)) {
-            if let Bit::Net(net) = nets.bit(bit)? {
+            if let JsonBit::Net(id) = bit
+                && let Some(&net) = nets.index.get(id)
+            {
                 nets.names[net].push(bit_name);
             }
         }
@@ -142,8 +147,8 @@ mod tests {
     use super::*;
 
     /// What Yosys writes for a flip-flop, an inverter on an escaped-name
-    /// vector bit joined to a port, a constant output bit and an unconnected
-    /// tie cell.
+    /// vector bit joined to a port, a constant output bit, an unconnected
+    /// tie cell and a wire no cell connects to.
     const SMALL: &str = r#"{
       "creator": "Yosys 0.23",
       "modules": {
@@ -163,6 +168,7 @@ mod tests {
             "a": {"hide_name": 0, "bits": [3, 4], "attributes": {}},
             "clk": {"hide_name": 0, "bits": [2], "attributes": {}},
             "lane0.a": {"hide_name": 0, "bits": [3, 4], "offset": 1, "attributes": {}},
+            "unused": {"hide_name": 0, "bits": [7], "attributes": {}},
             "y": {"hide_name": 0, "bits": ["0", 6], "upto": 1, "attributes": {}}
           }
         }
@@ -189,7 +195,8 @@ mod tests {
         assert_eq!(name(&inv.pins[1].1), ["y[0]"]);
         assert_eq!(name(&inv.pins[0].1), ["a[1]", "lane0.a[2]"]);
         assert!(n.instances.iter().find(|i| i.cell == "TIELO").unwrap().pins.is_empty());
-        assert_eq!(n.nets.len(), 5);
+        assert_eq!(n.nets.len(), 5, "unused is no net");
+        assert!(!n.nets.concat().contains(&"unused".to_string()));
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! left to the tools; the golden model and generator figures come from the
 //! criterion benchmarks (`cargo bench --bench speed`).
 
-use crate::eda::{self, asic, fpga};
+use crate::eda::{self, fpga};
 use crate::generator::render::{Rendered, render_args};
+use crate::measure::asic;
 use crate::measure::boards::Board;
 use crate::rtl::{Dir, Module};
 use crate::verify::sweep::parse_flags;
@@ -389,7 +390,7 @@ fn asic_rows(rows: &mut Vec<Row>, opts: &Options, base_files: &[(String, String)
     let work = &opts.work;
     let map = |files: &[(String, String)], top: &str, dir: &str| -> Result<asic::AsicReport, String> {
         let dir = work.join(dir);
-        let lib = asic::load_liberty(&opts.liberty, &dir)?;
+        let lib = asic::load(&opts.liberty, &dir)?;
         crate::util::files::write_files(&dir, files)?;
         let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
         asic::map_and_time(&dir, &names, top, &lib)
