@@ -1,6 +1,7 @@
-//! Measurements of generated designs: Liberty data, mapped netlists,
-//! switching activity and power, the analytic 7 nm model, design reports,
-//! and FPGA boards with their wrapper.
+//! Measurements of generated designs: Liberty data, the kinds of standard
+//! cells, mappings onto them priced in area, mapped netlists, switching
+//! activity and power, the analytic 7 nm model, design reports, and FPGA
+//! boards with their wrapper.
 
 pub mod activity;
 pub mod analytic;
