@@ -222,8 +222,8 @@ fn one_lane_equals_the_xnor_pe_inside_the_map() {
         frame[q].get(c)
     });
     let dots = EngineGolden::new(&p).dots(&frame, at);
-    for o in 0..g.cout {
-        assert_eq!(dots[0][o], xnor_dot(&window, &p.weights[0][o]), "channel {o}");
+    for (o, (dot, weights)) in dots[0].iter().zip(&p.weights[0]).enumerate() {
+        assert_eq!(*dot, xnor_dot(&window, weights), "channel {o}");
     }
 }
 

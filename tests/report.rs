@@ -2,8 +2,9 @@
 //! against Yosys's generic mapping, and the netlists Yosys maps onto ASAP7
 //! cells simulated against the golden model.
 
-use mbnn::eda::{self, asic};
+use mbnn::eda;
 use mbnn::generator::render::{Rendered, render};
+use mbnn::measure::asic;
 use mbnn::measure::report::generator_counts;
 use mbnn::spec::request::Request;
 use mbnn::verify::testbench::{Checks, Effort, verify};
@@ -78,12 +79,12 @@ fn asap7_netlists_match_the_golden_model() {
         let top = r.params.top.clone();
         let dir = work.path().join(&top);
         mbnn::util::files::write_files(&dir, &r.files).unwrap();
-        let lib = asic::load_liberty(&asap7(), &dir.join("lib")).unwrap();
+        let lib = asic::load(&asap7(), &dir.join("lib")).unwrap();
         let files: Vec<String> = r.verilog_files().iter().map(|f| format!("../{f}")).collect();
         let mapped = asic::map_and_time(&dir.join("lib"), &files, &top, &lib).unwrap();
         assert!(mapped.area_um2 > 0.0 && mapped.critical_path_ps > 0.0, "{flags}: {mapped:?}");
         assert!(mapped.cells.keys().any(|c| c.contains("ASAP7")), "{flags}: not mapped onto ASAP7 cells");
-        let models = asic::cell_models(&dir.join("lib"), &lib).unwrap();
+        let models = eda::asic::cell_models(&dir.join("lib"), &lib.flow).unwrap();
         let netlist = std::fs::read_to_string(&mapped.netlist).unwrap();
         let gate_level = Rendered {
             files: vec![

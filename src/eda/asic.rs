@@ -1,102 +1,49 @@
 //! ASIC flows: Yosys mapping onto Liberty standard cells, OpenSTA timing,
 //! and Yosys-written simulation models of the cells.
 
+use super::yosys::{self, CellStats};
 use super::{run, text};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// What a Liberty file says about its cells and units.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Liberty {
+/// What the ASIC flow needs to know of a standard-cell library; whatever
+/// interprets the library's cells reads it above this stage.
+#[derive(Clone, Debug)]
+pub struct CellLibrary {
+    /// A plain-text Liberty file (Yosys 0.23 and OpenSTA do not read gzip),
+    /// absolute, because the tools run in other directories.
     pub path: PathBuf,
     /// Library time unit in picoseconds (1 for ASAP7, 1000 for sky130).
     pub time_unit_ps: f64,
-    /// Cell name -> area in the library's unit (um^2 for both PDKs here).
-    pub areas: BTreeMap<String, f64>,
+    /// Where constant bits come from; without both, they stay constants.
+    pub ties: Option<Ties>,
 }
 
-/// A plain-text copy of the Liberty file in `work` (Yosys 0.23 and OpenSTA
-/// do not read gzip), with its units and cell areas.
-pub fn load_liberty(path: &Path, work: &Path) -> Result<Liberty, String> {
-    let shown = path.display();
-    let raw = fs::read(path).map_err(|e| format!("--liberty {shown}: cannot read it: {e}"))?;
-    let content = if path.extension().is_some_and(|x| x == "gz") {
-        let mut s = String::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_string(&mut s)
-            .map_err(|e| format!("--liberty {shown}: not a readable gzip file: {e}"))?;
-        s
-    } else {
-        String::from_utf8(raw).map_err(|_| format!("--liberty {shown} is not a text Liberty file"))?
-    };
-    if !content.trim_start().starts_with("library") && !content.contains("\nlibrary") {
-        return Err(format!("--liberty {shown} is not a Liberty file (no `library` group)"));
-    }
-    let time_unit_ps = match attribute(&content, "time_unit").as_deref() {
-        Some("1ps") => 1.0,
-        Some("1ns") => 1000.0,
-        Some("10ps") => 10.0,
-        Some("100ps") => 100.0,
-        other => return Err(format!("--liberty {shown}: unsupported time_unit {other:?} (1ps, 10ps, 100ps or 1ns)")),
-    };
-    fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-    let plain = work.join("cells.lib");
-    fs::write(&plain, &content).map_err(|e| format!("cannot write {}: {e}", plain.display()))?;
-    // Absolute, because the tools run in other directories.
-    let plain = plain.canonicalize().map_err(|e| format!("cannot resolve {}: {e}", plain.display()))?;
-    Ok(Liberty { path: plain, time_unit_ps, areas: cell_areas(&content) })
+/// The tie cells of a library, each as `(cell, output pin)`.
+#[derive(Clone, Debug)]
+pub struct Ties {
+    pub high: (String, String),
+    pub low: (String, String),
 }
 
-/// The value of the first `name : "value";` attribute.
-fn attribute(lib: &str, name: &str) -> Option<String> {
-    lib.lines().find_map(|l| {
-        let (key, value) = l.trim().split_once(':')?;
-        (key.trim() == name).then(|| value.trim().trim_end_matches(';').trim().trim_matches('"').to_string())
-    })
-}
-
-/// `cell (NAME) { ... area : X; ...}`: the first area after each cell header.
-fn cell_areas(lib: &str) -> BTreeMap<String, f64> {
-    let mut areas = BTreeMap::new();
-    let mut current: Option<String> = None;
-    for line in lib.lines() {
-        let t = line.trim();
-        if let Some(rest) = t.strip_prefix("cell") {
-            let name = rest.trim_start().strip_prefix('(').and_then(|r| r.split(')').next());
-            if let Some(name) = name {
-                current = Some(name.trim().trim_matches('"').to_string());
-            }
-        } else if let (Some(cell), Some(v)) = (&current, t.strip_prefix("area"))
-            && let Some(x) =
-                v.trim_start().strip_prefix(':').and_then(|x| x.trim().trim_end_matches(';').trim().parse().ok())
-        {
-            areas.insert(cell.clone(), x);
-            current = None;
-        }
-    }
-    areas
-}
-
-/// A design mapped onto standard cells and timed.
-#[derive(Clone, Debug, Serialize)]
-pub struct AsicReport {
-    pub liberty: String,
-    /// Cell type -> (count, total area in um^2).
-    pub cells: BTreeMap<String, (u64, f64)>,
-    pub area_um2: f64,
-    pub flip_flops: u64,
+/// What the mapping flow gives: cell counts, the netlist it wrote and
+/// OpenSTA's longest path.
+#[derive(Clone, Debug)]
+pub struct Mapped {
+    pub cells: BTreeMap<String, u64>,
     /// Longest register-to-register (or port) path including clock-to-Q
-    /// and setup, in ps: what limits the clock.
+    /// and setup, in ps.
     pub critical_path_ps: f64,
-    /// The logic alone on that path: arrival minus the launching flip-flop's
-    /// clock-to-Q, in ps.
+    /// The logic alone on that path: arrival minus the launching
+    /// flip-flop's clock-to-Q, in ps.
     pub critical_logic_ps: f64,
-    pub fmax_mhz: f64,
+    /// The structural Verilog netlist (what OpenSTA and simulation read).
     pub netlist: PathBuf,
+    /// The same netlist read back by Yosys and written as JSON, so that its
+    /// net names are the Verilog's.
+    pub netlist_json: PathBuf,
     pub settings: String,
 }
 
@@ -121,101 +68,65 @@ fn abc_script(work: &Path) -> Result<&'static str, String> {
 
 /// Maps `verilog` (top `top`) onto the cells of `lib` with Yosys and ABC,
 /// then times the netlist with OpenSTA.
-pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Liberty) -> Result<AsicReport, String> {
+pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &CellLibrary) -> Result<Mapped, String> {
     let libp = lib.path.display().to_string();
-    let netlist = PathBuf::from(format!("{top}_mapped.v"));
-    let stat = PathBuf::from("asic_stat.txt");
+    let netlist = format!("{top}_mapped.v");
+    let netlist_json = format!("{top}_mapped.json");
+    let stat = "asic_stat.json";
+    let ties = match &lib.ties {
+        Some(Ties { high, low }) => {
+            format!("hilomap -singleton -hicell {} {} -locell {} {}; opt_clean; ", high.0, high.1, low.0, low.1)
+        }
+        None => String::new(),
+    };
+    // Yosys renames its internal nets when it writes Verilog: reading the
+    // Verilog back gives a JSON netlist with the names simulation traces.
     let script = format!(
         "read_verilog {files}; synth -flatten -top {top}; dfflegalize -cell $_DFF_P_ 01; \
-         dfflibmap -liberty {libp}; abc -script {abc} -liberty {libp}; opt_clean; \
-         hilomap -singleton -hicell {hi} -locell {lo}; opt_clean; \
-         tee -q -o {stat} stat -liberty {libp}; write_verilog -noattr -noexpr {net}",
+         dfflibmap -liberty {libp}; abc -script {abc} -liberty {libp}; opt_clean; {ties}\
+         tee -q -o {stat} stat -json; write_verilog -noattr -noexpr {netlist}; \
+         design -reset; read_verilog {netlist}; write_json {netlist_json}",
         files = verilog.join(" "),
-        hi = tie_cell(lib, "TIEHI").unwrap_or_else(|| "TIEHI H".into()),
-        lo = tie_cell(lib, "TIELO").unwrap_or_else(|| "TIELO L".into()),
-        stat = stat.display(),
-        net = netlist.display(),
         abc = abc_script(work)?,
     );
     let out = run("yosys", Command::new("yosys").current_dir(work).args(["-q", "-p", &script]))?;
     if !out.status.success() {
         return Err(format!("yosys mapping of {top} onto {} failed:\n{}", lib.path.display(), text(&out)));
     }
-    let stat_text = fs::read_to_string(work.join(&stat)).map_err(|e| format!("yosys wrote no statistics: {e}"))?;
-    let counts = super::yosys::parse_stat(&stat_text);
-    let mut cells = BTreeMap::new();
-    let mut area = 0.0;
-    let mut flip_flops = 0;
-    for (name, n) in counts.cells {
-        let a = lib.areas.get(&name).copied().unwrap_or(0.0) * n as f64;
-        if name.starts_with("DFF") || name.starts_with("sky130_fd_sc_hd__df") {
-            flip_flops += n;
-        }
-        area += a;
-        cells.insert(name, (n, a));
-    }
-    let (critical_path_ps, critical_logic_ps) = sta_critical_path(work, &netlist, top, lib)?;
-    let netlist = work.join(netlist);
-    Ok(AsicReport {
-        liberty: lib.path.display().to_string(),
+    let cells = yosys::read_stat(work, stat)?.cells;
+    let (critical_path_ps, critical_logic_ps) = sta_critical_path(work, Path::new(&netlist), top, lib)?;
+    Ok(Mapped {
         cells,
-        area_um2: area,
-        flip_flops,
         critical_path_ps,
         critical_logic_ps,
-        fmax_mhz: if critical_path_ps > 0.0 { 1e6 / critical_path_ps } else { f64::INFINITY },
-        netlist,
+        netlist: work.join(netlist),
+        netlist_json: work.join(netlist_json),
         settings: MAP_SCRIPT_NOTE.to_string(),
     })
 }
 
-/// Area per module (its own cells only, not its submodules'), from a
-/// mapping that keeps the hierarchy: how the area splits between the
-/// bitwise layers, the popcount trees and the top (scale tree, registers).
-pub fn module_areas(
-    work: &Path,
-    verilog: &[String],
-    top: &str,
-    lib: &Liberty,
-) -> Result<BTreeMap<String, f64>, String> {
+/// The cells of every module (its own, not its submodules') from a mapping
+/// that keeps the hierarchy: how the area splits between the bitwise
+/// layers, the popcount trees and the top (scale tree, registers).
+pub fn module_cells(work: &Path, verilog: &[String], top: &str, lib: &CellLibrary) -> Result<CellStats, String> {
     let libp = lib.path.display().to_string();
-    let stat = PathBuf::from("asic_hier_stat.txt");
+    let stat = "asic_hier_stat.json";
     let script = format!(
         "read_verilog {files}; synth -top {top}; dfflegalize -cell $_DFF_P_ 01; dfflibmap -liberty {libp}; \
-         abc -script {abc} -liberty {libp}; opt_clean; tee -q -o {stat} stat -liberty {libp}",
+         abc -script {abc} -liberty {libp}; opt_clean; tee -q -o {stat} stat -json",
         files = verilog.join(" "),
-        stat = stat.display(),
         abc = abc_script(work)?,
     );
     let out = run("yosys", Command::new("yosys").current_dir(work).args(["-q", "-p", &script]))?;
     if !out.status.success() {
         return Err(format!("yosys hierarchical mapping of {top} failed:\n{}", text(&out)));
     }
-    let text = fs::read_to_string(work.join(&stat)).map_err(|e| format!("yosys wrote no statistics: {e}"))?;
-    let mut areas = BTreeMap::new();
-    for line in text.lines() {
-        if let Some(rest) = line.trim().strip_prefix("Chip area for module '\\")
-            && let Some((name, value)) = rest.split_once("':")
-            && let Ok(v) = value.trim().parse::<f64>()
-        {
-            areas.insert(name.to_string(), v);
-        }
-    }
-    Ok(areas)
-}
-
-/// `CELL PIN` of the first tie cell whose name starts with `prefix`.
-fn tie_cell(lib: &Liberty, prefix: &str) -> Option<String> {
-    let pin = if prefix == "TIEHI" { "H" } else { "L" };
-    lib.areas.keys().find(|c| c.starts_with(prefix)).map(|c| format!("{c} {pin}")).or_else(|| {
-        let sky = if prefix == "TIEHI" { "sky130_fd_sc_hd__conb_1 HI" } else { "sky130_fd_sc_hd__conb_1 LO" };
-        lib.areas.contains_key("sky130_fd_sc_hd__conb_1").then(|| sky.to_string())
-    })
+    yosys::read_stat(work, stat)
 }
 
 /// The longest path's arrival plus setup, and its logic alone (arrival
 /// minus the launching flip-flop's clock-to-Q), from OpenSTA with a relaxed clock.
-fn sta_critical_path(work: &Path, netlist: &Path, top: &str, lib: &Liberty) -> Result<(f64, f64), String> {
+fn sta_critical_path(work: &Path, netlist: &Path, top: &str, lib: &CellLibrary) -> Result<(f64, f64), String> {
     // A period far above any path, in library units, so slack = period - path.
     // 100 ns: longer than any path here, short enough for OpenSTA's float precision.
     let period = 1.0e5 / lib.time_unit_ps;
@@ -259,7 +170,7 @@ fn sta_critical_path(work: &Path, netlist: &Path, top: &str, lib: &Liberty) -> R
 /// (input pin `load_pin`): the gate's fan-out-of-4 delay, worst edge.
 pub fn gate_delay_ps(
     work: &Path,
-    lib: &Liberty,
+    lib: &CellLibrary,
     cell: &str,
     pins: (&str, &str, &str),
     load: (&str, &str),
@@ -294,7 +205,7 @@ pub fn gate_delay_ps(
 
 /// Verilog models of every cell, written by Yosys from the Liberty
 /// functions, for simulating a mapped netlist.
-pub fn cell_models(work: &Path, lib: &Liberty) -> Result<PathBuf, String> {
+pub fn cell_models(work: &Path, lib: &CellLibrary) -> Result<PathBuf, String> {
     let models = work.join("cell_models.v");
     let models = std::path::absolute(&models).map_err(|e| format!("cannot resolve {}: {e}", models.display()))?;
     let script =
@@ -304,18 +215,4 @@ pub fn cell_models(work: &Path, lib: &Liberty) -> Result<PathBuf, String> {
         return Err(format!("yosys could not model the cells of {}:\n{}", lib.path.display(), text(&out)));
     }
     Ok(models)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_cell_areas_and_attributes() {
-        let lib = "library (x) {\n  time_unit : \"1ps\";\n  cell (AND2x2) {\n    area : 0.08748;\n    pin (A) { }\n  }\n  cell (\"INVx1\") {\n    area : 0.04374 ;\n  }\n}\n";
-        assert_eq!(attribute(lib, "time_unit").as_deref(), Some("1ps"));
-        let areas = cell_areas(lib);
-        assert_eq!(areas["AND2x2"], 0.08748);
-        assert_eq!(areas["INVx1"], 0.04374);
-    }
 }

@@ -109,7 +109,7 @@ pub fn synth_cells(verilog: &[(String, String)], top: &str, board: Board, work: 
     let names: Vec<&str> = verilog.iter().map(|(n, _)| n.as_str()).collect();
     let script = format!("read_verilog {}; {command}; tee -q -o {STAT} stat -json", names.join(" "));
     flow.run("synthesis", flow.yosys, vec!["-q".into(), "-p".into(), script])?;
-    let cells = parse_yosys_cells(&flow.read(STAT)?).map_err(|e| format!("{STAT}: {e}"))?;
+    let cells = super::yosys::read_stat(work, STAT)?.cells;
     Ok(SynthCells {
         top: top.to_string(),
         command,
@@ -210,8 +210,7 @@ impl<'w> Flow<'w> {
             self.synth
         );
         let step = self.run("synthesis", self.yosys, vec!["-p".into(), script])?.0;
-        let stat = self.read(STAT)?;
-        Ok((step, parse_yosys_cells(&stat).map_err(|e| format!("{STAT}: {e}"))?))
+        Ok((step, super::yosys::read_stat(self.work, STAT)?.cells))
     }
 
     /// nextpnr: the placed design, its Fmax and the resources it uses.
@@ -347,17 +346,6 @@ pub fn parse_fmax(log: &str) -> Option<f64> {
     value.trim().parse().ok()
 }
 
-/// Cell counts from Yosys `stat -json`, without Yosys's own `$` cells.
-pub fn parse_yosys_cells(stat: &str) -> Result<BTreeMap<String, u64>, String> {
-    let json: serde_json::Value = serde_json::from_str(stat).map_err(|e| e.to_string())?;
-    let by_type = json["design"]["num_cells_by_type"].as_object().ok_or("no design.num_cells_by_type")?;
-    Ok(by_type
-        .iter()
-        .filter(|(name, _)| !name.starts_with('$'))
-        .map(|(name, n)| (name.clone(), n.as_u64().unwrap_or(0)))
-        .collect())
-}
-
 /// The `utilization` table of nextpnr's `--report`, resources in use only.
 pub fn parse_utilisation(report: &str) -> Result<BTreeMap<String, Usage>, String> {
     let json: serde_json::Value = serde_json::from_str(report).map_err(|e| e.to_string())?;
@@ -409,7 +397,7 @@ mod tests {
     fn cells_and_utilisation_are_read_from_the_tools_json() {
         let stat = r#"{"modules": {}, "design": {"num_cells": 9, "num_cells_by_type":
             {"$scopeinfo": 2, "LUT1": 1, "LUT4": 3, "DFFR": 2, "ALU": 1, "MUX2_LUT5": 1, "SDPB": 1}}}"#;
-        let cells = parse_yosys_cells(stat).unwrap();
+        let cells = crate::eda::yosys::parse_stat(stat).unwrap().cells;
         assert!(!cells.contains_key("$scopeinfo"));
         assert_eq!((count(&cells, is_lut), count(&cells, is_flip_flop)), (4, 2));
         assert_eq!((count(&cells, is_carry), count(&cells, is_block_ram)), (1, 1));

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
+use vcd::{Command, ReferenceIndex, ScopeItem, Value};
 
 /// What drives the data inputs while toggles are counted.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -99,111 +100,123 @@ struct Var {
     range: Option<(i64, i64)>,
 }
 
+/// The variables of one scope, grouped by identifier code: variables that
+/// share a code are aliases of one value, whose width the first one gives.
+#[derive(Default)]
+struct Traced {
+    group_of: HashMap<vcd::IdCode, usize>,
+    groups: Vec<(usize, Vec<Var>)>,
+}
+
+impl Traced {
+    /// Adds the variables declared directly in every scope called `scope`.
+    fn collect(&mut self, items: &[ScopeItem], scope: &str, inside: bool) -> Result<(), String> {
+        for item in items {
+            match item {
+                ScopeItem::Scope(s) => self.collect(&s.items, scope, s.identifier == scope)?,
+                ScopeItem::Var(v) if inside => self.add(v)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, var: &vcd::Var) -> Result<(), String> {
+        let width = var.size as usize;
+        let mut name = var.reference.clone();
+        let mut index = var.index;
+        // Some writers glue a vector's range to its name: `a[7:0]`.
+        if index.is_none()
+            && let Some(at) = name.find('[').filter(|_| name.ends_with(']') && width > 1)
+        {
+            let glued = &name[at..];
+            index = Some(glued.parse().map_err(|_| format!("trace variable {name}: bad range {glued}"))?);
+            name.truncate(at);
+        }
+        let range = index.map(|i| match i {
+            ReferenceIndex::BitSelect(b) => (i64::from(b), i64::from(b)),
+            ReferenceIndex::Range(msb, lsb) => (i64::from(msb), i64::from(lsb)),
+        });
+        let next = self.groups.len();
+        let group = *self.group_of.entry(var.code).or_insert(next);
+        if group == next {
+            self.groups.push((width, vec![]));
+        }
+        self.groups[group].1.push(Var { name, range });
+        Ok(())
+    }
+}
+
+/// A bit's value is 0, 1, or this for x and z (which do not toggle).
+const UNKNOWN: u8 = 2;
+
+fn level(v: Value) -> u8 {
+    match v {
+        Value::V0 => 0,
+        Value::V1 => 1,
+        Value::X | Value::Z => UNKNOWN,
+    }
+}
+
+/// Applies one value change (most significant bit first, as written) to
+/// `bits`, counting 0 <-> 1 changes in `counts` when `counting`.
+fn apply(bits: &mut [u8], counts: &mut [u64], change: &[Value], counting: bool) {
+    // A shorter vector is extended on the left with 0, or with its x or z.
+    let pad = match change.first() {
+        Some(Value::X | Value::Z) => UNKNOWN,
+        _ => 0,
+    };
+    for (pos, (old, count)) in bits.iter_mut().zip(counts.iter_mut()).enumerate() {
+        let new = change.len().checked_sub(pos + 1).map_or(pad, |k| level(change[k]));
+        if counting && *old != new && *old != UNKNOWN && new != UNKNOWN {
+            *count += 1;
+        }
+        *old = new;
+    }
+}
+
 /// Toggles (0 <-> 1 changes, not x or z) at or after time `from`, per bit
 /// of every variable declared directly in scope `scope`, named `name` or
 /// `name[i]`. Variables sharing an identifier code (aliases) get the same count.
 pub fn count_toggles(vcd: impl BufRead, scope: &str, from: u64) -> Result<HashMap<String, u64>, String> {
-    let mut lines = vcd.lines();
-    let mut words: Vec<String> = vec![];
-    // The header, as a stream of words.
-    for line in lines.by_ref() {
-        let line = line.map_err(|e| format!("cannot read the trace: {e}"))?;
-        let done = line.contains("$enddefinitions");
-        words.extend(line.split_whitespace().map(str::to_string));
-        if done {
-            break;
-        }
-    }
-    let mut codes: HashMap<String, usize> = HashMap::new();
-    let mut vars: Vec<(usize, Vec<Var>)> = vec![];
-    let mut scopes: Vec<String> = vec![];
-    let mut i = 0;
-    while i < words.len() {
-        match words[i].as_str() {
-            "$scope" => {
-                scopes.push(words.get(i + 2).cloned().unwrap_or_default());
-                i += 3;
-            }
-            "$upscope" => {
-                scopes.pop();
-                i += 1;
-            }
-            "$var" => {
-                let end = words[i..].iter().position(|w| w == "$end").ok_or("a $var without $end")? + i;
-                let field = |k: usize| words.get(i + k).filter(|_| i + k < end).map(String::as_str);
-                let width: usize = field(2).and_then(|w| w.parse().ok()).ok_or("a $var without a width")?;
-                let code = field(3).ok_or("a $var without a code")?.to_string();
-                let mut name = field(4).ok_or("a $var without a name")?.to_string();
-                let mut range_text = field(5).map(str::to_string);
-                if range_text.is_none()
-                    && let Some(at) = name.find('[').filter(|_| name.ends_with(']') && width > 1)
-                {
-                    range_text = Some(name[at..].to_string());
-                    name.truncate(at);
-                }
-                if scopes.last().map(String::as_str) == Some(scope) {
-                    let range = range_text.as_deref().map(parse_range).transpose()?;
-                    let next = codes.len();
-                    let index = *codes.entry(code).or_insert(next);
-                    if index == vars.len() {
-                        vars.push((width, vec![]));
-                    }
-                    vars[index].1.push(Var { name, range });
-                }
-                i = end + 1;
-            }
-            _ => i += 1,
-        }
-    }
-    if vars.is_empty() {
+    let mut parser = vcd::Parser::new(vcd);
+    let header = parser.parse_header().map_err(|e| format!("cannot read the trace's header: {e}"))?;
+    let mut traced = Traced::default();
+    traced.collect(&header.items, scope, false)?;
+    if traced.groups.is_empty() {
         return Err(format!("the trace declares no signal in scope {scope}"));
     }
-    // Current value (0, 1, or 2 for x/z) and toggle count of every bit, LSB first.
-    let mut values: Vec<Vec<u8>> = vars.iter().map(|(w, _)| vec![2; *w]).collect();
-    let mut counts: Vec<Vec<u64>> = vars.iter().map(|(w, _)| vec![0; *w]).collect();
+    let mut values: Vec<Vec<u8>> = traced.groups.iter().map(|(w, _)| vec![UNKNOWN; *w]).collect();
+    let mut counts: Vec<Vec<u64>> = traced.groups.iter().map(|(w, _)| vec![0; *w]).collect();
     let mut now = 0u64;
-    for line in lines {
-        let line = line.map_err(|e| format!("cannot read the trace: {e}"))?;
-        let line = line.trim();
-        let (value, code) = match line.as_bytes().first() {
-            Some(b'#') => {
-                now = line[1..].parse().map_err(|_| format!("bad time stamp {line}"))?;
-                continue;
+    for command in parser {
+        let mut record = |code, change: &[Value]| {
+            if let Some(&group) = traced.group_of.get(&code) {
+                apply(&mut values[group], &mut counts[group], change, now >= from);
             }
-            Some(b'b' | b'B') => line[1..].split_once(' ').ok_or_else(|| format!("bad vector change {line}"))?,
-            Some(b'0' | b'1' | b'x' | b'X' | b'z' | b'Z') => line.split_at(1),
-            _ => continue, // $dumpvars, $end, real values, comments
         };
-        let Some(&index) = codes.get(code.trim()) else { continue };
-        let bits = &mut values[index];
-        let text = value.as_bytes();
-        // A shorter vector is extended on the left with 0 (or its x/z).
-        let pad = match text.first() {
-            Some(b'x' | b'X' | b'z' | b'Z') => 2,
-            _ => 0,
-        };
-        for (pos, old) in bits.iter_mut().enumerate() {
-            let new = match text.len().checked_sub(pos + 1).map(|k| text[k]) {
-                Some(b'0') => 0,
-                Some(b'1') => 1,
-                Some(_) => 2,
-                None => pad,
-            };
-            if now >= from && *old != new && *old < 2 && new < 2 {
-                counts[index][pos] += 1;
-            }
-            *old = new;
+        match command.map_err(|e| format!("cannot read the trace: {e}"))? {
+            Command::Timestamp(t) => now = t,
+            Command::ChangeScalar(code, v) => record(code, &[v]),
+            Command::ChangeVector(code, v) => record(code, &Vec::from(v)),
+            _ => {} // $dumpvars, real and string values
         }
     }
+    Ok(per_bit(&traced, &counts))
+}
+
+/// The counts by bit name: `name` for a scalar, `name[i]` for each bit of
+/// a vector declared `[msb:lsb]`.
+fn per_bit(traced: &Traced, counts: &[Vec<u64>]) -> HashMap<String, u64> {
     let mut out = HashMap::new();
-    for (index, (_, names)) in vars.iter().enumerate() {
-        for var in names {
+    for ((_, vars), counts) in traced.groups.iter().zip(counts) {
+        for var in vars {
             match var.range {
                 None => {
-                    out.insert(var.name.clone(), counts[index][0]);
+                    out.insert(var.name.clone(), counts[0]);
                 }
                 Some((msb, lsb)) => {
-                    for (pos, &n) in counts[index].iter().enumerate() {
+                    for (pos, &n) in counts.iter().enumerate() {
                         let bit = if msb >= lsb { lsb + pos as i64 } else { lsb - pos as i64 };
                         out.insert(format!("{}[{bit}]", var.name), n);
                     }
@@ -211,17 +224,7 @@ pub fn count_toggles(vcd: impl BufRead, scope: &str, from: u64) -> Result<HashMa
             }
         }
     }
-    Ok(out)
-}
-
-/// `[7:0]` or `[3]`.
-fn parse_range(text: &str) -> Result<(i64, i64), String> {
-    let inner = text.trim().strip_prefix('[').and_then(|t| t.strip_suffix(']')).ok_or("bad range")?;
-    let parse = |s: &str| s.trim().parse::<i64>().map_err(|_| format!("bad range {text}"));
-    match inner.split_once(':') {
-        Some((msb, lsb)) => Ok((parse(msb)?, parse(lsb)?)),
-        None => parse(inner).map(|b| (b, b)),
-    }
+    out
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! bit) and power (gate counts x per-gate power). The PA paper's XNOR2 and
 //! AND2 figures price those two gates; a Liberty library prices the rest.
 
-use crate::eda::asic;
+use crate::measure::cells::CellKind;
 use crate::measure::liberty::{self, Direction};
 use crate::rtl::{BinOp, Design, Dir, Expr, Module, SigId, SigKind};
 use serde::Serialize;
@@ -32,23 +32,25 @@ pub struct AnalyticArea {
     pub cells: BTreeMap<String, String>,
 }
 
-/// Liberty cells that price each generator kind in the analytic estimates
-/// (first match by name prefix).
-const ANALYTIC_CELLS: &[(&str, &[&str])] = &[
-    ("inv", &["INVx1_", "sky130_fd_sc_hd__inv_1"]),
-    ("xor2", &["XOR2xp5_", "sky130_fd_sc_hd__xor2_1"]),
-    ("or2", &["OR2x2_", "sky130_fd_sc_hd__or2_1"]),
-    ("adder_bit", &["FAx1_", "sky130_fd_sc_hd__fa_1"]),
-    ("flip_flop", &["DFFHQNx1_", "sky130_fd_sc_hd__dfxtp_1"]),
-];
-
-/// The Liberty cell that prices `kind`, if the library has one.
-fn cell_for<'a>(kind: &str, names: impl IntoIterator<Item = &'a String>) -> Option<&'a String> {
-    let prefixes = ANALYTIC_CELLS.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p)?;
-    names.into_iter().find(|c| prefixes.iter().any(|p| c.starts_with(p)))
+/// The Liberty cell kind that prices each generator kind in the analytic
+/// estimates (XNOR2 and AND2 are the paper's).
+fn kind_of(generator_kind: &str) -> Option<CellKind> {
+    match generator_kind {
+        "inv" => Some(CellKind::Inverter),
+        "xor2" => Some(CellKind::Xor2),
+        "or2" => Some(CellKind::Or2),
+        "adder_bit" => Some(CellKind::FullAdder),
+        "flip_flop" => Some(CellKind::FlipFlop),
+        _ => None,
+    }
 }
 
-pub fn area(counts: &BTreeMap<String, u64>, lib: &asic::Liberty, shown: &str) -> AnalyticArea {
+/// The Liberty cell that prices generator kind `kind`, if the library has one.
+fn cell_for<'a>(kind: &str, lib: &'a liberty::Library) -> Option<&'a String> {
+    kind_of(kind)?.find(lib.cells.keys())
+}
+
+pub fn area(counts: &BTreeMap<String, u64>, lib: &liberty::Library, shown: &str) -> AnalyticArea {
     let mut by_kind = BTreeMap::new();
     let mut cells = BTreeMap::new();
     let per_um2 = |nm2: f64| nm2 / 1e6;
@@ -56,8 +58,8 @@ pub fn area(counts: &BTreeMap<String, u64>, lib: &asic::Liberty, shown: &str) ->
         let (cell, area) = match kind.as_str() {
             "xnor2" => ("paper XNOR2".to_string(), per_um2(PAPER_XNOR2.area_nm2)),
             "and2" => ("paper AND2".to_string(), per_um2(PAPER_AND2.area_nm2)),
-            other => match cell_for(other, lib.areas.keys()) {
-                Some(c) => (c.clone(), lib.areas[c]),
+            other => match cell_for(other, lib) {
+                Some(c) => (c.clone(), lib.cells[c].area),
                 None => continue, // comparators, multipliers: no single cell
             },
         };
@@ -483,7 +485,7 @@ fn ps(seconds: f64) -> f64 {
 
 /// The load every gate drives in the model: four minimum inverters.
 fn fanout_load(lib: &liberty::Library) -> Result<(f64, String), String> {
-    let inv = cell_for("inv", lib.cells.keys()).ok_or("the Liberty library has no minimum inverter")?;
+    let inv = CellKind::Inverter.cell_in(lib)?;
     let cap = lib.cells[inv].inputs().map(|(_, p)| p.capacitance).next().unwrap_or(0.0);
     Ok((FANOUT * cap, inv.clone()))
 }
@@ -498,8 +500,8 @@ fn delays(lib: &liberty::Library) -> Result<(Delays, DelaySources), String> {
     let mut shown = BTreeMap::new();
     shown.insert("xnor2".to_string(), (PAPER_XNOR2.delay_ps, "paper XNOR2".to_string()));
     shown.insert("and2".to_string(), (PAPER_AND2.delay_ps, "paper AND2".to_string()));
-    let mut worst = |kind: &str, label: &str, outputs: &dyn Fn(&str) -> bool, arc: &str| -> Result<f64, String> {
-        let name = cell_for(kind, lib.cells.keys()).ok_or_else(|| format!("the Liberty library has no {kind} cell"))?;
+    let mut worst = |kind: CellKind, label: &str, outputs: &dyn Fn(&str) -> bool, arc: &str| -> Result<f64, String> {
+        let name = kind.cell_in(lib)?;
         let cell = &lib.cells[name];
         let d = cell
             .outputs()
@@ -513,13 +515,13 @@ fn delays(lib: &liberty::Library) -> Result<(Delays, DelaySources), String> {
     let any = |_: &str| true;
     let carry = |o: &str| o.to_ascii_uppercase().starts_with("CO");
     let sum = |o: &str| !o.to_ascii_uppercase().starts_with("CO");
-    let inv_ps = worst("inv", "inv", &any, "combinational")?;
-    let xor2 = worst("xor2", "xor2", &any, "combinational")?;
-    let or2 = worst("or2", "or2", &any, "combinational")?;
-    let fa_carry = worst("adder_bit", "fa_carry", &carry, "combinational")?;
-    let fa_sum = worst("adder_bit", "fa_sum", &sum, "combinational")?;
-    let clk_to_q = worst("flip_flop", "clk_to_q", &any, "rising_edge")?;
-    let ff = cell_for("flip_flop", lib.cells.keys()).ok_or("the Liberty library has no flip-flop")?;
+    let inv_ps = worst(CellKind::Inverter, "inv", &any, "combinational")?;
+    let xor2 = worst(CellKind::Xor2, "xor2", &any, "combinational")?;
+    let or2 = worst(CellKind::Or2, "or2", &any, "combinational")?;
+    let fa_carry = worst(CellKind::FullAdder, "fa_carry", &carry, "combinational")?;
+    let fa_sum = worst(CellKind::FullAdder, "fa_sum", &sum, "combinational")?;
+    let clk_to_q = worst(CellKind::FlipFlop, "clk_to_q", &any, "rising_edge")?;
+    let ff = CellKind::FlipFlop.cell_in(lib)?;
     let setup = lib.cells[ff]
         .inputs()
         .filter(|(_, p)| !p.clock)
@@ -604,7 +606,7 @@ pub fn power(
         let uw = match kind.as_str() {
             "xnor2" => n * PAPER_XNOR2.power_nw / 1e3,
             "and2" => n * PAPER_AND2.power_nw / 1e3,
-            other => match cell_for(other, lib.cells.keys()) {
+            other => match cell_for(other, lib) {
                 Some(c) => {
                     let (e, leak) = cell_energy(&lib.cells[c], load, lib.voltage);
                     energy += n * e;

@@ -273,6 +273,8 @@ pub struct Timing {
 #[derive(Clone, Debug)]
 pub struct Pin {
     pub direction: Direction,
+    /// The output's Boolean `function`, as written ("1" on a tie-high cell).
+    pub function: Option<String>,
     /// `clock : true`: a flip-flop's clock input.
     pub clock: bool,
     /// Input capacitance, F.
@@ -283,6 +285,8 @@ pub struct Pin {
 
 #[derive(Clone, Debug)]
 pub struct Cell {
+    /// `area`, in the library's unit (um^2 in ASAP7 and sky130).
+    pub area: f64,
     /// Leakage, W: `cell_leakage_power`, else the state-independent
     /// `leakage_power` groups summed over power pins, else the mean over states.
     pub leakage: f64,
@@ -293,6 +297,8 @@ pub struct Cell {
 #[derive(Clone, Debug)]
 pub struct Library {
     pub name: String,
+    /// `time_unit`, s.
+    pub time_unit: f64,
     /// `nom_voltage`, V.
     pub voltage: f64,
     /// Units as the file states them, for the reports.
@@ -468,6 +474,7 @@ fn pin(g: &Group, templates: &Templates, units: &Units) -> Result<Pin, String> {
     }
     Ok(Pin {
         direction,
+        function: g.attr("function").map(str::to_string),
         clock: g.attr("clock") == Some("true"),
         capacitance: g.number("capacitance").unwrap_or(0.0) * units.cap,
         internal_power,
@@ -505,9 +512,11 @@ pub fn library(lib: &Group) -> Result<Library, String> {
                 pins.insert(pin_name.clone(), data.clone());
             }
         }
-        cells.insert(name.clone(), Cell { leakage: leakage(c, &units), pins });
+        let area = c.number("area").unwrap_or(0.0);
+        cells.insert(name.clone(), Cell { area, leakage: leakage(c, &units), pins });
     }
-    Ok(Library { name: lib.args.first().cloned().unwrap_or_default(), voltage, units: shown, cells })
+    let name = lib.args.first().cloned().unwrap_or_default();
+    Ok(Library { name, time_unit: units.time, voltage, units: shown, cells })
 }
 
 impl Pin {
@@ -690,6 +699,10 @@ mod tests {
         assert_eq!(inv.pins["A"].direction, Direction::Input);
         assert_eq!(inv.pins["Y"].internal_power.len(), 2);
         assert!((lib.cells["DFF"].leakage - 200e-12).abs() < 1e-24);
+        // `area` without its `;`, as some ASAP7 cells have it.
+        assert_eq!((inv.area, lib.cells["DFF"].area), (0.04, 0.0));
+        assert_eq!(inv.pins["Y"].function.as_deref(), Some("!A"));
+        assert_eq!(lib.time_unit, 1e-12);
         assert!(lib.units.contains("internal energy 1e-15 J"), "{}", lib.units);
     }
 

@@ -23,45 +23,9 @@ pub struct Energy {
     pub untraced: usize,
 }
 
-/// Joins the bits that `assign` aliases into nets: the net number of every
-/// bit name, and the number of nets.
-fn nets(netlist: &Netlist) -> (HashMap<&str, usize>, usize) {
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let pins = netlist.instances.iter().flat_map(|i| i.pins.iter().map(|(_, b)| b));
-    let aliased = netlist.aliases.iter().flat_map(|(a, b)| [a, b]);
-    for name in pins.chain(aliased).filter_map(net_name) {
-        let next = index.len();
-        index.entry(name).or_insert(next);
-    }
-    // Union-find over the aliases.
-    let mut parent: Vec<usize> = (0..index.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    for (a, b) in &netlist.aliases {
-        if let (Some(a), Some(b)) = (net_name(a), net_name(b)) {
-            let (ra, rb) = (root(&mut parent, index[a]), root(&mut parent, index[b]));
-            parent[ra] = rb;
-        }
-    }
-    let mut dense: HashMap<usize, usize> = HashMap::new();
-    let mut out = HashMap::new();
-    for (name, i) in index {
-        let r = root(&mut parent, i);
-        let next = dense.len();
-        out.insert(name, *dense.entry(r).or_insert(next));
-    }
-    let count = dense.len();
-    (out, count)
-}
-
-fn net_name(b: &Bit) -> Option<&str> {
+fn net_of(b: &Bit) -> Option<usize> {
     match b {
-        Bit::Net(n) => Some(n),
+        Bit::Net(n) => Some(*n),
         Bit::Const(_) => None,
     }
 }
@@ -80,25 +44,18 @@ pub fn per_cycle(
     if cycles == 0 {
         return Err("no cycles were simulated: give a positive cycle count".into());
     }
-    let (net_of, count) = nets(netlist);
-    // Per net: load (F) and toggles per cycle (the highest of its aliases).
-    let mut load = vec![0.0; count];
-    let mut rate: Vec<Option<f64>> = vec![None; count];
-    for (name, &n) in &net_of {
-        if let Some(&t) = toggles.get(*name) {
-            let r = t as f64 / cycles as f64;
-            rate[n] = Some(rate[n].map_or(r, |old: f64| old.max(r)));
-        }
-    }
-    // A net tied to a constant never toggles, traced or not.
-    for (a, b) in &netlist.aliases {
-        if let (Bit::Const(_), Bit::Net(n)) | (Bit::Net(n), Bit::Const(_)) = (a, b) {
-            rate[net_of[n.as_str()]].get_or_insert(0.0);
-        }
-    }
+    let count = netlist.nets.len();
+    // Per net: toggles per cycle, the highest of its names' (None: not traced).
+    let rate: Vec<Option<f64>> = netlist
+        .nets
+        .iter()
+        .map(|names| names.iter().filter_map(|n| toggles.get(n)).map(|&t| t as f64 / cycles as f64).reduce(f64::max))
+        .collect();
     let mut e = Energy { nets: count, untraced: rate.iter().filter(|r| r.is_none()).count(), ..Energy::default() };
     let rate: Vec<f64> = rate.into_iter().map(|r| r.unwrap_or(0.0)).collect();
-    let clock_net = net_of.get(clock).copied();
+    let clock_net = netlist.nets.iter().position(|names| names.iter().any(|n| n == clock));
+    // Per net: the input pins it drives, F.
+    let mut load = vec![0.0; count];
     let mut cells = Vec::with_capacity(netlist.instances.len());
     for inst in &netlist.instances {
         let cell = lib.cells.get(&inst.cell).ok_or_else(|| {
@@ -109,20 +66,18 @@ pub fn per_cycle(
                 .pins
                 .get(pin_name)
                 .ok_or_else(|| format!("cell {} has no pin {pin_name} (instance {})", inst.cell, inst.name))?;
-            if let (Direction::Input, Some(name)) = (pin.direction, net_name(bit)) {
-                load[net_of[name]] += pin.capacitance;
+            if let (Direction::Input, Some(n)) = (pin.direction, net_of(bit)) {
+                load[n] += pin.capacitance;
             }
         }
         e.leakage += cell.leakage;
         cells.push(cell);
     }
     for (inst, cell) in netlist.instances.iter().zip(cells) {
-        let net_at = |pin: &str| {
-            inst.pins.iter().find(|(p, _)| p == pin).and_then(|(_, b)| net_name(b)).map(|name| net_of[name])
-        };
+        let net_at = |pin: &str| inst.pins.iter().find(|(p, _)| p == pin).and_then(|(_, b)| net_of(b));
         for (pin_name, bit) in &inst.pins {
             let pin = &cell.pins[pin_name];
-            let Some(n) = net_name(bit).map(|name| net_of[name]) else { continue };
+            let Some(n) = net_of(bit) else { continue };
             if pin.internal_power.is_empty() || rate[n] == 0.0 {
                 continue;
             }
@@ -200,7 +155,21 @@ impl PowerReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::liberty;
+    use crate::measure::{liberty, netlist};
+
+    /// A flip-flop whose output drives two inverters, once under an alias
+    /// (q2), and a constant wire, as Yosys writes them in JSON.
+    const HAND_COMPUTED: &str = r#"{"modules": {"top": {
+      "cells": {
+        "r": {"type": "DFF", "connections": {"CLK": [2], "D": [3], "QN": [4]}},
+        "i1": {"type": "INV", "connections": {"A": [4], "Y": [5]}},
+        "i2": {"type": "INV", "connections": {"A": [4], "Y": [6]}}
+      },
+      "netnames": {
+        "clk": {"bits": [2]}, "a": {"bits": [3]}, "q": {"bits": [4]}, "q2": {"bits": [4]},
+        "y": {"bits": [5]}, "n": {"bits": [6]}, "y2": {"bits": ["0"]}
+      }
+    }}}"#;
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-9 * b.abs().max(1e-30)
@@ -209,23 +178,14 @@ mod tests {
     #[test]
     fn energy_of_a_hand_computed_netlist() {
         let lib = liberty::library(&liberty::parse(liberty::TINY).unwrap()).unwrap();
-        let netlist = crate::measure::netlist::parse(
-            "module top(clk, a, y);
-               input clk; input a; output y; wire q; wire n; wire q2;
-               DFF r (.CLK(clk), .D(a), .QN(q));
-               INV i1 (.A(q2), .Y(y));
-               INV i2 (.A(q), .Y(n));
-               assign q2 = q;
-               assign y2 = 1'h0;
-             endmodule",
-        )
-        .unwrap();
+        let netlist = netlist::parse(HAND_COMPUTED, "top").unwrap();
         let toggles: HashMap<String, u64> =
             [("clk", 20), ("a", 6), ("q", 4), ("q2", 4), ("y", 4)].map(|(n, t)| (n.to_string(), t)).into();
         let e = per_cycle(&lib, &netlist, &toggles, 10, 10e-12, "clk").unwrap();
         // Nets: clk (CLK 0.4 fF, 2 toggles/cycle), a (D 0.6 fF, 0.6), q = q2
-        // (two INV inputs, 1.0 fF, 0.4), y (no load, 0.4), n (not traced), y2 (constant).
-        assert_eq!((e.nets, e.untraced), (6, 1));
+        // (two INV inputs, 1.0 fF, 0.4), y (no load, 0.4), n (not traced);
+        // y2 is a constant, not a net.
+        assert_eq!((e.nets, e.untraced), (5, 1));
         assert!(close(e.toggles_per_cycle, 3.4), "{}", e.toggles_per_cycle);
         // 1/2 V^2 (0.4 x 2 + 0.6 x 0.6 + 1.0 x 0.4) fF = 0.245 x 1.56 fJ.
         assert!(close(e.switching, 0.245 * 1.56e-15), "{}", e.switching);
@@ -246,9 +206,16 @@ mod tests {
     fn errors_name_the_missing_cell_or_pin() {
         let lib = liberty::library(&liberty::parse(liberty::TINY).unwrap()).unwrap();
         let none = HashMap::new();
-        let unknown = crate::measure::netlist::parse("module m(a); input a; NAND2 g (.A(a)); endmodule").unwrap();
+        let one_cell = |cell: &str, pin: &str| {
+            let json = format!(
+                r#"{{"modules": {{"m": {{"cells": {{"g": {{"type": "{cell}", "connections": {{"{pin}": [2]}}}}}},
+                "netnames": {{"a": {{"bits": [2]}}}}}}}}}}"#
+            );
+            netlist::parse(&json, "m").unwrap()
+        };
+        let unknown = one_cell("NAND2", "A");
         assert!(per_cycle(&lib, &unknown, &none, 1, 0.0, "clk").unwrap_err().contains("cell NAND2 (instance g)"));
-        let bad_pin = crate::measure::netlist::parse("module m(a); input a; INV g (.B(a)); endmodule").unwrap();
+        let bad_pin = one_cell("INV", "B");
         assert!(per_cycle(&lib, &bad_pin, &none, 1, 0.0, "clk").unwrap_err().contains("no pin B"));
         assert!(per_cycle(&lib, &bad_pin, &none, 0, 0.0, "clk").unwrap_err().contains("no cycles"));
     }

@@ -4,12 +4,13 @@
 //! with power from simulated toggles. Every figure names where it came
 //! from and under which settings.
 
-use crate::eda::{self, asic};
+use crate::eda;
 use crate::generator::render::Rendered;
 use crate::measure::activity::{self, GateLevel, Stimulus};
 use crate::measure::analytic::{self, AnalyticPower, AnalyticTiming};
+use crate::measure::asic::{self, AsicReport};
+use crate::measure::netlist;
 use crate::measure::power::{self, PowerReport};
-use crate::measure::{liberty, netlist};
 use crate::rtl::{BinOp, Design, Expr, Module};
 use crate::spec::params::Block;
 use serde::Serialize;
@@ -111,7 +112,7 @@ fn const_ones(e: &Expr) -> Option<u64> {
 pub struct CellReport {
     pub source: String,
     #[serde(flatten)]
-    pub mapped: asic::AsicReport,
+    pub mapped: AsicReport,
     /// Area (um^2) by part: bitwise layers, popcount trees, and the top
     /// (input and pipeline registers, comparators, scale tree, output).
     pub area_split_um2: BTreeMap<String, f64>,
@@ -186,11 +187,9 @@ fn build(
     let (mut analytic_7nm, mut analytic_7nm_timing, mut analytic_7nm_power) = (None, None, None);
     for (i, path) in liberties.iter().enumerate() {
         let lib_dir = work.join(format!("lib{i}"));
-        let lib = asic::load_liberty(path, &lib_dir)?;
+        let lib = asic::load(path, &lib_dir)?;
         let shown = path.display().to_string();
-        let first_asap7 = analytic_7nm.is_none() && lib.areas.keys().any(|c| c.contains("ASAP7"));
-        // Parsed only when needed: a large library takes a while.
-        let cells = if first_asap7 || stimulus.is_some() { Some(read_liberty(&lib)?) } else { None };
+        let first_asap7 = analytic_7nm.is_none() && lib.is_asap7();
         progress(&format!("yosys + abc: mapping onto {shown}"), t0);
         let files: Vec<String> = verilog.iter().map(|f| format!("../{f}")).collect();
         let mapped = asic::map_and_time(&lib_dir, &files, &p.top, &lib)?;
@@ -207,15 +206,15 @@ fn build(
             };
             *split.entry(part.to_string()).or_default() += area * *instances.get(module).unwrap_or(&0) as f64;
         }
-        if let (true, Some(cells)) = (first_asap7, &cells) {
-            analytic_7nm = Some(analytic::area(&counts, &lib, &shown));
-            let timing = analytic::timing(&g.design, cells, &shown)?;
-            analytic_7nm_power = Some(analytic::power(&counts, cells, timing.fmax_mhz, &shown)?);
+        if first_asap7 {
+            analytic_7nm = Some(analytic::area(&counts, &lib.parsed, &shown));
+            let timing = analytic::timing(&g.design, &lib.parsed, &shown)?;
+            analytic_7nm_power = Some(analytic::power(&counts, &lib.parsed, timing.fmax_mhz, &shown)?);
             analytic_7nm_timing = Some(timing);
         }
-        let power = match (stimulus, &cells) {
-            (Some(s), Some(cells)) => Some(measured_power(rendered, &lib_dir, &lib, cells, &mapped, s, t0)?),
-            _ => None,
+        let power = match stimulus {
+            Some(s) => Some(measured_power(rendered, &lib_dir, &lib, &mapped, s, t0)?),
+            None => None,
         };
         libraries.push(CellReport {
             source: format!("{shown} mapped by yosys/abc, timed by OpenSTA"),
@@ -245,38 +244,30 @@ fn build(
     })
 }
 
-/// The power data of a library loaded by [`asic::load_liberty`].
-fn read_liberty(lib: &asic::Liberty) -> Result<liberty::Library, String> {
-    let shown = lib.path.display();
-    let text = std::fs::read_to_string(&lib.path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    liberty::parse(&text).and_then(|g| liberty::library(&g)).map_err(|e| format!("Liberty file {shown}: {e}"))
-}
-
 /// Power of the mapped netlist: simulated with the Liberty cells modelled
 /// by Yosys, toggles counted, energies from the Liberty, at OpenSTA's Fmax.
 fn measured_power(
     rendered: &Rendered,
     lib_dir: &Path,
-    lib: &asic::Liberty,
-    cells: &liberty::Library,
-    mapped: &asic::AsicReport,
+    lib: &asic::Library,
+    mapped: &AsicReport,
     stimulus: &Stimulus,
     t0: Instant,
 ) -> Result<PowerReport, String> {
     let p = &rendered.params;
     let g = &rendered.generated;
     let read = |f: &Path| std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()));
-    let netlist_text = read(&mapped.netlist)?;
-    let models = asic::cell_models(lib_dir, lib)?;
+    let models = eda::asic::cell_models(lib_dir, &lib.flow)?;
     let gate_level = GateLevel {
         signature: &g.signature,
         // Read order: the cells, then the netlist that instantiates them.
-        verilog: vec![("cell_models.v".to_string(), read(&models)?), (format!("{}.v", p.top), netlist_text.clone())],
+        verilog: vec![("cell_models.v".to_string(), read(&models)?), (format!("{}.v", p.top), read(&mapped.netlist)?)],
     };
     progress(&format!("verilator: gate-level netlist, {} traced cycles", stimulus.cycles), t0);
     let toggles = activity::simulate(&gate_level, lib_dir, stimulus)?;
-    let netlist = netlist::parse(&netlist_text).map_err(|e| format!("{}: {e}", mapped.netlist.display()))?;
-    let energy = power::per_cycle(cells, &netlist, &toggles.by_bit, toggles.cycles, POWER_SLEW_S, "clk")?;
+    let json = read(&mapped.netlist_json)?;
+    let netlist = netlist::parse(&json, &p.top).map_err(|e| format!("{}: {e}", mapped.netlist_json.display()))?;
+    let energy = power::per_cycle(&lib.parsed, &netlist, &toggles.by_bit, toggles.cycles, POWER_SLEW_S, "clk")?;
     let source = format!(
         "toggles of the mapped netlist ({}) simulated by Verilator with the cells modelled by Yosys from the \
          Liberty: {}; energies from the Liberty; at OpenSTA's maximum clock",
@@ -290,7 +281,7 @@ fn measured_power(
          the net drives (no wire load, outputs unloaded, input ports and the clock net included), V = nom_voltage; \
          leakage: cell_leakage_power or the state-independent leakage_power groups; zero-delay simulation, so \
          glitches are not counted; units: {}",
-        cells.units
+        lib.parsed.units
     );
     Ok(PowerReport::new(&energy, mapped.fmax_mhz, toggles.cycles, stimulus.seed, source, settings))
 }

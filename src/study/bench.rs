@@ -5,8 +5,9 @@
 //! criterion benchmarks (`cargo bench --bench speed`).
 
 use crate::eda::verilator::ModelOptions;
-use crate::eda::{self, asic, fpga};
+use crate::eda::{self, fpga};
 use crate::generator::render::{self, Rendered};
+use crate::measure::asic;
 use crate::measure::pnr::{self, FpgaReport, PnrDesign};
 use crate::rtl::{Dir, Module};
 use crate::sim::{Model, port_widths};
@@ -399,7 +400,7 @@ fn asic_rows(rows: &mut Vec<Row>, opts: &Options, base_files: &[(String, String)
     let work = &opts.work;
     let map = |files: &[(String, String)], top: &str, dir: &str| -> Result<asic::AsicReport, String> {
         let dir = work.join(dir);
-        let lib = asic::load_liberty(&opts.liberty, &dir)?;
+        let lib = asic::load(&opts.liberty, &dir)?;
         crate::util::files::write_files(&dir, files)?;
         let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
         asic::map_and_time(&dir, &names, top, &lib)

@@ -2,8 +2,10 @@
 //! measures on its own generated hardware mapped onto a standard-cell
 //! library, each with a verdict and the reason.
 
-use crate::eda::asic;
+use crate::eda;
 use crate::generator::render::{render, render_request};
+use crate::measure::asic;
+use crate::measure::cells::CellKind;
 use crate::measure::report::{PAPER_AND2, PAPER_XNOR2, Report, report};
 use crate::spec::params::Block;
 use crate::spec::request::Request;
@@ -102,15 +104,6 @@ fn split(r: &Report, part: &str) -> f64 {
     r.cell_libraries[0].area_split_um2.iter().filter(|(k, _)| k.starts_with(part)).map(|(_, v)| v).sum()
 }
 
-/// The first cell of the library whose name starts with one of `prefixes`.
-fn cell<'a>(lib: &'a asic::Liberty, prefixes: &[&str]) -> Result<&'a str, String> {
-    lib.areas
-        .keys()
-        .find(|c| prefixes.iter().any(|p| c.starts_with(p)))
-        .map(String::as_str)
-        .ok_or_else(|| format!("{} has no cell named {}", lib.path.display(), prefixes.join(" or ")))
-}
-
 /// How far a measured ratio is from the paper's, as a verdict; the worse
 /// of two verdicts is their maximum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -180,12 +173,13 @@ struct Constants {
 fn constants(b: &Bench, len: usize) -> Result<Constants, String> {
     // Single gates: fan-out-of-4 delay of the library's XNOR2 and AND2.
     let gates = b.work.join("gates");
-    let cells = asic::load_liberty(b.lib, &gates)?;
-    let inv = cell(&cells, &["INVx1_", "sky130_fd_sc_hd__inv_1"])?;
-    let xnor_cell = cell(&cells, &["XNOR2xp5_", "sky130_fd_sc_hd__xnor2_1"])?.to_string();
-    let and_cell = cell(&cells, &["AND2x2_", "sky130_fd_sc_hd__and2_1"])?.to_string();
-    let gate = |c: &str| asic::gate_delay_ps(&gates, &cells, c, ("A", "B", "Y"), (inv, "A"));
+    let library = asic::load(b.lib, &gates)?;
+    let inv = CellKind::Inverter.cell_in(&library.parsed)?;
+    let xnor_cell = CellKind::Xnor2.cell_in(&library.parsed)?.to_string();
+    let and_cell = CellKind::And2.cell_in(&library.parsed)?.to_string();
+    let gate = |c: &str| eda::asic::gate_delay_ps(&gates, &library.flow, c, ("A", "B", "Y"), (inv, "A"));
     let (t_xnor, t_and) = (gate(&xnor_cell)?, gate(&and_cell)?);
+    let (xnor_area, and_area) = (library.area(&xnor_cell), library.area(&and_cell));
     // The other constants: the logic on each design's critical path.
     let popcount = Request::popcount(len);
     let t_pop = logic_ps(&b.measure(&popcount)?);
@@ -214,7 +208,6 @@ fn constants(b: &Bench, len: usize) -> Result<Constants, String> {
         ),
         ("T_com (8-bit)".to_string(), t_com, format!("gen {}: {on_path}", comparator.flags())),
     ];
-    let (xnor_area, and_area) = (cells.areas[&xnor_cell], cells.areas[&and_cell]);
     Ok(Constants { xnor_cell, and_cell, xnor_area, and_area, t_xnor, t_and, t_pop, t_mul, t_add, t_com, listed })
 }
 
