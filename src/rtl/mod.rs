@@ -6,6 +6,7 @@
 //! generators sign- or zero-extend operands explicitly, so no Verilog
 //! context-width or signedness rule ever decides a result.
 
+pub mod count;
 pub mod names;
 
 use names::{is_legal_identifier, legalize};
