@@ -42,6 +42,14 @@ pub fn verilog_order(files: &[(String, String)], top: &str) -> Vec<String> {
     v
 }
 
+/// Every design file among `files` for the manifest: the Verilog in read
+/// order, then the data files it reads (`$readmemh`).
+fn design_files(files: &[(String, String)], top: &str) -> Vec<String> {
+    let mut names = verilog_order(files, top);
+    names.extend(files.iter().map(|(n, _)| n.clone()).filter(|n| !n.ends_with(".v")));
+    names
+}
+
 pub fn render(params: DesignParams) -> Rendered {
     render_with(params, None)
 }
@@ -50,8 +58,7 @@ pub fn render(params: DesignParams) -> Rendered {
 fn render_with(params: DesignParams, extra: Option<(&str, serde_json::Value)>) -> Rendered {
     let generated = generate(&params);
     let mut files = emit_design(&generated.design);
-    let verilog = verilog_order(&files, &params.top);
-    let mut json = manifest(&params, &generated, &verilog);
+    let mut json = manifest(&params, &generated, &design_files(&files, &params.top));
     if let Some((key, value)) = extra {
         json[key] = value;
     }

@@ -6,9 +6,11 @@ use super::{BinOp, Design, Expr, Module};
 use std::collections::BTreeMap;
 
 /// Gates by kind, counted in the generator's representation: two-input
-/// XNOR/XOR/AND bits with both inputs variable, inverters (including XOR
-/// with a constant 1), adder result bits (each at most one full adder),
-/// comparators, multipliers and flip-flops, times each module's instances.
+/// XNOR/XOR/AND/OR bits with both inputs variable, inverters (including
+/// XOR with a constant 1), adder result bits (each at most one full
+/// adder), 2:1 multiplexer bits (including the hold multiplexer of a
+/// register with an enable), comparators, multipliers, flip-flops and
+/// memory bits, times each module's instances.
 pub fn generator_counts(design: &Design) -> BTreeMap<String, u64> {
     let mut instances: BTreeMap<String, u64> = BTreeMap::new();
     count_instances(design, &design.top, 1, &mut instances);
@@ -36,7 +38,20 @@ fn module_counts(m: &Module) -> BTreeMap<String, u64> {
     }
     for r in &m.regs {
         count_expr(&r.next, &mut c);
-        *c.entry("flip_flop".into()).or_default() += u64::from(m.signal(r.target).width);
+        let width = u64::from(m.signal(r.target).width);
+        if let Some(enable) = &r.enable {
+            count_expr(enable, &mut c);
+            *c.entry("mux".into()).or_default() += width;
+        }
+        *c.entry("flip_flop".into()).or_default() += width;
+    }
+    // A read port's data register is the block RAM's own output register:
+    // counted in the memory, not as flip-flops.
+    for mem in &m.memories {
+        *c.entry("memory_bit".into()).or_default() += u64::from(mem.width) * u64::from(mem.depth);
+        let write = mem.write.iter().flat_map(|w| [&w.addr, &w.data, &w.enable]);
+        let reads = mem.reads.iter().flat_map(|r| [&r.addr, &r.enable]);
+        write.chain(reads).for_each(|e| count_expr(e, &mut c));
     }
     c
 }
@@ -68,10 +83,19 @@ fn count_expr(e: &Expr, c: &mut BTreeMap<String, u64>) {
             count_expr(lhs, c);
             count_expr(rhs, c);
         }
-        Expr::GeU { lhs, rhs } => {
+        Expr::Mux { sel, when_true, when_false } => {
+            add("mux", u64::from(when_true.width()));
+            [sel, when_true, when_false].into_iter().for_each(|p| count_expr(p, c));
+        }
+        Expr::Compare { lhs, rhs, .. } => {
             add("comparator", 1);
             count_expr(lhs, c);
             count_expr(rhs, c);
+        }
+        // A w-bit OR reduction is a tree of w - 1 two-input ORs.
+        Expr::ReduceOr(inner) => {
+            add("or2", u64::from(inner.width()) - 1);
+            count_expr(inner, c);
         }
         Expr::Concat(parts) => parts.iter().for_each(|p| count_expr(p, c)),
         Expr::Repeat { expr, .. } => count_expr(expr, c),
@@ -88,5 +112,32 @@ fn const_ones(e: &Expr) -> Option<u64> {
     match e {
         Expr::Const(k) => Some(k.words.iter().map(|w| u64::from(w.count_ones())).sum()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rtl::{Comparison, MemoryInit};
+
+    #[test]
+    fn muxes_comparators_enables_and_memories_are_counted() {
+        let mut m = Module::new("top");
+        m.clock_input();
+        let s = m.input("s", 1);
+        let a = m.input("a", 4);
+        let b = m.input("b", 4);
+        m.wire("pick", Expr::mux(s.clone(), a.clone(), b.clone()));
+        m.wire("less", Expr::compare_signed(Comparison::Lt, a.clone(), b.clone()));
+        m.wire("any", Expr::reduce_or(b.clone()));
+        m.reg_en("held", a.clone(), s.clone(), None);
+        let ram = m.memory("ram", 4, 16, MemoryInit::None);
+        m.write_port(ram, a.clone(), Expr::invert(b), s.clone());
+        m.read_port(ram, a, s);
+        let mut design = Design { top: "top".into(), ..Design::default() };
+        design.add(m);
+        let counts = generator_counts(&design);
+        let want = [("comparator", 1), ("flip_flop", 4), ("inv", 4), ("memory_bit", 64), ("mux", 8), ("or2", 3)];
+        assert_eq!(counts, want.into_iter().map(|(k, n)| (k.to_string(), n)).collect());
     }
 }
