@@ -88,3 +88,16 @@ pub fn render_request(request: &Request) -> Result<Rendered, String> {
     rendered.decomposition_summary = Some(report.summary());
     Ok(rendered)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_lists_the_verilog_in_read_order_then_the_data_files() {
+        let files: Vec<(String, String)> =
+            ["a.v", "top.v", "rom.hex", "b.v"].iter().map(|n| (n.to_string(), String::new())).collect();
+        assert_eq!(verilog_order(&files, "top"), ["a.v", "b.v", "top.v"]);
+        assert_eq!(design_files(&files, "top"), ["a.v", "b.v", "top.v", "rom.hex"]);
+    }
+}
