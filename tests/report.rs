@@ -5,7 +5,7 @@
 use mbnn::eda;
 use mbnn::generator::render::{Rendered, render};
 use mbnn::measure::asic;
-use mbnn::measure::report::generator_counts;
+use mbnn::rtl::count::generator_counts;
 use mbnn::spec::request::Request;
 use mbnn::verify::testbench::{Checks, Effort, verify};
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ fn bitwise_gate_counts_match_yosys_exactly() {
         mbnn::util::files::write_files(&dir, &r.files).unwrap();
         let counts = generator_counts(&r.generated.design);
         let mut instances = Default::default();
-        mbnn::measure::report::count_instances(&r.generated.design, &r.params.top, 1, &mut instances);
+        mbnn::rtl::count::count_instances(&r.generated.design, &r.params.top, 1, &mut instances);
         let mut yosys_gates = 0;
         for (module, times) in instances.iter().filter(|(m, _)| m.starts_with("xnor_n") || m.starts_with("and_n")) {
             let (stats, _) = eda::yosys::generic(&dir, &[format!("{module}.v")], module).unwrap();
@@ -58,7 +58,7 @@ fn constant_weights_leave_no_bitwise_gates() {
         assert_eq!(counts.get(kind).copied().unwrap_or(0), 0, "{kind}: {counts:?}");
     }
     let mut instances = Default::default();
-    mbnn::measure::report::count_instances(&r.generated.design, &r.params.top, 1, &mut instances);
+    mbnn::rtl::count::count_instances(&r.generated.design, &r.params.top, 1, &mut instances);
     assert!(!instances.keys().any(|m| m.starts_with("xnor_n")), "{instances:?}");
     assert_eq!(r.generated.popcount_inputs, 3 * 70);
 }

@@ -97,16 +97,20 @@ pub struct SynthCells {
     pub luts: u64,
     pub flip_flops: u64,
     pub carry_cells: u64,
+    /// Block RAM cells, as in [`FlowOutcome::block_ram`].
+    pub block_ram: u64,
     pub cells: BTreeMap<String, u64>,
 }
 
-/// Synthesises `verilog` (name, content) with top `top` for `board`'s
-/// family in `work`, with Yosys only: what the design costs by itself.
-pub fn synth_cells(verilog: &[(String, String)], top: &str, board: Board, work: &Path) -> Result<SynthCells, String> {
-    write_files(work, verilog)?;
+/// Synthesises `files` (name, content: the Verilog in read order, and any
+/// data files its `$readmemh` calls read, which Yosys finds in `work`)
+/// with top `top` for `board`'s family in `work`, with Yosys only: what
+/// the design costs by itself.
+pub fn synth_cells(files: &[(String, String)], top: &str, board: Board, work: &Path) -> Result<SynthCells, String> {
+    write_files(work, files)?;
     let flow = Flow::new(board, work);
     let command = format!("{} -top {top}", flow.synth);
-    let names: Vec<&str> = verilog.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).filter(|n| n.ends_with(".v")).collect();
     let script = format!("read_verilog {}; {command}; tee -q -o {STAT} stat -json", names.join(" "));
     flow.run("synthesis", flow.yosys, vec!["-q".into(), "-p".into(), script])?;
     let cells = super::yosys::read_stat(work, STAT)?.cells;
@@ -116,6 +120,7 @@ pub fn synth_cells(verilog: &[(String, String)], top: &str, board: Board, work: 
         luts: count(&cells, is_lut),
         flip_flops: count(&cells, is_flip_flop),
         carry_cells: count(&cells, is_carry),
+        block_ram: count(&cells, is_block_ram),
         cells,
     })
 }

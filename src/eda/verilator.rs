@@ -192,12 +192,12 @@ fn ports_include(signature: &Signature) -> String {
 
 const BRIDGE_SOURCE: &str = include_str!("../../sim/bridge.cpp");
 
-/// Verilates a design (`verilog`: its files, (name, text), in read order,
-/// top last) with the ports of `signature`, and compiles it with the
-/// bridge into a shared library, cached by the hash of everything that
-/// goes into it.
+/// Verilates a design (`files`: its Verilog, (name, text), in read order,
+/// top last, and any data files its `$readmemh` calls read) with the
+/// ports of `signature`, and compiles it with the bridge into a shared
+/// library, cached by the hash of everything that goes into it.
 pub fn build_model(
-    verilog: &[(String, String)],
+    files: &[(String, String)],
     signature: &Signature,
     options: &ModelOptions,
 ) -> Result<ModelLib, String> {
@@ -205,7 +205,7 @@ pub fn build_model(
     let flags = options.verilator_flags();
     let top = &signature.top;
     let mut h = DefaultHasher::new();
-    (verilator_version()?, verilog, top, BRIDGE_SOURCE, &ports_inc, DEFINES, MODEL_OPT, &flags).hash(&mut h);
+    (verilator_version()?, files, top, BRIDGE_SOURCE, &ports_inc, DEFINES, MODEL_OPT, &flags).hash(&mut h);
     let models = options.models.clone().unwrap_or_else(|| cache_dir().join("models"));
     let dir = models.join(format!("{:016x}", h.finish()));
     let lib = dir.join("model.so");
@@ -214,7 +214,8 @@ pub fn build_model(
     }
     let build = dir.with_extension(format!("tmp{}", std::process::id()));
     let _ = fs::remove_dir_all(&build);
-    let obj = verilate(&build, verilog, top, &flags)?;
+    let verilog = with_data_files(files, &build.join(DATA), &dir.join(DATA))?;
+    let obj = verilate(&build, &verilog, top, &flags)?;
     fs::write(obj.join("ports.inc"), &ports_inc).map_err(|e| format!("cannot write ports.inc: {e}"))?;
     fs::write(obj.join("bridge.cpp"), BRIDGE_SOURCE).map_err(|e| format!("cannot write bridge.cpp: {e}"))?;
     let tracing = options.trace != Trace::Off;
@@ -229,6 +230,39 @@ pub fn build_model(
         Err(e) => return Err(format!("cannot publish {}: {e}", dir.display())),
     }
     Ok(ModelLib { path: lib, built: true })
+}
+
+/// Where a model keeps the data files of its design.
+const DATA: &str = "data";
+
+/// The Verilog of `files` as Verilator is to see it. Verilator opens a
+/// `$readmemh` file when the model starts, relative to the working
+/// directory of whatever process loads the model, not to the Verilog; so
+/// the data files are written to `write_to` (inside the build directory),
+/// and every string literal naming one of them is replaced by its
+/// absolute path under `published` (where the build directory ends up).
+fn with_data_files(
+    files: &[(String, String)],
+    write_to: &Path,
+    published: &Path,
+) -> Result<Vec<(String, String)>, String> {
+    let (verilog, data): (Vec<_>, Vec<_>) = files.iter().partition(|(name, _)| name.ends_with(".v"));
+    if data.is_empty() {
+        return Ok(files.to_vec());
+    }
+    let published = std::path::absolute(published).map_err(|e| format!("{}: {e}", published.display()))?;
+    let shown = published.display().to_string();
+    if shown.contains(['"', '\\']) {
+        return Err(format!("the model directory {shown} cannot be named in a Verilog string"));
+    }
+    fs::create_dir_all(write_to).map_err(|e| format!("cannot create {}: {e}", write_to.display()))?;
+    for (name, text) in &data {
+        fs::write(write_to.join(name), text).map_err(|e| format!("cannot write {name}: {e}"))?;
+    }
+    let locate = |text: &String| {
+        data.iter().fold(text.clone(), |t, (name, _)| t.replace(&format!("\"{name}\""), &format!("\"{shown}/{name}\"")))
+    };
+    Ok(verilog.into_iter().map(|(name, text)| (name.clone(), locate(text))).collect())
 }
 
 /// `verilator --cc` into `build/obj`; returns that directory.

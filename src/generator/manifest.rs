@@ -7,6 +7,8 @@ use crate::spec::params::{Block, DesignParams, PopcountStyle, Weights};
 use crate::util::bits::BitVec;
 use serde_json::{Value, json};
 
+/// The manifest of a design whose files are `files`: the Verilog in read
+/// order, then any data files it reads.
 pub fn manifest(p: &DesignParams, g: &Generated, files: &[String]) -> Value {
     let top = g.design.top_module();
     let ports: Vec<Value> = top

@@ -42,6 +42,14 @@ pub fn verilog_order(files: &[(String, String)], top: &str) -> Vec<String> {
     v
 }
 
+/// Every design file among `files` for the manifest: the Verilog in read
+/// order, then the data files it reads (`$readmemh`).
+fn design_files(files: &[(String, String)], top: &str) -> Vec<String> {
+    let mut names = verilog_order(files, top);
+    names.extend(files.iter().map(|(n, _)| n.clone()).filter(|n| !n.ends_with(".v")));
+    names
+}
+
 pub fn render(params: DesignParams) -> Rendered {
     render_with(params, None)
 }
@@ -50,8 +58,7 @@ pub fn render(params: DesignParams) -> Rendered {
 fn render_with(params: DesignParams, extra: Option<(&str, serde_json::Value)>) -> Rendered {
     let generated = generate(&params);
     let mut files = emit_design(&generated.design);
-    let verilog = verilog_order(&files, &params.top);
-    let mut json = manifest(&params, &generated, &verilog);
+    let mut json = manifest(&params, &generated, &design_files(&files, &params.top));
     if let Some((key, value)) = extra {
         json[key] = value;
     }
@@ -80,4 +87,17 @@ pub fn render_request(request: &Request) -> Result<Rendered, String> {
     let mut rendered = render_with(params, Some(("decomposition", value)));
     rendered.decomposition_summary = Some(report.summary());
     Ok(rendered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_lists_the_verilog_in_read_order_then_the_data_files() {
+        let files: Vec<(String, String)> =
+            ["a.v", "top.v", "rom.hex", "b.v"].iter().map(|n| (n.to_string(), String::new())).collect();
+        assert_eq!(verilog_order(&files, "top"), ["a.v", "b.v", "top.v"]);
+        assert_eq!(design_files(&files, "top"), ["a.v", "b.v", "top.v", "rom.hex"]);
+    }
 }

@@ -5,7 +5,7 @@
 //! register, and a reset-cleared valid chain beside the data.
 
 use super::tree::{self, Count, Schedule, Term, fit_result};
-use crate::rtl::{BinOp, Const, Design, Dir, Expr, Module};
+use crate::rtl::{BinOp, Comparison, Const, Design, Dir, Expr, Module};
 use crate::spec::params::PopcountStyle;
 use crate::spec::params::{Block, DesignParams, Weights};
 use crate::spec::range;
@@ -368,7 +368,7 @@ fn pa_front(top: &mut Top, p: &DesignParams, live: &[usize], needed: &[bool]) ->
                     let lo = (e * b) as u32;
                     let sign = Expr::invert(act.bit(lo + b as u32 - 1));
                     let elem = if b == 1 { sign } else { Expr::concat(vec![sign, act.slice(lo, b as u32 - 1)]) };
-                    Expr::ge_unsigned(elem, Expr::constant(flip(p.endpoints[j])))
+                    Expr::compare(Comparison::Ge, elem, Expr::constant(flip(p.endpoints[j])))
                 })
                 .collect();
             Some(top.m.wire(&format!("ge{j}"), Expr::concat(bitsv)))

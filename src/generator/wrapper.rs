@@ -237,16 +237,6 @@ fn replicate(bit: Expr, width: u32) -> Expr {
     if width == 1 { bit } else { Expr::Repeat { count: width, expr: Box::new(bit) } }
 }
 
-/// `sel ? when_true : when_false`, from gates (the RTL has no multiplexer).
-fn mux(sel: &Expr, when_true: Expr, when_false: Expr) -> Expr {
-    let all = replicate(sel.clone(), when_true.width());
-    Expr::bin(
-        BinOp::Or,
-        Expr::bin(BinOp::And, all.clone(), when_true),
-        Expr::bin(BinOp::And, Expr::invert(all), when_false),
-    )
-}
-
 /// A shift register that starts at zero on configuration (FPGA flip-flops
 /// do) and fills with ones; the reset is high until its last stage is one.
 /// It becomes the module's reset, which every register with a reset value
@@ -303,7 +293,7 @@ fn misr(m: &mut Module, valid: &Expr, y: &Expr) -> Expr {
             Expr::constant(Const::from_u128(MISR_BITS, MISR_POLY.into())),
         );
         let stepped = Expr::bin(BinOp::Xor, Expr::bin(BinOp::Xor, shifted, feedback), folded);
-        mux(valid, stepped, s.clone())
+        Expr::mux(valid.clone(), stepped, s.clone())
     })
 }
 
@@ -315,7 +305,7 @@ fn led_sample(m: &mut Module, signature: &Expr, leds: u32, hold_log2: u32) -> Ex
     });
     let tick = m.wire("led_tick", Expr::reduce_and(timer));
     let top_bits = signature.slice(MISR_BITS - leds, leds);
-    feedback_reg(m, "led_state", leds, Some(Const::zeros(leds)), |_, s| mux(&tick, top_bits, s.clone()))
+    feedback_reg(m, "led_state", leds, Some(Const::zeros(leds)), |_, s| Expr::mux(tick, top_bits, s.clone()))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use crate::measure::cells::CellKind;
 use crate::measure::liberty::{self, Direction};
-use crate::rtl::{BinOp, Design, Dir, Expr, Module, SigId, SigKind};
+use crate::rtl::{BinOp, Comparison, Design, Dir, Expr, Module, SigId, SigKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -241,14 +241,45 @@ impl Model {
         acc
     }
 
-    fn reduce_and(&self, bits: &[Bit]) -> Bit {
+    /// `sel ? a : b`, timed as its AND-OR form `(sel & a) | (~sel & b)`:
+    /// the model has no multiplexer delay of its own.
+    fn mux(&self, sel: Bit, a: Bit, b: Bit) -> Bit {
+        self.or(self.and(sel, a), self.and(self.not(sel), b))
+    }
+
+    /// A balanced tree of two-input `gate`s over the bits (`identity` for none).
+    fn reduce(&self, bits: &[Bit], gate: fn(&Model, Bit, Bit) -> Bit, identity: bool) -> Bit {
         match bits {
-            [] => Bit::Const(true),
+            [] => Bit::Const(identity),
             [b] => *b,
             _ => {
                 let (l, r) = bits.split_at(bits.len() / 2);
-                self.and(self.reduce_and(l), self.reduce_and(r))
+                gate(self, self.reduce(l, gate, identity), self.reduce(r, gate, identity))
             }
+        }
+    }
+
+    /// Unsigned `a >= b`: the carry out of `a - b`, a ripple-carry adder.
+    fn ge(&self, a: &[Bit], b: &[Bit]) -> Bit {
+        let nb: Vec<Bit> = b.iter().map(|&x| self.not(x)).collect();
+        self.add(a, &nb, true).1
+    }
+
+    /// `a op b`: equality as XNOR2s (XOR2s for `!=`) into an AND (OR)
+    /// tree, orderings as the carry of a subtraction, signed ones with both
+    /// sign bits inverted first (which orders two's complement as unsigned).
+    fn compare(&self, op: Comparison, signed: bool, mut a: Vec<Bit>, mut b: Vec<Bit>) -> Bit {
+        if signed && let (Some(x), Some(y)) = (a.last_mut(), b.last_mut()) {
+            (*x, *y) = (self.not(*x), self.not(*y));
+        }
+        let bitwise = |invert: bool| -> Vec<Bit> { a.iter().zip(&b).map(|(&x, &y)| self.xor(x, y, invert)).collect() };
+        match op {
+            Comparison::Eq => self.reduce(&bitwise(true), Model::and, true),
+            Comparison::Ne => self.reduce(&bitwise(false), Model::or, false),
+            Comparison::Ge => self.ge(&a, &b),
+            Comparison::Le => self.ge(&b, &a),
+            Comparison::Lt => self.not(self.ge(&a, &b)),
+            Comparison::Gt => self.not(self.ge(&b, &a)),
         }
     }
 }
@@ -370,19 +401,44 @@ impl<'a> Eval<'a> {
         self.instance_outputs.insert(i, outputs);
     }
 
-    /// Evaluates every register input, instance and (at the top) output.
+    /// Bits that a register samples: each is an endpoint after setup.
+    fn setup(&mut self, bits: Vec<Bit>) {
+        for b in bits {
+            if let Bit::At(a) = b {
+                let mut a = a;
+                a.ps += self.model.delays.setup;
+                a.steps[SETUP] += 1;
+                self.endpoint(a);
+            }
+        }
+    }
+
+    /// Evaluates every register input, memory port, instance and (at the
+    /// top) output. A register with an enable samples its hold multiplexer;
+    /// a memory's address, data and enable inputs are registered in the
+    /// block RAM, and its read data leaves a register (a `Reg` signal).
     fn finish(&mut self, top: bool) {
-        for i in 0..self.module.instances.len() {
+        let module = self.module;
+        for i in 0..module.instances.len() {
             self.instance(i);
         }
-        for r in 0..self.module.regs.len() {
-            for b in self.expr(&self.module.regs[r].next) {
-                if let Bit::At(a) = b {
-                    let mut a = a;
-                    a.ps += self.model.delays.setup;
-                    a.steps[SETUP] += 1;
-                    self.endpoint(a);
+        for reg in &module.regs {
+            let next = self.expr(&reg.next);
+            let sampled = match &reg.enable {
+                None => next,
+                Some(enable) => {
+                    let enable = self.expr(enable)[0];
+                    let hold = self.signal(reg.target);
+                    next.into_iter().zip(hold).map(|(n, h)| self.model.mux(enable, n, h)).collect()
                 }
+            };
+            self.setup(sampled);
+        }
+        for mem in &module.memories {
+            let write = mem.write.iter().flat_map(|w| [&w.addr, &w.data, &w.enable]);
+            for e in write.chain(mem.reads.iter().flat_map(|r| [&r.addr, &r.enable])) {
+                let bits = self.expr(e);
+                self.setup(bits);
             }
         }
         if top {
@@ -434,15 +490,22 @@ impl<'a> Eval<'a> {
                     BinOp::Mul => m.mul(&a, &b),
                 }
             }
+            Expr::Mux { sel, when_true, when_false } => {
+                let sel = self.expr(sel)[0];
+                let (a, b) = (self.expr(when_true), self.expr(when_false));
+                a.into_iter().zip(b).map(|(x, y)| m.mux(sel, x, y)).collect()
+            }
             Expr::ReduceAnd(inner) => {
                 let bits = self.expr(inner);
-                vec![m.reduce_and(&bits)]
+                vec![m.reduce(&bits, Model::and, true)]
             }
-            // a >= b: the carry out of a - b.
-            Expr::GeU { lhs, rhs } => {
+            Expr::ReduceOr(inner) => {
+                let bits = self.expr(inner);
+                vec![m.reduce(&bits, Model::or, false)]
+            }
+            Expr::Compare { op, signed, lhs, rhs } => {
                 let (a, b) = (self.expr(lhs), self.expr(rhs));
-                let nb: Vec<Bit> = b.into_iter().map(|x| m.not(x)).collect();
-                vec![m.add(&a, &nb, true).1]
+                vec![m.compare(*op, *signed, a, b)]
             }
         }
     }
@@ -561,10 +624,12 @@ pub fn timing(design: &Design, lib: &liberty::Library, shown: &str) -> Result<An
     Ok(AnalyticTiming {
         source: format!("analytic: the generator's RTL, paper gate delays (XNOR2, AND2) and {shown}"),
         settings: "every bit's arrival propagated through the generator's expressions: bitwise XNOR/AND/OR/XOR \
-                   one gate each, +/- and >= as ripple-carry full adders (a constant input makes an adder bit a wire \
-                   or an inverter, two or three varying inputs cost the full adder's carry or sum delay), truncated \
-                   products as AND2 rows summed by ripple adders; paths start at clock-to-Q (inputs at 0 ps) and end \
-                   at a register input plus setup or at an output; reset logic and wires are not modelled"
+                   one gate each, +/- and orderings (<, >=, ...) as ripple-carry full adders (a constant input makes \
+                   an adder bit a wire or an inverter, two or three varying inputs cost the full adder's carry or sum \
+                   delay), equality as XNOR2s into an AND2 tree, 2:1 multiplexers (and registers' enables) as an \
+                   inverted select, AND2 and OR2, truncated products as AND2 rows summed by ripple adders; paths \
+                   start at clock-to-Q (inputs at 0 ps, memory read data at clock-to-Q) and end at a register or \
+                   block RAM input plus setup or at an output; reset logic and wires are not modelled"
             .into(),
         critical_path_ps: worst.ps,
         fmax_mhz: if worst.ps > 0.0 { 1e6 / worst.ps } else { f64::INFINITY },
@@ -693,7 +758,66 @@ mod tests {
         assert!(matches!(m.xor(at(1.0), Bit::Const(true), true), Bit::At(a) if a.ps == 1.0));
         assert_eq!(time(m.xor(at(1.0), Bit::Const(false), true)), 4.0);
         assert!(matches!(m.and(at(1.0), Bit::Const(false)), Bit::Const(false)));
-        assert_eq!(time(m.reduce_and(&[at(0.0); 5])), 27.0);
+        assert_eq!(time(m.reduce(&[at(0.0); 5], Model::and, true)), 27.0);
+    }
+
+    #[test]
+    fn a_mux_is_timed_as_and_or_and_a_constant_select_is_a_wire() {
+        let m = model();
+        // The select's inverter (3), an AND2 (9) and the OR2 (8).
+        assert_eq!(time(m.mux(at(0.0), at(0.0), at(0.0))), 20.0);
+        assert_eq!(time(m.mux(at(0.0), at(50.0), at(0.0))), 67.0);
+        assert!(matches!(m.mux(Bit::Const(false), at(1.0), at(7.0)), Bit::At(a) if a.ps == 7.0));
+    }
+
+    /// Every comparison of constant 3-bit operands folds to the right value,
+    /// unsigned and two's complement.
+    #[test]
+    fn comparisons_fold_to_their_values() {
+        let m = model();
+        let bits = |v: i64| (0..3).map(|i| Bit::Const((v >> i) & 1 == 1)).collect::<Vec<_>>();
+        type Holds = fn(i64, i64) -> bool;
+        let ops: [(Comparison, Holds); 6] = [
+            (Comparison::Eq, |x, y| x == y),
+            (Comparison::Ne, |x, y| x != y),
+            (Comparison::Lt, |x, y| x < y),
+            (Comparison::Le, |x, y| x <= y),
+            (Comparison::Gt, |x, y| x > y),
+            (Comparison::Ge, |x, y| x >= y),
+        ];
+        for (op, holds) in ops {
+            for (x, y) in (0..8).flat_map(|x| (0..8).map(move |y| (x, y))) {
+                let signed = |v: i64| if v >= 4 { v - 8 } else { v };
+                for (is_signed, want) in [(false, holds(x, y)), (true, holds(signed(x), signed(y)))] {
+                    let got = m.compare(op, is_signed, bits(x), bits(y));
+                    assert!(matches!(got, Bit::Const(v) if v == want), "{op:?} signed {is_signed}: {x} vs {y}");
+                }
+            }
+        }
+        // 4-bit equality: XNOR2s, then two levels of AND2.
+        assert_eq!(time(m.compare(Comparison::Eq, false, vec![at(0.0); 4], vec![at(0.0); 4])), 28.0);
+    }
+
+    /// A memory's read data leaves a register; a register with an enable
+    /// samples its hold mux, whose select (the enable) goes through the inverter.
+    #[test]
+    fn memory_read_data_starts_at_clock_to_q_and_an_enable_costs_a_mux() {
+        let mut top = Module::new("top");
+        top.clock_input();
+        let addr = top.input("addr", 2);
+        let en = top.input("en", 1);
+        let en_q = top.reg("en_q", en, None);
+        let rom = top.memory("rom", 3, 4, crate::rtl::MemoryInit::Const(vec![]));
+        let word = top.read_port(rom, addr, en_q.clone());
+        top.reg_en("held", word, en_q, None);
+        let mut design = Design { top: "top".into(), ..Design::default() };
+        design.add(top);
+        let m = model();
+        let mut eval = Eval::new(&m, &design, design.top_module(), HashMap::new());
+        eval.finish(true);
+        let worst = eval.worst.unwrap();
+        assert_eq!(worst.ps, 40.0 + 3.0 + 9.0 + 8.0 + 5.0);
+        assert_eq!(worst.steps, [1, 0, 1, 1, 0, 1, 0, 0, 1]);
     }
 
     /// A registered 4-bit popcount-like sum of two XNORs: the path is

@@ -4,8 +4,10 @@
 //! built, so a generator bug is caught at elaboration, not by a simulator.
 //! Arithmetic is plain modular (unsigned) arithmetic on exact-width vectors:
 //! generators sign- or zero-extend operands explicitly, so no Verilog
-//! context-width or signedness rule ever decides a result.
+//! context-width or signedness rule ever decides a result. The one place
+//! signedness enters is an ordering comparison asked for as signed.
 
+pub mod count;
 pub mod names;
 
 use names::{is_legal_identifier, legalize};
@@ -49,6 +51,25 @@ pub enum BinOp {
     Sub,
     /// Product truncated to the operands' width.
     Mul,
+}
+
+/// A one-bit comparison of two equal-width operands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Comparison {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Comparison {
+    /// Whether the result depends on the operands' signedness (`==` and
+    /// `!=` do not).
+    fn is_ordering(self) -> bool {
+        !matches!(self, Comparison::Eq | Comparison::Ne)
+    }
 }
 
 /// A bit-vector constant of any width, little-endian 64-bit words.
@@ -114,10 +135,20 @@ pub enum Expr {
         lhs: Box<Expr>,
         rhs: Box<Expr>,
     },
+    /// `sel ? when_true : when_false`; `sel` is one bit.
+    Mux {
+        sel: Box<Expr>,
+        when_true: Box<Expr>,
+        when_false: Box<Expr>,
+    },
     /// `&{...}`, one bit.
     ReduceAnd(Box<Expr>),
-    /// Unsigned `lhs >= rhs`, one bit.
-    GeU {
+    /// `|{...}`, one bit.
+    ReduceOr(Box<Expr>),
+    /// `lhs op rhs`, one bit; `signed` reads both operands as two's complement.
+    Compare {
+        op: Comparison,
+        signed: bool,
         lhs: Box<Expr>,
         rhs: Box<Expr>,
     },
@@ -132,7 +163,8 @@ impl Expr {
             Expr::Repeat { count, expr } => count * expr.width(),
             Expr::Not(e) => e.width(),
             Expr::Bin { lhs, .. } => lhs.width(),
-            Expr::ReduceAnd(_) | Expr::GeU { .. } => 1,
+            Expr::Mux { when_true, .. } => when_true.width(),
+            Expr::ReduceAnd(_) | Expr::ReduceOr(_) | Expr::Compare { .. } => 1,
         }
     }
 
@@ -162,14 +194,36 @@ impl Expr {
         Expr::Bin { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }
     }
 
+    /// `sel ? when_true : when_false`.
+    pub fn mux(sel: Expr, when_true: Expr, when_false: Expr) -> Expr {
+        assert_eq!(sel.width(), 1, "mux select is not one bit: {sel:?}");
+        assert_eq!(when_true.width(), when_false.width(), "mux arms differ in width: {when_true:?} vs {when_false:?}");
+        Expr::Mux { sel: Box::new(sel), when_true: Box::new(when_true), when_false: Box::new(when_false) }
+    }
+
     pub fn reduce_and(e: Expr) -> Expr {
         Expr::ReduceAnd(Box::new(e))
     }
 
+    pub fn reduce_or(e: Expr) -> Expr {
+        Expr::ReduceOr(Box::new(e))
+    }
+
     /// Unsigned comparison of equal-width operands.
-    pub fn ge_unsigned(lhs: Expr, rhs: Expr) -> Expr {
-        assert_eq!(lhs.width(), rhs.width(), ">= operands differ in width");
-        Expr::GeU { lhs: Box::new(lhs), rhs: Box::new(rhs) }
+    pub fn compare(op: Comparison, lhs: Expr, rhs: Expr) -> Expr {
+        Expr::comparison(op, false, lhs, rhs)
+    }
+
+    /// Two's complement ordering of equal-width operands (`<`, `<=`, `>`,
+    /// `>=`; equality does not depend on signedness: use [`Expr::compare`]).
+    pub fn compare_signed(op: Comparison, lhs: Expr, rhs: Expr) -> Expr {
+        assert!(op.is_ordering(), "{op:?} does not depend on signedness: use Expr::compare");
+        Expr::comparison(op, true, lhs, rhs)
+    }
+
+    fn comparison(op: Comparison, signed: bool, lhs: Expr, rhs: Expr) -> Expr {
+        assert_eq!(lhs.width(), rhs.width(), "{op:?} operands differ in width: {lhs:?} vs {rhs:?}");
+        Expr::Compare { op, signed, lhs: Box::new(lhs), rhs: Box::new(rhs) }
     }
 
     /// Bit `i` of this expression (only for references and slices).
@@ -214,8 +268,90 @@ impl Expr {
 pub struct RegAssign {
     pub target: SigId,
     pub next: Expr,
-    /// Value loaded when the synchronous reset is high; `None` = no reset.
+    /// Loads `next` only when this one-bit expression is high, else holds;
+    /// `None` = loads every cycle.
+    pub enable: Option<Expr>,
+    /// Value loaded when the synchronous reset is high (before the
+    /// enable is looked at); `None` = no reset.
     pub reset: Option<Const>,
+}
+
+/// Index of a memory inside its module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MemId(pub usize);
+
+/// What a memory holds when the design starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemoryInit {
+    /// Nothing defined: a RAM written before it is read.
+    None,
+    /// Words from address 0, printed in the Verilog itself; addresses past
+    /// the last word given hold zero.
+    Const(Vec<Const>),
+    /// Words from address 0 written to `<name>.hex` beside the Verilog and
+    /// loaded with `$readmemh`; addresses past the last word given hold zero.
+    File { name: String, words: Vec<Const> },
+}
+
+impl MemoryInit {
+    /// The initial words given, from address 0 (none for `None`).
+    pub fn words(&self) -> &[Const] {
+        match self {
+            MemoryInit::None => &[],
+            MemoryInit::Const(words) | MemoryInit::File { words, .. } => words,
+        }
+    }
+}
+
+/// A synchronous write: `mem[addr] <= data` on a rising edge with `enable` high.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WritePort {
+    pub addr: Expr,
+    pub data: Expr,
+    pub enable: Expr,
+}
+
+/// A synchronous read: on a rising edge with `enable` high, the register
+/// `data` loads `mem[addr]`, else holds. It has no reset and no initial
+/// value (block RAM output registers have neither).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadPort {
+    pub data: SigId,
+    pub addr: Expr,
+    pub enable: Expr,
+}
+
+/// A memory of `depth` words of `width` bits, clocked by its module's
+/// clock: a ROM with no write port, else a simple dual-port RAM. A read of
+/// the address being written in the same cycle gives undefined data (the
+/// iCE40, ECP5 and Gowin block RAMs need no extra logic then); an address
+/// at or past `depth` reads undefined data and writes nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Memory {
+    pub name: String,
+    pub width: u32,
+    pub depth: u32,
+    pub init: MemoryInit,
+    pub write: Option<WritePort>,
+    pub reads: Vec<ReadPort>,
+}
+
+impl Memory {
+    /// Bits of an address: ceil(log2(depth)), at least one.
+    pub fn address_width(&self) -> u32 {
+        (u32::BITS - (self.depth - 1).leading_zeros()).max(1)
+    }
+
+    /// Every initial word, zeros past the last one given; none for a
+    /// memory without initial contents.
+    pub fn initial_words(&self) -> Vec<Const> {
+        if self.init == MemoryInit::None {
+            return vec![];
+        }
+        let given = self.init.words();
+        let zeros = (given.len()..self.depth as usize).map(|_| Const::zeros(self.width));
+        given.iter().cloned().chain(zeros).collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -235,6 +371,7 @@ pub struct Module {
     pub assigns: Vec<(SigId, Expr)>,
     pub regs: Vec<RegAssign>,
     pub instances: Vec<Instance>,
+    pub memories: Vec<Memory>,
     pub clock: Option<SigId>,
     pub reset: Option<SigId>,
     names: BTreeMap<String, SigId>,
@@ -252,6 +389,7 @@ impl Module {
             assigns: vec![],
             regs: vec![],
             instances: vec![],
+            memories: vec![],
             clock: None,
             reset: None,
             names: BTreeMap::new(),
@@ -259,15 +397,23 @@ impl Module {
         }
     }
 
-    fn add_signal(&mut self, name: &str, width: u32, kind: SigKind, signed: bool) -> SigId {
-        assert!(width > 0, "zero-width signal {name}");
+    /// A legal identifier from `name`, made unique among the module's
+    /// signals and memories (which share Verilog's name space).
+    fn fresh_name(&self, name: &str) -> String {
         let base = legalize(name);
+        let taken = |n: &String| self.names.contains_key(n) || self.memories.iter().any(|m| m.name == *n);
         let mut unique = base.clone();
         let mut n = 1;
-        while self.names.contains_key(&unique) {
+        while taken(&unique) {
             unique = format!("{base}_{n}");
             n += 1;
         }
+        unique
+    }
+
+    fn add_signal(&mut self, name: &str, width: u32, kind: SigKind, signed: bool) -> SigId {
+        assert!(width > 0, "zero-width signal {name}");
+        let unique = self.fresh_name(name);
         let id = SigId(self.signals.len());
         self.names.insert(unique.clone(), id);
         self.signals.push(Signal { name: unique, width, kind, signed });
@@ -343,14 +489,73 @@ impl Module {
 
     /// A register clocked by this module's clock, loading `next` every cycle.
     pub fn reg(&mut self, name: &str, next: Expr, reset: Option<Const>) -> Expr {
+        self.add_reg(name, next, None, reset)
+    }
+
+    /// A register loading `next` on cycles where the one-bit `enable` is
+    /// high and holding otherwise; the reset, if any, wins over the enable.
+    pub fn reg_en(&mut self, name: &str, next: Expr, enable: Expr, reset: Option<Const>) -> Expr {
+        assert_eq!(enable.width(), 1, "register {name}: enable is not one bit");
+        self.add_reg(name, next, Some(enable), reset)
+    }
+
+    fn add_reg(&mut self, name: &str, next: Expr, enable: Option<Expr>, reset: Option<Const>) -> Expr {
         assert!(self.clock.is_some(), "register in a module without a clock");
         if let Some(c) = &reset {
             assert!(self.reset.is_some(), "reset register in a module without a reset");
             assert_eq!(c.width, next.width());
         }
         let id = self.add_signal(name, next.width(), SigKind::Reg, false);
-        self.regs.push(RegAssign { target: id, next, reset });
+        self.regs.push(RegAssign { target: id, next, enable, reset });
         self.r(id)
+    }
+
+    /// A memory of `depth` words of `width` bits (see [`Memory`]); give it
+    /// ports with [`Module::read_port`] and [`Module::write_port`].
+    pub fn memory(&mut self, name: &str, width: u32, depth: u32, init: MemoryInit) -> MemId {
+        assert!(self.clock.is_some(), "memory {name} in a module without a clock");
+        assert!(width > 0 && depth > 0, "memory {name}: {depth} x {width} is empty");
+        let words = init.words();
+        assert!(words.len() <= depth as usize, "memory {name}: {} initial words for {depth}", words.len());
+        assert!(words.iter().all(|w| w.width == width), "memory {name}: an initial word is not {width} bits");
+        if let MemoryInit::File { name: file, .. } = &init {
+            assert!(is_legal_identifier(file), "memory {name}: data file name {file:?} is not an identifier");
+        }
+        let name = self.fresh_name(name);
+        self.memories.push(Memory { name, width, depth, init, write: None, reads: vec![] });
+        MemId(self.memories.len() - 1)
+    }
+
+    /// The memory with this handle.
+    pub fn mem(&self, id: MemId) -> &Memory {
+        &self.memories[id.0]
+    }
+
+    fn check_port(&self, id: MemId, addr: &Expr, enable: &Expr) {
+        let mem = self.mem(id);
+        let want = mem.address_width();
+        assert_eq!(addr.width(), want, "memory {}: the address is not {want} bits", mem.name);
+        assert_eq!(enable.width(), 1, "memory {}: the enable is not one bit", mem.name);
+    }
+
+    /// A read port: the registered word at `addr`, one cycle after a
+    /// rising edge with `enable` high (see [`ReadPort`]).
+    pub fn read_port(&mut self, id: MemId, addr: Expr, enable: Expr) -> Expr {
+        self.check_port(id, &addr, &enable);
+        let mem = self.mem(id);
+        let (name, width) = (format!("{}_rdata", mem.name), mem.width);
+        let data = self.add_signal(&name, width, SigKind::Reg, false);
+        self.memories[id.0].reads.push(ReadPort { data, addr, enable });
+        self.r(data)
+    }
+
+    /// The memory's write port (at most one).
+    pub fn write_port(&mut self, id: MemId, addr: Expr, data: Expr, enable: Expr) {
+        self.check_port(id, &addr, &enable);
+        let mem = &mut self.memories[id.0];
+        assert_eq!(data.width(), mem.width, "memory {}: write data is not {} bits", mem.name, mem.width);
+        assert!(mem.write.is_none(), "memory {} has a write port already", mem.name);
+        mem.write = Some(WritePort { addr, data, enable });
     }
 
     pub fn instance(&mut self, child: &Module, name: &str, connections: Vec<(&str, Expr)>) {

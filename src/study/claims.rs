@@ -319,9 +319,9 @@ fn pa_3x3_claim(len: usize) -> Claim {
     let r33 = render(request.params());
     let design = &r33.generated.design;
     let mut instances = Default::default();
-    crate::measure::report::count_instances(design, &r33.params.top, 1, &mut instances);
+    crate::rtl::count::count_instances(design, &r33.params.top, 1, &mut instances);
     let popcounts: u64 = instances.iter().filter(|(m, _)| m.contains("popcnt")).map(|(_, n)| n).sum();
-    let comparators = crate::measure::report::generator_counts(design).get("comparator").copied().unwrap_or(0);
+    let comparators = crate::rtl::count::generator_counts(design).get("comparator").copied().unwrap_or(0);
     let per_activation = comparators as f64 / len as f64;
     let holds = popcounts == 9 && per_activation == 3.0;
     Claim {
