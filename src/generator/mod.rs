@@ -7,3 +7,4 @@ pub mod render;
 pub mod tree;
 pub mod unit;
 pub mod wrapper;
+pub mod engine;

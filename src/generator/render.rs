@@ -89,6 +89,45 @@ pub fn render_request(request: &Request) -> Result<Rendered, String> {
     Ok(rendered)
 }
 
+/// An engine rendered in memory.
+pub struct RenderedEngine {
+    pub params: crate::spec::engine::EngineParams,
+    pub generated: crate::generator::engine::GeneratedEngine,
+    pub files: Vec<(String, String)>,
+}
+
+impl RenderedEngine {
+    /// Every file a tool reads, with its text: the Verilog in read order
+    /// (top last), then the data files it loads.
+    pub fn design_files(&self) -> Vec<(String, String)> {
+        let text = |name: &str| self.files.iter().find(|(f, _)| f == name).map(|(_, t)| t.clone());
+        design_files(&self.files, &self.params.top)
+            .into_iter()
+            .map(|name| {
+                let t = text(&name).expect("listed files exist");
+                (name, t)
+            })
+            .collect()
+    }
+
+    /// The Verilog file names, top last.
+    pub fn verilog_files(&self) -> Vec<String> {
+        verilog_order(&self.files, &self.params.top)
+    }
+}
+
+/// Renders an engine: its Verilog, data files and manifest. Trees get a
+/// register every `pipeline` levels.
+pub fn render_engine(params: crate::spec::engine::EngineParams, pipeline: u32) -> RenderedEngine {
+    let generated = crate::generator::engine::generate_engine(&params, pipeline);
+    let mut files = emit_design(&generated.design);
+    let json = crate::generator::engine::manifest::manifest(&params, &generated, &design_files(&files, &params.top));
+    let mut text = serde_json::to_string_pretty(&json).expect("manifest serialises");
+    text.push('\n');
+    files.push((format!("{}.json", params.top), text));
+    RenderedEngine { params, generated, files }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 //! `m_axis_tready` in the same cycle.
 
 use crate::sim::Model;
+use crate::spec::engine::{EngineKind, EngineParams};
 use crate::spec::signature::{Role, Signature};
 use crate::util::bits::{BitVec, SplitMix64};
 use std::collections::VecDeque;
@@ -77,6 +78,8 @@ pub struct StreamOutcome {
     /// The cycle of the first accepted input beat and of the last output beat.
     pub first_in: usize,
     pub last_out: usize,
+    /// The cycles of the output beats with `tlast`, one per frame.
+    pub frame_ends: Vec<usize>,
 }
 
 /// The first thing that went wrong.
@@ -110,6 +113,96 @@ fn patience(frame_cycles: usize) -> usize {
     4 * frame_cycles + 1000
 }
 
+/// A run in progress: the source, the sink and what is still expected.
+struct Streaming<'a> {
+    model: &'a mut Model,
+    ports: StreamPorts,
+    golden: &'a dyn Fn(&[BitVec]) -> Vec<BitVec>,
+    run: &'a StreamRun,
+    rng: SplitMix64,
+    expected: VecDeque<Expected>,
+    source: Source,
+    outcome: StreamOutcome,
+    /// An output beat offered and not taken: it must be offered again.
+    held: Option<(BitVec, bool)>,
+    reset_done: bool,
+}
+
+impl Streaming<'_> {
+    fn failure(cycle: usize, what: String) -> StreamFailure {
+        StreamFailure { cycle, at: None, what, expected: None, actual: None }
+    }
+
+    /// The mid-frame reset, once, when the source has sent its pixels: that
+    /// frame and every result not yet out are dropped.
+    fn maybe_reset(&mut self) -> bool {
+        let due =
+            !self.reset_done && self.run.reset == Some((self.source.frame, self.source.pixel)) && self.source.pixel > 0;
+        if due {
+            reset(self.model, self.ports);
+            self.reset_done = true;
+            self.expected.clear();
+            self.held = None;
+            self.source = Source { frame: self.source.frame + 1, pixel: 0, offering: false };
+        }
+        due
+    }
+
+    /// One clock cycle; returns whether a beat moved in or out.
+    fn cycle(&mut self, cycle: usize) -> Result<bool, StreamFailure> {
+        let sending = self.source.frame < self.run.frames.len();
+        if sending && !self.source.offering {
+            self.source.offering = !self.rng.chance(self.run.stalls.input, 256);
+        }
+        let ready = !self.rng.chance(self.run.stalls.output, 256);
+        if sending {
+            self.model.set(self.ports.in_data, &self.run.frames[self.source.frame][self.source.pixel]);
+        }
+        self.model.set_bit(self.ports.in_valid, sending && self.source.offering);
+        let beat = sample_outputs(self.model, self.ports, ready, self.run.check_ready_independence)
+            .map_err(|what| Streaming::failure(cycle, what))?;
+        if let Some((data, last)) = &self.held
+            && (!beat.valid || beat.data != *data || beat.last != *last)
+        {
+            let what = "m_axis_tvalid or tdata changed before the beat moved".to_string();
+            return Err(StreamFailure { cycle, at: None, what, expected: Some(data.clone()), actual: Some(beat.data) });
+        }
+        let in_fire = sending && self.source.offering && beat.in_ready;
+        let out_fire = beat.valid && ready;
+        if out_fire {
+            check_beat(&mut self.expected, &beat, cycle)?;
+            self.outcome.beats_out += 1;
+            self.outcome.last_out = cycle;
+            if beat.last {
+                self.outcome.frame_ends.push(cycle);
+            }
+        }
+        self.held = (beat.valid && !ready).then(|| (beat.data.clone(), beat.last));
+        self.model.rise();
+        if in_fire {
+            self.accepted(cycle);
+        }
+        Ok(in_fire || out_fire)
+    }
+
+    /// The source's pixel moved: on to the next (and the next frame).
+    fn accepted(&mut self, cycle: usize) {
+        let s = &mut self.source;
+        if s.pixel == 0 {
+            queue_frame(&mut self.expected, (self.golden)(&self.run.frames[s.frame]), s.frame);
+        }
+        if self.outcome.beats_in == 0 {
+            self.outcome.first_in = cycle;
+        }
+        self.outcome.beats_in += 1;
+        s.offering = false;
+        s.pixel += 1;
+        if s.pixel == self.run.frames[s.frame].len() {
+            *s = Source { frame: s.frame + 1, pixel: 0, offering: false };
+        }
+    }
+}
+
 /// Runs `run` through `model`; `golden` maps an input frame to its output
 /// frame, `frame_cycles` bounds how long a frame may take.
 pub fn run_stream(
@@ -119,84 +212,34 @@ pub fn run_stream(
     run: &StreamRun,
     frame_cycles: usize,
 ) -> Result<StreamOutcome, StreamFailure> {
-    let mut rng = SplitMix64::new(run.seed);
-    let mut expected: VecDeque<Expected> = VecDeque::new();
-    let mut source = Source { frame: 0, pixel: 0, offering: false };
-    let mut outcome = StreamOutcome::default();
-    let mut held: Option<(BitVec, bool)> = None;
-    let mut idle = 0;
     reset(model, ports);
-    let mut reset_done = run.reset.is_none();
+    let mut s = Streaming {
+        model,
+        ports,
+        golden,
+        run,
+        rng: SplitMix64::new(run.seed),
+        expected: VecDeque::new(),
+        source: Source { frame: 0, pixel: 0, offering: false },
+        outcome: StreamOutcome::default(),
+        held: None,
+        reset_done: run.reset.is_none(),
+    };
+    let mut idle = 0;
     for cycle in 0.. {
-        let sending = source.frame < run.frames.len();
-        if !sending && expected.is_empty() {
-            outcome.cycles = cycle;
-            return Ok(outcome);
+        if s.source.frame >= run.frames.len() && s.expected.is_empty() {
+            s.outcome.cycles = cycle;
+            return Ok(s.outcome);
         }
         if idle > patience(frame_cycles) {
+            let at = s.expected.front().map(|e| (e.frame, e.pixel));
             let what = format!("deadlock: no beat in or out for {idle} cycles");
-            return Err(StreamFailure {
-                cycle,
-                at: expected.front().map(|e| (e.frame, e.pixel)),
-                what,
-                expected: None,
-                actual: None,
-            });
+            return Err(StreamFailure { at, ..Streaming::failure(cycle, what) });
         }
-        // A mid-frame reset, once, when the source has sent its pixels.
-        if !reset_done && run.reset == Some((source.frame, source.pixel)) && source.pixel > 0 {
-            reset(model, ports);
-            reset_done = true;
-            expected.clear();
-            held = None;
-            source = Source { frame: source.frame + 1, pixel: 0, offering: false };
+        if s.maybe_reset() {
             continue;
         }
-        if sending && !source.offering {
-            source.offering = !rng.chance(run.stalls.input, 256);
-        }
-        let ready = !rng.chance(run.stalls.output, 256);
-        if sending {
-            model.set(ports.in_data, &run.frames[source.frame][source.pixel]);
-        }
-        model.set_bit(ports.in_valid, sending && source.offering);
-        let beat = sample_outputs(model, ports, ready, run.check_ready_independence).map_err(|what| StreamFailure {
-            cycle,
-            at: None,
-            what,
-            expected: None,
-            actual: None,
-        })?;
-        if let Some((data, last)) = &held
-            && (!beat.valid || beat.data != *data || beat.last != *last)
-        {
-            let what = "m_axis_tvalid or tdata changed before the beat moved".to_string();
-            return Err(StreamFailure { cycle, at: None, what, expected: Some(data.clone()), actual: Some(beat.data) });
-        }
-        let in_fire = sending && source.offering && beat.in_ready;
-        let out_fire = beat.valid && ready;
-        if out_fire {
-            check_beat(&mut expected, &beat, cycle)?;
-            outcome.beats_out += 1;
-            outcome.last_out = cycle;
-        }
-        held = (beat.valid && !ready).then(|| (beat.data.clone(), beat.last));
-        model.rise();
-        if in_fire {
-            if source.pixel == 0 {
-                queue_frame(&mut expected, golden(&run.frames[source.frame]), source.frame);
-            }
-            if outcome.beats_in == 0 {
-                outcome.first_in = cycle;
-            }
-            outcome.beats_in += 1;
-            source.offering = false;
-            source.pixel += 1;
-            if source.pixel == run.frames[source.frame].len() {
-                source = Source { frame: source.frame + 1, pixel: 0, offering: false };
-            }
-        }
-        idle = if in_fire || out_fire { 0 } else { idle + 1 };
+        idle = if s.cycle(cycle)? { 0 } else { idle + 1 };
     }
     unreachable!("the loop returns")
 }
@@ -274,4 +317,50 @@ fn check_beat(expected: &mut VecDeque<Expected>, beat: &Beat, cycle: usize) -> R
         return Err(StreamFailure { cycle, at, what, expected: None, actual: None });
     }
     Ok(())
+}
+
+/// Directed frames (SPEC 6, issue 11): every input bit 1 and every bit 0
+/// (all +1, all -1), a single +1 pixel at each corner, and for PA-Net
+/// every activation on each endpoint.
+pub fn directed_frames(p: &EngineParams) -> Vec<Vec<BitVec>> {
+    let g = &p.geometry;
+    let (h, w, bits) = (g.height, g.width, p.in_pixel_bits());
+    let frame = |f: &dyn Fn(usize, usize) -> BitVec| -> Vec<BitVec> { (0..h * w).map(|q| f(q / w, q % w)).collect() };
+    let mut frames = vec![frame(&|_, _| BitVec::ones(bits)), frame(&|_, _| BitVec::zeros(bits))];
+    for (cy, cx) in [(0, 0), (0, w - 1), (h - 1, 0), (h - 1, w - 1)] {
+        frames.push(frame(&|y, x| if (y, x) == (cy, cx) { BitVec::ones(bits) } else { BitVec::zeros(bits) }));
+    }
+    if p.kind == EngineKind::PaConv {
+        let b = p.act_bits as usize;
+        for &v in &p.endpoints {
+            let pixel = BitVec::from_fn(bits, |i| (v >> (i % b)) & 1 == 1);
+            frames.push(frame(&|_, _| pixel.clone()));
+        }
+    }
+    frames
+}
+
+pub fn random_frames(p: &EngineParams, count: usize, rng: &mut SplitMix64) -> Vec<Vec<BitVec>> {
+    let pixels = p.geometry.height * p.geometry.width;
+    (0..count).map(|_| (0..pixels).map(|_| BitVec::random(p.in_pixel_bits(), rng)).collect()).collect()
+}
+
+/// The runs every engine goes through: every directed frame and two
+/// random ones back to back with no stalls (where the frame interval is
+/// measured), random stalls at several rates on each side and both, and
+/// a reset in the middle of a frame.
+pub fn scenarios(p: &EngineParams, seed: u64) -> Vec<(String, StreamRun)> {
+    let mut rng = SplitMix64::new(seed);
+    let mut first = directed_frames(p);
+    first.extend(random_frames(p, 2, &mut rng));
+    let run = |frames, stalls, reset, seed| StreamRun { frames, stalls, reset, seed, check_ready_independence: true };
+    let mut out = vec![("no stalls, directed and random frames".to_string(), run(first, Stalls::NONE, None, seed))];
+    for (i, (input, output)) in [(64, 0), (0, 64), (128, 128), (230, 230)].into_iter().enumerate() {
+        let name = format!("stalls: input {:.0}%, output {:.0}%", input as f64 / 2.56, output as f64 / 2.56);
+        out.push((name, run(random_frames(p, 3, &mut rng), Stalls { input, output }, None, seed + i as u64 + 1)));
+    }
+    let half = (p.geometry.height * p.geometry.width).div_ceil(2);
+    let reset = run(random_frames(p, 4, &mut rng), Stalls { input: 64, output: 64 }, Some((1, half)), seed + 9);
+    out.push((format!("reset after {half} pixels of frame 1, stalls 25% both sides"), reset));
+    out
 }

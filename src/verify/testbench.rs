@@ -268,7 +268,7 @@ pub struct Verdict {
 }
 
 /// Lint, Icarus and Yosys, as `checks` asks; returns what passed.
-fn static_checks(work: &Path, verilog: &[String], top: &str, checks: Checks) -> Result<Vec<String>, String> {
+pub(crate) fn static_checks(work: &Path, verilog: &[String], top: &str, checks: Checks) -> Result<Vec<String>, String> {
     let mut notes = vec![];
     if checks.lint {
         eda::verilator::lint(work, verilog, top)?;

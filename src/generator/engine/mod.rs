@@ -1,0 +1,147 @@
+//! The streaming layer engine (SPEC section 6): pixels in through a
+//! ready/valid stream, one convolution layer folded FINN-style, pixels out.
+//!
+//! - **Line buffer.** Every accepted pixel is written into one memory of
+//!   2^r rows by 2^c pixels (row = global row mod 2^r), as many rows as the
+//!   largest dilation's window spans plus the rows the input may run ahead.
+//!   Each read port reads one pixel a cycle, so the window of each
+//!   dilation (and each tap of a step, when a step takes several whole
+//!   taps) has a read port of its own; synthesis gives each read port its
+//!   own copy of the block RAM.
+//! - **Schedule.** Output pixels in raster order; per pixel, `cout/pe`
+//!   neuron folds of `k*k*cin/simd` steps, one step a cycle. A pixel starts
+//!   when every input pixel its window needs has arrived and the output
+//!   FIFO has a place reserved for it; it then runs to the end without a
+//!   stall, so the datapath is a plain pipeline with no enables.
+//! - **Datapath.** Per step and lane: `simd` window elements (a padded tap
+//!   masked out), the weights of `pe` channels from a ROM, XNOR (or AND
+//!   with PA-Net's one-hot bases, compared once per element at the
+//!   window) and popcount, accumulated over the steps.
+//! - **Output.** Per fold, the exact sums, threshold levels or fusion bits
+//!   of `pe` channels; a whole pixel goes into a FIFO whose output register
+//!   drives `m_axis_*`.
+
+pub mod manifest;
+pub mod plan;
+
+mod datapath;
+mod output;
+mod schedule;
+
+use crate::generator::build::constant;
+use crate::rtl::{BinOp, Comparison, Design, Dir, Expr, Module};
+use crate::spec::engine::EngineParams;
+use crate::spec::signature::{Interface, Role, Signature};
+use output::Fifo;
+use plan::Plan;
+use schedule::{Issue, LineBuffer, Window};
+
+/// A generated engine and the facts its manifest reports.
+#[derive(Debug)]
+pub struct GeneratedEngine {
+    pub design: Design,
+    pub signature: Signature,
+    /// Cycles from issuing a step to its pixel entering the output FIFO.
+    pub pipeline_latency: u32,
+    /// Cycles a run of frames may take beyond frames x cycles_per_frame
+    /// with no stalls: the first window's wait and the pipeline's fill.
+    pub fill_cycles: u64,
+    /// Rows x pixels x bits of the line buffer, and its read ports.
+    pub line_buffer: (usize, usize, usize, usize),
+    /// Places of the output FIFO.
+    pub fifo_depth: usize,
+}
+
+/// The top module's ports.
+struct Ports {
+    in_data: Expr,
+    in_valid: Expr,
+    in_ready: Expr,
+    out_data: Expr,
+    out_valid: Expr,
+    out_ready: Expr,
+    out_last: Expr,
+}
+
+fn ports(m: &mut Module, plan: &Plan, out_bits: u32) -> (Ports, Vec<Role>) {
+    m.clock_input();
+    m.reset_input();
+    let ports = Ports {
+        in_data: m.input("s_axis_tdata", plan.pixel_bits as u32),
+        in_valid: m.input("s_axis_tvalid", 1),
+        in_ready: m.port("s_axis_tready", Dir::Out, 1, false),
+        out_data: m.port("m_axis_tdata", Dir::Out, out_bits, false),
+        out_valid: m.port("m_axis_tvalid", Dir::Out, 1, false),
+        out_ready: m.input("m_axis_tready", 1),
+        out_last: m.port("m_axis_tlast", Dir::Out, 1, false),
+    };
+    let roles = vec![
+        Role::Clock,
+        Role::Reset,
+        Role::InStreamData,
+        Role::InStreamValid,
+        Role::InStreamReady,
+        Role::OutStreamData,
+        Role::OutStreamValid,
+        Role::OutStreamReady,
+        Role::OutStreamLast,
+    ];
+    (ports, roles)
+}
+
+/// Generates the engine described by `p` (already validated); trees get a
+/// register every `pipeline` levels.
+pub fn generate_engine(p: &EngineParams, pipeline: u32) -> GeneratedEngine {
+    let plan = Plan::new(p);
+    let mut m = Module::new(&p.top);
+    let (io, roles) = ports(&mut m, &plan, p.out_pixel_bits() as u32);
+    let buffer = schedule::line_buffer(&mut m, &plan, &io);
+    // The output trees' depth is known from the coefficients alone, so the
+    // FIFO's depth can be fixed before any logic.
+    let datapath_latency = datapath::latency(p, &plan, pipeline);
+    let issue_wire_latency = datapath_latency + output::latency_of(p, pipeline);
+    let fifo_depth = output::fifo_depth(&plan, issue_wire_latency);
+    let issue = schedule::issue(&mut m, &plan, &buffer, fifo_depth);
+    let window = schedule::read_window(&mut m, &plan, &buffer, &issue);
+    let folded = datapath::build(&mut m, p, &plan, &window, pipeline);
+    let fifo = output::assemble(&mut m, p, &plan, &folded, fifo_depth, pipeline, &io);
+    close_loops(&mut m, &plan, &io, (&buffer, &issue, &window), &fifo);
+    let signature = Signature::of_module(
+        &m,
+        &roles,
+        Interface::Stream { ii: plan.ii() as u64, cycles_per_frame: p.cycles_per_frame() as u64 },
+    );
+    let pipeline_latency = issue_wire_latency;
+    let first_window = (plan.off_max.max(0) as usize).min(plan.height - 1) * plan.width
+        + (plan.off_max.max(0) as usize).min(plan.width - 1)
+        + 1;
+    let mut design = Design { top: p.top.clone(), ..Design::default() };
+    design.add(m);
+    GeneratedEngine {
+        design,
+        signature,
+        pipeline_latency,
+        // The first window's input, one pixel's steps, the pipeline, and
+        // the FIFO's two registers.
+        fill_cycles: (first_window + plan.ii() + pipeline_latency as usize + 3) as u64,
+        line_buffer: (plan.rows(), 1 << plan.col_bits, plan.pixel_bits, window.read_ports),
+        fifo_depth,
+    }
+}
+
+/// Drives the signals that close loops through later stages: the input's
+/// ready (the buffer has room beyond every row still being read) and the
+/// pixels leaving the FIFO (places freed).
+fn close_loops(
+    m: &mut Module,
+    plan: &Plan,
+    io: &Ports,
+    (buffer, issue, window): (&LineBuffer, &Issue, &Window),
+    fifo: &Fifo,
+) {
+    let wy = plan.row_counter_bits;
+    let lead = m.wire("input_lead", Expr::bin(BinOp::Sub, buffer.y_in.clone(), window.top_read.clone()));
+    let room = Expr::compare_signed(Comparison::Le, lead, constant(wy, plan.input_lead() as i128));
+    m.drive(&io.in_ready, room);
+    m.drive(&issue.popped, fifo.popped.clone());
+}

@@ -1,0 +1,156 @@
+//! Verifies a streaming engine: lint, Icarus and Yosys, then every stream
+//! scenario under Verilator against the golden model, and the throughput
+//! of SPEC 6.6 measured with no stalls: back-to-back frames exactly
+//! `cycles_per_frame` apart, the whole run within the stated fill.
+
+use super::stream::{StreamFailure, StreamOutcome, StreamPorts, StreamRun, run_stream, scenarios};
+use super::testbench::{Checks, Effort, Verdict, static_checks};
+use crate::eda;
+use crate::eda::verilator::{ModelOptions, Trace};
+use crate::generator::render::RenderedEngine;
+use crate::model::engine::EngineGolden;
+use crate::sim::{Model, port_widths};
+use crate::spec::engine::{EngineParams, Output};
+use crate::util::bits::BitVec;
+use std::fmt::Write;
+use std::path::Path;
+use std::time::Instant;
+
+/// The simulation half of [`verify_engine`].
+struct EngineBench<'r> {
+    rendered: &'r RenderedEngine,
+    ports: StreamPorts,
+    netlist: bool,
+}
+
+impl EngineBench<'_> {
+    fn load(&self, trace: Option<&Path>) -> Result<Model, String> {
+        let signature = &self.rendered.generated.signature;
+        let options = ModelOptions {
+            trace: if trace.is_some() { Trace::All } else { Trace::Off },
+            netlist: self.netlist,
+            ..ModelOptions::default()
+        };
+        let lib = eda::verilator::build_model(&self.rendered.design_files(), signature, &options)?;
+        Model::load(&lib.path, port_widths(signature), trace)
+    }
+
+    fn run(&self, run: &StreamRun, trace: Option<&Path>) -> Result<Result<StreamOutcome, StreamFailure>, String> {
+        let p = &self.rendered.params;
+        let golden = EngineGolden::new(p);
+        let mut model = self.load(trace)?;
+        Ok(run_stream(&mut model, self.ports, &|f| golden.frame(f), run, p.cycles_per_frame()))
+    }
+}
+
+/// SPEC 6.6 with no stalls: back-to-back frames end exactly
+/// `cycles_per_frame` apart, and the run takes at most frames x
+/// cycles_per_frame plus the stated fill.
+fn check_throughput(p: &EngineParams, fill: u64, out: &StreamOutcome) -> Result<String, String> {
+    let cpf = p.cycles_per_frame();
+    let gaps: Vec<usize> = out.frame_ends.windows(2).map(|w| w[1] - w[0]).collect();
+    if let Some(bad) = gaps.iter().find(|&&g| g != cpf) {
+        return Err(format!("frames ended {bad} cycles apart with no stalls; cycles_per_frame is {cpf}: {gaps:?}"));
+    }
+    let frames = out.frame_ends.len();
+    let taken = (out.last_out - out.first_in + 1) as u64;
+    let allowed = (frames * cpf) as u64 + fill;
+    if taken > allowed {
+        return Err(format!(
+            "{frames} frames took {taken} cycles, more than {frames} x {cpf} + the stated fill {fill}"
+        ));
+    }
+    Ok(format!("{cpf} cycles per frame as stated, fill {} of at most {fill}", taken - (frames * cpf) as u64))
+}
+
+/// A value of one output channel, as a person reads it.
+fn channels(p: &EngineParams, word: &BitVec) -> Vec<String> {
+    let cout = p.geometry.cout;
+    match &p.output {
+        Output::Fusion { .. } => (0..cout)
+            .map(|o| (0..p.lanes()).map(|i| if word.get(i * cout + o) { '1' } else { '0' }).collect())
+            .collect(),
+        _ => {
+            let w = p.out_element_bits();
+            let signed = p.output == Output::Sum && p.sum_signed();
+            (0..cout).map(|o| BitVec::from_fn(w, |b| word.get(o * w + b)).to_i64(signed).to_string()).collect()
+        }
+    }
+}
+
+/// What went wrong, for a person: the frame, pixel and channels, the
+/// expected and actual values, and a VCD trace of the run.
+fn failure_report(b: &EngineBench, name: &str, run: &StreamRun, f: &StreamFailure, work: &Path) -> String {
+    let p = &b.rendered.params;
+    let mut r = String::new();
+    let _ = writeln!(r, "MISMATCH in {} ({name}) at cycle {}: {}", p.top, f.cycle, f.what);
+    if let Some((frame, pixel)) = f.at {
+        let ow = p.geometry.out_width();
+        let _ = writeln!(r, "  frame {frame}, output pixel {pixel} (row {}, column {})", pixel / ow, pixel % ow);
+    }
+    if let (Some(want), Some(got)) = (&f.expected, &f.actual) {
+        let (want, got) = (channels(p, want), channels(p, got));
+        for (o, (w, g)) in want.iter().zip(&got).enumerate().filter(|(_, (w, g))| w != g) {
+            let _ = writeln!(r, "  channel {o}: expected {w}, actual {g}");
+        }
+    }
+    let vcd = work.join(format!("{}.vcd", p.top));
+    let _ = match b.run(run, Some(&vcd)) {
+        Ok(_) => writeln!(r, "  trace: {}", vcd.display()),
+        Err(e) => writeln!(r, "  (no trace: {e})"),
+    };
+    r
+}
+
+/// Writes the engine under `work`, lints and synthesises it, and streams
+/// every scenario through it; a mismatch reruns that scenario with a trace.
+pub fn verify_engine(rendered: &RenderedEngine, work: &Path, checks: Checks, effort: Effort, label: &str) -> Verdict {
+    let t0 = Instant::now();
+    let fail = |what: String| Verdict {
+        passed: false,
+        summary: format!("{label}: {}", what.lines().next().unwrap_or("")),
+        report: what,
+    };
+    let written = std::fs::create_dir_all(work)
+        .map_err(|e| e.to_string())
+        .and_then(|_| crate::util::files::write_files(work, &rendered.files));
+    if let Err(e) = written {
+        return fail(format!("cannot write the design: {e}"));
+    }
+    let mut notes = match static_checks(work, &rendered.verilog_files(), &rendered.params.top, checks) {
+        Ok(notes) => notes,
+        Err(e) => return fail(e),
+    };
+    let ports = match StreamPorts::of(&rendered.generated.signature) {
+        Ok(ports) => ports,
+        Err(e) => return fail(e),
+    };
+    let b = EngineBench { rendered, ports, netlist: checks.netlist };
+    let mut beats = 0;
+    for (i, (name, run)) in scenarios(&rendered.params, effort.seed).into_iter().enumerate() {
+        let outcome = match b.run(&run, None) {
+            Err(e) => return fail(e),
+            Ok(Err(f)) => {
+                return Verdict {
+                    passed: false,
+                    summary: format!("{label}: {}: {}", name, f.what),
+                    report: failure_report(&b, &name, &run, &f, work),
+                };
+            }
+            Ok(Ok(outcome)) => outcome,
+        };
+        beats += outcome.beats_out;
+        if i == 0 {
+            match check_throughput(&rendered.params, rendered.generated.fill_cycles, &outcome) {
+                Ok(note) => notes.insert(0, note),
+                Err(e) => return fail(format!("{name}: {e}")),
+            }
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    Verdict {
+        passed: true,
+        summary: format!("{label}: {beats} output beats checked, {}; {secs:.1}s", notes.join(", ")),
+        report: String::new(),
+    }
+}

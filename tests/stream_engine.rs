@@ -1,0 +1,97 @@
+//! Streaming engines simulated under Verilator frame by frame against the
+//! golden model, with stalls, resets and the throughput of SPEC 6.6.
+
+use mbnn::generator::render::render_engine;
+use mbnn::spec::engine::{EngineKind, Padding};
+use mbnn::spec::engine_request::{EngineRequest, OutputMode};
+use mbnn::util::bits::SplitMix64;
+use mbnn::verify::engine::verify_engine;
+use mbnn::verify::testbench::{Checks, Effort};
+
+fn check(r: &EngineRequest, pipeline: u32) {
+    let p = r.to_params().unwrap_or_else(|e| panic!("{r:?}: {e}"));
+    let rendered = render_engine(p.clone(), pipeline);
+    let work = tempfile::tempdir().unwrap();
+    let checks = Checks { lint: true, iverilog: true, yosys: false, netlist: false };
+    let v = verify_engine(&rendered, &work.path().join(&p.top), checks, Effort { random_cycles: 0, seed: 3 }, &p.top);
+    println!("{}", v.summary);
+    assert!(v.passed, "{}\n{}", v.summary, v.report);
+}
+
+#[test]
+fn a_small_conv_engine_streams_frames() {
+    let mut r = EngineRequest::new(EngineKind::Conv);
+    (r.height, r.width, r.cin, r.cout, r.k) = (Some(5), Some(4), Some(4), Some(2), Some(1));
+    check(&r, 2);
+}
+
+#[test]
+fn random_engines_stream_frames() {
+    let mut rng = SplitMix64::new(std::env::var("SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(7));
+    let count: usize = std::env::var("COUNT").ok().and_then(|s| s.parse().ok()).unwrap_or(6);
+    for _ in 0..count {
+        let pa = rng.chance(1, 3);
+        let mut r = EngineRequest::new(if pa { EngineKind::PaConv } else { EngineKind::Conv });
+        let pick = |rng: &mut SplitMix64, v: &[i64]| v[rng.below(v.len() as u64) as usize];
+        let kernel = pick(&mut rng, &[1, 3, 3, 5]);
+        (r.height, r.width) = (Some(pick(&mut rng, &[3, 4, 5, 7])), Some(pick(&mut rng, &[2, 4, 5, 6])));
+        let cin = pick(&mut rng, &[1, 2, 4, 6]);
+        let cout = pick(&mut rng, &[1, 2, 4]);
+        (r.cin, r.cout, r.kernel, r.stride) = (Some(cin), Some(cout), Some(kernel), Some(pick(&mut rng, &[1, 1, 2])));
+        let n = kernel * kernel * cin;
+        let simds: Vec<i64> =
+            (1..=n).filter(|&s| if s <= cin { cin % s == 0 } else { s % cin == 0 && n % s == 0 }).collect();
+        r.simd = Some(pick(&mut rng, &simds));
+        let pes: Vec<i64> = (1..=cout).filter(|&p| cout % p == 0).collect();
+        r.pe = Some(pick(&mut rng, &pes));
+        if pa {
+            (r.m, r.n, r.act_bits) =
+                (Some(pick(&mut rng, &[1, 2, 3])), Some(pick(&mut rng, &[1, 2, 3])), Some(pick(&mut rng, &[3, 4])));
+            r.dilations = Some(vec![pick(&mut rng, &[1, 2])]);
+            r.output = Some(if rng.chance(1, 2) { OutputMode::Sum } else { OutputMode::Threshold });
+        } else {
+            let k = pick(&mut rng, &[1, 2, 3]);
+            r.k = Some(k);
+            r.dilations = Some((0..k).map(|_| pick(&mut rng, &[1, 2, 3])).collect());
+            r.shared_input = rng.chance(1, 2);
+            r.output = Some([OutputMode::Sum, OutputMode::Threshold, OutputMode::Fusion][rng.below(3) as usize]);
+        }
+        if rng.chance(1, 4) && r.to_params().is_ok() {
+            let valid = EngineRequest {
+                padding: Some(Padding::Valid),
+                dilations: r.dilations.clone().map(|d| vec![d[0]; d.len()]),
+                ..r.clone()
+            };
+            if valid.to_params().is_ok() {
+                r = valid;
+            }
+        }
+        r.seed = Some(rng.next_u64());
+        if r.to_params().is_err() {
+            continue;
+        }
+        check(&r, pick(&mut rng, &[1, 2, 3]) as u32);
+    }
+}
+
+/// Dilation 3 on a 4 x 4 map: every window needs the whole frame, so a
+/// frame's compute waits for all of it, and the next frame streams in
+/// while the last window of this one is still read. The line buffer holds
+/// both without a stall (this cost a cycle a frame when it held fewer).
+#[test]
+fn windows_that_span_the_whole_map_keep_frames_back_to_back() {
+    let mut r = EngineRequest::new(EngineKind::Conv);
+    (r.height, r.width, r.cin, r.cout, r.kernel, r.k) = (Some(4), Some(4), Some(4), Some(1), Some(3), Some(3));
+    (r.pe, r.simd, r.dilations, r.output) = (Some(1), Some(36), Some(vec![3, 3, 2]), Some(OutputMode::Sum));
+    check(&r, 2);
+}
+
+/// Fusion gates of different depths (K = 2 lanes with different F rows)
+/// line up: a shallower tree is delayed to the deepest.
+#[test]
+fn fusion_trees_of_different_depths_line_up() {
+    let mut r = EngineRequest::new(EngineKind::Conv);
+    (r.height, r.width, r.cin, r.cout, r.kernel, r.k) = (Some(4), Some(5), Some(1), Some(2), Some(1), Some(2));
+    (r.pe, r.simd, r.dilations, r.output) = (Some(2), Some(1), Some(vec![2, 3]), Some(OutputMode::Fusion));
+    check(&r, 2);
+}
