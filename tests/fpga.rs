@@ -3,11 +3,14 @@
 //! real bitstreams come out of the open tools. iCE40 runs by default; the
 //! ECP5 and Gowin flows take minutes and run with `--ignored`.
 
+use mbnn::generator::render::render_engine;
 use mbnn::generator::render::{Rendered, render};
 use mbnn::generator::wrapper::{MISR_BITS, WRAPPER_TOP, Wrapper};
 use mbnn::measure::pnr::{FpgaReport, REPORT_FILE, pnr};
-use mbnn::model::wrapper::expected_signatures;
+use mbnn::model::wrapper::{expected_signatures, expected_stream_signatures};
 use mbnn::spec::board::Board;
+use mbnn::spec::engine::EngineKind;
+use mbnn::spec::engine_request::EngineRequest;
 use mbnn::spec::params::Block;
 use mbnn::spec::request::Request;
 use std::path::Path;
@@ -62,7 +65,10 @@ fn a_design_too_wide_for_the_stimulus_is_refused_in_one_line() {
 /// Runs board_top on a clock; the board's flip-flops start at zero, so the
 /// power-on shift register does too. Prints, after every rising edge, the design's
 /// out_valid, the signature and the LEDs.
-const TESTBENCH: &str = "`timescale 1ns/1ps
+const TESTBENCH: &str = "`ifndef RESULT_VALID
+`define RESULT_VALID top.dut_out_valid
+`endif
+`timescale 1ns/1ps
 module tb;
     parameter LEDS = 2;
     parameter CYCLES = 100;
@@ -74,7 +80,7 @@ module tb;
         top.por_shift = 0;
         for (cycle = 0; cycle < CYCLES; cycle = cycle + 1) begin
             #5 clk = 1'b1;
-            #1 $display(\"%b %h %b\", top.dut_out_valid, top.signature, led);
+            #1 $display(\"%b %h %b\", `RESULT_VALID, top.signature, led);
             #4 clk = 1'b0;
         end
         $finish;
@@ -88,11 +94,14 @@ struct Trace {
     led: Vec<u32>,
 }
 
-fn simulate(dir: &Path, files: &[String], leds: u32, cycles: usize) -> Trace {
+/// Simulates board_top; `defines` name what the signature folds in
+/// (`RESULT_VALID`) where it is not a fixed-latency design's `out_valid`.
+fn simulate(dir: &Path, files: &[String], (leds, cycles): (u32, usize), defines: &[&str]) -> Trace {
     std::fs::write(dir.join("tb.v"), TESTBENCH).unwrap();
     let out = Command::new("iverilog")
         .current_dir(dir)
         .args(["-g2001", "-o", "tb.vvp", "-s", "tb"])
+        .args(defines.iter().map(|d| format!("-D{d}")))
         .arg(format!("-Ptb.LEDS={leds}"))
         .arg(format!("-Ptb.CYCLES={cycles}"))
         .arg("tb.v")
@@ -126,7 +135,7 @@ fn the_wrapper_drives_the_design_exactly_as_its_model_says() {
         let dir = work.path().join(&r.params.top);
         let files = write_wrapped(&r, &wrapper, &dir);
         let leds = board.info().leds;
-        let t = simulate(&dir, &files, leds, cycles);
+        let t = simulate(&dir, &files, (leds, cycles), &[]);
         let expected = expected_signatures(&r.params, cycles).unwrap();
         // The signature after an edge folds in every result valid before it.
         let mut results = 0;
@@ -147,6 +156,40 @@ fn the_wrapper_drives_the_design_exactly_as_its_model_says() {
         for i in changes {
             assert_eq!(t.led[i], lit(t.signature[i - 1]), "{flags}: LEDs at cycle {i}");
         }
+    }
+}
+
+/// A small engine behind the stream wrapper, every stall of the pacing
+/// LFSR included: the signature after each output beat is the one the
+/// golden model's beats give, whatever the stalls.
+#[test]
+fn the_stream_wrapper_drives_an_engine_exactly_as_its_model_says() {
+    let work = tempfile::tempdir().unwrap();
+    let mut r = EngineRequest::new(EngineKind::Conv);
+    (r.height, r.width, r.cin, r.cout, r.k, r.pe, r.simd) =
+        (Some(4), Some(3), Some(2), Some(2), Some(2), Some(2), Some(6));
+    r.dilations = Some(vec![1, 2]);
+    let engine = render_engine(r.to_params().unwrap(), 1);
+    let dir = work.path().join("engine");
+    std::fs::create_dir_all(&dir).unwrap();
+    let board = Board::IceBreaker;
+    let wrapped =
+        Wrapper { board, led_hold_log2: 3 }.files(&engine.generated.signature, &engine.design_files()).unwrap();
+    for (name, text) in &wrapped {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let verilog: Vec<String> = wrapped.iter().map(|(n, _)| n.clone()).filter(|n| n.ends_with(".v")).collect();
+    mbnn::eda::verilator::lint(&dir, &verilog, WRAPPER_TOP).unwrap();
+    let cycles = 400;
+    let t = simulate(&dir, &verilog, (board.info().leds, cycles), &["RESULT_VALID=top.out_fire"]);
+    let beats: usize = t.valid.iter().filter(|&&v| v).count();
+    assert!(beats > 12 * 2, "only {beats} output beats in {cycles} cycles: not two frames");
+    let expected = expected_stream_signatures(&engine.params, beats).unwrap();
+    let mut seen = 0;
+    for i in 1..cycles {
+        seen += t.valid[i - 1] as usize;
+        let want = if seen == 0 { 0 } else { expected[seen - 1] };
+        assert_eq!(t.signature[i], want, "cycle {i}, after {seen} beats");
     }
 }
 

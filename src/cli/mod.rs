@@ -1,7 +1,7 @@
 //! The command line: one subcommand per task, each a thin call into the
 //! stages below, with every error printed as one line.
 
-use crate::generator::render::{Rendered, render_request};
+use crate::generator::render::{Rendered, Rendering, render_design};
 use crate::spec::flags::DesignArgs;
 use crate::study::cost;
 use crate::util::files::write_files;
@@ -193,8 +193,8 @@ impl RunArgs {
 }
 
 /// The design the flags describe, rendered in memory.
-fn render_design(design: &DesignArgs) -> Result<Rendered, String> {
-    render_request(&design.to_request()?)
+fn render(design: &DesignArgs) -> Result<Rendering, String> {
+    render_design(&design.to_design()?)
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -224,34 +224,62 @@ fn run(cli: Cli) -> Result<(), String> {
 }
 
 fn generate(design: &DesignArgs, out: Option<PathBuf>) -> Result<(), String> {
-    let rendered = render_design(design)?;
-    let dir = out.unwrap_or_else(|| PathBuf::from("out").join(&rendered.params.top));
-    write_files(&dir, &rendered.files)?;
-    let g = &rendered.generated;
-    if let Some(summary) = &rendered.decomposition_summary {
+    let rendering = render(design)?;
+    let dir = out.unwrap_or_else(|| PathBuf::from("out").join(rendering.top()));
+    write_files(&dir, rendering.files())?;
+    if let Rendering::Unit(Rendered { decomposition_summary: Some(summary), .. }) = &rendering {
         println!("{summary}");
     }
-    println!("wrote {} files to {}", rendered.files.len(), dir.display());
-    for (name, _) in &rendered.files {
+    println!("wrote {} files to {}", rendering.files().len(), dir.display());
+    for (name, _) in rendering.files() {
         println!("  {}", dir.join(name).display());
     }
-    println!(
-        "top {}: latency {} cycles ({} logic levels, pipeline {}), y is {} bits {}",
-        rendered.params.top,
-        g.latency(),
-        g.depth,
-        rendered.params.pipeline,
-        g.y_width,
-        if g.y_signed { "signed" } else { "unsigned" }
-    );
+    match &rendering {
+        Rendering::Unit(r) => {
+            let g = &r.generated;
+            println!(
+                "top {}: latency {} cycles ({} logic levels, pipeline {}), y is {} bits {}",
+                r.params.top,
+                g.latency(),
+                g.depth,
+                r.params.pipeline,
+                g.y_width,
+                if g.y_signed { "signed" } else { "unsigned" }
+            );
+        }
+        Rendering::Engine(r) => {
+            let (p, g) = (&r.params, &r.generated);
+            let geo = &p.geometry;
+            println!(
+                "top {}: {}x{}x{} in, {}x{}x{} out, {} cycles per output pixel, {} cycles per frame (fill up to {}), \
+                 s_axis_tdata {} bits, m_axis_tdata {} bits",
+                p.top,
+                geo.height,
+                geo.width,
+                geo.cin,
+                geo.out_height(),
+                geo.out_width(),
+                geo.cout,
+                p.ii(),
+                p.cycles_per_frame(),
+                g.fill_cycles,
+                p.in_pixel_bits(),
+                p.out_pixel_bits()
+            );
+        }
+    }
     Ok(())
 }
 
 fn sim(design: &DesignArgs, run: &RunArgs) -> Result<(), String> {
     let effort = run.effort()?;
-    let rendered = render_design(design)?;
-    let dir = run.work.join(&rendered.params.top);
-    let verdict = verify(&rendered, &dir, run.checks(), effort, &rendered.params.top);
+    let rendering = render(design)?;
+    let top = rendering.top().to_string();
+    let dir = run.work.join(&top);
+    let verdict = match &rendering {
+        Rendering::Unit(r) => verify(r, &dir, run.checks(), effort, &top),
+        Rendering::Engine(r) => crate::verify::engine::verify_engine(r, &dir, run.checks(), effort, &top),
+    };
     println!("{}", verdict.summary);
     if verdict.passed {
         println!("1 passed, 0 failed");
@@ -259,12 +287,14 @@ fn sim(design: &DesignArgs, run: &RunArgs) -> Result<(), String> {
     } else {
         eprintln!("{}", verdict.report);
         println!("0 passed, 1 failed");
-        Err(format!("{} does not match the golden model", rendered.params.top))
+        Err(format!("{top} does not match the golden model"))
     }
 }
 
 fn report(design: &DesignArgs, liberty: &[PathBuf], work: Option<PathBuf>) -> Result<(), String> {
-    let rendered = render_design(design)?;
+    let Rendering::Unit(rendered) = render(design)? else {
+        return Err("mbnn report measures the units; engines are measured by mbnn pnr and mbnn bench".into());
+    };
     let work = work.unwrap_or_else(|| PathBuf::from("target/mbnn-report").join(&rendered.params.top));
     let stimulus = crate::measure::report::POWER_STIMULUS;
     let r = crate::measure::report::report_with_power(&rendered, &work, liberty, &stimulus)?;
@@ -277,9 +307,10 @@ fn report(design: &DesignArgs, liberty: &[PathBuf], work: Option<PathBuf>) -> Re
 }
 
 fn pnr(design: &DesignArgs, board: crate::spec::board::Board, work: Option<PathBuf>) -> Result<(), String> {
-    let rendered = render_design(design)?;
-    let work = work.unwrap_or_else(|| PathBuf::from("target/mbnn-pnr").join(board.name()).join(&rendered.params.top));
-    let r = crate::measure::pnr::pnr(&rendered, board, &work)?;
+    let rendering = render(design)?;
+    let work = work.unwrap_or_else(|| PathBuf::from("target/mbnn-pnr").join(board.name()).join(rendering.top()));
+    let design = crate::measure::pnr::PnrDesign { signature: rendering.signature(), verilog: rendering.design_files() };
+    let r = crate::measure::pnr::pnr_design(&design, board, &work)?;
     println!("{}", r.summary());
     println!("wrote {}", work.join(crate::measure::pnr::REPORT_FILE).display());
     Ok(())

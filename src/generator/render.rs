@@ -128,6 +128,54 @@ pub fn render_engine(params: crate::spec::engine::EngineParams, pipeline: u32) -
     RenderedEngine { params, generated, files }
 }
 
+/// A unit or an engine, rendered.
+pub enum Rendering {
+    Unit(Rendered),
+    Engine(RenderedEngine),
+}
+
+impl Rendering {
+    pub fn top(&self) -> &str {
+        match self {
+            Rendering::Unit(r) => &r.params.top,
+            Rendering::Engine(r) => &r.params.top,
+        }
+    }
+
+    /// Every file, the manifest included.
+    pub fn files(&self) -> &[(String, String)] {
+        match self {
+            Rendering::Unit(r) => &r.files,
+            Rendering::Engine(r) => &r.files,
+        }
+    }
+
+    pub fn signature(&self) -> &crate::spec::signature::Signature {
+        match self {
+            Rendering::Unit(r) => &r.generated.signature,
+            Rendering::Engine(r) => &r.generated.signature,
+        }
+    }
+
+    /// The files a tool reads, with their text: the Verilog in read order
+    /// (top last), then any data files.
+    pub fn design_files(&self) -> Vec<(String, String)> {
+        match self {
+            Rendering::Unit(r) => r.verilog(),
+            Rendering::Engine(r) => r.design_files(),
+        }
+    }
+}
+
+/// Renders what a design request asks for.
+pub fn render_design(request: &crate::spec::flags::DesignRequest) -> Result<Rendering, String> {
+    use crate::spec::flags::DesignRequest;
+    Ok(match request {
+        DesignRequest::Unit(r) => Rendering::Unit(render_request(r)?),
+        DesignRequest::Engine(r, pipeline) => Rendering::Engine(render_engine(r.to_params()?, *pipeline)),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,10 +5,13 @@
 //! data input bit by XORing rotated copies of itself: each input bit is the
 //! XOR of its own set of two to four LFSR bits, so it costs one LUT in front
 //! of the design's input register, and no two input bits are equal or
-//! complementary, so synthesis cannot merge or drop any of them. `in_valid`
-//! is held high, a power-on shift register makes the reset, and every valid `y` is
-//! folded into a 32-bit MISR whose top bits, sampled a few times a second,
-//! drive the LEDs. Everything runs on the board's clock.
+//! complementary, so synthesis cannot merge or drop any of them. A
+//! fixed-latency design gets a new input every cycle (`in_valid` held
+//! high); a stream design gets LFSR pixels with stalls on both sides. A
+//! power-on shift register makes the reset, and every result (`y`, or each
+//! output beat with its `tlast`) is folded into a 32-bit MISR whose top
+//! bits, sampled a few times a second, drive the LEDs. Everything runs on
+//! the board's clock.
 //!
 //! The software model ([`lfsr_step`], [`stimulus_masks`], [`misr_step`],
 //! and `model::wrapper::expected_signatures`) is the same machine, so a
@@ -160,23 +163,91 @@ impl Wrapper {
         if !(1..=32).contains(&self.led_hold_log2) {
             return Err(format!("led_hold_log2 {} is out of range 1..=32", self.led_hold_log2));
         }
-        if !matches!(design.interface, Interface::FixedLatency { .. }) {
-            return Err(format!("{}: board_top drives fixed-latency designs only", design.top));
-        }
-        let data_width = design.data_inputs().map(|p| p.width as usize).sum();
         let mut m = Module::new(WRAPPER_TOP);
         let clk = m.clock_input();
         let led = m.port("led", Dir::Out, info.leds, false);
         let rst = power_on_reset(&mut m);
-        let seed = Const::from_u128(LFSR_BITS, LFSR_SEED.into());
-        let lfsr = feedback_reg(&mut m, "lfsr", LFSR_BITS, Some(seed), |_, s| lfsr_next(s));
-        let stim = stimulus_wire(&mut m, &lfsr, data_width)?;
-        let (out_valid, y) = instantiate(&mut m, design, (clk, rst), stim)?;
+        let (out_valid, y) = match design.interface {
+            Interface::FixedLatency { .. } => fixed_latency_source(&mut m, design, (clk, rst))?,
+            Interface::Stream { .. } => stream_source(&mut m, design, (clk, rst))?,
+        };
         let signature = misr(&mut m, &out_valid, &y);
         let shown = led_sample(&mut m, &signature, info.leds, self.led_hold_log2);
         m.drive(&led, if info.leds_active_low { Expr::invert(shown) } else { shown });
         Ok(m)
     }
+}
+
+/// A fixed-latency design fed a new LFSR stimulus every cycle, `in_valid`
+/// high: its `out_valid` and `y`.
+fn fixed_latency_source(m: &mut Module, design: &Signature, (clk, rst): (Expr, Expr)) -> Result<(Expr, Expr), String> {
+    let data_width = design.data_inputs().map(|p| p.width as usize).sum();
+    let seed = Const::from_u128(LFSR_BITS, LFSR_SEED.into());
+    let lfsr = feedback_reg(m, "lfsr", LFSR_BITS, Some(seed), |_, s| lfsr_next(s));
+    let stim = stimulus_wire(m, &lfsr, data_width)?;
+    instantiate(m, design, (clk, rst), stim)
+}
+
+/// Width of the pacing LFSR that stalls the stream on both sides.
+const PACE_BITS: u32 = 16;
+/// Taps of x^16 + x^15 + x^13 + x^4 + 1, maximal length (Xilinx XAPP 052).
+const PACE_TAPS: [u32; 4] = [15, 14, 12, 3];
+const PACE_SEED: u16 = 0xace1;
+
+/// A stream design fed LFSR pixels in order, the source pausing and the
+/// sink refusing on about one cycle in four each (from a free-running
+/// pacing LFSR), as SPEC 6.1 allows: the source holds a pixel until it
+/// moves, and the pixel LFSR steps only when one does. Returns the output
+/// beat's `valid & ready` and its `{tlast, tdata}`: the signature folds in
+/// every beat that moves, so it does not depend on the stalls.
+fn stream_source(m: &mut Module, design: &Signature, (clk, rst): (Expr, Expr)) -> Result<(Expr, Expr), String> {
+    let width = design.port(Role::InStreamData).map_or(0, |p| p.width as usize);
+    let pace_seed = Const::from_u128(PACE_BITS, PACE_SEED.into());
+    let pace = feedback_reg(m, "pace", PACE_BITS, Some(pace_seed), |_, s| {
+        let feedback = PACE_TAPS.iter().map(|&t| s.bit(t)).reduce(|a, b| Expr::bin(BinOp::Xor, a, b)).unwrap();
+        Expr::concat(vec![s.slice(0, PACE_BITS - 1), feedback])
+    });
+    let in_ready = m.instance_wire("dut_in_ready", 1);
+    let offering = m.instance_wire("offering_next", 1);
+    let valid = m.reg("offering", offering.clone(), Some(Const::zeros(1)));
+    let in_fire = m.wire("in_fire", Expr::bin(BinOp::And, valid.clone(), in_ready.clone()));
+    // Offer on three cycles in four; once offered, hold until taken.
+    let wants = Expr::reduce_or(pace.slice(0, 2));
+    let held = Expr::bin(BinOp::And, valid.clone(), Expr::invert(in_ready.clone()));
+    m.drive(&offering, Expr::bin(BinOp::Or, held, wants));
+    let seed = Const::from_u128(LFSR_BITS, LFSR_SEED.into());
+    let lfsr = super::build::feedback_reg_en(m, "lfsr", LFSR_BITS, in_fire, Some(seed), |_, s| lfsr_next(s));
+    let pixel = stimulus_wire(m, &lfsr, width)?.ok_or_else(|| format!("{}: no stream input", design.top))?;
+    let ready = m.wire("sink_ready", Expr::reduce_or(pace.slice(2, 2)));
+    let out_valid = m.instance_wire("dut_out_valid", 1);
+    let out_width = design.port(Role::OutStreamData).map_or(1, |p| p.width);
+    let out_data = m.instance_wire("dut_out_data", out_width);
+    let out_last = m.instance_wire("dut_out_last", 1);
+    let mut connections = vec![];
+    for p in &design.ports {
+        let expr = match p.role {
+            Role::Clock => clk.clone(),
+            Role::Reset => rst.clone(),
+            Role::InStreamValid => valid.clone(),
+            Role::InStreamData => pixel.clone(),
+            Role::InStreamReady => in_ready.clone(),
+            Role::OutStreamValid => out_valid.clone(),
+            Role::OutStreamData => out_data.clone(),
+            Role::OutStreamLast => out_last.clone(),
+            Role::OutStreamReady => ready.clone(),
+            other => {
+                return Err(format!(
+                    "{}: board_top does not know what to do with {other:?} port {}",
+                    design.top, p.name
+                ));
+            }
+        };
+        connections.push((p.name.as_str(), expr));
+    }
+    m.instance(&port_stub(design), "dut", connections);
+    let out_fire = m.wire("out_fire", Expr::bin(BinOp::And, out_valid, ready));
+    let beat = m.wire("out_beat", Expr::concat(vec![out_last, out_data]));
+    Ok((out_fire, beat))
 }
 
 /// A module with the design's ports and no body: what an instance checks

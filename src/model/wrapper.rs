@@ -3,7 +3,9 @@
 //! wrapper can be checked bit for bit.
 
 use crate::generator::wrapper::{LFSR_SEED, fold_output, lfsr_step, misr_step, stimulus, stimulus_masks};
+use crate::model::engine::EngineGolden;
 use crate::model::golden::Golden;
+use crate::spec::engine::EngineParams;
 use crate::spec::params::DesignParams;
 use crate::util::bits::BitVec;
 
@@ -30,5 +32,34 @@ pub fn expected_signatures(params: &DesignParams, count: usize) -> Result<Vec<u3
         signatures.push(signature);
         state = lfsr_step(state);
     }
+    Ok(signatures)
+}
+
+/// The signature after each of the first `beats` output beats of a stream
+/// engine in `board_top`: the pixels are the LFSR's stimulus, one state per
+/// pixel, frame after frame, and each beat folds in `{tlast, tdata}`.
+pub fn expected_stream_signatures(p: &EngineParams, beats: usize) -> Result<Vec<u32>, String> {
+    let masks = stimulus_masks(p.in_pixel_bits())?;
+    let golden = EngineGolden::new(p);
+    let pixels = p.geometry.height * p.geometry.width;
+    let (mut state, mut signature) = (LFSR_SEED, 0u32);
+    let mut signatures = Vec::with_capacity(beats);
+    while signatures.len() < beats {
+        let frame: Vec<BitVec> = (0..pixels)
+            .map(|_| {
+                let pixel = stimulus(state, &masks);
+                state = lfsr_step(state);
+                pixel
+            })
+            .collect();
+        let outputs = golden.frame(&frame);
+        let n = outputs.len();
+        for (i, data) in outputs.into_iter().enumerate() {
+            let word = BitVec::from_fn(data.len() + 1, |b| if b < data.len() { data.get(b) } else { i + 1 == n });
+            signature = misr_step(signature, fold_output(&word));
+            signatures.push(signature);
+        }
+    }
+    signatures.truncate(beats);
     Ok(signatures)
 }

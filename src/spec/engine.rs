@@ -5,7 +5,6 @@
 
 use crate::util::bits::BitVec;
 use crate::util::fixed::{self, width_for};
-use std::collections::HashMap;
 
 /// Which engine: Group-Net's K binary lanes (each with its own dilation,
 /// BPAC) or PA-Net's comparators and M x N AND-popcounts.
@@ -197,6 +196,8 @@ pub struct EngineParams {
     pub frac_bits: u32,
     pub coef_bits: u32,
     pub output: Output,
+    /// The exact range of every y(o): see [`EngineParams::sum_range`].
+    pub sums: (i64, i64),
 }
 
 /// A linear form in independent inputs `x` in `lo..=hi` each: its range is
@@ -255,12 +256,22 @@ impl EngineParams {
     /// The exact range of y(o) over every input and every pixel, and over
     /// every channel: the port width holds all of them (SPEC 6.5).
     pub fn sum_range(&self) -> (i64, i64) {
+        self.sums
+    }
+
+    /// Computes [`EngineParams::sum_range`] (kept in `sums` once the
+    /// parameters are made, since the golden model asks for it per pixel).
+    pub fn compute_sum_range(&self) -> (i64, i64) {
         let patterns = self.geometry.inside_patterns();
+        let pixels = self.pixel_offsets();
         let mut range = (0, 0);
         for o in 0..self.geometry.cout {
             for p in &patterns {
                 let (lo, hi) = match self.kind {
-                    EngineKind::Conv => self.conv_range(o, p),
+                    EngineKind::Conv => {
+                        let spread: i64 = self.conv_coefficients(&pixels, o, p).iter().map(|c| c.abs()).sum();
+                        (-spread, spread)
+                    }
                     EngineKind::PaConv => self.pa_range(o, &p[0]),
                 };
                 range = (range.0.min(lo), range.1.max(hi));
@@ -269,32 +280,52 @@ impl EngineParams {
         range
     }
 
+    /// For each lane and tap, which input pixel it reads relative to the
+    /// anchor, as an index into the distinct (input map, row offset,
+    /// column offset): lanes whose taps read the same pixel of a shared
+    /// input share an index. With the number of distinct pixels.
+    fn pixel_offsets(&self) -> (Vec<Vec<usize>>, usize) {
+        let g = &self.geometry;
+        let k = g.kernel;
+        let mut seen: Vec<(usize, isize, isize)> = vec![];
+        let ids = g
+            .dilations
+            .iter()
+            .enumerate()
+            .map(|(lane, &d)| {
+                let map = if self.shared_input { 0 } else { lane };
+                (0..k * k)
+                    .map(|t| {
+                        let key = (map, g.tap_offset(t / k, d), g.tap_offset(t % k, d));
+                        seen.iter().position(|s| *s == key).unwrap_or_else(|| {
+                            seen.push(key);
+                            seen.len() - 1
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        (ids, seen.len())
+    }
+
     /// `conv` at one pattern of inside taps: y is a sum of independent
     /// +1/-1 input bits, each times a coefficient. With a shared input,
     /// lanes whose taps land on the same pixel share that input bit: their
-    /// coefficients add. Keyed by (input map, row offset, column offset, channel).
-    fn conv_coefficients(&self, o: usize, inside: &[Vec<bool>]) -> HashMap<(usize, isize, isize, usize), i64> {
+    /// coefficients add. Indexed by (pixel, channel).
+    fn conv_coefficients(&self, (ids, pixels): &(Vec<Vec<usize>>, usize), o: usize, inside: &[Vec<bool>]) -> Vec<i64> {
         let g = &self.geometry;
-        let k = g.kernel;
-        let mut coefs: HashMap<(usize, isize, isize, usize), i64> = HashMap::new();
-        for (lane, &d) in g.dilations.iter().enumerate() {
-            let map = if self.shared_input { 0 } else { lane };
-            for t in (0..k * k).filter(|&t| inside[lane][t]) {
-                let (dy, dx) = (g.tap_offset(t / k, d), g.tap_offset(t % k, d));
+        let mut coefs = vec![0i64; pixels * g.cin];
+        for lane in 0..self.lanes() {
+            let weights = &self.weights[lane][o];
+            for t in (0..g.kernel * g.kernel).filter(|&t| inside[lane][t]) {
+                let base = ids[lane][t] * g.cin;
                 for c in 0..g.cin {
-                    let w = self.weights[lane][o].get(t * g.cin + c);
-                    let signed = if w { self.lambdas[lane] } else { -self.lambdas[lane] };
-                    *coefs.entry((map, dy, dx, c)).or_default() += signed;
+                    let l = self.lambdas[lane];
+                    coefs[base + c] += if weights.get(t * g.cin + c) { l } else { -l };
                 }
             }
         }
         coefs
-    }
-
-    /// The range of y: minus to plus the sum of the coefficients' magnitudes.
-    fn conv_range(&self, o: usize, inside: &[Vec<bool>]) -> (i64, i64) {
-        let spread: i64 = self.conv_coefficients(o, inside).values().map(|c| c.abs()).sum();
-        (-spread, spread)
     }
 
     /// `pa_conv`: what each inside element can add to y(o): per activation
@@ -345,7 +376,8 @@ impl EngineParams {
         let inside = self.fullest_pattern();
         match self.kind {
             EngineKind::Conv => {
-                let var = self.conv_coefficients(o, &inside).values().map(|&c| (c * c) as f64).sum();
+                let var =
+                    self.conv_coefficients(&self.pixel_offsets(), o, &inside).iter().map(|&c| (c * c) as f64).sum();
                 (0.0, var)
             }
             EngineKind::PaConv => {

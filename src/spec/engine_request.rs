@@ -489,11 +489,13 @@ impl EngineRequest {
             frac_bits: f.frac_bits,
             coef_bits: f.coef_bits,
             output: Output::Sum,
+            sums: (0, 0),
         };
         match self.kind {
             EngineKind::Conv => (p.lambda_reals, p.lambdas) = self.lambdas(lanes, &f)?,
             EngineKind::PaConv => self.pa_settings(&mut p, &f)?,
         }
+        p.sums = p.compute_sum_range();
         p.output = self.output(&p, &file, &f)?;
         p.top = match &self.top {
             Some(t) => checked_top(t)?,

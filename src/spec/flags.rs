@@ -3,14 +3,17 @@
 //! the sweeps. They parse into a typed [`Request`]; every error is one line
 //! that names the offending value and what is valid.
 
-use crate::spec::params::{Block, DesignParams, PopcountStyle};
-use crate::spec::request::{Request, WeightsMode};
+use crate::spec::engine::{EngineKind, Padding};
+use crate::spec::engine_request::{EngineRequest, OutputMode};
+use crate::spec::params::{Block, DesignParams, MAX_PIPELINE, PopcountStyle};
+use crate::spec::request::{Request, WeightsMode, in_range};
 use clap::{Args, Parser};
 use std::path::PathBuf;
 
 #[derive(Args, Clone, Debug, Default)]
 pub struct DesignArgs {
-    /// Block: popcount, xnor_pe, and_pe, groupnet, pa_quantizer, pa, binary, fixedpoint, mac [default: groupnet].
+    /// Block: popcount, xnor_pe, and_pe, groupnet, pa_quantizer, pa, binary, fixedpoint, mac, or a streaming
+    /// engine: conv, pa_conv [default: groupnet].
     #[arg(long, value_name = "BLOCK")]
     pub block: Option<String>,
     /// Group-Net lanes (bases), 1..=64 [default: 5].
@@ -79,16 +82,159 @@ pub struct DesignArgs {
     /// Name of the top module [default: derived from the parameters].
     #[arg(long)]
     pub top: Option<String>,
+    /// Engines: input map height, 1..=4096 [default: 8].
+    #[arg(long, allow_negative_numbers = true)]
+    pub height: Option<i64>,
+    /// Engines: input map width, 1..=4096 [default: 8].
+    #[arg(long, allow_negative_numbers = true)]
+    pub width: Option<i64>,
+    /// Engines: output channels, 1..=4096 [default: 16].
+    #[arg(long, allow_negative_numbers = true)]
+    pub cout: Option<i64>,
+    /// Engines: stride, 1..=4 [default: 1].
+    #[arg(long, allow_negative_numbers = true)]
+    pub stride: Option<i64>,
+    /// Engines: padding, same or valid [default: same].
+    #[arg(long)]
+    pub padding: Option<String>,
+    /// Engines: dilations, one per lane for conv (BPAC), one for pa_conv, comma-separated, 1..=64 [default: 1].
+    #[arg(long, allow_hyphen_values = true)]
+    pub dilations: Option<String>,
+    /// Engines: output channels computed in parallel; divides --cout [default: 1].
+    #[arg(long, allow_negative_numbers = true)]
+    pub pe: Option<i64>,
+    /// Engines: window elements per lane per cycle; divides --cin, or a multiple of it dividing k*k*cin
+    /// [default: cin].
+    #[arg(long, allow_negative_numbers = true)]
+    pub simd: Option<i64>,
+    /// Engines: output stage, sum, threshold or fusion (conv) [default: sum].
+    #[arg(long)]
+    pub output: Option<String>,
+    /// Engines: ascending integer thresholds, comma-separated, for every channel [default: the median of the sums
+    /// over random inputs].
+    #[arg(long, allow_hyphen_values = true)]
+    pub thresholds: Option<String>,
+    /// Engines: the fusion gate's K*K weights F (reals, row i for output lane i) [default: C = 1/2,
+    /// F[i][j] = C [i = j] + (1 - C) lambda_j].
+    #[arg(long, allow_hyphen_values = true)]
+    pub fusion: Option<String>,
+    /// Engines: pa_conv activations are unsigned B-bit values.
+    #[arg(long)]
+    pub act_unsigned: bool,
 }
 
+/// A design request: a unit of SPEC section 3, or a streaming engine of
+/// section 6 with its tree pipelining.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DesignRequest {
+    Unit(Request),
+    Engine(EngineRequest, u32),
+}
+
+/// Tree levels between registers in an engine unless asked otherwise:
+/// the popcounts and scale trees run at the board clocks of the bench.
+pub const DEFAULT_ENGINE_PIPELINE: u32 = 2;
+
 impl DesignArgs {
+    /// The design these flags spell: a unit or an engine.
+    pub fn to_design(&self) -> Result<DesignRequest, String> {
+        match self.block.as_deref().and_then(EngineKind::parse) {
+            Some(kind) => self.to_engine(kind),
+            None => {
+                let engine_only = [
+                    (self.height.is_some(), "--height"),
+                    (self.width.is_some(), "--width"),
+                    (self.cout.is_some(), "--cout"),
+                    (self.stride.is_some(), "--stride"),
+                    (self.padding.is_some(), "--padding"),
+                    (self.dilations.is_some(), "--dilations"),
+                    (self.pe.is_some(), "--pe"),
+                    (self.simd.is_some(), "--simd"),
+                    (self.output.is_some(), "--output"),
+                    (self.thresholds.is_some(), "--thresholds"),
+                    (self.fusion.is_some(), "--fusion"),
+                    (self.act_unsigned, "--act-unsigned"),
+                ];
+                if let Some((_, flag)) = engine_only.iter().find(|(given, _)| *given) {
+                    return Err(format!("{flag} applies to the engines --block conv and pa_conv only"));
+                }
+                Ok(DesignRequest::Unit(self.to_request()?))
+            }
+        }
+    }
+
+    /// An engine's request and its tree pipelining.
+    fn to_engine(&self, kind: EngineKind) -> Result<DesignRequest, String> {
+        let unit_only = [
+            (self.len.is_some(), "--len"),
+            (self.weights.is_some(), "--weights"),
+            (self.bits.is_some(), "--bits"),
+            (self.popcount.is_some(), "--popcount"),
+            (self.model.is_some(), "--model"),
+        ];
+        if let Some((_, flag)) = unit_only.iter().find(|(given, _)| *given) {
+            return Err(format!("{flag} does not apply to the engine --block {}", kind.name()));
+        }
+        let padding = match self.padding.as_deref() {
+            None => None,
+            Some("same") => Some(Padding::Same),
+            Some("valid") => Some(Padding::Valid),
+            Some(other) => return Err(format!("--padding {other:?} is unknown: valid paddings are same, valid")),
+        };
+        let output = match self.output.as_deref() {
+            None => None,
+            Some(text) => Some(
+                OutputMode::parse(text)
+                    .ok_or_else(|| format!("--output {text:?} is unknown: valid outputs are sum, threshold, fusion"))?,
+            ),
+        };
+        let integers = |flag: &str, text: &Option<String>| -> Result<Option<Vec<i64>>, String> {
+            text.as_deref().map(|t| parse_integers(flag, t)).transpose()
+        };
+        let pipeline = match self.pipeline {
+            None => DEFAULT_ENGINE_PIPELINE,
+            Some(p) => in_range("--pipeline", p, 0, MAX_PIPELINE as i64, "the levels per pipeline stage")? as u32,
+        };
+        let request = EngineRequest {
+            k: self.k,
+            m: self.m,
+            n: self.n,
+            act_bits: self.act_bits,
+            act_unsigned: self.act_unsigned,
+            height: self.height,
+            width: self.width,
+            cin: self.cin,
+            cout: self.cout,
+            kernel: self.kernel,
+            stride: self.stride,
+            padding,
+            dilations: integers("--dilations", &self.dilations)?,
+            pe: self.pe,
+            simd: self.simd,
+            output,
+            thresholds: integers("--thresholds", &self.thresholds)?,
+            fusion: self.fusion.as_deref().map(|t| parse_reals("--fusion", t)).transpose()?,
+            lambda: self.lambda.as_deref().map(|t| parse_reals("--lambda", t)).transpose()?,
+            phi: self.phi.as_deref().map(|t| parse_reals("--phi", t)).transpose()?,
+            endpoints: integers("--endpoints", &self.endpoints)?,
+            frac_bits: self.frac_bits,
+            coef_bits: self.coef_bits,
+            shared_input: self.shared_input,
+            seed: self.seed,
+            weights_file: self.weights_file.clone(),
+            top: self.top.clone(),
+            ..EngineRequest::new(kind)
+        };
+        Ok(DesignRequest::Engine(request, pipeline))
+    }
+
     /// The typed request these flags spell.
     pub fn to_request(&self) -> Result<Request, String> {
         let block = match &self.block {
             None => None,
             Some(b) => Some(Block::parse(b).ok_or_else(|| {
                 let names: Vec<&str> = Block::ALL.iter().map(|b| b.name()).collect();
-                format!("--block {b:?} is unknown: valid blocks are {}", names.join(", "))
+                format!("--block {b:?} is unknown: valid blocks are {}, conv, pa_conv", names.join(", "))
             })?),
         };
         let weights = match self.weights.as_deref() {
@@ -122,7 +268,7 @@ impl DesignArgs {
             m: self.m,
             n: self.n,
             act_bits: self.act_bits,
-            endpoints: self.endpoints.as_deref().map(parse_integers).transpose()?,
+            endpoints: self.endpoints.as_deref().map(|t| parse_integers("--endpoints", t)).transpose()?,
             phi: self.phi.as_deref().map(|t| parse_reals("--phi", t)).transpose()?,
             bits: self.bits,
             model: self.model.clone(),
@@ -191,9 +337,9 @@ fn parse_reals(flag: &str, text: &str) -> Result<Vec<f64>, String> {
         .collect()
 }
 
-fn parse_integers(text: &str) -> Result<Vec<i64>, String> {
+fn parse_integers(flag: &str, text: &str) -> Result<Vec<i64>, String> {
     text.split(',')
-        .map(|s| s.trim().parse::<i64>().map_err(|_| format!("--endpoints value {:?} is not an integer", s.trim())))
+        .map(|s| s.trim().parse::<i64>().map_err(|_| format!("{flag} value {:?} is not an integer", s.trim())))
         .collect()
 }
 
