@@ -1,10 +1,11 @@
 //! The configuration sweeps behind `make sim` and `make sim-full`, and a
 //! runner that verifies them two at a time with progress and a summary.
 
-use crate::generator::render::render_request;
+use crate::generator::render::{Rendering, render_design};
 use crate::generator::tree::popcount_levels;
 use crate::spec::flags::parse_flags;
 use crate::spec::params::PopcountStyle;
+use crate::verify::engine::verify_engine;
 use crate::verify::testbench::{Checks, Effort, verify};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -90,11 +91,44 @@ pub fn quick(root: &Path) -> Result<Vec<String>, String> {
     v.push(format!("--k 2 --len 16 --shared-input --weights-file {} --lambda 1,0.5 --pipeline 0", cancel.display()));
     v.extend(pa_quick());
     v.extend(baselines_quick());
+    v.extend(engines_quick());
     // Layers decomposed from real numbers.
     for (layer, pipe) in [("layer_groupnet.json", 1), ("layer_pa.json", 2)] {
         v.push(format!("--model {} --pipeline {pipe}", testbench.join(layer).display()));
     }
     Ok(v)
+}
+
+/// Streaming engines (SPEC 6), each through every stream scenario: K in
+/// {1, 2, 3, 5}; dilations equal and different; kernels 1, 3 and 5;
+/// stride 1 and 2, `same` and `valid`; `pe` and `simd` from 1 to full
+/// (simd = k*k*cin, one output pixel a cycle); every output stage of both
+/// engines; odd map sizes; shared and separate inputs; signed and unsigned
+/// activations.
+fn engines_quick() -> Vec<String> {
+    let conv = [
+        "--k 1 --height 5 --width 7 --cin 4 --cout 4 --kernel 3 --pe 1 --simd 1",
+        "--k 2 --dilations 1,2 --height 7 --width 5 --cin 4 --cout 2 --kernel 3 --pe 2 --simd 4 --output threshold",
+        "--k 3 --dilations 2,2,2 --height 6 --width 6 --cin 2 --cout 4 --kernel 3 --stride 2 --pe 4 --simd 18 --output fusion",
+        "--k 5 --dilations 2,3,4,5,6 --height 9 --width 8 --cin 4 --cout 4 --kernel 3 --pe 2 --simd 2 --output threshold",
+        "--k 2 --kernel 5 --height 7 --width 9 --cin 2 --cout 2 --pe 1 --simd 10 --padding valid",
+        "--k 1 --kernel 1 --height 3 --width 3 --cin 8 --cout 8 --pe 8 --simd 8",
+        "--k 3 --kernel 3 --height 5 --width 5 --cin 3 --cout 3 --pe 3 --simd 27 --shared-input --output threshold --thresholds -40,0,40",
+        "--k 2 --kernel 3 --stride 2 --padding valid --height 9 --width 7 --cin 4 --cout 4 --pe 2 --simd 12 --shared-input",
+        "--k 2 --dilations 1,3 --kernel 3 --height 1 --width 9 --cin 2 --cout 2 --pe 1 --simd 2 --output fusion",
+        "--k 3 --dilations 1,2,3 --kernel 5 --stride 2 --height 11 --width 6 --cin 1 --cout 2 --pe 1 --simd 5 --shared-input",
+    ];
+    let pa = [
+        "--m 4 --n 5 --act-bits 8 --height 7 --width 6 --cin 4 --cout 4 --kernel 3 --pe 2 --simd 2",
+        "--m 2 --n 3 --act-bits 4 --height 5 --width 5 --cin 2 --cout 2 --kernel 3 --pe 1 --simd 18 --output threshold",
+        "--m 3 --n 2 --act-bits 3 --act-unsigned --height 4 --width 7 --cin 3 --cout 3 --kernel 1 --pe 3 --simd 3",
+        "--m 1 --n 1 --act-bits 5 --height 9 --width 5 --cin 2 --cout 2 --kernel 5 --stride 2 --pe 2 --simd 1 --output threshold",
+        "--m 2 --n 2 --act-bits 4 --dilations 2 --padding valid --height 8 --width 7 --cin 2 --cout 4 --kernel 3 --pe 1 --simd 6",
+    ];
+    let seeded = |block: &str, i: usize, flags: &str| format!("--block {block} {flags} --seed {}", 100 + i);
+    let mut v: Vec<String> = conv.iter().enumerate().map(|(i, f)| seeded("conv", i, f)).collect();
+    v.extend(pa.iter().enumerate().map(|(i, f)| seeded("pa_conv", i, f)));
+    v
 }
 
 /// The baselines: single binary, K-bit fixed point from K^2 popcounts, and
@@ -187,6 +221,10 @@ pub fn full(root: &Path) -> Result<Vec<String>, String> {
             }
         }
     }
+    // The reference engines: minutes each (Yosys maps their line
+    // buffers to flip-flops, and a frame is 113k and 28k cycles).
+    v.push("--block conv --k 5 --dilations 2,3,4,5,6 --height 28 --width 28 --cin 64 --cout 64 --kernel 3 --pe 8 --simd 32 --output threshold --seed 1".into());
+    v.push("--block pa_conv --m 4 --n 5 --act-bits 8 --height 14 --width 14 --cin 32 --cout 32 --kernel 3 --pe 4 --simd 16 --seed 1".into());
     v.push("--block xnor_pe --len 65536 --pipeline 4".into());
     v.push("--block and_pe --len 65536 --weights const --pipeline 0".into());
     Ok(v)
@@ -210,16 +248,18 @@ pub fn run(lines: &[String], work: &Path, checks: Checks, effort: Effort, jobs: 
                     }
                     let line = &lines[i];
                     let label = format!("[{line}]");
-                    let verdict = match parse_flags(line).and_then(|a| a.to_request()).and_then(|r| render_request(&r))
-                    {
+                    let verdict = match parse_flags(line).and_then(|a| a.to_design()).and_then(|r| render_design(&r)) {
                         Err(e) => crate::verify::testbench::Verdict {
                             passed: false,
                             summary: format!("{label}: bad configuration: {e}"),
                             report: e,
                         },
-                        Ok(rendered) => {
-                            let dir: PathBuf = work.join(format!("{i:03}_{}", rendered.params.top));
-                            verify(&rendered, &dir, checks, effort, &label)
+                        Ok(rendering) => {
+                            let dir: PathBuf = work.join(format!("{i:03}_{}", rendering.top()));
+                            match &rendering {
+                                Rendering::Unit(r) => verify(r, &dir, checks, effort, &label),
+                                Rendering::Engine(r) => verify_engine(r, &dir, checks, effort, &label),
+                            }
                         }
                     };
                     let n = done.fetch_add(1, Ordering::SeqCst) + 1;
