@@ -47,7 +47,8 @@ sim-full: build
 	$(MBNN) sweep --set full
 
 # An outside test bench: Icarus Verilog driven from the manifests alone,
-# expected values computed in Python, not by this project's code.
+# expected values computed in Python, not by this project's code. Then the
+# stream engines (SPEC 6) under cocotb with cocotbext-axi, the same way.
 icarus: build
 	@rm -rf target/icarus && mkdir -p target/icarus
 	@grep -v '^#' hdl/configs.txt | grep -v 'n2304' | while IFS=: read -r dir flags; do \
@@ -66,6 +67,10 @@ icarus: build
 	$(MBNN) gen --model testbench/layer_pa.json --pipeline 1 --out target/icarus/model_pa >/dev/null
 	$(MBNN) gen --model testbench/layer_groupnet.json --out target/icarus/model_gn >/dev/null
 	python3 testbench/icarus_check.py target/icarus/*
+	@test -x .venv/bin/python || { echo "no .venv: run make setup (cocotb, cocotbext-axi)"; exit 2; }
+	@grep -v -e '^#' -e '^$$' testbench/stream_engines.txt | while IFS=: read -r dir flags; do \
+		$(MBNN) gen $$flags --out target/icarus/stream/$$dir >/dev/null || exit 1; done
+	.venv/bin/python testbench/stream_check.py target/icarus/stream/*
 
 # Everything, including the long sweeps and the ECP5 and Gowin flows (the
 # YoWASP tools compile themselves on first use, about 90 s).
