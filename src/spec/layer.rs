@@ -9,11 +9,13 @@
 //!   fixed multiples of their population standard deviation (see
 //!   [`weight_endpoint_multiples`]); piece i gives the {0,1} base T_i and the
 //!   scale alpha_i, the mean of its weights. The activation endpoints become
-//!   integers of the B-bit activation format, and phi_ij = alpha_i * beta_j
-//!   becomes a fixed-point integer.
+//!   integers of the B-bit activation format, rounded up (SPEC section 2:
+//!   `a >= v` then holds for exactly the fixed-point activations `a` that
+//!   reach the real endpoint), and phi_ij = alpha_i * beta_j becomes a
+//!   fixed-point integer.
 //!
-//! Every rounding to fixed point is to nearest, ties away from zero, and
-//! every error is one line that names the field and the rule it breaks.
+//! Scales round to nearest, ties away from zero; endpoints round up; every
+//! error is one line that names the field and the rule it breaks.
 
 use crate::spec::pa::{act_piece, weight_endpoint_multiples, weight_piece};
 use crate::util::bits::{BitVec, SplitMix64};
@@ -364,7 +366,7 @@ pub fn population_std(values: &[f64]) -> f64 {
 impl PaLayer {
     pub fn decompose(&self) -> Result<PaDecomposition, String> {
         self.check()?;
-        let act_endpoints = self.act_endpoints_fixed()?;
+        let act_endpoints = act_endpoints_fixed(&self.act_endpoints, &self.act_format())?;
         let std = population_std(&self.weights);
         if !std.is_finite() {
             return Err("\"weights\" are too large: their standard deviation overflows".into());
@@ -399,38 +401,6 @@ impl PaLayer {
         if members.is_empty() { 0.0 } else { members.iter().sum::<f64>() / members.len() as f64 }
     }
 
-    /// v_j as integers of the activation format; they must fit B-bit signed
-    /// and stay strictly increasing once rounded.
-    fn act_endpoints_fixed(&self) -> Result<Vec<i64>, String> {
-        let range = fixed::signed_range(self.act_bits);
-        let scale = f64::from(self.act_frac_bits).exp2();
-        let mut fixed: Vec<i64> = Vec::with_capacity(self.act_endpoints.len());
-        for (j, &v) in self.act_endpoints.iter().enumerate() {
-            let rounded = fixed::to_fixed(v, self.act_frac_bits);
-            if !(*range.start() as f64..=*range.end() as f64).contains(&rounded) {
-                return Err(format!(
-                    "\"act_endpoints\"[{j}] = {v} does not fit the activation format: with \"act_bits\" {} and \"act_frac_bits\" {} it must round to an integer in {}..={} (a real in [{}, {}]), got {rounded}",
-                    self.act_bits,
-                    self.act_frac_bits,
-                    range.start(),
-                    range.end(),
-                    *range.start() as f64 / scale,
-                    *range.end() as f64 / scale
-                ));
-            }
-            let rounded = rounded as i64;
-            if fixed.last() == Some(&rounded) {
-                return Err(format!(
-                    "\"act_endpoints\" must stay strictly increasing after rounding to \"act_frac_bits\" {}, got {} and {v} both rounding to {rounded}",
-                    self.act_frac_bits,
-                    self.act_endpoints[j - 1]
-                ));
-            }
-            fixed.push(rounded);
-        }
-        Ok(fixed)
-    }
-
     fn phi_fixed(&self, phi_reals: &[Vec<f64>]) -> Result<Vec<Vec<i64>>, String> {
         let fixed = |i: usize, j: usize, p: f64| {
             fixed_coefficient(&format!("phi[{i}][{j}] = alpha_{i} * beta_{j}"), p, self.frac_bits, self.coef_bits)
@@ -441,6 +411,61 @@ impl PaLayer {
             .map(|(i, row)| row.iter().enumerate().map(|(j, &p)| fixed(i, j, p)).collect())
             .collect()
     }
+}
+
+/// A B-bit activation, two's complement or unsigned, that stands for the
+/// real `integer * 2^-frac_bits`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActFormat {
+    pub bits: u32,
+    pub frac_bits: u32,
+    pub signed: bool,
+}
+
+impl ActFormat {
+    /// The integers of the format.
+    pub fn range(&self) -> (i64, i64) {
+        if self.signed { fixed::signed_range(self.bits).into_inner() } else { (0, (1 << self.bits) - 1) }
+    }
+}
+
+impl PaLayer {
+    fn act_format(&self) -> ActFormat {
+        ActFormat { bits: self.act_bits, frac_bits: self.act_frac_bits, signed: true }
+    }
+}
+
+/// v_j (the field `"act_endpoints"`) as integers of the activation format,
+/// rounded up (SPEC section 2): a fixed-point activation reaches
+/// `ceil(v * 2^frac_bits)` exactly when its real value reaches `v`. They
+/// must fit the format and stay strictly increasing once rounded.
+pub fn act_endpoints_fixed(endpoints: &[f64], format: &ActFormat) -> Result<Vec<i64>, String> {
+    let (lo, hi) = format.range();
+    let scale = f64::from(format.frac_bits).exp2();
+    let mut fixed: Vec<i64> = Vec::with_capacity(endpoints.len());
+    for (j, &v) in endpoints.iter().enumerate() {
+        let rounded = fixed::to_fixed_ceil(v, format.frac_bits);
+        if !(lo as f64..=hi as f64).contains(&rounded) {
+            let kind = if format.signed { "" } else { " (unsigned)" };
+            return Err(format!(
+                "\"act_endpoints\"[{j}] = {v} does not fit the activation format: with \"act_bits\" {}{kind} and \"act_frac_bits\" {} it must round up to an integer in {lo}..={hi} (a real in ({}, {}]), got {rounded}",
+                format.bits,
+                format.frac_bits,
+                (lo - 1) as f64 / scale,
+                hi as f64 / scale
+            ));
+        }
+        let rounded = rounded as i64;
+        if fixed.last() == Some(&rounded) {
+            return Err(format!(
+                "\"act_endpoints\" must stay strictly increasing after rounding up to \"act_frac_bits\" {}, got {} and {v} both rounding to {rounded}",
+                format.frac_bits,
+                endpoints[j - 1]
+            ));
+        }
+        fixed.push(rounded);
+    }
+    Ok(fixed)
 }
 
 // ---------------------------------------------------------------------------
@@ -824,12 +849,35 @@ mod tests {
     }
 
     #[test]
-    fn activation_endpoints_round_to_the_activation_format() {
+    fn activation_endpoints_round_up_to_the_activation_format() {
         let mut layer = pa_layer(&[1.0, -1.0], 2);
-        layer.act_endpoints = vec![-8.0, -0.03125, 0.09375, 7.9375];
-        layer.betas = vec![0.0; 4];
-        // Ties away from zero: -0.5 -> -1, 1.5 -> 2.
-        assert_eq!(layer.decompose().unwrap().act_endpoints, [-128, -1, 2, 127]);
+        layer.act_endpoints = vec![-8.0, -0.03125, 0.09375, 0.3, 7.9375];
+        layer.betas = vec![0.0; 5];
+        // Up (SPEC section 2): -0.5 -> 0, 1.5 -> 2, 4.8 -> 5; exact values stay.
+        assert_eq!(layer.decompose().unwrap().act_endpoints, [-128, 0, 2, 5, 127]);
+    }
+
+    #[test]
+    fn an_activation_between_the_nearest_and_the_upward_rounding_stays_below_the_endpoint() {
+        // v = 0.28 with 4 fractional bits is 4.48: to nearest 4 (the old
+        // rounding), up 5. The activation 4 (0.25) lies between the two
+        // roundings: 0.25 < 0.28, so it is below the endpoint, which only the
+        // upward rounding says (4 >= 4 put it in piece 0).
+        let mut layer = pa_layer(&[1.0, -1.0], 2);
+        layer.act_endpoints = vec![0.28, 1.0];
+        let d = layer.decompose().unwrap();
+        let (a, v) = (4, 0.28);
+        assert_eq!(fixed::to_fixed(v, 4), 4.0, "the old rounding put the endpoint on the activation");
+        assert_eq!(d.act_endpoints, [5, 16]);
+        let real = a as f64 / 16.0;
+        assert!(real < v);
+        assert_eq!(act_piece(a, &d.act_endpoints), None, "the hardware's piece: below v_1, as the reals say");
+        // Every activation of the format lands where the real comparison says.
+        for a in -128..=127 {
+            let real = a as f64 / 16.0;
+            let expected = layer.act_endpoints.iter().filter(|&&v| real >= v).count().checked_sub(1);
+            assert_eq!(act_piece(a, &d.act_endpoints), expected, "activation {a} ({real})");
+        }
     }
 
     #[test]
@@ -936,16 +984,16 @@ mod tests {
             (with(PA_OK, "[0, 1]", "[0.75, 0.5]"), "\"act_endpoints\" must be strictly increasing, got 0.5 after 0.75"),
             (with(PA_OK, "[0, 1]", "[0.5, 0.5]"), "\"act_endpoints\" must be strictly increasing, got 0.5 after 0.5"),
             (
-                with(PA_OK, "[0, 1]", "[0.5, 0.52]"),
-                "\"act_endpoints\" must stay strictly increasing after rounding to \"act_frac_bits\" 4, got 0.5 and 0.52 both rounding to 8",
+                with(PA_OK, "[0, 1]", "[0.45, 0.5]"),
+                "\"act_endpoints\" must stay strictly increasing after rounding up to \"act_frac_bits\" 4, got 0.45 and 0.5 both rounding to 8",
             ),
             (
                 with(PA_OK, "[0, 1]", "[0, 7.97]"),
-                "\"act_endpoints\"[1] = 7.97 does not fit the activation format: with \"act_bits\" 8 and \"act_frac_bits\" 4 it must round to an integer in -128..=127 (a real in [-8, 7.9375]), got 128",
+                "\"act_endpoints\"[1] = 7.97 does not fit the activation format: with \"act_bits\" 8 and \"act_frac_bits\" 4 it must round up to an integer in -128..=127 (a real in (-8.0625, 7.9375]), got 128",
             ),
             (
-                with(PA_OK, "[0, 1]", "[-8.04, 0]"),
-                "\"act_endpoints\"[0] = -8.04 does not fit the activation format: with \"act_bits\" 8 and \"act_frac_bits\" 4 it must round to an integer in -128..=127 (a real in [-8, 7.9375]), got -129",
+                with(PA_OK, "[0, 1]", "[-8.07, 0]"),
+                "\"act_endpoints\"[0] = -8.07 does not fit the activation format: with \"act_bits\" 8 and \"act_frac_bits\" 4 it must round up to an integer in -128..=127 (a real in (-8.0625, 7.9375]), got -129",
             ),
             (
                 with(GROUPNET_OK, "[0.5, 0.25]", "[0.5, 127.998046875]"),
