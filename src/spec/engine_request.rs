@@ -28,15 +28,10 @@ impl OutputMode {
     }
 }
 
-/// The most of each setting: enough for the reference networks, small
-/// enough that a mistyped value is caught rather than generated.
-pub const MAX_SIDE: usize = 4096;
-pub const MAX_CHANNELS: usize = 4096;
-pub const MAX_KERNEL: usize = 15;
-pub const MAX_STRIDE: usize = 4;
-pub const MAX_DILATION: usize = 64;
-pub const MAX_ENGINE_LANES: usize = 16;
-pub const MAX_THRESHOLDS: usize = 255;
+/// The most of each setting (kept beside the engine, where layer files read them too).
+pub use crate::spec::engine::{
+    MAX_CHANNELS, MAX_DILATION, MAX_ENGINE_LANES, MAX_KERNEL, MAX_SIDE, MAX_STRIDE, MAX_THRESHOLDS,
+};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct EngineRequest {
@@ -179,24 +174,7 @@ impl EngineRequest {
             padding: self.padding.unwrap_or(Padding::Same),
             dilations: self.dilations(lanes)?,
         };
-        if g.padding == Padding::Same && g.kernel.is_multiple_of(2) {
-            return Err(format!("--kernel {} with --padding same must be odd: the window is centred", g.kernel));
-        }
-        if g.padding == Padding::Valid {
-            if g.dilations.iter().any(|&d| d != g.dilations[0]) {
-                return Err(format!(
-                    "--dilations {:?} differ: lanes with different dilations need --padding same (their outputs must have one size)",
-                    g.dilations
-                ));
-            }
-            let span = (g.kernel - 1) * g.dilations[0] + 1;
-            if span > g.height || span > g.width {
-                return Err(format!(
-                    "--kernel {} at dilation {} spans {span} pixels, more than the {}x{} map: --padding valid leaves no output",
-                    g.kernel, g.dilations[0], g.height, g.width
-                ));
-            }
-        }
+        g.check(|setting| format!("--{setting}"))?;
         Ok(g)
     }
 

@@ -207,7 +207,7 @@ fn parse_pa(fields: &Map<String, Value>) -> Result<PaLayer, String> {
     })
 }
 
-fn reject_unknown(fields: &Map<String, Value>, scheme: &str, own: &[&str]) -> Result<(), String> {
+pub(crate) fn reject_unknown(fields: &Map<String, Value>, scheme: &str, own: &[&str]) -> Result<(), String> {
     let known = [own, &COMMON_FIELDS].concat();
     match fields.keys().find(|key| !known.contains(&key.as_str())) {
         Some(key) => Err(format!("{key:?} is not a field of a {scheme} layer: the fields are {}", known.join(", "))),
@@ -215,12 +215,17 @@ fn reject_unknown(fields: &Map<String, Value>, scheme: &str, own: &[&str]) -> Re
     }
 }
 
-fn required<'a>(fields: &'a Map<String, Value>, name: &str) -> Result<&'a Value, String> {
+pub(crate) fn required<'a>(fields: &'a Map<String, Value>, name: &str) -> Result<&'a Value, String> {
     fields.get(name).ok_or_else(|| format!("\"{name}\" is missing: it is a required field"))
 }
 
 /// An optional integer field: `default` when absent.
-fn int_field(fields: &Map<String, Value>, name: &str, default: u64, range: RangeInclusive<u64>) -> Result<u64, String> {
+pub(crate) fn int_field(
+    fields: &Map<String, Value>,
+    name: &str,
+    default: u64,
+    range: RangeInclusive<u64>,
+) -> Result<u64, String> {
     let Some(value) = fields.get(name) else { return Ok(default) };
     match value.as_u64() {
         Some(x) if range.contains(&x) => Ok(x),
@@ -228,7 +233,7 @@ fn int_field(fields: &Map<String, Value>, name: &str, default: u64, range: Range
     }
 }
 
-fn reals(value: &Value, path: &str) -> Result<Vec<f64>, String> {
+pub(crate) fn reals(value: &Value, path: &str) -> Result<Vec<f64>, String> {
     let items = value.as_array().ok_or_else(|| format!("{path} must be a list of reals, got {}", shown(value)))?;
     items
         .iter()
@@ -238,16 +243,16 @@ fn reals(value: &Value, path: &str) -> Result<Vec<f64>, String> {
 }
 
 /// A JSON value as it appears in a message, shortened to keep the message one short line.
-fn shown(value: &Value) -> String {
+pub(crate) fn shown(value: &Value) -> String {
     let text = value.to_string();
     if text.chars().count() > 40 { format!("{}...", text.chars().take(32).collect::<String>()) } else { text }
 }
 
-fn out_of_range(what: &str, kind: &str, range: &RangeInclusive<u64>, got: &str) -> String {
+pub(crate) fn out_of_range(what: &str, kind: &str, range: &RangeInclusive<u64>, got: &str) -> String {
     format!("{what} must be {kind} in {}..={}, got {got}", range.start(), range.end())
 }
 
-fn check_int(name: &str, value: u64, range: RangeInclusive<u64>) -> Result<(), String> {
+pub(crate) fn check_int(name: &str, value: u64, range: RangeInclusive<u64>) -> Result<(), String> {
     if range.contains(&value) {
         Ok(())
     } else {
@@ -255,7 +260,7 @@ fn check_int(name: &str, value: u64, range: RangeInclusive<u64>) -> Result<(), S
     }
 }
 
-fn check_count(what: &str, count: usize, range: RangeInclusive<u64>, unit: &str) -> Result<(), String> {
+pub(crate) fn check_count(what: &str, count: usize, range: RangeInclusive<u64>, unit: &str) -> Result<(), String> {
     if range.contains(&(count as u64)) {
         Ok(())
     } else {
@@ -263,14 +268,14 @@ fn check_count(what: &str, count: usize, range: RangeInclusive<u64>, unit: &str)
     }
 }
 
-fn check_finite(path: &str, values: &[f64]) -> Result<(), String> {
+pub(crate) fn check_finite(path: &str, values: &[f64]) -> Result<(), String> {
     match values.iter().position(|v| !v.is_finite()) {
         Some(k) => Err(format!("{path}[{k}] must be a finite real, got {}", values[k])),
         None => Ok(()),
     }
 }
 
-fn check_one_per(what: &str, count: usize, per: &str, wanted: usize) -> Result<(), String> {
+pub(crate) fn check_one_per(what: &str, count: usize, per: &str, wanted: usize) -> Result<(), String> {
     if count == wanted { Ok(()) } else { Err(format!("{what} must hold one real per {per} ({wanted}), got {count}")) }
 }
 
@@ -320,7 +325,7 @@ impl PaLayer {
 
 /// A real scale (`what` names it in errors) as a `coef_bits`-bit signed
 /// fixed-point integer with `frac_bits` fractional bits.
-fn fixed_coefficient(what: &str, value: f64, frac_bits: u32, coef_bits: u32) -> Result<i64, String> {
+pub(crate) fn fixed_coefficient(what: &str, value: f64, frac_bits: u32, coef_bits: u32) -> Result<i64, String> {
     let format = format!("\"coef_bits\" {coef_bits} and \"frac_bits\" {frac_bits}");
     fixed::coefficient(&format!("{what} = {value}"), value, frac_bits, coef_bits, &format)
 }
@@ -348,7 +353,7 @@ impl GroupNetLayer {
 }
 
 /// sign(w) as bits: 1 (+1) for w >= 0, 0 (-1) otherwise (SPEC section 2).
-fn sign_bits(weights: &[f64]) -> BitVec {
+pub(crate) fn sign_bits(weights: &[f64]) -> BitVec {
     BitVec::from_fn(weights.len(), |k| weights[k] >= 0.0)
 }
 
@@ -363,27 +368,53 @@ pub fn population_std(values: &[f64]) -> f64 {
     (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
 }
 
+/// PA-Net's weight pieces (SPEC section 1) of a population of real weights.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightPieces {
+    /// Population standard deviation of the weights.
+    pub std: f64,
+    /// u_1 < ... < u_M: [`weight_endpoint_multiples`] times `std`.
+    pub endpoints: Vec<f64>,
+    /// Each weight's piece, `None` for the zero piece.
+    pub pieces: Vec<Option<usize>>,
+    /// alpha_i: the mean of the weights in piece i; 0 for an empty piece.
+    pub alphas: Vec<f64>,
+}
+
+/// Cuts `weights` (finite) into `m` pieces by endpoints at fixed multiples
+/// of their standard deviation; each piece's scale is its mean.
+pub fn cut_weights(weights: &[f64], m: usize) -> Result<WeightPieces, String> {
+    let std = population_std(weights);
+    if !std.is_finite() {
+        return Err("\"weights\" are too large: their standard deviation overflows".into());
+    }
+    let endpoints: Vec<f64> = weight_endpoint_multiples(m).iter().map(|k| k * std).collect();
+    let pieces: Vec<Option<usize>> = weights.iter().map(|&w| weight_piece(w, &endpoints)).collect();
+    let alphas = (0..m)
+        .map(|i| {
+            let members: Vec<f64> =
+                weights.iter().zip(&pieces).filter(|(_, p)| **p == Some(i)).map(|(w, _)| *w).collect();
+            if members.is_empty() { 0.0 } else { members.iter().sum::<f64>() / members.len() as f64 }
+        })
+        .collect();
+    Ok(WeightPieces { std, endpoints, pieces, alphas })
+}
+
 impl PaLayer {
     pub fn decompose(&self) -> Result<PaDecomposition, String> {
         self.check()?;
         let act_endpoints = act_endpoints_fixed(&self.act_endpoints, &self.act_format())?;
-        let std = population_std(&self.weights);
-        if !std.is_finite() {
-            return Err("\"weights\" are too large: their standard deviation overflows".into());
-        }
-        let weight_endpoints: Vec<f64> = weight_endpoint_multiples(self.m).iter().map(|k| k * std).collect();
-        let pieces: Vec<Option<usize>> = self.weights.iter().map(|&w| weight_piece(w, &weight_endpoints)).collect();
+        let cut = cut_weights(&self.weights, self.m)?;
         let n = self.weights.len();
-        let bases: Vec<BitVec> = (0..self.m).map(|i| BitVec::from_fn(n, |k| pieces[k] == Some(i))).collect();
-        let alphas: Vec<f64> = (0..self.m).map(|i| self.piece_mean(&pieces, i)).collect();
-        let phi_reals: Vec<Vec<f64>> = alphas.iter().map(|a| self.betas.iter().map(|b| a * b).collect()).collect();
-        let phi = self.phi_fixed(&phi_reals)?;
+        let bases: Vec<BitVec> = (0..self.m).map(|i| BitVec::from_fn(n, |k| cut.pieces[k] == Some(i))).collect();
+        let phi_reals = phi_of(&cut.alphas, &self.betas);
+        let phi = phi_fixed(&phi_reals, self.frac_bits, self.coef_bits)?;
         Ok(PaDecomposition {
-            std,
-            weight_endpoints,
-            alphas,
+            std: cut.std,
+            weight_endpoints: cut.endpoints,
+            alphas: cut.alphas,
             bases,
-            zero_piece_count: pieces.iter().filter(|p| p.is_none()).count(),
+            zero_piece_count: cut.pieces.iter().filter(|p| p.is_none()).count(),
             act_endpoints,
             act_bits: self.act_bits,
             act_frac_bits: self.act_frac_bits,
@@ -393,24 +424,23 @@ impl PaLayer {
             coef_bits: self.coef_bits,
         })
     }
+}
 
-    /// The mean of the weights in piece `i`; 0 if it is empty.
-    fn piece_mean(&self, pieces: &[Option<usize>], i: usize) -> f64 {
-        let members: Vec<f64> =
-            self.weights.iter().zip(pieces).filter(|(_, p)| **p == Some(i)).map(|(w, _)| *w).collect();
-        if members.is_empty() { 0.0 } else { members.iter().sum::<f64>() / members.len() as f64 }
-    }
+/// phi_ij = alpha_i * beta_j, real.
+pub fn phi_of(alphas: &[f64], betas: &[f64]) -> Vec<Vec<f64>> {
+    alphas.iter().map(|a| betas.iter().map(|b| a * b).collect()).collect()
+}
 
-    fn phi_fixed(&self, phi_reals: &[Vec<f64>]) -> Result<Vec<Vec<i64>>, String> {
-        let fixed = |i: usize, j: usize, p: f64| {
-            fixed_coefficient(&format!("phi[{i}][{j}] = alpha_{i} * beta_{j}"), p, self.frac_bits, self.coef_bits)
-        };
-        phi_reals
-            .iter()
-            .enumerate()
-            .map(|(i, row)| row.iter().enumerate().map(|(j, &p)| fixed(i, j, p)).collect())
-            .collect()
-    }
+/// phi in fixed point; an error names the entry that does not fit.
+pub fn phi_fixed(phi_reals: &[Vec<f64>], frac_bits: u32, coef_bits: u32) -> Result<Vec<Vec<i64>>, String> {
+    let fixed = |i: usize, j: usize, p: f64| {
+        fixed_coefficient(&format!("phi[{i}][{j}] = alpha_{i} * beta_{j}"), p, frac_bits, coef_bits)
+    };
+    phi_reals
+        .iter()
+        .enumerate()
+        .map(|(i, row)| row.iter().enumerate().map(|(j, &p)| fixed(i, j, p)).collect())
+        .collect()
 }
 
 /// A B-bit activation, two's complement or unsigned, that stands for the
@@ -524,7 +554,7 @@ impl ErrorReport {
 }
 
 /// Four significant digits, without exponents for everyday magnitudes.
-fn significant(x: f64) -> String {
+pub(crate) fn significant(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return x.to_string();
     }
@@ -536,8 +566,9 @@ fn significant(x: f64) -> String {
     }
 }
 
+/// Sums up errors one value at a time.
 #[derive(Default)]
-struct ErrorAccumulator {
+pub struct ErrorAccumulator {
     count: usize,
     sum_abs: f64,
     max_abs: f64,
@@ -546,7 +577,7 @@ struct ErrorAccumulator {
 }
 
 impl ErrorAccumulator {
-    fn add(&mut self, value: f64, reference: f64) {
+    pub fn add(&mut self, value: f64, reference: f64) {
         let error = (value - reference).abs();
         self.count += 1;
         self.sum_abs += error;
@@ -555,7 +586,7 @@ impl ErrorAccumulator {
         self.reference_sum_squared += reference * reference;
     }
 
-    fn stats(&self) -> ErrorStats {
+    pub fn stats(&self) -> ErrorStats {
         let count = self.count.max(1) as f64;
         let rms = (self.sum_squared / count).sqrt();
         let reference_rms = (self.reference_sum_squared / count).sqrt();
