@@ -456,6 +456,29 @@ impl EngineParams {
         }
     }
 
+    /// `conv_k2_8x8x16_c16_k3_pe1_simd16_sum`: the engine, its lanes, map,
+    /// output channels, kernel, folding and output stage.
+    pub fn default_top(&self) -> String {
+        let g = &self.geometry;
+        let lanes = match self.kind {
+            EngineKind::Conv => format!("k{}", self.lanes()),
+            EngineKind::PaConv => format!("m{}_n{}", self.lanes(), self.act_bases()),
+        };
+        let mut name =
+            format!("{}_{lanes}_{}x{}x{}_c{}_k{}", self.kind.name(), g.height, g.width, g.cin, g.cout, g.kernel);
+        if g.stride > 1 {
+            name.push_str(&format!("_s{}", g.stride));
+        }
+        if g.padding == Padding::Valid {
+            name.push_str("_valid");
+        }
+        if g.dilations.iter().any(|&d| d > 1) {
+            let d: Vec<String> = g.dilations.iter().map(|d| d.to_string()).collect();
+            name.push_str(&format!("_d{}", d.join("_")));
+        }
+        format!("{name}_pe{}_simd{}_{}", self.folding.pe, self.folding.simd, self.output.name())
+    }
+
     /// Whether the sums are two's complement.
     pub fn sum_signed(&self) -> bool {
         self.sum_range().0 < 0

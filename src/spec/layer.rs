@@ -28,9 +28,9 @@ use std::path::Path;
 // The generator's own limits (they mirror those in `params`).
 const LEN_RANGE: RangeInclusive<u64> = 1..=65536;
 const LANES_RANGE: RangeInclusive<u64> = 1..=64;
-const BASES_RANGE: RangeInclusive<u64> = 1..=16;
-const FRAC_BITS_RANGE: RangeInclusive<u64> = 0..=31;
-const COEF_BITS_RANGE: RangeInclusive<u64> = 2..=32;
+pub(crate) const BASES_RANGE: RangeInclusive<u64> = 1..=16;
+pub(crate) const FRAC_BITS_RANGE: RangeInclusive<u64> = 0..=31;
+pub(crate) const COEF_BITS_RANGE: RangeInclusive<u64> = 2..=32;
 const ACT_BITS_RANGE: RangeInclusive<u64> = 2..=32;
 
 pub const DEFAULT_FRAC_BITS: u32 = 8;
@@ -515,6 +515,21 @@ pub struct ErrorStats {
     pub relative_rms: Option<f64>,
 }
 
+impl ErrorStats {
+    /// One indented line of a summary: `label` is the reference.
+    pub fn line(label: &str, s: &ErrorStats) -> String {
+        let relative = match s.relative_rms {
+            Some(r) => format!("{}% of the reference's RMS", significant(100.0 * r)),
+            None => "the reference is always 0".into(),
+        };
+        format!(
+            "  {label:<21}: mean |error| {}, max {}, RMS {relative}",
+            significant(s.mean_abs),
+            significant(s.max_abs)
+        )
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ErrorReport {
     pub scheme: &'static str,
@@ -530,17 +545,7 @@ pub struct ErrorReport {
 impl ErrorReport {
     /// Three lines for people.
     pub fn summary(&self) -> String {
-        let line = |label: &str, s: &ErrorStats| {
-            let relative = match s.relative_rms {
-                Some(r) => format!("{}% of the reference's RMS", significant(100.0 * r)),
-                None => "the reference is always 0".into(),
-            };
-            format!(
-                "  {label:<21}: mean |error| {}, max {}, RMS {relative}",
-                significant(s.mean_abs),
-                significant(s.max_abs)
-            )
-        };
+        let line = ErrorStats::line;
         format!(
             "{} layer, n = {}, {} random inputs (seed {}), hardware result against\n{}\n{}",
             self.scheme,
