@@ -427,8 +427,12 @@ impl ConvLayer {
         check_int("kernel", g.kernel as u64, 1..=MAX_KERNEL as u64)?;
         check_int("stride", g.stride as u64, 1..=MAX_STRIDE as u64)?;
         if g.dilations.len() != lanes {
-            let per = if self.kind() == EngineKind::Conv { format!("one per lane ({lanes})") } else { "one".into() };
-            return Err(format!("\"dilations\" must hold {per} integer(s), got {}", g.dilations.len()));
+            let per = if self.kind() == EngineKind::Conv {
+                format!("one integer per lane ({lanes})")
+            } else {
+                "one integer (pa_conv has one dilation)".into()
+            };
+            return Err(format!("\"dilations\" must hold {per}, got {}", g.dilations.len()));
         }
         let range = 1..=MAX_DILATION as u64;
         if let Some((d, x)) = g.dilations.iter().enumerate().find(|(_, x)| !range.contains(&(**x as u64))) {
@@ -881,7 +885,7 @@ mod tests {
             ),
             (
                 with(GROUPNET_OK, "\"kernel\": 1", "\"kernel\": 1, \"dilations\": [1]"),
-                "\"dilations\" must hold one per lane (2) integer(s), got 1",
+                "\"dilations\" must hold one integer per lane (2), got 1",
             ),
             (
                 with(GROUPNET_OK, "\"kernel\": 1", "\"kernel\": 1, \"dilations\": [1, 65]"),
@@ -973,7 +977,7 @@ mod tests {
             ),
             (
                 with(PA_OK, "\"kernel\": 1", "\"kernel\": 1, \"dilations\": [1, 1]"),
-                "\"dilations\" must hold one integer(s), got 2",
+                "\"dilations\" must hold one integer (pa_conv has one dilation), got 2",
             ),
             (with(PA_OK, "[0, 1]", "[1, 0]"), "\"act_endpoints\" must be strictly increasing, got 0 after 1"),
             (
