@@ -100,6 +100,8 @@ pub struct SynthCells {
     /// Block RAM cells, as in [`FlowOutcome::block_ram`].
     pub block_ram: u64,
     pub cells: BTreeMap<String, u64>,
+    /// Per module, its own LUTs (one instance; submodules not included).
+    pub module_luts: BTreeMap<String, u64>,
 }
 
 /// Synthesises `files` (name, content: the Verilog in read order, and any
@@ -107,16 +109,32 @@ pub struct SynthCells {
 /// with top `top` for `board`'s family in `work`, with Yosys only: what
 /// the design costs by itself.
 pub fn synth_cells(files: &[(String, String)], top: &str, board: Board, work: &Path) -> Result<SynthCells, String> {
+    synth_cells_with(files, top, board, work, false)
+}
+
+/// [`synth_cells`] with `keep_hierarchy`: no flattening (`-noflatten`),
+/// so that [`SynthCells::module_luts`] tells each module's own LUTs.
+pub fn synth_cells_with(
+    files: &[(String, String)],
+    top: &str,
+    board: Board,
+    work: &Path,
+    keep_hierarchy: bool,
+) -> Result<SynthCells, String> {
     write_files(work, files)?;
     let flow = Flow::new(board, work);
-    let command = format!("{} -top {top}", flow.synth);
+    let keep = if keep_hierarchy { " -noflatten" } else { "" };
+    let command = format!("{}{keep} -top {top}", flow.synth);
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).filter(|n| n.ends_with(".v")).collect();
     let script = format!("read_verilog {}; {command}; tee -q -o {STAT} stat -json", names.join(" "));
     flow.run("synthesis", flow.yosys, vec!["-q".into(), "-p".into(), script])?;
-    let cells = super::yosys::read_stat(work, STAT)?.cells;
+    let stats = super::yosys::read_stat(work, STAT)?;
+    let module_luts = stats.modules.iter().map(|(name, cells)| (name.clone(), count(cells, is_lut))).collect();
+    let cells = stats.cells;
     Ok(SynthCells {
         top: top.to_string(),
         command,
+        module_luts,
         luts: count(&cells, is_lut),
         flip_flops: count(&cells, is_flip_flop),
         carry_cells: count(&cells, is_carry),

@@ -108,6 +108,98 @@ impl EngineRequest {
     }
 }
 
+impl OutputMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputMode::Sum => "sum",
+            OutputMode::Threshold => "threshold",
+            OutputMode::Fusion => "fusion",
+        }
+    }
+}
+
+/// Presets for studies and tests: a layer of `(height, width, cin, cout)`
+/// folded by `(pe, simd)`, everything else at its default.
+impl EngineRequest {
+    fn layer(kind: EngineKind, (h, w, cin, cout): (i64, i64, i64, i64), (pe, simd): (i64, i64)) -> EngineRequest {
+        EngineRequest {
+            height: Some(h),
+            width: Some(w),
+            cin: Some(cin),
+            cout: Some(cout),
+            pe: Some(pe),
+            simd: Some(simd),
+            seed: Some(1),
+            ..EngineRequest::new(kind)
+        }
+    }
+
+    /// Group-Net's `conv` with one lane per dilation.
+    pub fn conv(dilations: &[i64], shape: (i64, i64, i64, i64), folding: (i64, i64)) -> EngineRequest {
+        EngineRequest {
+            k: Some(dilations.len() as i64),
+            dilations: Some(dilations.to_vec()),
+            ..EngineRequest::layer(EngineKind::Conv, shape, folding)
+        }
+    }
+
+    /// PA-Net's `pa_conv` with M weight bases, N activation bases of `act_bits`.
+    pub fn pa_conv(
+        (m, n, act_bits): (i64, i64, i64),
+        shape: (i64, i64, i64, i64),
+        folding: (i64, i64),
+    ) -> EngineRequest {
+        EngineRequest {
+            m: Some(m),
+            n: Some(n),
+            act_bits: Some(act_bits),
+            ..EngineRequest::layer(EngineKind::PaConv, shape, folding)
+        }
+    }
+
+    pub fn with_output(self, output: OutputMode) -> EngineRequest {
+        EngineRequest { output: Some(output), ..self }
+    }
+
+    /// The command-line flags of the settings given (the rest at their
+    /// defaults): `mbnn gen <flags>` makes the same engine.
+    pub fn flags(&self) -> String {
+        let list = |v: &[i64]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
+        let mut f = vec![format!("--block {}", self.kind.name())];
+        let numbers = [
+            ("k", self.k),
+            ("m", self.m),
+            ("n", self.n),
+            ("act-bits", self.act_bits),
+            ("height", self.height),
+            ("width", self.width),
+            ("cin", self.cin),
+            ("cout", self.cout),
+            ("kernel", self.kernel),
+            ("stride", self.stride),
+            ("pe", self.pe),
+            ("simd", self.simd),
+        ];
+        f.extend(numbers.iter().filter_map(|(name, v)| v.map(|v| format!("--{name} {v}"))));
+        if let Some(d) = &self.dilations {
+            f.push(format!("--dilations {}", list(d)));
+        }
+        if let Some(p) = self.padding {
+            f.push(format!("--padding {}", p.name()));
+        }
+        if let Some(o) = self.output {
+            f.push(format!("--output {}", o.name()));
+        }
+        if self.shared_input {
+            f.push("--shared-input".into());
+        }
+        if let Some(seed) = self.seed {
+            f.push(format!("--seed {seed}"));
+        }
+        f.join(" ")
+    }
+}
+
 /// The geometry's defaults: an 8 x 8 map of 16 channels, a 3 x 3 kernel.
 const DEFAULT_SIDE: i64 = 8;
 const DEFAULT_CHANNELS: i64 = 16;

@@ -38,7 +38,14 @@ pub struct Row {
 }
 
 impl Row {
-    fn new(figure: &str, unit: &str, baseline: Option<f64>, project: f64, target: Target, source: String) -> Row {
+    pub(super) fn new(
+        figure: &str,
+        unit: &str,
+        baseline: Option<f64>,
+        project: f64,
+        target: Target,
+        source: String,
+    ) -> Row {
         Row {
             figure: figure.to_string(),
             unit: unit.to_string(),
@@ -70,8 +77,11 @@ impl Row {
 
 /// What a figure must reach.
 #[derive(Clone, Copy, Debug)]
-enum Target {
+pub(super) enum Target {
     None,
+    /// At most this many times the baseline.
+    AtMostTimesBaseline(f64),
+    EqualsBaseline,
     AtMost(f64),
     AtLeast(f64),
     /// At most the baseline and at most the value.
@@ -85,6 +95,8 @@ impl Target {
         let b = baseline.unwrap_or(f64::NAN);
         match self {
             Target::None => None,
+            Target::AtMostTimesBaseline(x) => Some(v <= x * b),
+            Target::EqualsBaseline => Some(v == b),
             Target::AtMost(t) => Some(v <= t),
             Target::AtLeast(t) => Some(v >= t),
             Target::AtMostAndBaseline(t) => Some(v <= t && v <= b),
@@ -96,6 +108,8 @@ impl Target {
     fn text(self) -> String {
         match self {
             Target::None => "-".into(),
+            Target::AtMostTimesBaseline(x) => format!("<= {x} x baseline"),
+            Target::EqualsBaseline => "= baseline".into(),
             Target::AtMost(t) => format!("<= {t}"),
             Target::AtLeast(t) => format!(">= {t}"),
             Target::AtMostAndBaseline(t) => format!("<= {t} and <= baseline"),
@@ -119,6 +133,10 @@ pub enum Part {
     Asic,
     /// Verilator speed and build time.
     Sim,
+    /// The streaming layer engines: throughput, area against the PE, the
+    /// share outside the dot products, memory packing, both boards' Fmax,
+    /// BPAC against plain branches, PA-Net against Group-Net.
+    Engines,
 }
 
 /// What to measure.
@@ -169,7 +187,7 @@ fn design(request: &Request) -> Rendered {
     render::render(request.params())
 }
 
-fn progress(step: &str, t0: Instant) {
+pub(super) fn progress(step: &str, t0: Instant) {
     eprintln!("[{:>7.1}s] bench: {step}", t0.elapsed().as_secs_f64());
 }
 
@@ -188,7 +206,7 @@ pub fn bench(opts: &Options) -> Result<Vec<Row>, String> {
     let (base_files, base_signature) = baseline(BASELINE_N);
     let parts = match (opts.only, opts.full) {
         (Some(part), _) => vec![part],
-        (None, true) => vec![Part::Quick, Part::Area, Part::Clock, Part::Asic, Part::Sim],
+        (None, true) => vec![Part::Quick, Part::Area, Part::Clock, Part::Asic, Part::Sim, Part::Engines],
         (None, false) => vec![Part::Quick],
     };
     // Both area parts compare with it; synthesised once, when first needed.
@@ -206,6 +224,7 @@ pub fn bench(opts: &Options) -> Result<Vec<Row>, String> {
             Part::Clock => fpga_clock(&mut rows, opts, (&base_files, &base_signature), t0)?,
             Part::Asic => asic_rows(&mut rows, opts, &base_files, t0)?,
             Part::Sim => sim_rows(&mut rows, opts, t0)?,
+            Part::Engines => crate::study::engine_bench::engine_rows(&mut rows, &opts.work, t0)?,
         }
     }
     progress("done", t0);

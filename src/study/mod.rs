@@ -6,5 +6,6 @@ pub mod bench;
 pub mod benchfig;
 pub mod claims;
 pub mod cost;
+pub mod engine_bench;
 pub mod pareto;
 pub mod plot;

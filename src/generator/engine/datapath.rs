@@ -57,12 +57,12 @@ impl Control {
     }
 }
 
-/// Cycles from issue to the accumulators' outputs: two to read the
-/// window, one to gather it, (PA-Net) one to compare, the trees' inner
-/// registers, the accumulator.
+/// Cycles from issue to the accumulators' outputs: the tap's address and
+/// the read (one more with registered reads), one to gather the window,
+/// (PA-Net) one to compare, the trees' inner registers, the accumulator.
 pub fn latency(p: &EngineParams, plan: &Plan, pipeline: u32) -> u32 {
     let compare = u32::from(p.kind == EngineKind::PaConv);
-    2 + 1 + compare + dot::inner_registers(dot::step_levels(p, plan), pipeline) + 1
+    1 + plan.read_registers() + 1 + compare + dot::inner_registers(dot::step_levels(p, plan), pipeline) + 1
 }
 
 /// `values[index]` among expressions of equal width.
@@ -139,12 +139,12 @@ fn weight_rom(m: &mut Module, p: &EngineParams, plan: &Plan, lane: usize, addres
     let name = format!("{}_weights{lane}", p.top);
     let rom = m.memory(&format!("weights{lane}"), width, plan.ii() as u32, MemoryInit::File { name, words });
     m.set_memory_style(rom, MemoryStyle::Block);
-    m.read_port(rom, resize(address.clone(), m.mem(rom).address_width(), false), constant(1, 1))
+    let word = m.read_port(rom, resize(address.clone(), m.mem(rom).address_width(), false), constant(1, 1));
+    if plan.registered_reads { m.reg(&format!("weights{lane}_out"), word, None) } else { word }
 }
 
 /// Stage 3: every lane's step elements and its group's tap inside bits in
-/// registers; the weights as the ROMs read them (their output registers),
-/// one cycle after the window's address.
+/// registers; the weights as the ROMs read them (their output registers).
 fn stage3(m: &mut Module, p: &EngineParams, plan: &Plan, w: &Window) -> (Vec<LaneStep>, Vec<Expr>, Control) {
     let taps: Vec<Expr> = (0..plan.groups.len())
         .map(|g| {

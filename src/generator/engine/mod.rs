@@ -37,6 +37,11 @@ use output::Fifo;
 use plan::Plan;
 use schedule::{Issue, LineBuffer, Window};
 
+/// The name of the module that computes one PE's dot products.
+pub fn dot_module_name(p: &EngineParams) -> String {
+    dot::name(p)
+}
+
 /// A generated engine and the facts its manifest reports.
 #[derive(Debug)]
 pub struct GeneratedEngine {
@@ -94,7 +99,8 @@ fn ports(m: &mut Module, plan: &Plan, out_bits: u32) -> (Ports, Vec<Role>) {
 /// Generates the engine described by `p` (already validated); trees get a
 /// register every `pipeline` levels.
 pub fn generate_engine(p: &EngineParams, pipeline: u32) -> GeneratedEngine {
-    let plan = Plan::new(p);
+    // With a register every tree level, every memory read is registered twice.
+    let plan = Plan { registered_reads: pipeline == 1, ..Plan::new(p) };
     let mut m = Module::new(&p.top);
     let (io, roles) = ports(&mut m, &plan, p.out_pixel_bits() as u32);
     let buffer = schedule::line_buffer(&mut m, &plan, &io);

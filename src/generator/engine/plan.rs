@@ -53,6 +53,9 @@ pub struct Plan {
     pub off_max: isize,
     /// Width of the global row counters (wrapping; differences stay small).
     pub row_counter_bits: u32,
+    /// Memory reads take a second register (the block RAM's own output
+    /// register on ECP5 and Gowin): the fastest pipelining asks for it.
+    pub registered_reads: bool,
 }
 
 /// Rows the line buffer must hold so that the input never waits on a
@@ -131,7 +134,13 @@ impl Plan {
             // Differences between rows in flight stay below the buffer
             // rows plus a frame; two more bits keep them unambiguous.
             row_counter_bits: width_for(0, (1i128 << row_bits) + 2 * g.height as i128) + 2,
+            registered_reads: false,
         }
+    }
+
+    /// Registers a memory read passes: the RAM's, and the output register.
+    pub fn read_registers(&self) -> u32 {
+        1 + u32::from(self.registered_reads)
     }
 
     pub fn ii(&self) -> usize {

@@ -225,15 +225,23 @@ fn window_ready(m: &mut Module, plan: &Plan, buffer: &LineBuffer, pos: &Position
     // A window reaching the last column of a row as wide as the counter
     // counts waits for the next row (and no column is past it).
     let col_max = (1i128 << plan.col_bits) - 1;
-    let table = |values: Vec<i128>| {
-        (!values.iter().all(|&c| c == col_max)).then(|| select_const(&pos.ox.value, &values, plan.col_bits))
-    };
     let wo = plan.out_width;
-    let stay = arrived(m, plan, buffer, "stay", (need_y.clone(), table((0..wo).map(col).collect())));
+    // The right column of the window `ahead` pixels on, as a register that
+    // loads the next pixel's value from a table over `ox` when a pixel ends.
+    let column = |m: &mut Module, name: &str, ahead: usize| {
+        if (0..wo).all(|ox| col(ox) == col_max) {
+            return None;
+        }
+        let next: Vec<i128> = (0..wo).map(|ox| col((ox + ahead + 1) % wo)).collect();
+        let table = select_const(&pos.ox.value, &next, plan.col_bits);
+        let reset = Some(Const::from_u128(plan.col_bits, col(ahead % wo) as u128));
+        Some(m.reg_en(name, table, pos.pixel_done.clone(), reset))
+    };
+    let (here, next) = (column(m, "need_col", 0), column(m, "need_col_next", 1));
+    let stay = arrived(m, plan, buffer, "stay", (need_y.clone(), here));
     // The next pixel's window: on this row, or (after its last pixel) the next.
-    let next_cols = || table((0..wo).map(|ox| col((ox + 1) % wo)).collect());
-    let same_row = arrived(m, plan, buffer, "advance", (need_y, next_cols()));
-    let next_row = arrived(m, plan, buffer, "advance_row", (need_y_next_row, next_cols()));
+    let same_row = arrived(m, plan, buffer, "advance", (need_y, next.clone()));
+    let next_row = arrived(m, plan, buffer, "advance_row", (need_y_next_row, next));
     let advance = Expr::mux(pos.ox.at_last.clone(), next_row, same_row);
     let next = Expr::mux(pos.pixel_done.clone(), advance, stay);
     m.reg("window_ready", next, Some(Const::zeros(1)))
@@ -449,26 +457,30 @@ pub fn read_window(m: &mut Module, plan: &Plan, buffer: &LineBuffer, issue: &Iss
             let address = Expr::concat(vec![slot, col.slice(0, plan.col_bits)]);
             let (mem, runs) = buffer_copy(m, plan, buffer, (g, j));
             let word = m.read_port(mem, address, constant(1, 1));
+            let word = if plan.registered_reads { m.reg(&name("pixel_out"), word, None) } else { word };
             memories.push((m.mem(mem).name.clone(), m.mem(mem).width as usize));
             gp.push(word);
             kept.push(runs);
-            gi.push(is_inside);
+            gi.push(delay(m, &name("inside_out"), is_inside, plan.read_registers() - 1));
         }
         pixels.push(gp);
         runs.push(kept.swap_remove(0));
         inside.push(gi);
     }
+    // The window arrives `read` cycles after stage 1; the weights' address
+    // goes with it, their ROM reading as long as the line buffer.
+    let read = plan.read_registers();
     let data = |m: &mut Module, name: &str, e: &Expr, n: u32| delay(m, name, e.clone(), n);
     Window {
         pixels,
         inside,
-        chunk: if plan.chunks_per_tap > 1 { data(m, "chunk_s2", &s1.chunk, 1) } else { Expr::zeros(1) },
-        valid: delay_flag(m, "valid_s2", s1.valid.clone(), 1),
-        fold_start: data(m, "fold_start", &issue.fold_start, 2),
-        last_step: data(m, "last_step", &issue.last_step, 2),
-        last_group: data(m, "last_group", &issue.last_group, 2),
-        last_pixel: data(m, "last_pixel", &issue.last_pixel, 2),
-        nf: data(m, "nf", &issue.nf, 2),
+        chunk: if plan.chunks_per_tap > 1 { data(m, "chunk_s2", &s1.chunk, read) } else { Expr::zeros(1) },
+        valid: delay_flag(m, "valid_s2", s1.valid.clone(), read),
+        fold_start: data(m, "fold_start", &issue.fold_start, 1 + read),
+        last_step: data(m, "last_step", &issue.last_step, 1 + read),
+        last_group: data(m, "last_group", &issue.last_group, 1 + read),
+        last_pixel: data(m, "last_pixel", &issue.last_pixel, 1 + read),
+        nf: data(m, "nf", &issue.nf, 1 + read),
         step: data(m, "step", &issue.step, 2),
         runs,
         memories,
