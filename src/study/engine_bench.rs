@@ -10,7 +10,7 @@
 //! - both boards' reference engines placed in the board wrapper;
 //! - BPAC against plain branches, PA-Net against Group-Net.
 
-use super::bench::{Row, Target, progress};
+use super::bench_table::{Row, Target, progress};
 use crate::eda::fpga::{self, SynthCells};
 use crate::generator::render::{self, Rendered, RenderedEngine};
 use crate::measure::pnr::{self, FpgaReport, PnrDesign};

@@ -3,6 +3,7 @@
 //! design-space exploration.
 
 pub mod bench;
+pub mod bench_table;
 pub mod benchfig;
 pub mod claims;
 pub mod cost;
