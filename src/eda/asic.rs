@@ -1,7 +1,8 @@
 //! ASIC flows: Yosys mapping onto Liberty standard cells, OpenSTA timing,
 //! and Yosys-written simulation models of the cells.
 
-use super::yosys::{self, CellStats};
+pub use super::yosys::Memories;
+use super::yosys::{self, CellStats, synth_commands};
 use super::{run, text};
 use std::collections::BTreeMap;
 use std::fs;
@@ -114,33 +115,6 @@ impl Script {
         let name = format!("map{}.abc", self.suffix());
         fs::write(work.join(&name), self.abc()).map_err(|e| format!("cannot write {name}: {e}"))?;
         Ok(name)
-    }
-}
-
-/// What synthesis makes of the design's memories (line buffers, weight
-/// ROMs, FIFOs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Memories {
-    /// Yosys `memory_map` (part of `synth`): a RAM becomes a flip-flop per
-    /// bit with its address decoder and read multiplexers; a ROM, whose
-    /// words are constants, becomes logic with no flip-flops.
-    FlipFlops,
-    /// Left as Yosys `$mem_v2` cells, which have no area in the library:
-    /// what is mapped is the logic outside the memories.
-    Kept,
-}
-
-/// The Yosys commands of a generic `synth` (with `-flatten` or not) that
-/// treat the memories as asked: `synth` itself, or `synth` up to its
-/// `fine` step and then that step's commands without `memory_map`.
-fn synth_commands(top: &str, flatten: bool, memories: Memories) -> String {
-    let flatten = if flatten { " -flatten" } else { "" };
-    match memories {
-        Memories::FlipFlops => format!("synth{flatten} -top {top}"),
-        Memories::Kept => format!(
-            "synth{flatten} -top {top} -run begin:fine; opt -fast -full; opt -full; techmap; opt -fast; abc -fast; \
-             opt -fast"
-        ),
     }
 }
 
@@ -332,4 +306,28 @@ pub fn cell_models(work: &Path, lib: &CellLibrary) -> Result<PathBuf, String> {
         return Err(format!("yosys could not model the cells of {}:\n{}", lib.path.display(), text(&out)));
     }
     Ok(models)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_are_named_and_spelled_out_and_their_files_kept_apart() {
+        assert_eq!(Script::Area.abc(), "strash\ndc2\n&get -n\n&nf\n&put\n");
+        let delay = Script::Delay.describe();
+        assert!(delay.starts_with("delay-first ABC script `strash; "), "{delay}");
+        assert!(delay.contains(&format!("upsize -D {DELAY_TARGET_PS}")) && !delay.contains('\n'), "{delay}");
+        let dir = tempfile::tempdir().unwrap();
+        let names = [Script::Area.write(dir.path()).unwrap(), Script::Delay.write(dir.path()).unwrap()];
+        assert_ne!(names[0], names[1]);
+        assert_eq!(fs::read_to_string(dir.path().join(&names[1])).unwrap(), Script::Delay.abc());
+    }
+
+    #[test]
+    fn memories_are_mapped_or_kept_by_the_synthesis_commands() {
+        assert_eq!(synth_commands("t", true, Memories::FlipFlops), "synth -flatten -top t");
+        let kept = synth_commands("t", false, Memories::Kept);
+        assert!(kept.starts_with("synth -top t -run begin:fine;") && !kept.contains("memory_map"), "{kept}");
+    }
 }
