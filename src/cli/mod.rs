@@ -1,8 +1,8 @@
 //! The command line: one subcommand per task, each a thin call into the
 //! stages below, with every error printed as one line.
 
-use crate::generator::render::{Rendered, Rendering, render_design};
-use crate::spec::flags::DesignArgs;
+use crate::generator::render::{Rendering, render_design};
+use crate::spec::flags::{DesignArgs, DesignRequest};
 use crate::study::cost;
 use crate::util::files::write_files;
 use crate::verify::sweep;
@@ -193,8 +193,15 @@ impl RunArgs {
 }
 
 /// The design the flags describe, rendered in memory.
+/// An engine from a layer file comes with its error report, which the
+/// golden model measures (`model::layer`).
 fn render(design: &DesignArgs) -> Result<Rendering, String> {
-    render_design(&design.to_design()?)
+    match design.to_design()? {
+        DesignRequest::Engine(r, pipeline) if r.model.is_some() => {
+            Ok(Rendering::Engine(crate::model::layer::render_conv_layer(&r, pipeline)?))
+        }
+        request => render_design(&request),
+    }
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -227,7 +234,11 @@ fn generate(design: &DesignArgs, out: Option<PathBuf>) -> Result<(), String> {
     let rendering = render(design)?;
     let dir = out.unwrap_or_else(|| PathBuf::from("out").join(rendering.top()));
     write_files(&dir, rendering.files())?;
-    if let Rendering::Unit(Rendered { decomposition_summary: Some(summary), .. }) = &rendering {
+    let summary = match &rendering {
+        Rendering::Unit(r) => &r.decomposition_summary,
+        Rendering::Engine(r) => &r.decomposition_summary,
+    };
+    if let Some(summary) = summary {
         println!("{summary}");
     }
     println!("wrote {} files to {}", rendering.files().len(), dir.display());

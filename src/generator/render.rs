@@ -94,6 +94,8 @@ pub struct RenderedEngine {
     pub params: crate::spec::engine::EngineParams,
     pub generated: crate::generator::engine::GeneratedEngine,
     pub files: Vec<(String, String)>,
+    /// For an engine decomposed from a layer file: what the rounding cost.
+    pub decomposition_summary: Option<String>,
 }
 
 impl RenderedEngine {
@@ -119,13 +121,27 @@ impl RenderedEngine {
 /// Renders an engine: its Verilog, data files and manifest. Trees get a
 /// register every `pipeline` levels.
 pub fn render_engine(params: crate::spec::engine::EngineParams, pipeline: u32) -> RenderedEngine {
+    render_engine_with(params, pipeline, None)
+}
+
+/// Renders an engine with `extra` keys added to the manifest (a layer
+/// file's `decomposition`, which `model::layer` measures with the golden model).
+pub fn render_engine_with(
+    params: crate::spec::engine::EngineParams,
+    pipeline: u32,
+    extra: Option<(&str, serde_json::Value)>,
+) -> RenderedEngine {
     let generated = crate::generator::engine::generate_engine(&params, pipeline);
     let mut files = emit_design(&generated.design);
-    let json = crate::generator::engine::manifest::manifest(&params, &generated, &design_files(&files, &params.top));
+    let mut json =
+        crate::generator::engine::manifest::manifest(&params, &generated, &design_files(&files, &params.top));
+    if let Some((key, value)) = extra {
+        json[key] = value;
+    }
     let mut text = serde_json::to_string_pretty(&json).expect("manifest serialises");
     text.push('\n');
     files.push((format!("{}.json", params.top), text));
-    RenderedEngine { params, generated, files }
+    RenderedEngine { params, generated, files, decomposition_summary: None }
 }
 
 /// A unit or an engine, rendered.
@@ -167,7 +183,9 @@ impl Rendering {
     }
 }
 
-/// Renders what a design request asks for.
+/// Renders what a design request asks for. An engine from a layer file
+/// comes without its error report, which needs the golden model (a stage
+/// above this one): `model::layer::render_conv_layer` renders it with one.
 pub fn render_design(request: &crate::spec::flags::DesignRequest) -> Result<Rendering, String> {
     use crate::spec::flags::DesignRequest;
     Ok(match request {

@@ -57,7 +57,9 @@ pub fn pnr(rendered: &Rendered, board: Board, work: &Path) -> Result<FpgaReport,
 pub fn pnr_design(design: &PnrDesign, board: Board, work: &Path) -> Result<FpgaReport, String> {
     let start = Instant::now();
     write_files(work, &Wrapper::new(board).files(design.signature, &design.verilog)?)?;
-    let mut verilog: Vec<String> = design.verilog.iter().map(|(name, _)| name.clone()).collect();
+    // Data files ($readmemh) sit beside the Verilog; Yosys reads only the Verilog.
+    let mut verilog: Vec<String> =
+        design.verilog.iter().map(|(name, _)| name.clone()).filter(|n| n.ends_with(".v")).collect();
     verilog.push(format!("{WRAPPER_TOP}.v"));
     let outcome = fpga::build_bitstream(board, work, &verilog, WRAPPER_TOP)?;
     let info = board.info();

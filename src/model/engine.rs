@@ -88,6 +88,23 @@ impl<'p> EngineGolden<'p> {
 
     /// `y(o) = sum_j P_ij * #{inside e: T_i(o)[e] and V_j[e]}` of `pa_conv`.
     pub fn pa_sums(&self, pixels: &[BitVec], at: (usize, usize)) -> Vec<i64> {
+        self.pa_counts(pixels, at)
+            .iter()
+            .map(|counts| {
+                let mut y = 0;
+                for (i, row) in counts.iter().enumerate() {
+                    for (j, &count) in row.iter().enumerate() {
+                        y += self.p.phi[i][j] * count;
+                    }
+                }
+                y
+            })
+            .collect()
+    }
+
+    /// `#{inside e: T_i(o)[e] and V_j[e]}` of `pa_conv`, indexed [o][i][j]:
+    /// what phi multiplies.
+    pub fn pa_counts(&self, pixels: &[BitVec], at: (usize, usize)) -> Vec<Vec<Vec<i64>>> {
         let p = self.p;
         let g = &p.geometry;
         let k = g.kernel;
@@ -106,13 +123,10 @@ impl<'p> EngineGolden<'p> {
         }
         (0..g.cout)
             .map(|o| {
-                let mut y = 0;
-                for (i, planes) in p.weights.iter().enumerate() {
-                    for (j, v) in bases.iter().enumerate() {
-                        y += p.phi[i][j] * planes[o].and(v).count_ones() as i64;
-                    }
-                }
-                y
+                p.weights
+                    .iter()
+                    .map(|planes| bases.iter().map(|v| planes[o].and(v).count_ones() as i64).collect())
+                    .collect()
             })
             .collect()
     }

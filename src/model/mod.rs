@@ -4,3 +4,4 @@ pub mod conv;
 pub mod golden;
 pub mod wrapper;
 pub mod engine;
+pub mod layer;

@@ -303,6 +303,17 @@ impl MemoryInit {
     }
 }
 
+/// Where synthesis should put a memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MemoryStyle {
+    /// The tools choose (Yosys maps small ROMs to logic).
+    #[default]
+    Auto,
+    /// Block RAM, even when shallow: what the engines' weights need, whose
+    /// width (one word per step) fixes the RAMs, not their depth.
+    Block,
+}
+
 /// A synchronous write: `mem[addr] <= data` on a rising edge with `enable` high.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WritePort {
@@ -334,6 +345,7 @@ pub struct Memory {
     pub init: MemoryInit,
     pub write: Option<WritePort>,
     pub reads: Vec<ReadPort>,
+    pub style: MemoryStyle,
 }
 
 impl Memory {
@@ -522,8 +534,13 @@ impl Module {
             assert!(is_legal_identifier(file), "memory {name}: data file name {file:?} is not an identifier");
         }
         let name = self.fresh_name(name);
-        self.memories.push(Memory { name, width, depth, init, write: None, reads: vec![] });
+        self.memories.push(Memory { name, width, depth, init, write: None, reads: vec![], style: MemoryStyle::Auto });
         MemId(self.memories.len() - 1)
+    }
+
+    /// Asks synthesis to put the memory in `style`.
+    pub fn set_memory_style(&mut self, id: MemId, style: MemoryStyle) {
+        self.memories[id.0].style = style;
     }
 
     /// The memory with this handle.

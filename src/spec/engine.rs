@@ -44,6 +44,16 @@ impl Padding {
     }
 }
 
+/// The most of each engine setting: enough for the reference networks,
+/// small enough that a mistyped value is caught rather than generated.
+pub const MAX_SIDE: usize = 4096;
+pub const MAX_CHANNELS: usize = 4096;
+pub const MAX_KERNEL: usize = 15;
+pub const MAX_STRIDE: usize = 4;
+pub const MAX_DILATION: usize = 64;
+pub const MAX_ENGINE_LANES: usize = 16;
+pub const MAX_THRESHOLDS: usize = 255;
+
 /// SPEC 6.3: the maps, the kernel and where each tap reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Geometry {
@@ -60,6 +70,32 @@ pub struct Geometry {
 }
 
 impl Geometry {
+    /// The rules between settings that are each in range: an odd kernel
+    /// for `same` padding; for `valid`, one dilation and a window that fits
+    /// the map. `name` spells a setting in the error: a flag or a file field.
+    pub fn check(&self, name: impl Fn(&str) -> String) -> Result<(), String> {
+        let (kernel, padding, dilations) = (name("kernel"), name("padding"), name("dilations"));
+        if self.padding == Padding::Same && self.kernel.is_multiple_of(2) {
+            return Err(format!("{kernel} {} with {padding} same must be odd: the window is centred", self.kernel));
+        }
+        if self.padding == Padding::Valid {
+            if self.dilations.iter().any(|&d| d != self.dilations[0]) {
+                return Err(format!(
+                    "{dilations} {:?} differ: lanes with different dilations need {padding} same (their outputs must have one size)",
+                    self.dilations
+                ));
+            }
+            let span = (self.kernel - 1) * self.dilations[0] + 1;
+            if span > self.height || span > self.width {
+                return Err(format!(
+                    "{kernel} {} at dilation {} spans {span} pixels, more than the {}x{} map: {padding} valid leaves no output",
+                    self.kernel, self.dilations[0], self.height, self.width
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn out_size(&self, size: usize, d: usize) -> usize {
         match self.padding {
             Padding::Same => size.div_ceil(self.stride),
@@ -418,6 +454,29 @@ impl EngineParams {
             Output::Fusion { .. } => self.lanes() * self.geometry.cout,
             _ => self.out_element_bits() * self.geometry.cout,
         }
+    }
+
+    /// `conv_k2_8x8x16_c16_k3_pe1_simd16_sum`: the engine, its lanes, map,
+    /// output channels, kernel, folding and output stage.
+    pub fn default_top(&self) -> String {
+        let g = &self.geometry;
+        let lanes = match self.kind {
+            EngineKind::Conv => format!("k{}", self.lanes()),
+            EngineKind::PaConv => format!("m{}_n{}", self.lanes(), self.act_bases()),
+        };
+        let mut name =
+            format!("{}_{lanes}_{}x{}x{}_c{}_k{}", self.kind.name(), g.height, g.width, g.cin, g.cout, g.kernel);
+        if g.stride > 1 {
+            name.push_str(&format!("_s{}", g.stride));
+        }
+        if g.padding == Padding::Valid {
+            name.push_str("_valid");
+        }
+        if g.dilations.iter().any(|&d| d > 1) {
+            let d: Vec<String> = g.dilations.iter().map(|d| d.to_string()).collect();
+            name.push_str(&format!("_d{}", d.join("_")));
+        }
+        format!("{name}_pe{}_simd{}_{}", self.folding.pe, self.folding.simd, self.output.name())
     }
 
     /// Whether the sums are two's complement.

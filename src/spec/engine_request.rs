@@ -2,12 +2,13 @@
 //! optional, validated into [`EngineParams`] with the defaults filled in.
 //! Errors name the setting as its command-line flag and the valid range.
 
+use crate::spec::conv_layer::{self, ConvDecomposition, ConvLayer};
 use crate::spec::engine::{EngineKind, EngineParams, Folding, Geometry, Output, Padding};
 use crate::spec::params::{MAX_BASES, MAX_COEF_BITS, MAX_FRAC_BITS};
 use crate::spec::request::{checked_top, default_phi, finite, in_range, pa_endpoints, random_pieces};
 use crate::util::bits::{BitVec, SplitMix64};
 use crate::util::fixed;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The output stage asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,15 +29,10 @@ impl OutputMode {
     }
 }
 
-/// The most of each setting: enough for the reference networks, small
-/// enough that a mistyped value is caught rather than generated.
-pub const MAX_SIDE: usize = 4096;
-pub const MAX_CHANNELS: usize = 4096;
-pub const MAX_KERNEL: usize = 15;
-pub const MAX_STRIDE: usize = 4;
-pub const MAX_DILATION: usize = 64;
-pub const MAX_ENGINE_LANES: usize = 16;
-pub const MAX_THRESHOLDS: usize = 255;
+/// The most of each setting (kept beside the engine, where layer files read them too).
+pub use crate::spec::engine::{
+    MAX_CHANNELS, MAX_DILATION, MAX_ENGINE_LANES, MAX_KERNEL, MAX_SIDE, MAX_STRIDE, MAX_THRESHOLDS,
+};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct EngineRequest {
@@ -69,6 +65,9 @@ pub struct EngineRequest {
     pub shared_input: bool,
     pub seed: Option<u64>,
     pub weights_file: Option<PathBuf>,
+    /// A layer file in real numbers (`spec::conv_layer`): it gives
+    /// everything but the folding, the pipelining and the name.
+    pub model: Option<PathBuf>,
     pub top: Option<String>,
 }
 
@@ -103,6 +102,7 @@ impl EngineRequest {
             shared_input: false,
             seed: None,
             weights_file: None,
+            model: None,
             top: None,
         }
     }
@@ -179,24 +179,7 @@ impl EngineRequest {
             padding: self.padding.unwrap_or(Padding::Same),
             dilations: self.dilations(lanes)?,
         };
-        if g.padding == Padding::Same && g.kernel.is_multiple_of(2) {
-            return Err(format!("--kernel {} with --padding same must be odd: the window is centred", g.kernel));
-        }
-        if g.padding == Padding::Valid {
-            if g.dilations.iter().any(|&d| d != g.dilations[0]) {
-                return Err(format!(
-                    "--dilations {:?} differ: lanes with different dilations need --padding same (their outputs must have one size)",
-                    g.dilations
-                ));
-            }
-            let span = (g.kernel - 1) * g.dilations[0] + 1;
-            if span > g.height || span > g.width {
-                return Err(format!(
-                    "--kernel {} at dilation {} spans {span} pixels, more than the {}x{} map: --padding valid leaves no output",
-                    g.kernel, g.dilations[0], g.height, g.width
-                ));
-            }
-        }
+        g.check(|setting| format!("--{setting}"))?;
         Ok(g)
     }
 
@@ -466,6 +449,9 @@ fn check_thresholds(thresholds: &[Vec<i64>]) -> Result<(), String> {
 impl EngineRequest {
     /// Validates the request into an engine, every default filled in.
     pub fn to_params(&self) -> Result<EngineParams, String> {
+        if let Some(path) = &self.model {
+            return Ok(self.layer_params(path)?.0);
+        }
         self.check_applicable()?;
         let lanes = self.lanes()?;
         let geometry = self.geometry(lanes)?;
@@ -499,30 +485,42 @@ impl EngineRequest {
         p.output = self.output(&p, &file, &f)?;
         p.top = match &self.top {
             Some(t) => checked_top(t)?,
-            None => default_top(&p),
+            None => p.default_top(),
         };
         Ok(p)
     }
 }
 
-/// `conv_k2_8x8x16_c16_k3_pe1_simd16_sum`: the engine, its lanes, map,
-/// output channels, kernel, folding and output stage.
-fn default_top(p: &EngineParams) -> String {
-    let g = &p.geometry;
-    let lanes = match p.kind {
-        EngineKind::Conv => format!("k{}", p.lanes()),
-        EngineKind::PaConv => format!("m{}_n{}", p.lanes(), p.act_bases()),
-    };
-    let mut name = format!("{}_{lanes}_{}x{}x{}_c{}_k{}", p.kind.name(), g.height, g.width, g.cin, g.cout, g.kernel);
-    if g.stride > 1 {
-        name.push_str(&format!("_s{}", g.stride));
+impl EngineRequest {
+    /// An engine from a layer file, with the layer and its decomposition:
+    /// only the folding (`--pe`, `--simd`) and the name come from the request.
+    pub fn layer_params(&self, path: &Path) -> Result<(EngineParams, ConvLayer, ConvDecomposition), String> {
+        let given = [
+            (self.k.is_some() || self.m.is_some() || self.n.is_some(), "--k/--m/--n"),
+            (self.height.is_some() || self.width.is_some(), "--height/--width"),
+            (self.cin.is_some() || self.cout.is_some(), "--cin/--cout"),
+            (self.kernel.is_some() || self.stride.is_some(), "--kernel/--stride"),
+            (self.padding.is_some() || self.dilations.is_some(), "--padding/--dilations"),
+            (self.output.is_some() || self.thresholds.is_some(), "--output/--thresholds"),
+            (self.fusion.is_some() || self.lambda.is_some() || self.phi.is_some(), "--fusion/--lambda/--phi"),
+            (
+                self.act_bits.is_some() || self.act_unsigned || self.endpoints.is_some(),
+                "--act-bits/--act-unsigned/--endpoints",
+            ),
+            (self.frac_bits.is_some() || self.coef_bits.is_some(), "--frac-bits/--coef-bits"),
+            (self.shared_input, "--shared-input"),
+            (self.seed.is_some() || self.weights_file.is_some(), "--seed/--weights-file"),
+        ];
+        if let Some((_, flag)) = given.iter().find(|(g, _)| *g) {
+            return Err(format!("{flag} cannot be combined with --model: the layer file {} gives it", path.display()));
+        }
+        let (layer, decomposition) = conv_layer::load_conv_layer(path, self.kind)?;
+        let mut p = decomposition.params.clone();
+        p.folding = self.folding(&p.geometry)?;
+        p.top = match &self.top {
+            Some(t) => checked_top(t)?,
+            None => conv_layer::model_top(&p),
+        };
+        Ok((p, layer, decomposition))
     }
-    if g.padding == Padding::Valid {
-        name.push_str("_valid");
-    }
-    if g.dilations.iter().any(|&d| d > 1) {
-        let d: Vec<String> = g.dilations.iter().map(|d| d.to_string()).collect();
-        name.push_str(&format!("_d{}", d.join("_")));
-    }
-    format!("{name}_pe{}_simd{}_{}", p.folding.pe, p.folding.simd, p.output.name())
 }

@@ -76,7 +76,8 @@ pub struct DesignArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub bits: Option<i64>,
     /// A layer described with real numbers (JSON), decomposed into binary
-    /// bases and fixed-point scales; see the README for the format.
+    /// bases and fixed-point scales: one dot product (a unit), or a whole
+    /// conv layer (an engine, scheme groupnet_conv or pa_conv); see the README for the format.
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Name of the top module [default: derived from the parameters].
@@ -138,7 +139,12 @@ pub const DEFAULT_ENGINE_PIPELINE: u32 = 2;
 impl DesignArgs {
     /// The design these flags spell: a unit or an engine.
     pub fn to_design(&self) -> Result<DesignRequest, String> {
-        match self.block.as_deref().and_then(EngineKind::parse) {
+        // A layer file of an engine's scheme asks for that engine by itself.
+        let from_model = || match &self.block {
+            None => self.model.as_deref().and_then(crate::spec::conv_layer::engine_kind_of),
+            Some(_) => None,
+        };
+        match self.block.as_deref().and_then(EngineKind::parse).or_else(from_model) {
             Some(kind) => self.to_engine(kind),
             None => {
                 let engine_only = [
@@ -170,7 +176,6 @@ impl DesignArgs {
             (self.weights.is_some(), "--weights"),
             (self.bits.is_some(), "--bits"),
             (self.popcount.is_some(), "--popcount"),
-            (self.model.is_some(), "--model"),
         ];
         if let Some((_, flag)) = unit_only.iter().find(|(given, _)| *given) {
             return Err(format!("{flag} does not apply to the engine --block {}", kind.name()));
@@ -222,6 +227,7 @@ impl DesignArgs {
             shared_input: self.shared_input,
             seed: self.seed,
             weights_file: self.weights_file.clone(),
+            model: self.model.clone(),
             top: self.top.clone(),
             ..EngineRequest::new(kind)
         };

@@ -9,11 +9,13 @@
 //!   fixed multiples of their population standard deviation (see
 //!   [`weight_endpoint_multiples`]); piece i gives the {0,1} base T_i and the
 //!   scale alpha_i, the mean of its weights. The activation endpoints become
-//!   integers of the B-bit activation format, and phi_ij = alpha_i * beta_j
-//!   becomes a fixed-point integer.
+//!   integers of the B-bit activation format, rounded up (SPEC section 2:
+//!   `a >= v` then holds for exactly the fixed-point activations `a` that
+//!   reach the real endpoint), and phi_ij = alpha_i * beta_j becomes a
+//!   fixed-point integer.
 //!
-//! Every rounding to fixed point is to nearest, ties away from zero, and
-//! every error is one line that names the field and the rule it breaks.
+//! Scales round to nearest, ties away from zero; endpoints round up; every
+//! error is one line that names the field and the rule it breaks.
 
 use crate::spec::pa::{act_piece, weight_endpoint_multiples, weight_piece};
 use crate::util::bits::{BitVec, SplitMix64};
@@ -26,9 +28,9 @@ use std::path::Path;
 // The generator's own limits (they mirror those in `params`).
 const LEN_RANGE: RangeInclusive<u64> = 1..=65536;
 const LANES_RANGE: RangeInclusive<u64> = 1..=64;
-const BASES_RANGE: RangeInclusive<u64> = 1..=16;
-const FRAC_BITS_RANGE: RangeInclusive<u64> = 0..=31;
-const COEF_BITS_RANGE: RangeInclusive<u64> = 2..=32;
+pub(crate) const BASES_RANGE: RangeInclusive<u64> = 1..=16;
+pub(crate) const FRAC_BITS_RANGE: RangeInclusive<u64> = 0..=31;
+pub(crate) const COEF_BITS_RANGE: RangeInclusive<u64> = 2..=32;
 const ACT_BITS_RANGE: RangeInclusive<u64> = 2..=32;
 
 pub const DEFAULT_FRAC_BITS: u32 = 8;
@@ -205,7 +207,7 @@ fn parse_pa(fields: &Map<String, Value>) -> Result<PaLayer, String> {
     })
 }
 
-fn reject_unknown(fields: &Map<String, Value>, scheme: &str, own: &[&str]) -> Result<(), String> {
+pub(crate) fn reject_unknown(fields: &Map<String, Value>, scheme: &str, own: &[&str]) -> Result<(), String> {
     let known = [own, &COMMON_FIELDS].concat();
     match fields.keys().find(|key| !known.contains(&key.as_str())) {
         Some(key) => Err(format!("{key:?} is not a field of a {scheme} layer: the fields are {}", known.join(", "))),
@@ -213,12 +215,17 @@ fn reject_unknown(fields: &Map<String, Value>, scheme: &str, own: &[&str]) -> Re
     }
 }
 
-fn required<'a>(fields: &'a Map<String, Value>, name: &str) -> Result<&'a Value, String> {
+pub(crate) fn required<'a>(fields: &'a Map<String, Value>, name: &str) -> Result<&'a Value, String> {
     fields.get(name).ok_or_else(|| format!("\"{name}\" is missing: it is a required field"))
 }
 
 /// An optional integer field: `default` when absent.
-fn int_field(fields: &Map<String, Value>, name: &str, default: u64, range: RangeInclusive<u64>) -> Result<u64, String> {
+pub(crate) fn int_field(
+    fields: &Map<String, Value>,
+    name: &str,
+    default: u64,
+    range: RangeInclusive<u64>,
+) -> Result<u64, String> {
     let Some(value) = fields.get(name) else { return Ok(default) };
     match value.as_u64() {
         Some(x) if range.contains(&x) => Ok(x),
@@ -226,7 +233,7 @@ fn int_field(fields: &Map<String, Value>, name: &str, default: u64, range: Range
     }
 }
 
-fn reals(value: &Value, path: &str) -> Result<Vec<f64>, String> {
+pub(crate) fn reals(value: &Value, path: &str) -> Result<Vec<f64>, String> {
     let items = value.as_array().ok_or_else(|| format!("{path} must be a list of reals, got {}", shown(value)))?;
     items
         .iter()
@@ -236,16 +243,16 @@ fn reals(value: &Value, path: &str) -> Result<Vec<f64>, String> {
 }
 
 /// A JSON value as it appears in a message, shortened to keep the message one short line.
-fn shown(value: &Value) -> String {
+pub(crate) fn shown(value: &Value) -> String {
     let text = value.to_string();
     if text.chars().count() > 40 { format!("{}...", text.chars().take(32).collect::<String>()) } else { text }
 }
 
-fn out_of_range(what: &str, kind: &str, range: &RangeInclusive<u64>, got: &str) -> String {
+pub(crate) fn out_of_range(what: &str, kind: &str, range: &RangeInclusive<u64>, got: &str) -> String {
     format!("{what} must be {kind} in {}..={}, got {got}", range.start(), range.end())
 }
 
-fn check_int(name: &str, value: u64, range: RangeInclusive<u64>) -> Result<(), String> {
+pub(crate) fn check_int(name: &str, value: u64, range: RangeInclusive<u64>) -> Result<(), String> {
     if range.contains(&value) {
         Ok(())
     } else {
@@ -253,7 +260,7 @@ fn check_int(name: &str, value: u64, range: RangeInclusive<u64>) -> Result<(), S
     }
 }
 
-fn check_count(what: &str, count: usize, range: RangeInclusive<u64>, unit: &str) -> Result<(), String> {
+pub(crate) fn check_count(what: &str, count: usize, range: RangeInclusive<u64>, unit: &str) -> Result<(), String> {
     if range.contains(&(count as u64)) {
         Ok(())
     } else {
@@ -261,14 +268,14 @@ fn check_count(what: &str, count: usize, range: RangeInclusive<u64>, unit: &str)
     }
 }
 
-fn check_finite(path: &str, values: &[f64]) -> Result<(), String> {
+pub(crate) fn check_finite(path: &str, values: &[f64]) -> Result<(), String> {
     match values.iter().position(|v| !v.is_finite()) {
         Some(k) => Err(format!("{path}[{k}] must be a finite real, got {}", values[k])),
         None => Ok(()),
     }
 }
 
-fn check_one_per(what: &str, count: usize, per: &str, wanted: usize) -> Result<(), String> {
+pub(crate) fn check_one_per(what: &str, count: usize, per: &str, wanted: usize) -> Result<(), String> {
     if count == wanted { Ok(()) } else { Err(format!("{what} must hold one real per {per} ({wanted}), got {count}")) }
 }
 
@@ -318,7 +325,7 @@ impl PaLayer {
 
 /// A real scale (`what` names it in errors) as a `coef_bits`-bit signed
 /// fixed-point integer with `frac_bits` fractional bits.
-fn fixed_coefficient(what: &str, value: f64, frac_bits: u32, coef_bits: u32) -> Result<i64, String> {
+pub(crate) fn fixed_coefficient(what: &str, value: f64, frac_bits: u32, coef_bits: u32) -> Result<i64, String> {
     let format = format!("\"coef_bits\" {coef_bits} and \"frac_bits\" {frac_bits}");
     fixed::coefficient(&format!("{what} = {value}"), value, frac_bits, coef_bits, &format)
 }
@@ -346,7 +353,7 @@ impl GroupNetLayer {
 }
 
 /// sign(w) as bits: 1 (+1) for w >= 0, 0 (-1) otherwise (SPEC section 2).
-fn sign_bits(weights: &[f64]) -> BitVec {
+pub(crate) fn sign_bits(weights: &[f64]) -> BitVec {
     BitVec::from_fn(weights.len(), |k| weights[k] >= 0.0)
 }
 
@@ -361,27 +368,53 @@ pub fn population_std(values: &[f64]) -> f64 {
     (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
 }
 
+/// PA-Net's weight pieces (SPEC section 1) of a population of real weights.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightPieces {
+    /// Population standard deviation of the weights.
+    pub std: f64,
+    /// u_1 < ... < u_M: [`weight_endpoint_multiples`] times `std`.
+    pub endpoints: Vec<f64>,
+    /// Each weight's piece, `None` for the zero piece.
+    pub pieces: Vec<Option<usize>>,
+    /// alpha_i: the mean of the weights in piece i; 0 for an empty piece.
+    pub alphas: Vec<f64>,
+}
+
+/// Cuts `weights` (finite) into `m` pieces by endpoints at fixed multiples
+/// of their standard deviation; each piece's scale is its mean.
+pub fn cut_weights(weights: &[f64], m: usize) -> Result<WeightPieces, String> {
+    let std = population_std(weights);
+    if !std.is_finite() {
+        return Err("\"weights\" are too large: their standard deviation overflows".into());
+    }
+    let endpoints: Vec<f64> = weight_endpoint_multiples(m).iter().map(|k| k * std).collect();
+    let pieces: Vec<Option<usize>> = weights.iter().map(|&w| weight_piece(w, &endpoints)).collect();
+    let alphas = (0..m)
+        .map(|i| {
+            let members: Vec<f64> =
+                weights.iter().zip(&pieces).filter(|(_, p)| **p == Some(i)).map(|(w, _)| *w).collect();
+            if members.is_empty() { 0.0 } else { members.iter().sum::<f64>() / members.len() as f64 }
+        })
+        .collect();
+    Ok(WeightPieces { std, endpoints, pieces, alphas })
+}
+
 impl PaLayer {
     pub fn decompose(&self) -> Result<PaDecomposition, String> {
         self.check()?;
-        let act_endpoints = self.act_endpoints_fixed()?;
-        let std = population_std(&self.weights);
-        if !std.is_finite() {
-            return Err("\"weights\" are too large: their standard deviation overflows".into());
-        }
-        let weight_endpoints: Vec<f64> = weight_endpoint_multiples(self.m).iter().map(|k| k * std).collect();
-        let pieces: Vec<Option<usize>> = self.weights.iter().map(|&w| weight_piece(w, &weight_endpoints)).collect();
+        let act_endpoints = act_endpoints_fixed(&self.act_endpoints, &self.act_format())?;
+        let cut = cut_weights(&self.weights, self.m)?;
         let n = self.weights.len();
-        let bases: Vec<BitVec> = (0..self.m).map(|i| BitVec::from_fn(n, |k| pieces[k] == Some(i))).collect();
-        let alphas: Vec<f64> = (0..self.m).map(|i| self.piece_mean(&pieces, i)).collect();
-        let phi_reals: Vec<Vec<f64>> = alphas.iter().map(|a| self.betas.iter().map(|b| a * b).collect()).collect();
-        let phi = self.phi_fixed(&phi_reals)?;
+        let bases: Vec<BitVec> = (0..self.m).map(|i| BitVec::from_fn(n, |k| cut.pieces[k] == Some(i))).collect();
+        let phi_reals = phi_of(&cut.alphas, &self.betas);
+        let phi = phi_fixed(&phi_reals, self.frac_bits, self.coef_bits)?;
         Ok(PaDecomposition {
-            std,
-            weight_endpoints,
-            alphas,
+            std: cut.std,
+            weight_endpoints: cut.endpoints,
+            alphas: cut.alphas,
             bases,
-            zero_piece_count: pieces.iter().filter(|p| p.is_none()).count(),
+            zero_piece_count: cut.pieces.iter().filter(|p| p.is_none()).count(),
             act_endpoints,
             act_bits: self.act_bits,
             act_frac_bits: self.act_frac_bits,
@@ -391,56 +424,78 @@ impl PaLayer {
             coef_bits: self.coef_bits,
         })
     }
+}
 
-    /// The mean of the weights in piece `i`; 0 if it is empty.
-    fn piece_mean(&self, pieces: &[Option<usize>], i: usize) -> f64 {
-        let members: Vec<f64> =
-            self.weights.iter().zip(pieces).filter(|(_, p)| **p == Some(i)).map(|(w, _)| *w).collect();
-        if members.is_empty() { 0.0 } else { members.iter().sum::<f64>() / members.len() as f64 }
+/// phi_ij = alpha_i * beta_j, real.
+pub fn phi_of(alphas: &[f64], betas: &[f64]) -> Vec<Vec<f64>> {
+    alphas.iter().map(|a| betas.iter().map(|b| a * b).collect()).collect()
+}
+
+/// phi in fixed point; an error names the entry that does not fit.
+pub fn phi_fixed(phi_reals: &[Vec<f64>], frac_bits: u32, coef_bits: u32) -> Result<Vec<Vec<i64>>, String> {
+    let fixed = |i: usize, j: usize, p: f64| {
+        fixed_coefficient(&format!("phi[{i}][{j}] = alpha_{i} * beta_{j}"), p, frac_bits, coef_bits)
+    };
+    phi_reals
+        .iter()
+        .enumerate()
+        .map(|(i, row)| row.iter().enumerate().map(|(j, &p)| fixed(i, j, p)).collect())
+        .collect()
+}
+
+/// A B-bit activation, two's complement or unsigned, that stands for the
+/// real `integer * 2^-frac_bits`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActFormat {
+    pub bits: u32,
+    pub frac_bits: u32,
+    pub signed: bool,
+}
+
+impl ActFormat {
+    /// The integers of the format.
+    pub fn range(&self) -> (i64, i64) {
+        if self.signed { fixed::signed_range(self.bits).into_inner() } else { (0, (1 << self.bits) - 1) }
     }
+}
 
-    /// v_j as integers of the activation format; they must fit B-bit signed
-    /// and stay strictly increasing once rounded.
-    fn act_endpoints_fixed(&self) -> Result<Vec<i64>, String> {
-        let range = fixed::signed_range(self.act_bits);
-        let scale = f64::from(self.act_frac_bits).exp2();
-        let mut fixed: Vec<i64> = Vec::with_capacity(self.act_endpoints.len());
-        for (j, &v) in self.act_endpoints.iter().enumerate() {
-            let rounded = fixed::to_fixed(v, self.act_frac_bits);
-            if !(*range.start() as f64..=*range.end() as f64).contains(&rounded) {
-                return Err(format!(
-                    "\"act_endpoints\"[{j}] = {v} does not fit the activation format: with \"act_bits\" {} and \"act_frac_bits\" {} it must round to an integer in {}..={} (a real in [{}, {}]), got {rounded}",
-                    self.act_bits,
-                    self.act_frac_bits,
-                    range.start(),
-                    range.end(),
-                    *range.start() as f64 / scale,
-                    *range.end() as f64 / scale
-                ));
-            }
-            let rounded = rounded as i64;
-            if fixed.last() == Some(&rounded) {
-                return Err(format!(
-                    "\"act_endpoints\" must stay strictly increasing after rounding to \"act_frac_bits\" {}, got {} and {v} both rounding to {rounded}",
-                    self.act_frac_bits,
-                    self.act_endpoints[j - 1]
-                ));
-            }
-            fixed.push(rounded);
+impl PaLayer {
+    fn act_format(&self) -> ActFormat {
+        ActFormat { bits: self.act_bits, frac_bits: self.act_frac_bits, signed: true }
+    }
+}
+
+/// v_j (the field `"act_endpoints"`) as integers of the activation format,
+/// rounded up (SPEC section 2): a fixed-point activation reaches
+/// `ceil(v * 2^frac_bits)` exactly when its real value reaches `v`. They
+/// must fit the format and stay strictly increasing once rounded.
+pub fn act_endpoints_fixed(endpoints: &[f64], format: &ActFormat) -> Result<Vec<i64>, String> {
+    let (lo, hi) = format.range();
+    let scale = f64::from(format.frac_bits).exp2();
+    let mut fixed: Vec<i64> = Vec::with_capacity(endpoints.len());
+    for (j, &v) in endpoints.iter().enumerate() {
+        let rounded = fixed::to_fixed_ceil(v, format.frac_bits);
+        if !(lo as f64..=hi as f64).contains(&rounded) {
+            let kind = if format.signed { "" } else { " (unsigned)" };
+            return Err(format!(
+                "\"act_endpoints\"[{j}] = {v} does not fit the activation format: with \"act_bits\" {}{kind} and \"act_frac_bits\" {} it must round up to an integer in {lo}..={hi} (a real in ({}, {}]), got {rounded}",
+                format.bits,
+                format.frac_bits,
+                (lo - 1) as f64 / scale,
+                hi as f64 / scale
+            ));
         }
-        Ok(fixed)
+        let rounded = rounded as i64;
+        if fixed.last() == Some(&rounded) {
+            return Err(format!(
+                "\"act_endpoints\" must stay strictly increasing after rounding up to \"act_frac_bits\" {}, got {} and {v} both rounding to {rounded}",
+                format.frac_bits,
+                endpoints[j - 1]
+            ));
+        }
+        fixed.push(rounded);
     }
-
-    fn phi_fixed(&self, phi_reals: &[Vec<f64>]) -> Result<Vec<Vec<i64>>, String> {
-        let fixed = |i: usize, j: usize, p: f64| {
-            fixed_coefficient(&format!("phi[{i}][{j}] = alpha_{i} * beta_{j}"), p, self.frac_bits, self.coef_bits)
-        };
-        phi_reals
-            .iter()
-            .enumerate()
-            .map(|(i, row)| row.iter().enumerate().map(|(j, &p)| fixed(i, j, p)).collect())
-            .collect()
-    }
+    Ok(fixed)
 }
 
 // ---------------------------------------------------------------------------
@@ -460,6 +515,21 @@ pub struct ErrorStats {
     pub relative_rms: Option<f64>,
 }
 
+impl ErrorStats {
+    /// One indented line of a summary: `label` is the reference.
+    pub fn line(label: &str, s: &ErrorStats) -> String {
+        let relative = match s.relative_rms {
+            Some(r) => format!("{}% of the reference's RMS", significant(100.0 * r)),
+            None => "the reference is always 0".into(),
+        };
+        format!(
+            "  {label:<21}: mean |error| {}, max {}, RMS {relative}",
+            significant(s.mean_abs),
+            significant(s.max_abs)
+        )
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ErrorReport {
     pub scheme: &'static str,
@@ -475,17 +545,7 @@ pub struct ErrorReport {
 impl ErrorReport {
     /// Three lines for people.
     pub fn summary(&self) -> String {
-        let line = |label: &str, s: &ErrorStats| {
-            let relative = match s.relative_rms {
-                Some(r) => format!("{}% of the reference's RMS", significant(100.0 * r)),
-                None => "the reference is always 0".into(),
-            };
-            format!(
-                "  {label:<21}: mean |error| {}, max {}, RMS {relative}",
-                significant(s.mean_abs),
-                significant(s.max_abs)
-            )
-        };
+        let line = ErrorStats::line;
         format!(
             "{} layer, n = {}, {} random inputs (seed {}), hardware result against\n{}\n{}",
             self.scheme,
@@ -499,7 +559,7 @@ impl ErrorReport {
 }
 
 /// Four significant digits, without exponents for everyday magnitudes.
-fn significant(x: f64) -> String {
+pub(crate) fn significant(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return x.to_string();
     }
@@ -511,8 +571,9 @@ fn significant(x: f64) -> String {
     }
 }
 
+/// Sums up errors one value at a time.
 #[derive(Default)]
-struct ErrorAccumulator {
+pub struct ErrorAccumulator {
     count: usize,
     sum_abs: f64,
     max_abs: f64,
@@ -521,7 +582,7 @@ struct ErrorAccumulator {
 }
 
 impl ErrorAccumulator {
-    fn add(&mut self, value: f64, reference: f64) {
+    pub fn add(&mut self, value: f64, reference: f64) {
         let error = (value - reference).abs();
         self.count += 1;
         self.sum_abs += error;
@@ -530,7 +591,7 @@ impl ErrorAccumulator {
         self.reference_sum_squared += reference * reference;
     }
 
-    fn stats(&self) -> ErrorStats {
+    pub fn stats(&self) -> ErrorStats {
         let count = self.count.max(1) as f64;
         let rms = (self.sum_squared / count).sqrt();
         let reference_rms = (self.reference_sum_squared / count).sqrt();
@@ -824,12 +885,35 @@ mod tests {
     }
 
     #[test]
-    fn activation_endpoints_round_to_the_activation_format() {
+    fn activation_endpoints_round_up_to_the_activation_format() {
         let mut layer = pa_layer(&[1.0, -1.0], 2);
-        layer.act_endpoints = vec![-8.0, -0.03125, 0.09375, 7.9375];
-        layer.betas = vec![0.0; 4];
-        // Ties away from zero: -0.5 -> -1, 1.5 -> 2.
-        assert_eq!(layer.decompose().unwrap().act_endpoints, [-128, -1, 2, 127]);
+        layer.act_endpoints = vec![-8.0, -0.03125, 0.09375, 0.3, 7.9375];
+        layer.betas = vec![0.0; 5];
+        // Up (SPEC section 2): -0.5 -> 0, 1.5 -> 2, 4.8 -> 5; exact values stay.
+        assert_eq!(layer.decompose().unwrap().act_endpoints, [-128, 0, 2, 5, 127]);
+    }
+
+    #[test]
+    fn an_activation_between_the_nearest_and_the_upward_rounding_stays_below_the_endpoint() {
+        // v = 0.28 with 4 fractional bits is 4.48: to nearest 4 (the old
+        // rounding), up 5. The activation 4 (0.25) lies between the two
+        // roundings: 0.25 < 0.28, so it is below the endpoint, which only the
+        // upward rounding says (4 >= 4 put it in piece 0).
+        let mut layer = pa_layer(&[1.0, -1.0], 2);
+        layer.act_endpoints = vec![0.28, 1.0];
+        let d = layer.decompose().unwrap();
+        let (a, v) = (4, 0.28);
+        assert_eq!(fixed::to_fixed(v, 4), 4.0, "the old rounding put the endpoint on the activation");
+        assert_eq!(d.act_endpoints, [5, 16]);
+        let real = a as f64 / 16.0;
+        assert!(real < v);
+        assert_eq!(act_piece(a, &d.act_endpoints), None, "the hardware's piece: below v_1, as the reals say");
+        // Every activation of the format lands where the real comparison says.
+        for a in -128..=127 {
+            let real = a as f64 / 16.0;
+            let expected = layer.act_endpoints.iter().filter(|&&v| real >= v).count().checked_sub(1);
+            assert_eq!(act_piece(a, &d.act_endpoints), expected, "activation {a} ({real})");
+        }
     }
 
     #[test]
@@ -936,16 +1020,16 @@ mod tests {
             (with(PA_OK, "[0, 1]", "[0.75, 0.5]"), "\"act_endpoints\" must be strictly increasing, got 0.5 after 0.75"),
             (with(PA_OK, "[0, 1]", "[0.5, 0.5]"), "\"act_endpoints\" must be strictly increasing, got 0.5 after 0.5"),
             (
-                with(PA_OK, "[0, 1]", "[0.5, 0.52]"),
-                "\"act_endpoints\" must stay strictly increasing after rounding to \"act_frac_bits\" 4, got 0.5 and 0.52 both rounding to 8",
+                with(PA_OK, "[0, 1]", "[0.45, 0.5]"),
+                "\"act_endpoints\" must stay strictly increasing after rounding up to \"act_frac_bits\" 4, got 0.45 and 0.5 both rounding to 8",
             ),
             (
                 with(PA_OK, "[0, 1]", "[0, 7.97]"),
-                "\"act_endpoints\"[1] = 7.97 does not fit the activation format: with \"act_bits\" 8 and \"act_frac_bits\" 4 it must round to an integer in -128..=127 (a real in [-8, 7.9375]), got 128",
+                "\"act_endpoints\"[1] = 7.97 does not fit the activation format: with \"act_bits\" 8 and \"act_frac_bits\" 4 it must round up to an integer in -128..=127 (a real in (-8.0625, 7.9375]), got 128",
             ),
             (
-                with(PA_OK, "[0, 1]", "[-8.04, 0]"),
-                "\"act_endpoints\"[0] = -8.04 does not fit the activation format: with \"act_bits\" 8 and \"act_frac_bits\" 4 it must round to an integer in -128..=127 (a real in [-8, 7.9375]), got -129",
+                with(PA_OK, "[0, 1]", "[-8.07, 0]"),
+                "\"act_endpoints\"[0] = -8.07 does not fit the activation format: with \"act_bits\" 8 and \"act_frac_bits\" 4 it must round up to an integer in -128..=127 (a real in (-8.0625, 7.9375]), got -129",
             ),
             (
                 with(GROUPNET_OK, "[0.5, 0.25]", "[0.5, 127.998046875]"),

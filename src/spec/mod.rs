@@ -12,3 +12,4 @@ pub mod request;
 pub mod pa;
 pub mod engine;
 pub mod engine_request;
+pub mod conv_layer;

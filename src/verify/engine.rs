@@ -154,3 +154,49 @@ pub fn verify_engine(rendered: &RenderedEngine, work: &Path, checks: Checks, eff
         report: String::new(),
     }
 }
+
+/// An engine streaming random frames with no stalls under Verilator, every
+/// output beat checked against the golden model.
+#[derive(Clone, Debug)]
+pub struct StreamRate {
+    pub frames: usize,
+    pub cycles: usize,
+    /// Cycles between the ends of consecutive frames (all equal, or the
+    /// run fails).
+    pub cycles_per_frame: usize,
+    /// Cycles beyond frames x cycles_per_frame from the first input beat to
+    /// the last output beat.
+    pub fill: u64,
+    /// Simulated cycles per CPU second of the simulating thread, checks included.
+    pub checked_cycles_per_s: f64,
+}
+
+/// Streams `frames` random frames (at least two) through the engine with
+/// no stalls and the golden model checking every beat; the frame interval
+/// and fill as measured, and the simulation's speed.
+pub fn stream_rate(rendered: &RenderedEngine, frames: usize, seed: u64) -> Result<StreamRate, String> {
+    let ports = StreamPorts::of(&rendered.generated.signature)?;
+    let b = EngineBench { rendered, ports, netlist: false };
+    let p = &rendered.params;
+    let mut rng = crate::util::bits::SplitMix64::new(seed);
+    let frames = super::stream::random_frames(p, frames.max(2), &mut rng);
+    // The model is built (or loaded from the cache) before the clock starts.
+    drop(b.load(None)?);
+    let run = StreamRun { frames, stalls: super::stream::Stalls::NONE, reset: None, seed, check_ready_independence: false };
+    let cpu = crate::util::cputime::thread();
+    let outcome = b.run(&run, None)?.map_err(|f| format!("{}: cycle {}: {}", p.top, f.cycle, f.what))?;
+    let seconds = (crate::util::cputime::thread() - cpu).as_secs_f64();
+    let gaps: Vec<usize> = outcome.frame_ends.windows(2).map(|w| w[1] - w[0]).collect();
+    let cycles_per_frame = gaps[0];
+    if gaps.iter().any(|&g| g != cycles_per_frame) {
+        return Err(format!("{}: frames ended unevenly apart with no stalls: {gaps:?}", p.top));
+    }
+    let taken = (outcome.last_out - outcome.first_in + 1) as u64;
+    Ok(StreamRate {
+        frames: outcome.frame_ends.len(),
+        cycles: outcome.cycles,
+        cycles_per_frame,
+        fill: taken.saturating_sub((outcome.frame_ends.len() * cycles_per_frame) as u64),
+        checked_cycles_per_s: outcome.cycles as f64 / seconds.max(1e-9),
+    })
+}

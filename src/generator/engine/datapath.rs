@@ -1,24 +1,19 @@
-//! The engine's datapath: each step's window elements per lane (a padded
-//! tap masked out), the weights of `pe` output channels from ROM, XNOR or
-//! AND and popcount, accumulated over a fold's steps.
+//! The engine's datapath: each step's window elements per lane and the
+//! inside bits of its taps, the weights of `pe` output channels from ROM,
+//! and `pe` instances of the dot module (`dot.rs`) that count, accumulate
+//! and scale them; PA-Net's activations compared once, at the window.
 
+use super::dot;
 use super::plan::Plan;
-use super::schedule::Window;
+use super::schedule::{Window, copy_offset};
 use crate::generator::build::{constant, delay, delay_flag, resize};
-use crate::generator::tree::{self, Count, Schedule, Term, fit_result};
-use crate::rtl::{BinOp, Comparison, Const, Expr, MemoryInit, Module};
+use crate::rtl::{BinOp, Comparison, Const, Expr, MemoryInit, MemoryStyle, Module};
 use crate::spec::engine::{EngineKind, EngineParams};
-use crate::spec::params::PopcountStyle;
-use crate::util::fixed::width_for;
 
 /// A fold's results at the stage its accumulators hold them.
 pub struct Folded {
-    /// `conv`: per PE, per lane, agreements among the inside elements.
-    pub agree: Vec<Vec<Count>>,
-    /// `conv`: per lane, the inside elements.
-    pub inside: Vec<Count>,
-    /// `pa_conv`: per PE, y(o) at its exact width.
-    pub sums: Vec<Expr>,
+    /// Per PE, the dot module's results (the sum, or each fusion gate's).
+    pub sums: Vec<Vec<Expr>>,
     /// The fold is complete this cycle; its fold index; it ends a pixel; and a frame.
     pub done: Expr,
     pub nf: Expr,
@@ -62,47 +57,12 @@ impl Control {
     }
 }
 
-/// How the trees are built: popcount structure and register spacing.
-const POPCOUNT: PopcountStyle = PopcountStyle::Compressor;
-
-/// Levels of the per-step trees (the popcount, and for PA-Net the
-/// per-step scale tree after it).
-fn step_levels(p: &EngineParams, plan: &Plan) -> u32 {
-    let pop = tree::popcount_levels(plan.simd, POPCOUNT);
-    match p.kind {
-        EngineKind::Conv => pop,
-        EngineKind::PaConv => pop + tree::scale_tree_levels(&pa_shape(p, plan)),
-    }
-}
-
-/// The per-step scale tree's operands of PA-Net, without signals: its shape.
-fn pa_shape(p: &EngineParams, plan: &Plan) -> Vec<Term> {
-    let mut terms = vec![];
-    for (i, row) in p.phi.iter().enumerate() {
-        for (j, &phi) in row.iter().enumerate() {
-            let source = i * row.len() + j;
-            terms.extend(
-                tree::csd(phi as i128)
-                    .into_iter()
-                    .map(|(s, n)| Term::signal(Expr::zeros(1), source, plan.simd as u64, s, n)),
-            );
-        }
-    }
-    terms
-}
-
-/// Registers inside a tree of `levels` levels with a register every `pipeline`.
-fn inner_registers(levels: u32, pipeline: u32) -> u32 {
-    let sched = Schedule { pipeline, depth: levels };
-    (1..levels).filter(|&l| sched.register_after(l)).count() as u32
-}
-
 /// Cycles from issue to the accumulators' outputs: two to read the
 /// window, one to gather it, (PA-Net) one to compare, the trees' inner
 /// registers, the accumulator.
 pub fn latency(p: &EngineParams, plan: &Plan, pipeline: u32) -> u32 {
     let compare = u32::from(p.kind == EngineKind::PaConv);
-    2 + 1 + compare + inner_registers(step_levels(p, plan), pipeline) + 1
+    2 + 1 + compare + dot::inner_registers(dot::step_levels(p, plan), pipeline) + 1
 }
 
 /// `values[index]` among expressions of equal width.
@@ -128,38 +88,36 @@ fn select(m: &mut Module, name: &str, index: &Expr, values: Vec<Expr>) -> Expr {
     m.wire(name, level.pop().unwrap())
 }
 
-fn replicate(bit: &Expr, count: usize) -> Expr {
-    if count == 1 { bit.clone() } else { Expr::Repeat { count: count as u32, expr: Box::new(bit.clone()) } }
-}
-
-/// One window lane's elements of this step, and which are inside the map.
+/// One window lane's elements of this step, and the inside bits of the
+/// step's taps (one, or `taps_per_step`; tap j's elements at j * cin).
 struct LaneStep {
     bits: Expr,
-    inside: Expr,
+    taps: Expr,
 }
 
 /// Gathers lane `lane`'s elements from the group's pixels: a part of one
 /// tap's channels, or several whole taps side by side.
-fn gather(m: &mut Module, plan: &Plan, w: &Window, lane: usize, base: usize) -> LaneStep {
+fn gather(m: &mut Module, plan: &Plan, w: &Window, lane: usize, base: usize) -> Expr {
     let g = plan.group_of(lane);
     let eb = plan.element_bits;
     let channels = plan.cin * eb;
+    // The lane's channels in its group's words.
+    let base = copy_offset(&w.runs[g], base * eb) / eb;
     if plan.taps_per_step == 1 {
         let part = plan.simd * eb;
         let parts = (0..plan.chunks_per_tap)
             .map(|c| w.pixels[g][0].slice((base * eb + c * part) as u32, part as u32))
             .collect();
-        let bits = select(m, &format!("lane{lane}_part"), &w.chunk, parts);
-        return LaneStep { bits, inside: replicate(&w.inside[g][0], plan.simd) };
+        return select(m, &format!("lane{lane}_part"), &w.chunk, parts);
     }
     let taps = (0..plan.taps_per_step).rev();
-    let bits = Expr::concat(taps.clone().map(|j| w.pixels[g][j].slice((base * eb) as u32, channels as u32)).collect());
-    let inside = Expr::concat(taps.map(|j| replicate(&w.inside[g][j], plan.cin)).collect());
-    LaneStep { bits, inside }
+    Expr::concat(taps.map(|j| w.pixels[g][j].slice((base * eb) as u32, channels as u32)).collect())
 }
 
 /// The ROM of one lane's (or weight base's) weights: word `nf * sf + s`
 /// holds, for each of the `pe` channels of fold nf, its step s elements.
+/// In block RAM even when shallow: its width, one word a step, fixes the
+/// RAMs it takes, and in logic a ROM costs LUTs per bit.
 fn weight_rom(m: &mut Module, p: &EngineParams, plan: &Plan, lane: usize, address: &Expr) -> Expr {
     let width = (plan.pe * plan.simd) as u32;
     let words: Vec<Const> = (0..plan.ii())
@@ -180,32 +138,68 @@ fn weight_rom(m: &mut Module, p: &EngineParams, plan: &Plan, lane: usize, addres
         .collect();
     let name = format!("{}_weights{lane}", p.top);
     let rom = m.memory(&format!("weights{lane}"), width, plan.ii() as u32, MemoryInit::File { name, words });
+    m.set_memory_style(rom, MemoryStyle::Block);
     m.read_port(rom, resize(address.clone(), m.mem(rom).address_width(), false), constant(1, 1))
 }
 
-/// Gathers every lane's step and the weights into stage 3 registers.
+/// Stage 3: every lane's step elements and its group's tap inside bits in
+/// registers; the weights as the ROMs read them (their output registers),
+/// one cycle after the window's address.
 fn stage3(m: &mut Module, p: &EngineParams, plan: &Plan, w: &Window) -> (Vec<LaneStep>, Vec<Expr>, Control) {
+    let taps: Vec<Expr> = (0..plan.groups.len())
+        .map(|g| {
+            let bits = Expr::concat((0..plan.taps_per_step).rev().map(|j| w.inside[g][j].clone()).collect());
+            m.reg(&format!("group{g}_taps_s3"), bits, None)
+        })
+        .collect();
     let lanes: Vec<LaneStep> = (0..plan.window_lanes)
         .map(|lane| {
-            let step = gather(m, plan, w, lane, plan.lane_base[lane]);
+            let bits = gather(m, plan, w, lane, plan.lane_base[lane]);
             LaneStep {
-                bits: m.reg(&format!("lane{lane}_bits_s3"), step.bits, None),
-                inside: m.reg(&format!("lane{lane}_inside_s3"), step.inside, None),
+                bits: m.reg(&format!("lane{lane}_bits_s3"), bits, None),
+                taps: taps[plan.group_of(lane)].clone(),
             }
         })
         .collect();
-    let weights = (0..p.lanes()).map(|lane| {
-        let word = weight_rom(m, p, plan, lane, &w.step_ahead);
-        m.reg(&format!("weights{lane}_s3"), word, None)
-    });
-    let weights = weights.collect();
+    let weights = (0..p.lanes()).map(|lane| weight_rom(m, p, plan, lane, &w.step)).collect();
     (lanes, weights, Control::of(w).delayed(m, "s3", 1))
 }
 
-/// The step's count of `x`'s ones, pipelined by `sched` from level 1.
-fn count(m: &mut Module, name: &str, x: Expr, sched: &Schedule) -> Count {
-    let x = m.wire(&format!("{name}_x"), x);
-    tree::popcount(m, &x, sched, 1, POPCOUNT, &format!("{name}_"))
+pub fn build(m: &mut Module, p: &EngineParams, plan: &Plan, w: &Window, pipeline: u32) -> (Folded, Module) {
+    let (lanes, weights, c3) = stage3(m, p, plan, w);
+    match p.kind {
+        EngineKind::Conv => conv(m, p, plan, (&lanes, &weights, &c3), pipeline),
+        EngineKind::PaConv => pa(m, p, plan, (&lanes, &weights, &c3), pipeline),
+    }
+}
+
+/// What the output stage needs to know of a fold, at the dot products'
+/// results: it is done (one cycle after its last step reached the
+/// accumulators), its index, and whether it ends a pixel and a frame.
+fn finish(m: &mut Module, c: &Control, sums: Vec<Vec<Expr>>) -> Folded {
+    let done = m.wire("fold_step_done", Expr::bin(BinOp::And, c.valid.clone(), c.last_step.clone()));
+    Folded {
+        sums,
+        done: delay_flag(m, "fold_done_acc", done, 1),
+        nf: delay(m, "nf_acc", c.nf.clone(), 1),
+        last_group: delay(m, "last_group_acc", c.last_group.clone(), 1),
+        last_pixel: delay(m, "last_pixel_acc", c.last_pixel.clone(), 1),
+    }
+}
+
+/// The step's offset of one result, `sum_i c_i inside_i` over the step's
+/// inside elements: per dilation group, its inside taps times the elements
+/// a tap gives a step, times the group's lanes' coefficients; at `width`
+/// bits, two's complement (modulo 2^width, where the fold's sum fits).
+fn offset_step(plan: &Plan, group_taps: &[Expr], row: &[i64], width: u32) -> Expr {
+    let per_tap = if plan.taps_per_step == 1 { plan.simd } else { plan.cin } as i128;
+    let parts = plan.groups.iter().zip(group_taps).filter_map(|(group, taps)| {
+        let c: i128 = group.lanes.iter().map(|&lane| row[lane] as i128).sum();
+        let taps_in =
+            (0..taps.width()).map(|j| resize(taps.bit(j), width, false)).reduce(|a, b| Expr::bin(BinOp::Add, a, b));
+        (c != 0).then(|| Expr::bin(BinOp::Mul, taps_in.expect("a step has a tap"), constant(width, c * per_tap)))
+    });
+    parts.reduce(|a, b| Expr::bin(BinOp::Add, a, b)).unwrap_or(Expr::zeros(width))
 }
 
 /// `acc <= first ? value : acc + value` on valid steps, at `width` bits.
@@ -217,71 +211,62 @@ fn accumulate(m: &mut Module, name: &str, value: Expr, width: u32, c: &Control) 
     })
 }
 
-pub fn build(m: &mut Module, p: &EngineParams, plan: &Plan, w: &Window, pipeline: u32) -> Folded {
-    let (lanes, weights, c3) = stage3(m, p, plan, w);
-    match p.kind {
-        EngineKind::Conv => conv(m, p, plan, (&lanes, &weights, &c3), pipeline),
-        EngineKind::PaConv => pa(m, p, plan, (&lanes, &weights, &c3), pipeline),
-    }
-}
-
-/// What the output stage needs to know of a fold, at the accumulators'
-/// outputs: it is done (one cycle after its last step reached them), its
-/// index, and whether it ends a pixel and a frame.
-struct FoldControl {
-    done: Expr,
-    nf: Expr,
-    last_group: Expr,
-    last_pixel: Expr,
-}
-
-fn finish(m: &mut Module, c: &Control) -> FoldControl {
-    let done = m.wire("fold_step_done", Expr::bin(BinOp::And, c.valid.clone(), c.last_step.clone()));
-    FoldControl {
-        done: delay_flag(m, "fold_done_acc", done, 1),
-        nf: delay(m, "nf_acc", c.nf.clone(), 1),
-        last_group: delay(m, "last_group_acc", c.last_group.clone(), 1),
-        last_pixel: delay(m, "last_pixel_acc", c.last_pixel.clone(), 1),
-    }
-}
-
-/// `conv`: per PE and lane, agreements of the inside elements; per lane,
-/// the inside elements (shared by the PEs).
+/// `conv`: per lane the fold's inside elements (one count per dilation
+/// group, shared by its lanes and every PE), and `pe` instances of the
+/// dot module.
 fn conv(
     m: &mut Module,
     p: &EngineParams,
     plan: &Plan,
     (lanes, weights, c3): (&[LaneStep], &[Expr], &Control),
     pipeline: u32,
-) -> Folded {
-    let levels = step_levels(p, plan);
-    let sched = Schedule { pipeline, depth: levels };
-    let inner = inner_registers(levels, pipeline);
+) -> (Folded, Module) {
+    let inner = dot::inner_registers(dot::step_levels(p, plan), pipeline);
     let c = c3.delayed(m, "pop", inner);
-    let most = (plan.kernel * plan.kernel * plan.cin) as u64;
-    let acc_width = width_for(0, most as i128);
+    let group_taps: Vec<Expr> = plan.groups.iter().map(|g| lanes[g.lanes[0]].taps.clone()).collect();
+    // Per result, the offset its PEs subtract, accumulated once for all.
+    let offsets: Vec<Option<Expr>> = dot::coefficients(p)
+        .iter()
+        .enumerate()
+        .map(|(r, row)| {
+            let width = dot::offset_width(p, row)?;
+            let step = m.wire(&format!("offset{r}_step"), offset_step(plan, &group_taps, row, width));
+            let step = delay(m, &format!("offset{r}_step"), step, inner);
+            Some(accumulate(m, &format!("offset{r}"), step, width, &c))
+        })
+        .collect();
+    let module = dot::conv_module(p, plan, pipeline);
+    let widths = dot::result_widths(p);
     let simd = plan.simd as u32;
-    let agree = (0..plan.pe)
+    let sums = (0..plan.pe)
         .map(|pe| {
-            (0..plan.window_lanes)
-                .map(|lane| {
-                    let wbits = weights[lane].slice(pe as u32 * simd, simd);
-                    let xnor = Expr::invert(Expr::bin(BinOp::Xor, lanes[lane].bits.clone(), wbits));
-                    let x = Expr::bin(BinOp::And, xnor, lanes[lane].inside.clone());
-                    let n = count(m, &format!("agree_pe{pe}_l{lane}"), x, &sched);
-                    Count { expr: accumulate(m, &format!("agree_pe{pe}_l{lane}"), n.expr, acc_width, &c), max: most }
-                })
-                .collect()
+            let mut conns: Vec<(String, Expr)> = vec![("clk".into(), m.r(m.clock.expect("clocked")))];
+            for (lane, step) in lanes.iter().enumerate() {
+                conns.push((format!("bits{lane}"), step.bits.clone()));
+                conns.push((format!("taps{lane}"), step.taps.clone()));
+                conns.push((format!("weights{lane}"), weights[lane].slice(pe as u32 * simd, simd)));
+            }
+            conns.push(("valid".into(), c.valid.clone()));
+            conns.push(("first".into(), c.fold_start.clone()));
+            for (r, offset) in offsets.iter().enumerate() {
+                if let Some(offset) = offset {
+                    conns.push((format!("offset{r}"), offset.clone()));
+                }
+            }
+            instance(m, &module, pe, conns, &widths)
         })
         .collect();
-    let inside = (0..plan.window_lanes)
-        .map(|lane| {
-            let n = count(m, &format!("inside_l{lane}"), lanes[lane].inside.clone(), &sched);
-            Count { expr: accumulate(m, &format!("inside_l{lane}"), n.expr, acc_width, &c), max: most }
-        })
-        .collect();
-    let f = finish(m, &c);
-    Folded { agree, inside, sums: vec![], done: f.done, nf: f.nf, last_group: f.last_group, last_pixel: f.last_pixel }
+    (finish(m, &c, sums), module)
+}
+
+/// Instance `pe` of the dot module; its results, as wires of `widths`.
+fn instance(m: &mut Module, module: &Module, pe: usize, mut conns: Vec<(String, Expr)>, widths: &[u32]) -> Vec<Expr> {
+    let results: Vec<Expr> =
+        widths.iter().enumerate().map(|(i, &w)| m.instance_wire(&format!("pe{pe}_result{i}"), w)).collect();
+    conns.extend(results.iter().enumerate().map(|(i, r)| (format!("result{i}"), r.clone())));
+    let conns = conns.iter().map(|(n, e)| (n.as_str(), e.clone())).collect();
+    m.instance(module, &format!("pe{pe}"), conns);
+    results
 }
 
 /// PA-Net's activation bases of a step: each element compared once with
@@ -304,13 +289,14 @@ fn pa_bases(m: &mut Module, p: &EngineParams, plan: &Plan, lane: &LaneStep) -> V
                 .collect()
         })
         .collect();
+    let mask = m.wire("pa_mask", dot::element_mask(plan, &lane.taps));
     let n = p.act_bases();
     (0..n)
         .map(|j| {
             let bits: Vec<Expr> = (0..plan.simd)
                 .rev()
                 .map(|e| {
-                    let inside = lane.inside.slice(e as u32, 1);
+                    let inside = mask.bit(e as u32);
                     let above = if j + 1 < n { Expr::invert(ge[e][j + 1].clone()) } else { constant(1, 1) };
                     Expr::bin(BinOp::And, Expr::bin(BinOp::And, ge[e][j].clone(), above), inside)
                 })
@@ -321,63 +307,34 @@ fn pa_bases(m: &mut Module, p: &EngineParams, plan: &Plan, lane: &LaneStep) -> V
         .collect()
 }
 
-/// `pa_conv`: per PE, `sum_ij P_ij popcount(T_i & V_j)` per step, accumulated.
+/// `pa_conv`: the bases compared once at the window, `pe` instances of
+/// the dot module.
 fn pa(
     m: &mut Module,
     p: &EngineParams,
     plan: &Plan,
     (lanes, weights, c3): (&[LaneStep], &[Expr], &Control),
     pipeline: u32,
-) -> Folded {
+) -> (Folded, Module) {
     let bases = pa_bases(m, p, plan, &lanes[0]);
     let weights: Vec<Expr> =
         weights.iter().enumerate().map(|(i, w)| m.reg(&format!("weights{i}_s4"), w.clone(), None)).collect();
     let c4 = c3.delayed(m, "s4", 1);
-    let levels = step_levels(p, plan);
-    let sched = Schedule { pipeline, depth: levels };
-    let pop_levels = tree::popcount_levels(plan.simd, POPCOUNT);
-    let c = c4.delayed(m, "pop", inner_registers(levels, pipeline));
-    let (lo, hi) = p.sum_range();
-    let width = width_for(lo as i128, hi as i128);
+    let c = c4.delayed(m, "pop", dot::inner_registers(dot::step_levels(p, plan), pipeline));
+    let module = dot::pa_module(p, plan, pipeline);
+    let widths = dot::result_widths(p);
     let simd = plan.simd as u32;
     let sums = (0..plan.pe)
         .map(|pe| {
-            let mut terms = vec![];
-            for (i, row) in p.phi.iter().enumerate() {
-                for (j, &phi) in row.iter().enumerate() {
-                    let x = Expr::bin(BinOp::And, weights[i].slice(pe as u32 * simd, simd), bases[j].clone());
-                    let mut n = count(m, &format!("pa_pe{pe}_t{i}_v{j}"), x, &sched);
-                    // The popcount leaves its last level unregistered; the scale tree starts after it.
-                    if sched.register_after(pop_levels) {
-                        n.expr = m.reg(&format!("pa_pe{pe}_t{i}_v{j}_r"), n.expr, None);
-                    }
-                    let source = i * row.len() + j;
-                    terms.extend(
-                        tree::csd(phi as i128)
-                            .into_iter()
-                            .map(|(s, neg)| Term::signal(n.expr.clone(), source, n.max, s, neg)),
-                    );
-                }
-            }
-            let step = match tree::scale_tree(m, terms, &sched, pop_levels + 1) {
-                None => Expr::zeros(width),
-                // Accumulated modulo 2^width, where the whole sum fits.
-                Some(t) => {
-                    let fitted = fit_result(m, &t, width);
-                    m.wire(&format!("pa_pe{pe}_step_value"), fitted)
-                }
-            };
-            accumulate(m, &format!("sum_pe{pe}"), step, width, &c)
+            let mut conns: Vec<(String, Expr)> = vec![("clk".into(), m.r(m.clock.expect("clocked")))];
+            conns.extend(bases.iter().enumerate().map(|(j, b)| (format!("base{j}"), b.clone())));
+            conns.extend(
+                weights.iter().enumerate().map(|(i, w)| (format!("weights{i}"), w.slice(pe as u32 * simd, simd))),
+            );
+            conns.push(("valid".into(), c.valid.clone()));
+            conns.push(("first".into(), c.fold_start.clone()));
+            instance(m, &module, pe, conns, &widths)
         })
         .collect();
-    let f = finish(m, &c);
-    Folded {
-        agree: vec![],
-        inside: vec![],
-        sums,
-        done: f.done,
-        nf: f.nf,
-        last_group: f.last_group,
-        last_pixel: f.last_pixel,
-    }
+    (finish(m, &c, sums), module)
 }

@@ -14,7 +14,10 @@ pub fn manifest(p: &EngineParams, g: &GeneratedEngine, files: &[String]) -> Valu
         .iter()
         .map(|s| json!({"name": s.name, "dir": s.dir, "width": s.width, "signed": s.signed}))
         .collect();
-    let (rows, row_pixels, bits, read_ports) = g.line_buffer;
+    let (rows, row_pixels, memories) = &g.line_buffer;
+    let words = rows * row_pixels;
+    let memories: Vec<Value> =
+        memories.iter().map(|(name, bits)| json!({"name": name, "words": words, "bits": bits})).collect();
     json!({
         "top": p.top,
         "block": p.kind.name(),
@@ -22,7 +25,7 @@ pub fn manifest(p: &EngineParams, g: &GeneratedEngine, files: &[String]) -> Valu
         "ports": ports,
         "interface": g.signature.interface,
         "params": params_json(p, g),
-        "line_buffer": {"rows": rows, "pixels_per_row": row_pixels, "bits_per_pixel": bits, "read_ports": read_ports},
+        "line_buffer": {"rows": rows, "pixels_per_row": row_pixels, "memories": memories},
         "output_fifo_depth": g.fifo_depth,
         "pipeline_latency": g.pipeline_latency,
         "generator": format!("mbnn {}", env!("CARGO_PKG_VERSION")),
@@ -52,7 +55,7 @@ fn params_json(p: &EngineParams, g: &GeneratedEngine) -> Value {
     put("cycles_per_frame", json!(p.cycles_per_frame()));
     put("fill_cycles", json!(g.fill_cycles));
     put("out_height", json!(geo.out_height()));
-    put("out_width", json!(geo.out_width()));
+    put("out_map_width", json!(geo.out_width()));
     put("weights_mode", json!("const"));
     put("weights", hex_lists(&p.weights));
     put("frac_bits", json!(p.frac_bits));

@@ -1,13 +1,14 @@
 //! The streaming layer engine (SPEC section 6): pixels in through a
 //! ready/valid stream, one convolution layer folded FINN-style, pixels out.
 //!
-//! - **Line buffer.** Every accepted pixel is written into one memory of
+//! - **Line buffer.** Every accepted pixel is written into memories of
 //!   2^r rows by 2^c pixels (row = global row mod 2^r), as many rows as the
 //!   largest dilation's window spans plus the rows the input may run ahead.
-//!   Each read port reads one pixel a cycle, so the window of each
-//!   dilation (and each tap of a step, when a step takes several whole
-//!   taps) has a read port of its own; synthesis gives each read port its
-//!   own copy of the block RAM.
+//!   A read port reads one pixel a cycle, so the window of each dilation
+//!   (and each tap of a step, when a step takes several whole taps) has a
+//!   read port, and a memory, of its own, which keeps only the channels its
+//!   lanes read: lanes with their own input maps share no bits, and a
+//!   shared input read at K dilations is kept K times.
 //! - **Schedule.** Output pixels in raster order; per pixel, `cout/pe`
 //!   neuron folds of `k*k*cin/simd` steps, one step a cycle. A pixel starts
 //!   when every input pixel its window needs has arrived and the output
@@ -25,6 +26,7 @@ pub mod manifest;
 pub mod plan;
 
 mod datapath;
+mod dot;
 mod output;
 mod schedule;
 
@@ -46,8 +48,9 @@ pub struct GeneratedEngine {
     /// Cycles a run of frames may take beyond frames x cycles_per_frame
     /// with no stalls: the first window's wait and the pipeline's fill.
     pub fill_cycles: u64,
-    /// Rows x pixels x bits of the line buffer, and its read ports.
-    pub line_buffer: (usize, usize, usize, usize),
+    /// The line buffer: rows, pixels a row, and its memories (one per
+    /// read port: name, bits a pixel).
+    pub line_buffer: (usize, usize, Vec<(String, usize)>),
     /// Places of the output FIFO.
     pub fifo_depth: usize,
 }
@@ -103,7 +106,7 @@ pub fn generate_engine(p: &EngineParams, pipeline: u32) -> GeneratedEngine {
     let fifo_depth = output::fifo_depth(&plan, issue_wire_latency);
     let issue = schedule::issue(&mut m, &plan, &buffer, fifo_depth);
     let window = schedule::read_window(&mut m, &plan, &buffer, &issue);
-    let folded = datapath::build(&mut m, p, &plan, &window, pipeline);
+    let (folded, dot_module) = datapath::build(&mut m, p, &plan, &window, pipeline);
     let fifo = output::assemble(&mut m, p, &plan, &folded, fifo_depth, pipeline, &io);
     close_loops(&mut m, &plan, &io, (&buffer, &issue, &window), &fifo);
     let signature = Signature::of_module(
@@ -117,6 +120,7 @@ pub fn generate_engine(p: &EngineParams, pipeline: u32) -> GeneratedEngine {
         + 1;
     let mut design = Design { top: p.top.clone(), ..Design::default() };
     design.add(m);
+    design.add(dot_module);
     GeneratedEngine {
         design,
         signature,
@@ -124,7 +128,7 @@ pub fn generate_engine(p: &EngineParams, pipeline: u32) -> GeneratedEngine {
         // The first window's input, one pixel's steps, the pipeline, and
         // the FIFO's two registers.
         fill_cycles: (first_window + plan.ii() + pipeline_latency as usize + 3) as u64,
-        line_buffer: (plan.rows(), 1 << plan.col_bits, plan.pixel_bits, window.read_ports),
+        line_buffer: (plan.rows(), 1 << plan.col_bits, window.memories.clone()),
         fifo_depth,
     }
 }

@@ -5,11 +5,12 @@
 
 use super::Ports;
 use super::datapath::Folded;
+use super::dot;
 use super::plan::Plan;
-use crate::generator::build::{constant, counter, delay, delay_flag, feedback_reg, resize, select_const};
-use crate::generator::tree::{self, Schedule, Term, fit_result};
+use crate::generator::build::{constant, counter, delay, delay_flag, feedback_reg, mark_unused, resize, select_const};
+use crate::generator::tree::{self, Schedule};
 use crate::rtl::{BinOp, Comparison, Const, Expr, MemoryInit, Module};
-use crate::spec::engine::{EngineKind, EngineParams, Output};
+use crate::spec::engine::{EngineParams, Output};
 use crate::util::fixed::width_for;
 
 /// The FIFO's loop back to the schedule: a pixel left through `m_axis`.
@@ -36,85 +37,66 @@ struct Elements {
     last_pixel: Expr,
 }
 
-/// `sum_i c_i (2 agree_i - inside_i)` of PE `pe` as scale-tree terms, or
-/// (without a fold) the same terms' shape, which fixes the tree's depth.
-fn conv_terms(lanes: usize, f: Option<(&Folded, usize)>, coefficient: impl Fn(usize) -> i64) -> Vec<Term> {
-    let mut terms = vec![];
-    for lane in 0..lanes {
-        let c = coefficient(lane) as i128;
-        let (agree, inside) = match f {
-            Some((f, pe)) => (
-                (f.agree[pe][lane].expr.clone(), f.agree[pe][lane].max),
-                (f.inside[lane].expr.clone(), f.inside[lane].max),
-            ),
-            None => ((Expr::zeros(1), 1), (Expr::zeros(1), 1)),
-        };
-        let (a, n) = (2 * lane, 2 * lane + 1);
-        terms.extend(tree::csd(2 * c).into_iter().map(|(s, neg)| Term::signal(agree.0.clone(), a, agree.1, s, neg)));
-        terms.extend(tree::csd(-c).into_iter().map(|(s, neg)| Term::signal(inside.0.clone(), n, inside.1, s, neg)));
-    }
-    terms
+/// A per-channel constant of PE `pe` for the fold `nf`: channel nf*pe + pe
+/// (a constant when every fold has the same).
+fn channel_table(plan: &Plan, nf: &Expr, pe: usize, width: u32, value: impl Fn(usize) -> i128) -> Expr {
+    let values: Vec<i128> = (0..plan.nf).map(|fold| value(fold * plan.pe + pe)).collect();
+    if values.iter().all(|&v| v == values[0]) { constant(width, values[0]) } else { select_const(nf, &values, width) }
 }
 
-/// A scale tree's root at `width` bits (two's complement), pipelined by
-/// `sched`; a tree shallower than the schedule's depth is delayed to it, so
-/// that every output tree takes the same cycles.
-fn sum_of(m: &mut Module, name: &str, terms: Vec<Term>, sched: &Schedule, width: u32) -> Expr {
-    let inner = |levels: u32| (1..levels).filter(|&l| sched.register_after(l)).count() as u32;
-    let short = inner(sched.depth) - inner(tree::scale_tree_levels(&terms));
-    let value = match tree::scale_tree(m, terms, sched, 1) {
-        None => Expr::zeros(width),
-        // The sum is taken modulo 2^width: its exact range fits.
-        Some(t) => {
-            let fitted = fit_result(m, &t, width);
-            m.wire(name, fitted)
+/// `ceil(t / 2^shift)`: `y >= t` is `y >> shift >= ceil(t / 2^shift)` for a
+/// `y` whose low `shift` bits are zero, so those bits take no logic.
+fn scaled_bound(t: i128, shift: u32) -> i128 {
+    let unit = 1i128 << shift;
+    t.div_euclid(unit) + i128::from(t.rem_euclid(unit) != 0)
+}
+
+/// `value >= bound`, both two's complement of the same width; against
+/// zero, the sign bit (Yosys 0.23 builds a subtraction for it).
+fn at_least(m: &mut Module, name: &str, value: &Expr, bound: Expr) -> Expr {
+    if matches!(&bound, Expr::Const(c) if c.is_zero()) {
+        let top = value.width() - 1;
+        if top > 0 {
+            mark_unused(m, &format!("{name}_magnitude"), vec![value.slice(0, top)]);
         }
-    };
-    delay(m, &format!("{name}_aligned"), value, short)
-}
-
-/// Levels of the output trees, the deepest over lanes.
-fn output_levels(p: &EngineParams) -> u32 {
-    let lanes = p.lanes();
-    match (&p.output, p.kind) {
-        (_, EngineKind::PaConv) => 0,
-        (Output::Fusion { fusion, .. }, _) => {
-            (0..lanes).map(|i| tree::scale_tree_levels(&conv_terms(lanes, None, |j| fusion[i][j]))).max().unwrap_or(0)
-        }
-        _ => tree::scale_tree_levels(&conv_terms(lanes, None, |j| p.lambdas[j])),
+        return Expr::invert(value.bit(top));
     }
-}
-
-/// A per-channel constant of PE `pe` for the fold `nf`: channel nf*pe + pe.
-fn channel_table(plan: &Plan, nf: &Expr, pe: usize, width: u32, value: impl Fn(usize) -> i64) -> Expr {
-    let values: Vec<i128> = (0..plan.nf).map(|fold| value(fold * plan.pe + pe) as i128).collect();
-    if values.len() == 1 { constant(width, values[0]) } else { select_const(nf, &values, width) }
+    Expr::compare_signed(Comparison::Ge, value.clone(), bound)
 }
 
 /// Sums to threshold levels: how many of the channel's thresholds
-/// `sign * y` reaches (a thermometer code, counted).
+/// `sign * y` reaches (a thermometer code, counted). With a sign of -1,
+/// `-y >= t` is `!(y >= 1 - t)`: a table of bounds and an inverter, no
+/// negation of `y`.
 fn threshold_level(
     m: &mut Module,
     plan: &Plan,
     name: &str,
-    (y, y_signed): (Expr, bool),
+    (y, y_signed, shift): (Expr, bool, u32),
     nf: &Expr,
     pe: usize,
     (thresholds, signs): (&[Vec<i64>], &[i64]),
 ) -> Expr {
-    let t_width =
-        thresholds.iter().flatten().map(|&t| width_for(t.min(0) as i128, t.max(0) as i128)).max().unwrap_or(1);
-    let width = (y.width() + 1).max(t_width);
-    // The sum is two's complement only where it can be negative.
+    let bound = |o: usize, k: usize| -> i128 {
+        let t = thresholds[o][k] as i128;
+        scaled_bound(if signs[o] < 0 { 1 - t } else { t }, shift)
+    };
+    let levels = thresholds[0].len();
+    let b_width = (0..plan.cout)
+        .flat_map(|o| (0..levels).map(move |k| (o, k)))
+        .map(|(o, k)| width_for(bound(o, k).min(0), bound(o, k).max(0)))
+        .max()
+        .unwrap_or(1);
+    // The comparison is signed; an unsigned sum gains a zero sign bit.
+    let width = (y.width() + u32::from(!y_signed)).max(b_width);
     let y = m.wire(&format!("{name}_y"), resize(y, width, y_signed));
-    let negated = Expr::bin(BinOp::Sub, Expr::zeros(width), y.clone());
-    let sign = channel_table(plan, nf, pe, 1, |o| i64::from(signs[o] < 0));
-    let signed_y = m.wire(&format!("{name}_signed_y"), Expr::mux(sign, negated, y));
-    let bits: Vec<Expr> = (0..thresholds[0].len())
+    let negative = channel_table(plan, nf, pe, 1, |o| i128::from(signs[o] < 0));
+    let bits: Vec<Expr> = (0..levels)
         .rev()
         .map(|k| {
-            let t = channel_table(plan, nf, pe, width, |o| thresholds[o][k]);
-            Expr::compare_signed(Comparison::Ge, signed_y.clone(), t)
+            let table = channel_table(plan, nf, pe, width, |o| bound(o, k));
+            let reached = at_least(m, &format!("{name}_{k}"), &y, table);
+            Expr::bin(BinOp::Xor, reached, negative.clone())
         })
         .collect();
     let reached = m.wire(&format!("{name}_reached"), Expr::concat(bits));
@@ -122,58 +104,38 @@ fn threshold_level(
     tree::popcount(m, &reached, &sched, 1, crate::spec::params::PopcountStyle::Tree, &format!("{name}_level_")).expr
 }
 
-/// The fold's elements of every PE, from the accumulators.
+/// The fold's elements of every PE, from the dot modules' results: the
+/// sums as they are, threshold levels, or fusion gates' bits.
 fn elements(m: &mut Module, p: &EngineParams, plan: &Plan, f: &Folded, pipeline: u32) -> Elements {
-    let levels = output_levels(p);
-    let sched = Schedule { pipeline, depth: levels.max(1) };
-    let inner = (1..levels).filter(|&l| sched.register_after(l)).count() as u32;
-    let lanes = p.lanes();
+    let inner = dot::inner_registers(dot::output_levels(p), pipeline);
     let nf_tree = delay(m, "nf_out", f.nf.clone(), inner);
     let ew = p.out_element_bits() as u32;
-    let (lo, hi) = p.sum_range();
-    let sum_width = width_for(lo as i128, hi as i128);
+    let shifts = dot::result_shifts(p);
     let values = (0..plan.pe)
         .map(|pe| {
-            let value: Vec<Expr> = match (&p.output, p.kind) {
-                (Output::Fusion { fusion, thresholds }, _) => (0..fusion.len())
-                    .map(|i| {
-                        let terms = conv_terms(lanes, Some((f, pe)), |j| fusion[i][j]);
-                        let width = fusion_width(&terms);
-                        let s = sum_of(m, &format!("fusion_pe{pe}_l{i}"), terms, &sched, width);
-                        let u = channel_table(plan, &nf_tree, pe, width, |o| thresholds[i][o]);
-                        Expr::compare_signed(Comparison::Ge, s, u)
+            let sums = &f.sums[pe];
+            let value: Vec<Expr> = match &p.output {
+                Output::Fusion { thresholds, .. } => sums
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let bound = |o: usize| scaled_bound(thresholds[i][o] as i128, shifts[i]);
+                        let width = (0..plan.cout)
+                            .map(|o| width_for(bound(o).min(0), bound(o).max(0)))
+                            .fold(s.width(), u32::max);
+                        let table = channel_table(plan, &nf_tree, pe, width, bound);
+                        at_least(m, &format!("gate_pe{pe}_{i}"), &resize(s.clone(), width, true), table)
                     })
                     .collect(),
-                (output, kind) => {
-                    let y = if kind == EngineKind::Conv {
-                        sum_of(
-                            m,
-                            &format!("y_pe{pe}"),
-                            conv_terms(lanes, Some((f, pe)), |j| p.lambdas[j]),
-                            &sched,
-                            sum_width,
-                        )
-                    } else {
-                        f.sums[pe].clone()
-                    };
-                    match output {
-                        Output::Threshold { thresholds, signs } => {
-                            vec![resize(
-                                threshold_level(
-                                    m,
-                                    plan,
-                                    &format!("t_pe{pe}"),
-                                    (y, p.sum_signed()),
-                                    &nf_tree,
-                                    pe,
-                                    (thresholds, signs),
-                                ),
-                                ew,
-                                false,
-                            )]
-                        }
-                        _ => vec![y],
-                    }
+                Output::Threshold { thresholds, signs } => {
+                    let y = (sums[0].clone(), p.sum_signed(), shifts[0]);
+                    let level = threshold_level(m, plan, &format!("t_pe{pe}"), y, &nf_tree, pe, (thresholds, signs));
+                    vec![resize(level, ew, false)]
+                }
+                Output::Sum => {
+                    let y = sums[0].clone();
+                    let full = if shifts[0] > 0 { Expr::concat(vec![y, Expr::zeros(shifts[0])]) } else { y };
+                    vec![resize(full, ew, p.sum_signed())]
                 }
             };
             value.into_iter().enumerate().map(|(i, v)| m.reg(&format!("out_pe{pe}_{i}"), v, None)).collect()
@@ -187,19 +149,6 @@ fn elements(m: &mut Module, p: &EngineParams, plan: &Plan, f: &Folded, pipeline:
         last_group: delay(m, "out_last_group", f.last_group.clone(), inner + 1),
         last_pixel: delay(m, "out_last_pixel", f.last_pixel.clone(), inner + 1),
     }
-}
-
-/// The width a fusion gate's sum needs, from its terms' bound.
-fn fusion_width(terms: &[Term]) -> u32 {
-    let (mut lo, mut hi) = (0i128, 0i128);
-    for t in terms {
-        let (a, b) = t.range();
-        let sign = if t.neg { -1 } else { 1 };
-        let (a, b) = ((a << t.shift) * sign, (b << t.shift) * sign);
-        lo += a.min(b);
-        hi += a.max(b);
-    }
-    width_for(lo, hi)
 }
 
 /// The pixel's word from its folds: folds before the last held in
@@ -290,7 +239,5 @@ pub fn assemble(
 /// Cycles the output stage adds after the accumulators: the output trees'
 /// inner registers and the element register.
 pub fn latency_of(p: &EngineParams, pipeline: u32) -> u32 {
-    let levels = output_levels(p);
-    let sched = Schedule { pipeline, depth: levels.max(1) };
-    (1..levels).filter(|&l| sched.register_after(l)).count() as u32 + 1
+    dot::inner_registers(dot::output_levels(p), pipeline) + 1
 }

@@ -149,9 +149,10 @@ impl Plan {
         self.rows() as isize - 1
     }
 
-    /// The pixel bits no lane of group `g` reads: with a separate input map
-    /// per lane, a group reads only its own lanes' channels. As (lo, width) runs.
-    pub fn unread_bits(&self, g: usize) -> Vec<(usize, usize)> {
+    /// The pixel bits the lanes of group `g` read: with a separate input
+    /// map per lane, only the group's own lanes' channels. As (lo, width)
+    /// runs, lowest first.
+    pub fn read_bits(&self, g: usize) -> Vec<(usize, usize)> {
         let eb = self.element_bits;
         let mut read = vec![false; self.pixel_bits];
         for &lane in &self.groups[g].lanes {
@@ -159,7 +160,7 @@ impl Plan {
             read[base..base + self.cin * eb].iter_mut().for_each(|r| *r = true);
         }
         let mut runs: Vec<(usize, usize)> = vec![];
-        for (bit, _) in read.iter().enumerate().filter(|(_, r)| !**r) {
+        for (bit, _) in read.iter().enumerate().filter(|(_, r)| **r) {
             match runs.last_mut() {
                 Some((lo, width)) if *lo + *width == bit => *width += 1,
                 _ => runs.push((bit, 1)),

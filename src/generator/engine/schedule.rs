@@ -3,15 +3,17 @@
 
 use super::Ports;
 use super::plan::{Plan, bits_for};
-use crate::generator::build::{
-    constant, counter, delay, delay_flag, feedback_reg_en, increment, mark_unused, resize, select_const,
-};
+use crate::generator::build::{constant, counter, delay, delay_flag, feedback_reg_en, increment, resize, select_const};
 use crate::rtl::{BinOp, Comparison, Const, Expr, MemId, MemoryInit, Module};
 use crate::util::fixed::width_for;
 
 /// The input side: where the next pixel goes, and the buffer it goes into.
 pub struct LineBuffer {
-    mem: MemId,
+    /// Every memory of the buffer is written here, with the input pixel's
+    /// bits it keeps, when a pixel arrives.
+    address: Expr,
+    data: Expr,
+    fire: Expr,
     /// The global row (wrapping) and column of the next pixel to arrive.
     pub y_in: Expr,
     col_in: Expr,
@@ -31,12 +33,44 @@ pub fn line_buffer(m: &mut Module, plan: &Plan, io: &Ports) -> LineBuffer {
     let row_done = m.wire("in_row_done", Expr::bin(BinOp::And, fire.clone(), col.at_last.clone()));
     let wy = plan.row_counter_bits;
     let y_in = feedback_reg_en(m, "in_y", wy, row_done, Some(Const::zeros(wy)), |_, y| increment(y));
-    let pixels = 1usize << (plan.row_bits + plan.col_bits);
-    let mem = m.memory("line_buffer", plan.pixel_bits as u32, pixels as u32, MemoryInit::None);
     let col_in = resize(col.value.clone(), plan.col_bits, false);
     let address = Expr::concat(vec![y_in.slice(0, plan.row_bits), col_in.clone()]);
-    m.write_port(mem, address, io.in_data.clone(), fire);
-    LineBuffer { mem, y_in, col_in }
+    LineBuffer { address, data: io.in_data.clone(), fire, y_in, col_in }
+}
+
+/// The line buffer's memory that read port `j` of dilation group `g`
+/// reads: the group's own channels of every pixel (all of them with a
+/// shared input), so that lanes with their own input maps share no bits
+/// and the buffer as a whole holds each pixel once. Synthesis would copy a
+/// memory per read port anyway (the block RAMs have one), and Yosys 0.23
+/// adds a bypass multiplexer to the copies it makes; here every memory has
+/// one read port. Returns the memory and the runs (pixel bit, width) it
+/// keeps, lowest first.
+fn buffer_copy(
+    m: &mut Module,
+    plan: &Plan,
+    buffer: &LineBuffer,
+    (g, j): (usize, usize),
+) -> (MemId, Vec<(usize, usize)>) {
+    let runs = plan.read_bits(g);
+    let width: usize = runs.iter().map(|r| r.1).sum();
+    let pixels = 1usize << (plan.row_bits + plan.col_bits);
+    let mem = m.memory(&format!("line_buffer_g{g}_p{j}"), width as u32, pixels as u32, MemoryInit::None);
+    let kept = Expr::concat(runs.iter().rev().map(|&(lo, w)| buffer.data.slice(lo as u32, w as u32)).collect());
+    m.write_port(mem, buffer.address.clone(), kept, buffer.fire.clone());
+    (mem, runs)
+}
+
+/// Where pixel bit `bit` sits in a copy's word that keeps `runs`.
+pub fn copy_offset(runs: &[(usize, usize)], bit: usize) -> usize {
+    let mut at = 0;
+    for &(lo, w) in runs {
+        if (lo..lo + w).contains(&bit) {
+            return at + bit - lo;
+        }
+        at += w;
+    }
+    panic!("pixel bit {bit} is not kept by this copy of the line buffer")
 }
 
 /// The schedule's state at the issue stage.
@@ -198,9 +232,12 @@ fn window_top(m: &mut Module, plan: &Plan, oys: &Expr, ybase: &Expr) -> Expr {
 
 /// One step's window, as the datapath receives it two cycles after issue.
 pub struct Window {
-    /// Per dilation group, per port (tap of the step): the pixel read and
-    /// whether its tap is inside the map.
+    /// Per dilation group, per port (tap of the step): the word read (the
+    /// pixel bits the group keeps, see `runs`) and whether its tap is
+    /// inside the map.
     pub pixels: Vec<Vec<Expr>>,
+    /// Per dilation group, the pixel bits its words keep (see [`copy_offset`]).
+    pub runs: Vec<Vec<(usize, usize)>>,
     pub inside: Vec<Vec<Expr>>,
     /// The part of the tap's channels (simd <= cin), registered alongside.
     pub chunk: Expr,
@@ -211,9 +248,11 @@ pub struct Window {
     pub last_group: Expr,
     pub last_pixel: Expr,
     pub nf: Expr,
-    /// The weights' address, one cycle ahead of the pixels (ROMs register it).
-    pub step_ahead: Expr,
-    pub read_ports: usize,
+    /// The weights' address, aligned with the pixels: the ROMs register
+    /// the word, which then arrives with the gathered window (stage 3).
+    pub step: Expr,
+    /// The line buffer's memories (one per read port): name and width.
+    pub memories: Vec<(String, usize)>,
     /// The top row (global) of the oldest window still to be read: the
     /// input must not overwrite it (the guard of `s_axis_tready`).
     pub top_read: Expr,
@@ -303,9 +342,10 @@ pub fn read_window(m: &mut Module, plan: &Plan, buffer: &LineBuffer, issue: &Iss
     let w = coord_bits(plan);
     let mut pixels = vec![];
     let mut inside = vec![];
-    let mut read_ports = 0;
+    let mut memories = vec![];
+    let mut runs = vec![];
     for (g, group) in plan.groups.iter().enumerate() {
-        let (mut gp, mut gi) = (vec![], vec![]);
+        let (mut gp, mut gi, mut kept) = (vec![], vec![], vec![]);
         for (j, (ky, kx)) in s1.taps.iter().enumerate() {
             let name = |what: &str| format!("{what}_g{g}_p{j}");
             let dy = m.wire(&name("dy"), offsets(plan, group.dilation, ky, w));
@@ -324,15 +364,15 @@ pub fn read_window(m: &mut Module, plan: &Plan, buffer: &LineBuffer, issue: &Iss
             let dy_low = if w >= rb { dy.slice(0, rb) } else { dy.extend(rb, true) };
             let slot = m.wire(&name("slot"), Expr::bin(BinOp::Add, s1.ybase.slice(0, rb), dy_low));
             let address = Expr::concat(vec![slot, col.slice(0, plan.col_bits)]);
-            let data = m.read_port(buffer.mem, address, constant(1, 1));
-            let unread =
-                plan.unread_bits(g).into_iter().map(|(lo, width)| data.slice(lo as u32, width as u32)).collect();
-            mark_unused(m, &name("pixel_bits"), unread);
-            gp.push(data);
+            let (mem, runs) = buffer_copy(m, plan, buffer, (g, j));
+            let word = m.read_port(mem, address, constant(1, 1));
+            memories.push((m.mem(mem).name.clone(), m.mem(mem).width as usize));
+            gp.push(word);
+            kept.push(runs);
             gi.push(m.reg(&name("inside_s2"), is_inside, None));
-            read_ports += 1;
         }
         pixels.push(gp);
+        runs.push(kept.swap_remove(0));
         inside.push(gi);
     }
     let data = |m: &mut Module, name: &str, e: &Expr, n: u32| delay(m, name, e.clone(), n);
@@ -346,8 +386,9 @@ pub fn read_window(m: &mut Module, plan: &Plan, buffer: &LineBuffer, issue: &Iss
         last_group: data(m, "last_group", &issue.last_group, 2),
         last_pixel: data(m, "last_pixel", &issue.last_pixel, 2),
         nf: data(m, "nf", &issue.nf, 2),
-        step_ahead: data(m, "step", &issue.step, 1),
-        read_ports,
+        step: data(m, "step", &issue.step, 2),
+        runs,
+        memories,
         top_read: m.wire("top_read", Expr::mux(s1.valid.clone(), s1.top_row.clone(), issue.top_row.clone())),
     }
 }
