@@ -27,7 +27,9 @@ pub struct EngineCost {
     /// Yosys generic gates (and flip-flops) outside the memories.
     pub generic_cells: u64,
     pub line_buffer_rows: usize,
+    /// Over every read port's copy.
     pub line_buffer_bits: u64,
+    /// One copy of the buffer each.
     pub line_buffer_read_ports: usize,
     /// Every memory's bits (line buffer, weight ROMs, output FIFO).
     pub memory_bits: u64,
@@ -81,15 +83,16 @@ fn engine_cost(flags: &str, lib: &asic::Library, work: &Path) -> Result<EngineCo
     let generic = eda::yosys::generic_logic(&dir, &verilog, &design.top)?;
     let generic_cells = generic.cells.iter().filter(|(c, _)| !c.starts_with("$mem")).map(|(_, n)| n).sum();
     let (_, logic_um2) = logic_areas(design, &dir, &verilog, lib)?;
-    let (rows, pixels, bits, read_ports) = rendered.generated.line_buffer;
+    // One memory per read port, each with the channels its lanes read.
+    let (rows, pixels, copies) = &rendered.generated.line_buffer;
     let memories = crate::rtl::count::memories(design);
     Ok(EngineCost {
         flags: flags.to_string(),
         logic_um2,
         generic_cells,
-        line_buffer_rows: rows,
-        line_buffer_bits: (rows * pixels * bits) as u64,
-        line_buffer_read_ports: read_ports,
+        line_buffer_rows: *rows,
+        line_buffer_bits: copies.iter().map(|(_, bits)| (rows * pixels * bits) as u64).sum(),
+        line_buffer_read_ports: copies.len(),
         memory_bits: memories.iter().map(|m| m.bits()).sum(),
     })
 }

@@ -434,14 +434,7 @@ fn bpac_claim(b: &Bench, max_k: u32) -> Result<(Vec<BpacPoint>, Claim), String> 
             .into(),
         measured: measured.join("; "),
         verdict,
-        reason: format!(
-            "the dilations change only the window's read addresses, padding masks and the schedule's wait for the \
-             window, outside the memories (largest difference {:.1}%), and the line buffer, which must hold the rows \
-             of the widest window: that depth is BPAC's cost. Each distinct dilation reads the buffer through a port \
-             of its own: as flip-flops (ASIC) the ports share the bits and each adds a read multiplexer; in block RAM \
-             (FPGA) each port is a copy of the buffer",
-            100.0 * worst
-        ),
+        reason: bpac_reason(&points, worst),
         source: format!(
             "gen {} --k K --dilations 2..K+1 against 1,..,1; Yosys abc -g and the {} script onto {}, every memory \
              left a $mem_v2 cell (the logic outside the memories); line buffers from the generator",
@@ -451,6 +444,23 @@ fn bpac_claim(b: &Bench, max_k: u32) -> Result<(Vec<BpacPoint>, Claim), String> 
         ),
     };
     Ok((points, claim))
+}
+
+/// What the BPAC measurement shows, in words.
+fn bpac_reason(points: &[BpacPoint], worst: f64) -> String {
+    let last = points.last().expect("at least one K");
+    let bits = last.bpac.line_buffer_bits as f64 / last.plain.line_buffer_bits.max(1) as f64;
+    format!(
+        "outside the memories, the dilations change the window's read addresses and padding masks (a set per \
+         distinct dilation) and the schedule's wait for the window: measured, at most {:.1}% apart. BPAC's cost is the line buffer: it holds the rows of \
+         the widest window ({} against {}), and the generator gives each distinct dilation a read port, that is a \
+         copy of the buffer of its own (block RAM reads one address a cycle), so at K = {} it holds {bits:.1} times \
+         the bits",
+        100.0 * worst,
+        last.bpac.line_buffer_rows,
+        last.plain.line_buffer_rows,
+        last.k
+    )
 }
 
 /// Measures every claim for dot products of length `len` (c_in*h*w), and
