@@ -182,7 +182,8 @@ pub fn stream_rate(rendered: &RenderedEngine, frames: usize, seed: u64) -> Resul
     let frames = super::stream::random_frames(p, frames.max(2), &mut rng);
     // The model is built (or loaded from the cache) before the clock starts.
     drop(b.load(None)?);
-    let run = StreamRun { frames, stalls: super::stream::Stalls::NONE, reset: None, seed, check_ready_independence: false };
+    let run =
+        StreamRun { frames, stalls: super::stream::Stalls::NONE, reset: None, seed, check_ready_independence: false };
     let cpu = crate::util::cputime::thread();
     let outcome = b.run(&run, None)?.map_err(|f| format!("{}: cycle {}: {}", p.top, f.cycle, f.what))?;
     let seconds = (crate::util::cputime::thread() - cpu).as_secs_f64();

@@ -30,8 +30,7 @@ mod dot;
 mod output;
 mod schedule;
 
-use crate::generator::build::constant;
-use crate::rtl::{BinOp, Comparison, Design, Dir, Expr, Module};
+use crate::rtl::{BinOp, Comparison, Const, Design, Dir, Expr, Module};
 use crate::spec::engine::EngineParams;
 use crate::spec::signature::{Interface, Role, Signature};
 use output::Fifo;
@@ -125,9 +124,9 @@ pub fn generate_engine(p: &EngineParams, pipeline: u32) -> GeneratedEngine {
         design,
         signature,
         pipeline_latency,
-        // The first window's input, one pixel's steps, the pipeline, and
-        // the FIFO's two registers.
-        fill_cycles: (first_window + plan.ii() + pipeline_latency as usize + 3) as u64,
+        // The first window's input, the window's readiness register, one
+        // pixel's steps, the pipeline, and the FIFO's two registers.
+        fill_cycles: (first_window + 1 + plan.ii() + pipeline_latency as usize + 3) as u64,
         line_buffer: (plan.rows(), 1 << plan.col_bits, window.memories.clone()),
         fifo_depth,
     }
@@ -144,8 +143,15 @@ fn close_loops(
     fifo: &Fifo,
 ) {
     let wy = plan.row_counter_bits;
-    let lead = m.wire("input_lead", Expr::bin(BinOp::Sub, buffer.y_in.clone(), window.top_read.clone()));
-    let room = Expr::compare_signed(Comparison::Le, lead, constant(wy, plan.input_lead() as i128));
-    m.drive(&io.in_ready, room);
+    // The input may write while its row is at most the limit: their
+    // difference (wrapping; they stay close) is not negative. `tready` is
+    // a register, loaded with the answer for the input's row of the next
+    // cycle (this one's, or the next if this beat ends a row) against this
+    // cycle's limit, which never goes back: at worst a cycle late.
+    let d = m.wire("input_room", Expr::bin(BinOp::Sub, window.input_limit.clone(), buffer.y_in.clone()));
+    let here = Expr::invert(d.bit(wy - 1));
+    let next_row = Expr::bin(BinOp::And, here.clone(), Expr::compare(Comparison::Ne, d, Expr::zeros(wy)));
+    let ready = m.reg("input_ready", Expr::mux(buffer.row_done.clone(), next_row, here), Some(Const::zeros(1)));
+    m.drive(&io.in_ready, ready);
     m.drive(&issue.popped, fifo.popped.clone());
 }

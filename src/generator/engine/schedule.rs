@@ -3,7 +3,9 @@
 
 use super::Ports;
 use super::plan::{Plan, bits_for};
-use crate::generator::build::{constant, counter, delay, delay_flag, feedback_reg_en, increment, resize, select_const};
+use crate::generator::build::{
+    constant, counter, delay, delay_flag, feedback_reg_en, increment, mark_unused, resize, select_const,
+};
 use crate::rtl::{BinOp, Comparison, Const, Expr, MemId, MemoryInit, Module};
 use crate::util::fixed::width_for;
 
@@ -17,6 +19,8 @@ pub struct LineBuffer {
     /// The global row (wrapping) and column of the next pixel to arrive.
     pub y_in: Expr,
     col_in: Expr,
+    /// This cycle's input beat ends a row.
+    pub row_done: Expr,
 }
 
 /// A signed width that holds every row and column arithmetic of the
@@ -32,10 +36,10 @@ pub fn line_buffer(m: &mut Module, plan: &Plan, io: &Ports) -> LineBuffer {
     let col = counter(m, "in_col", plan.width, fire.clone());
     let row_done = m.wire("in_row_done", Expr::bin(BinOp::And, fire.clone(), col.at_last.clone()));
     let wy = plan.row_counter_bits;
-    let y_in = feedback_reg_en(m, "in_y", wy, row_done, Some(Const::zeros(wy)), |_, y| increment(y));
+    let y_in = feedback_reg_en(m, "in_y", wy, row_done.clone(), Some(Const::zeros(wy)), |_, y| increment(y));
     let col_in = resize(col.value.clone(), plan.col_bits, false);
     let address = Expr::concat(vec![y_in.slice(0, plan.row_bits), col_in.clone()]);
-    LineBuffer { address, data: io.in_data.clone(), fire, y_in, col_in }
+    LineBuffer { address, data: io.in_data.clone(), fire, y_in, col_in, row_done }
 }
 
 /// The line buffer's memory that read port `j` of dilation group `g`
@@ -91,8 +95,8 @@ pub struct Issue {
     pub oys: Expr,
     pub oxs: Expr,
     pub ybase: Expr,
-    /// The global row of the window's top row, clipped to the frame.
-    top_row: Expr,
+    /// The last global row the input may write (see [`window_top_limit`]).
+    top_limit: Expr,
     /// A pixel left the FIFO (driven once the FIFO exists).
     pub popped: Expr,
 }
@@ -104,6 +108,8 @@ struct Position {
     ox: crate::generator::build::Counter,
     oy: crate::generator::build::Counter,
     step: Expr,
+    /// The step at hand is a pixel's last.
+    pixel_last_step: Expr,
     pixel_done: Expr,
     row_done: Expr,
 }
@@ -113,12 +119,13 @@ fn position(m: &mut Module, plan: &Plan, go: &Expr) -> Position {
     let sf = counter(m, "sf", plan.sf, go.clone());
     let fold_done = m.wire("fold_done", and(go, &sf.at_last));
     let nf = counter(m, "nf", plan.nf, fold_done.clone());
+    let pixel_last_step = m.wire("pixel_last_step", and(&sf.at_last, &nf.at_last));
     let pixel_done = m.wire("pixel_done", and(&fold_done, &nf.at_last));
     let ox = counter(m, "ox", plan.out_width, pixel_done.clone());
     let row_done = m.wire("out_row_done", and(&pixel_done, &ox.at_last));
     let oy = counter(m, "oy", plan.out_height, row_done.clone());
     let step = counter(m, "step", plan.ii(), go.clone()).value;
-    Position { sf, nf, ox, oy, step, pixel_done, row_done }
+    Position { sf, nf, ox, oy, step, pixel_last_step, pixel_done, row_done }
 }
 
 /// The anchor registers: `ox * s`, `oy * s`, and the global row of the anchor.
@@ -145,36 +152,91 @@ fn anchors(m: &mut Module, plan: &Plan, pos: &Position) -> (Expr, Expr, Expr) {
     (oxs, oys, ybase)
 }
 
-/// Whether every input pixel the anchor's window reads has arrived: the
-/// window's bottom row (clipped to the frame) and its right column in that
-/// row are behind the input's position.
-fn window_ready(m: &mut Module, plan: &Plan, buffer: &LineBuffer, (oys, oxs, ybase): (&Expr, &Expr, &Expr)) -> Expr {
-    let w = coord_bits(plan);
-    let off_max = plan.off_max.max(0) as i128;
-    let ext = |m: &mut Module, name: &str, e: &Expr| m.wire(name, resize(e.clone(), w, false));
-    let (oys_w, oxs_w) = (ext(m, "oys_w", oys), ext(m, "oxs_w", oxs));
-    let rows_left = m.wire("rows_left", Expr::bin(BinOp::Sub, constant(w, plan.height as i128 - 1), oys_w));
-    let clip_row = Expr::compare_signed(Comparison::Lt, rows_left.clone(), constant(w, off_max));
-    let need_dy = m.wire("need_dy", Expr::mux(clip_row, rows_left, constant(w, off_max)));
+/// Row arithmetic of the anchors, per output row `oy` of a frame, in
+/// rows relative to the anchor row `oy * s`.
+struct RowTables<'p> {
+    plan: &'p Plan,
+}
+
+impl RowTables<'_> {
+    /// The window's bottom row, clipped to the frame: `min(H-1-oys, off_max)`.
+    fn need_dy(&self, oy: usize) -> i128 {
+        let p = self.plan;
+        ((p.height - 1 - oy * p.stride) as i128).min(p.off_max.max(0) as i128)
+    }
+
+    /// The window's top row, clipped to the frame: `max(off_min, -oys)`.
+    fn top_dy(&self, oy: usize) -> i128 {
+        (self.plan.off_min as i128).max(-((oy * self.plan.stride) as i128))
+    }
+
+    /// Rows from anchor `oy` to the next (the next frame's first after the last).
+    fn jump(&self, oy: usize) -> i128 {
+        let p = self.plan;
+        if oy + 1 == p.out_height { (p.height - (p.out_height - 1) * p.stride) as i128 } else { p.stride as i128 }
+    }
+
+    /// The next anchor's `f`, from this anchor's global row: `jump + f(next)`.
+    fn after(&self, f: impl Fn(usize) -> i128) -> Vec<i128> {
+        (0..self.plan.out_height).map(|oy| self.jump(oy) + f((oy + 1) % self.plan.out_height)).collect()
+    }
+}
+
+/// A global row derived from the anchor's: `ybase + f(oy)`, kept in a
+/// register that loads `ybase + jump + f(next oy)` when the row advances,
+/// from a table over `oy`, so that no clipping arithmetic lies on a path.
+fn anchor_row(m: &mut Module, name: &str, pos: &Position, ybase: &Expr, (first, next): (i128, Vec<i128>)) -> Expr {
+    let wy = ybase.width();
+    let table = select_const(&pos.oy.value, &next, wy);
+    let ybase = ybase.clone();
+    let reset = Const::from_u128(wy, first as u128);
+    feedback_reg_en(m, name, wy, pos.row_done.clone(), Some(reset), move |_, _| Expr::bin(BinOp::Add, ybase, table))
+}
+
+/// Whether the window of the anchor whose bottom row is `need_y` and
+/// right column `need_col` has arrived: those rows are behind the input's,
+/// or it is on that row past that column.
+fn arrived(m: &mut Module, plan: &Plan, buffer: &LineBuffer, name: &str, (need_y, cols): (Expr, Option<Expr>)) -> Expr {
     let wy = plan.row_counter_bits;
-    let need_dy_y = m.wire("need_dy_y", resize(need_dy, wy, false));
-    let need_y = m.wire("need_y", Expr::bin(BinOp::Add, ybase.clone(), need_dy_y));
-    let right = m.wire("need_right", Expr::bin(BinOp::Add, oxs_w, constant(w, off_max)));
-    let clip_col = Expr::compare_signed(Comparison::Gt, right.clone(), constant(w, plan.width as i128 - 1));
-    let need_col = m.wire("need_col", Expr::mux(clip_col, constant(w, plan.width as i128 - 1), right));
-    let ahead = m.wire("input_ahead", Expr::bin(BinOp::Sub, buffer.y_in.clone(), need_y));
-    let rows_past = Expr::bin(
-        BinOp::And,
-        Expr::invert(ahead.bit(wy - 1)),
-        Expr::compare(Comparison::Ne, ahead.clone(), Expr::zeros(wy)),
-    );
-    let col_in = ext(m, "col_in_w", &buffer.col_in);
-    let same_row_past = Expr::bin(
-        BinOp::And,
-        Expr::compare(Comparison::Eq, ahead, Expr::zeros(wy)),
-        Expr::compare(Comparison::Gt, col_in, need_col),
-    );
-    m.wire("window_ready", Expr::bin(BinOp::Or, rows_past, same_row_past))
+    let ahead = m.wire(&format!("{name}_ahead"), Expr::bin(BinOp::Sub, buffer.y_in.clone(), need_y.clone()));
+    mark_unused(m, &format!("{name}_ahead"), vec![ahead.slice(0, wy - 1)]);
+    // Equal rows compared directly, beside the subtraction, not after it.
+    let on_row = m.wire(&format!("{name}_on_row"), Expr::compare(Comparison::Eq, buffer.y_in.clone(), need_y));
+    let rows_past = Expr::bin(BinOp::And, Expr::invert(ahead.bit(wy - 1)), Expr::invert(on_row.clone()));
+    let Some(need_col) = cols else { return rows_past };
+    let need_col = m.wire(&format!("{name}_col"), need_col);
+    let same_row_past = Expr::bin(BinOp::And, on_row, Expr::compare(Comparison::Gt, buffer.col_in.clone(), need_col));
+    Expr::bin(BinOp::Or, rows_past, same_row_past)
+}
+
+/// Whether every input pixel the current anchor's window reads has
+/// arrived, as a register: each cycle it is worked out for the anchor of
+/// the next cycle (this one's, or the next pixel's when this cycle ends a
+/// pixel) from registers only, both cases side by side, so that no
+/// arithmetic follows the issue decision. The input it looks at is a cycle
+/// old, which only delays a start by a cycle: the input never goes back.
+fn window_ready(m: &mut Module, plan: &Plan, buffer: &LineBuffer, pos: &Position, ybase: &Expr) -> Expr {
+    let rows = RowTables { plan };
+    let need_y = anchor_row(m, "need_y", pos, ybase, (rows.need_dy(0), rows.after(|oy| rows.need_dy(oy))));
+    let next_row = |oy: usize| rows.jump(oy) + rows.need_dy((oy + 1) % plan.out_height);
+    let need_y_next_row = anchor_row(m, "need_y_next_row", pos, ybase, (next_row(0), rows.after(next_row)));
+    let off_max = plan.off_max.max(0) as usize;
+    let col = |ox: usize| (ox * plan.stride + off_max).min(plan.width - 1) as i128;
+    // A window reaching the last column of a row as wide as the counter
+    // counts waits for the next row (and no column is past it).
+    let col_max = (1i128 << plan.col_bits) - 1;
+    let table = |values: Vec<i128>| {
+        (!values.iter().all(|&c| c == col_max)).then(|| select_const(&pos.ox.value, &values, plan.col_bits))
+    };
+    let wo = plan.out_width;
+    let stay = arrived(m, plan, buffer, "stay", (need_y.clone(), table((0..wo).map(col).collect())));
+    // The next pixel's window: on this row, or (after its last pixel) the next.
+    let next_cols = || table((0..wo).map(|ox| col((ox + 1) % wo)).collect());
+    let same_row = arrived(m, plan, buffer, "advance", (need_y, next_cols()));
+    let next_row = arrived(m, plan, buffer, "advance_row", (need_y_next_row, next_cols()));
+    let advance = Expr::mux(pos.ox.at_last.clone(), next_row, same_row);
+    let next = Expr::mux(pos.pixel_done.clone(), advance, stay);
+    m.reg("window_ready", next, Some(Const::zeros(1)))
 }
 
 /// The issue stage: a step goes when its window has arrived and, for the
@@ -183,11 +245,14 @@ pub fn issue(m: &mut Module, plan: &Plan, buffer: &LineBuffer, fifo_depth: usize
     let go = m.instance_wire("go", 1);
     let pos = position(m, plan, &go);
     let (oxs, oys, ybase) = anchors(m, plan, &pos);
-    let zero = |e: &Expr| Expr::compare(Comparison::Eq, e.clone(), Expr::zeros(e.width()));
-    let fold_start = m.wire("fold_start", zero(&pos.sf.value));
-    let first_step = m.wire("first_step", Expr::bin(BinOp::And, fold_start.clone(), zero(&pos.nf.value)));
-    let ready = window_ready(m, plan, buffer, (&oys, &oxs, &ybase));
-    let top_row = window_top(m, plan, &oys, &ybase);
+    // Registers, not comparisons of the counters: the issue decision
+    // follows from them in two levels of logic. A step that ends a fold
+    // (a pixel) makes the next step the first of a fold (a pixel).
+    let one = Some(Const::from_u128(1, 1));
+    let fold_start = m.reg_en("fold_start", pos.sf.at_last.clone(), go.clone(), one.clone());
+    let first_step = m.reg_en("first_step", pos.pixel_last_step.clone(), go.clone(), one);
+    let ready = window_ready(m, plan, buffer, &pos, &ybase);
+    let top_limit = window_top_limit(m, plan, &pos, &ybase);
     let popped = m.instance_wire("pixel_popped", 1);
     let width = width_for(0, fifo_depth as i128);
     let started = m.instance_wire("pixel_started", 1);
@@ -212,22 +277,18 @@ pub fn issue(m: &mut Module, plan: &Plan, buffer: &LineBuffer, fifo_depth: usize
         oys,
         oxs,
         ybase,
-        top_row,
+        top_limit,
         popped,
     }
 }
 
-/// The global row of the anchor's window's top row: `ybase + max(off_min,
-/// -oys)`, the top clipped to the frame's first row.
-fn window_top(m: &mut Module, plan: &Plan, oys: &Expr, ybase: &Expr) -> Expr {
-    let w = coord_bits(plan);
-    let up = m.wire("rows_above", Expr::bin(BinOp::Sub, Expr::zeros(w), resize(oys.clone(), w, false)));
-    let off_min = constant(w, plan.off_min as i128);
-    let clip = Expr::compare_signed(Comparison::Gt, up.clone(), off_min.clone());
-    let top_dy = m.wire("top_dy", Expr::mux(clip, up, off_min));
-    let wy = plan.row_counter_bits;
-    let top_dy_y = m.wire("top_dy_y", resize(top_dy, wy, true));
-    m.wire("window_top_row", Expr::bin(BinOp::Add, ybase.clone(), top_dy_y))
+/// The last global row the input may write while the anchor's window is
+/// being read: its top row (`ybase + max(off_min, -oys)`, clipped to the
+/// frame's first row) plus the rows the buffer holds beyond it.
+fn window_top_limit(m: &mut Module, plan: &Plan, pos: &Position, ybase: &Expr) -> Expr {
+    let rows = RowTables { plan };
+    let lead = plan.input_lead() as i128;
+    anchor_row(m, "top_limit", pos, ybase, (rows.top_dy(0) + lead, rows.after(|oy| rows.top_dy(oy) + lead)))
 }
 
 /// One step's window, as the datapath receives it two cycles after issue.
@@ -253,9 +314,9 @@ pub struct Window {
     pub step: Expr,
     /// The line buffer's memories (one per read port): name and width.
     pub memories: Vec<(String, usize)>,
-    /// The top row (global) of the oldest window still to be read: the
-    /// input must not overwrite it (the guard of `s_axis_tready`).
-    pub top_read: Expr,
+    /// The last global row the input may write: the oldest window still
+    /// to be read must not be overwritten (the guard of `s_axis_tready`).
+    pub input_limit: Expr,
 }
 
 /// Per port of a step: the tap's row and column within the kernel, and
@@ -298,33 +359,48 @@ fn step_taps(m: &mut Module, plan: &Plan, issue: &Issue) -> (Vec<(Expr, Expr)>, 
 /// Stage 1 registers: the step's control and anchor, one cycle after issue.
 struct Stage1 {
     valid: Expr,
-    top_row: Expr,
+    top_limit: Expr,
     oys: Expr,
     oxs: Expr,
     ybase: Expr,
-    taps: Vec<(Expr, Expr)>,
+    /// Per dilation group, per port: the tap's row and column offsets.
+    offsets: Vec<Vec<(Expr, Expr)>>,
     chunk: Expr,
 }
 
 fn stage1(m: &mut Module, plan: &Plan, issue: &Issue) -> Stage1 {
     let (taps, chunk) = step_taps(m, plan, issue);
+    let w = coord_bits(plan);
     // Constants need no register (and a register of one would go unread).
-    let mut r = |name: &str, e: &Expr| match e {
+    let r = |m: &mut Module, name: &str, e: &Expr| match e {
         Expr::Const(_) => e.clone(),
         _ => m.reg(&format!("{name}_s1"), e.clone(), None),
     };
+    // The taps' offsets are looked up before the register, so that stage 1
+    // only adds them to the anchor.
+    let offsets = plan
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(g, group)| {
+            taps.iter()
+                .enumerate()
+                .map(|(j, (ky, kx))| {
+                    let dy = offsets(plan, group.dilation, ky, w);
+                    let dx = offsets(plan, group.dilation, kx, w);
+                    (r(m, &format!("dy_g{g}_p{j}"), &dy), r(m, &format!("dx_g{g}_p{j}"), &dx))
+                })
+                .collect()
+        })
+        .collect();
     Stage1 {
-        oys: r("oys", &issue.oys),
-        oxs: r("oxs", &issue.oxs),
+        oys: r(m, "oys", &issue.oys),
+        oxs: r(m, "oxs", &issue.oxs),
         // Only the row's slot in the buffer is read from here on.
-        ybase: r("ybase", &issue.ybase.slice(0, plan.row_bits)),
-        top_row: r("top_row", &issue.top_row),
-        chunk: if plan.chunks_per_tap > 1 { r("chunk", &chunk) } else { Expr::zeros(1) },
-        taps: taps
-            .iter()
-            .enumerate()
-            .map(|(j, (ky, kx))| (r(&format!("ky{j}"), ky), r(&format!("kx{j}"), kx)))
-            .collect(),
+        ybase: r(m, "ybase", &issue.ybase.slice(0, plan.row_bits)),
+        top_limit: r(m, "top_limit", &issue.top_limit),
+        chunk: if plan.chunks_per_tap > 1 { r(m, "chunk", &chunk) } else { Expr::zeros(1) },
+        offsets,
         valid: m.reg("valid_s1", issue.go.clone(), Some(Const::zeros(1))),
     }
 }
@@ -344,24 +420,31 @@ pub fn read_window(m: &mut Module, plan: &Plan, buffer: &LineBuffer, issue: &Iss
     let mut inside = vec![];
     let mut memories = vec![];
     let mut runs = vec![];
-    for (g, group) in plan.groups.iter().enumerate() {
+    for g in 0..plan.groups.len() {
         let (mut gp, mut gi, mut kept) = (vec![], vec![], vec![]);
-        for (j, (ky, kx)) in s1.taps.iter().enumerate() {
+        for (j, (dy, dx)) in s1.offsets[g].iter().enumerate() {
             let name = |what: &str| format!("{what}_g{g}_p{j}");
-            let dy = m.wire(&name("dy"), offsets(plan, group.dilation, ky, w));
-            let dx = m.wire(&name("dx"), offsets(plan, group.dilation, kx, w));
+            let dy = m.wire(&name("dy"), dy.clone());
             let row = m.wire(&name("row"), Expr::bin(BinOp::Add, resize(s1.oys.clone(), w, false), dy.clone()));
-            let col = m.wire(&name("col"), Expr::bin(BinOp::Add, resize(s1.oxs.clone(), w, false), dx));
+            let col = m.wire(&name("col"), Expr::bin(BinOp::Add, resize(s1.oxs.clone(), w, false), dx.clone()));
+            // Whether the tap is inside the map: from the row and column
+            // registered beside the read, in stage 2.
+            // Not negative is the sign bit clear (Yosys 0.23 builds a
+            // subtraction for `>= 0`); below the size, compared unsigned.
             let within = |e: &Expr, size: usize| {
-                let low = Expr::compare_signed(Comparison::Ge, e.clone(), Expr::zeros(w));
-                let high = Expr::compare_signed(Comparison::Lt, e.clone(), constant(w, size as i128));
+                let low = Expr::invert(e.bit(w - 1));
+                let high = Expr::compare(Comparison::Lt, e.clone(), constant(w, size as i128));
                 Expr::bin(BinOp::And, low, high)
             };
-            let is_inside =
-                m.wire(&name("inside"), Expr::bin(BinOp::And, within(&row, plan.height), within(&col, plan.width)));
+            let (row_s2, col_s2) =
+                (m.reg(&name("row_s2"), row.clone(), None), m.reg(&name("col_s2"), col.clone(), None));
+            let is_inside = m.wire(
+                &name("inside"),
+                Expr::bin(BinOp::And, within(&row_s2, plan.height), within(&col_s2, plan.width)),
+            );
             // The row's slot: the global row modulo the buffer's rows.
             let rb = plan.row_bits;
-            let dy_low = if w >= rb { dy.slice(0, rb) } else { dy.extend(rb, true) };
+            let dy_low = if w >= rb { dy.slice(0, rb) } else { dy.clone().extend(rb, true) };
             let slot = m.wire(&name("slot"), Expr::bin(BinOp::Add, s1.ybase.slice(0, rb), dy_low));
             let address = Expr::concat(vec![slot, col.slice(0, plan.col_bits)]);
             let (mem, runs) = buffer_copy(m, plan, buffer, (g, j));
@@ -369,7 +452,7 @@ pub fn read_window(m: &mut Module, plan: &Plan, buffer: &LineBuffer, issue: &Iss
             memories.push((m.mem(mem).name.clone(), m.mem(mem).width as usize));
             gp.push(word);
             kept.push(runs);
-            gi.push(m.reg(&name("inside_s2"), is_inside, None));
+            gi.push(is_inside);
         }
         pixels.push(gp);
         runs.push(kept.swap_remove(0));
@@ -389,6 +472,6 @@ pub fn read_window(m: &mut Module, plan: &Plan, buffer: &LineBuffer, issue: &Iss
         step: data(m, "step", &issue.step, 2),
         runs,
         memories,
-        top_read: m.wire("top_read", Expr::mux(s1.valid.clone(), s1.top_row.clone(), issue.top_row.clone())),
+        input_limit: m.wire("input_limit", Expr::mux(s1.valid.clone(), s1.top_limit.clone(), issue.top_limit.clone())),
     }
 }
