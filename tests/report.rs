@@ -106,7 +106,7 @@ fn asap7_netlists_match_the_golden_model() {
 fn claims_are_measured_with_verdicts() {
     let work = tempfile::tempdir().unwrap();
     let c = mbnn::study::claims::claims(&asap7(), 4, work.path(), 2, &[(1, 1), (2, 3)]).unwrap();
-    assert_eq!(c.claims.len(), 8);
+    assert_eq!(c.claims.len(), 9);
     for cl in &c.claims {
         assert!(["holds", "holds partly", "does not hold"].contains(&cl.verdict.as_str()), "{cl:?}");
         assert!(!cl.measured.is_empty() && !cl.reason.is_empty() && !cl.source.is_empty());
@@ -122,8 +122,22 @@ fn claims_are_measured_with_verdicts() {
     let t_and = c.constants_ps.iter().find(|k| k.0 == "T_AND").unwrap().1;
     assert!(t_xnor > 1.0 && t_xnor < 200.0, "an ASAP7 XNOR2 at fan-out 4 takes tens of ps, got {t_xnor}");
     assert!(t_and > 1.0 && t_and < 200.0, "an ASAP7 AND2 at fan-out 4 takes tens of ps, got {t_and}");
+    // T_add is a delay: mapped delay-first, and area-first beside it.
+    let t_add = c.constants_ps.iter().find(|k| k.0 == "T_add (16-bit)").unwrap();
+    let t_add_area = c.constants_ps.iter().find(|k| k.0 == "T_add (16-bit), area-first").unwrap();
+    assert!(t_add.2.contains("delay-first") && t_add_area.2.contains("area-first"), "{t_add:?} {t_add_area:?}");
+    assert!(t_add.1 > 0.0 && t_add.1 < t_add_area.1, "delay-first {} ps, area-first {} ps", t_add.1, t_add_area.1);
+    // BPAC at K = 2: dilations 2, 3 need a deeper line buffer than 1, 1.
+    let bpac = c.claims.iter().find(|cl| cl.claim.starts_with("BPAC")).unwrap();
+    assert_eq!(c.bpac.len(), 1);
+    let p = &c.bpac[0];
+    assert_eq!(p.k, 2);
+    assert!(p.bpac.line_buffer_rows > p.plain.line_buffer_rows, "{p:?}");
+    assert!(p.plain.logic_um2 > 0.0 && p.plain.generic_cells > 0, "{p:?}");
+    assert!(bpac.measured.contains("K = 2: logic") && bpac.source.contains("--dilations 2..K+1"), "{bpac:?}");
     let md = mbnn::study::claims::markdown(&c);
     assert!(md.contains("| claim | paper | measured | verdict | reason |"));
+    assert!(md.contains("delay-first ABC script `") && md.contains("area-first ABC script `"), "scripts spelled");
     assert!(md.contains("Note on T_mul and T_add"), "the caveat is stated");
 
     assert_eq!(c.series_len, 4);

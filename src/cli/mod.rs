@@ -303,15 +303,23 @@ fn sim(design: &DesignArgs, run: &RunArgs) -> Result<(), String> {
 }
 
 fn report(design: &DesignArgs, liberty: &[PathBuf], work: Option<PathBuf>) -> Result<(), String> {
-    let Rendering::Unit(rendered) = render(design)? else {
-        return Err("mbnn report measures the units; engines are measured by mbnn pnr and mbnn bench".into());
+    let rendering = render(design)?;
+    let work = work.unwrap_or_else(|| PathBuf::from("target/mbnn-report").join(rendering.top()));
+    let path = work.join(format!("{}.report.json", rendering.top()));
+    let json = match &rendering {
+        Rendering::Unit(rendered) => {
+            let stimulus = crate::measure::report::POWER_STIMULUS;
+            let r = crate::measure::report::report_with_power(rendered, &work, liberty, &stimulus)?;
+            print!("{}", crate::measure::report::render(&r));
+            serde_json::to_string_pretty(&r)
+        }
+        Rendering::Engine(rendered) => {
+            let r = crate::measure::engine_report::report(rendered, &work, liberty)?;
+            print!("{}", crate::measure::engine_report::render(&r));
+            serde_json::to_string_pretty(&r)
+        }
     };
-    let work = work.unwrap_or_else(|| PathBuf::from("target/mbnn-report").join(&rendered.params.top));
-    let stimulus = crate::measure::report::POWER_STIMULUS;
-    let r = crate::measure::report::report_with_power(&rendered, &work, liberty, &stimulus)?;
-    print!("{}", crate::measure::report::render(&r));
-    let path = work.join(format!("{}.report.json", rendered.params.top));
-    let text = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())? + "\n";
+    let text = json.map_err(|e| e.to_string())? + "\n";
     std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("\nwrote {}", path.display());
     Ok(())

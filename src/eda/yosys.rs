@@ -71,6 +71,49 @@ pub fn generic(dir: &Path, files: &[String], top: &str) -> Result<(CellStats, u6
     Ok((stats, levels))
 }
 
+/// What synthesis makes of the design's memories (line buffers, weight
+/// ROMs, FIFOs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Memories {
+    /// Yosys `memory_map` (part of `synth`): a RAM becomes a flip-flop per
+    /// bit with its address decoder and read multiplexers; a ROM, whose
+    /// words are constants, becomes logic with no flip-flops.
+    FlipFlops,
+    /// Left as Yosys `$mem_v2` cells, which have no area in the library:
+    /// what is mapped is the logic outside the memories.
+    Kept,
+}
+
+/// The Yosys commands of a generic `synth` (with `-flatten` or not) that
+/// treat the memories as asked: `synth` itself, or `synth` up to its
+/// `fine` step and then that step's commands without `memory_map`.
+pub(crate) fn synth_commands(top: &str, flatten: bool, memories: Memories) -> String {
+    let flatten = if flatten { " -flatten" } else { "" };
+    match memories {
+        Memories::FlipFlops => format!("synth{flatten} -top {top}"),
+        Memories::Kept => format!(
+            "synth{flatten} -top {top} -run begin:fine; opt -fast -full; opt -full; techmap; opt -fast; abc -fast; \
+             opt -fast"
+        ),
+    }
+}
+
+/// Yosys's generic mapping as [`generic`], the memories left as `$mem_v2`
+/// cells: the gates of the logic outside the memories, and the memories
+/// (`$mem_v2`) counted as cells.
+pub fn generic_logic(dir: &Path, files: &[String], top: &str) -> Result<CellStats, String> {
+    let script = format!(
+        "read_verilog {}; {}; abc -fast -g {GENERIC_GATES}; opt_clean; tee -q -o generic_logic_stat.json stat -json",
+        files.join(" "),
+        synth_commands(top, true, Memories::Kept)
+    );
+    let out = run("yosys", Command::new("yosys").current_dir(dir).args(["-q", "-p", &script]))?;
+    if !out.status.success() {
+        return Err(format!("yosys generic mapping of {top} without its memories failed:\n{}", text(&out)));
+    }
+    read_stat(dir, "generic_logic_stat.json")
+}
+
 /// Yosys `stat -json` as far as it is read: cells by type, per module and
 /// for the whole design.
 #[derive(Deserialize)]

@@ -2,7 +2,7 @@
 //! data the estimates need and for the plain facts the ASIC flow in
 //! `eda::asic` runs with, and that flow's mappings priced with it.
 
-use crate::eda::asic::{self, CellLibrary, Ties};
+use crate::eda::asic::{self, CellLibrary, Memories, Script, Ties};
 use crate::measure::cells::CellKind;
 use crate::measure::liberty::{self, Direction};
 use serde::Serialize;
@@ -94,13 +94,34 @@ pub struct AsicReport {
     pub fmax_mhz: f64,
     pub netlist: PathBuf,
     pub netlist_json: PathBuf,
+    /// The ABC script, named and spelled out (see [`Script`]).
+    pub script: String,
     pub settings: String,
 }
 
-/// Maps `verilog` (top `top`) onto the cells of `lib` and times it: the
-/// cells with their areas, the flip-flops and the clock.
+/// Maps `verilog` (top `top`) onto the cells of `lib` with the area-first
+/// script and times it: the cells with their areas, the flip-flops and the
+/// clock.
 pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Library) -> Result<AsicReport, String> {
-    let mapped = asic::map_and_time(work, verilog, top, &lib.flow)?;
+    let mut mapped = map_and_time_with(work, verilog, top, lib, &[Script::Area])?;
+    Ok(mapped.remove(0))
+}
+
+/// [`map_and_time`] once per ABC script, from one synthesis:
+/// [`Script::Delay`] for figures that are delays.
+pub fn map_and_time_with(
+    work: &Path,
+    verilog: &[String],
+    top: &str,
+    lib: &Library,
+    scripts: &[Script],
+) -> Result<Vec<AsicReport>, String> {
+    let mapped = asic::map_and_time(work, verilog, top, &lib.flow, scripts)?;
+    Ok(mapped.into_iter().zip(scripts).map(|(m, &script)| priced(m, script, lib)).collect())
+}
+
+/// A mapping with its cells priced from the library.
+fn priced(mapped: asic::Mapped, script: Script, lib: &Library) -> AsicReport {
     let mut cells = BTreeMap::new();
     let (mut area, mut flip_flops) = (0.0, 0);
     for (name, n) in mapped.cells {
@@ -112,7 +133,7 @@ pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Library) -
         cells.insert(name, (n, a));
     }
     let path = mapped.critical_path_ps;
-    Ok(AsicReport {
+    AsicReport {
         liberty: lib.flow.path.display().to_string(),
         cells,
         area_um2: area,
@@ -122,21 +143,35 @@ pub fn map_and_time(work: &Path, verilog: &[String], top: &str, lib: &Library) -
         fmax_mhz: if path > 0.0 { 1e6 / path } else { f64::INFINITY },
         netlist: mapped.netlist,
         netlist_json: mapped.netlist_json,
+        script: script.describe(),
         settings: mapped.settings,
-    })
+    }
 }
 
 /// Area per module (its own cells only, not its submodules'), from a
-/// mapping that keeps the hierarchy.
+/// mapping that keeps the hierarchy, memories as flip-flops.
 pub fn module_areas(
     work: &Path,
     verilog: &[String],
     top: &str,
     lib: &Library,
 ) -> Result<BTreeMap<String, f64>, String> {
-    let stats = asic::module_cells(work, verilog, top, &lib.flow)?;
+    Ok(module_areas_with(work, verilog, top, lib, Memories::FlipFlops)?.0)
+}
+
+/// Area per module as [`module_areas`], the memories treated as asked,
+/// and the number of memories left as cells (none unless kept).
+pub fn module_areas_with(
+    work: &Path,
+    verilog: &[String],
+    top: &str,
+    lib: &Library,
+    memories: Memories,
+) -> Result<(BTreeMap<String, f64>, u64), String> {
+    let stats = asic::module_cells(work, verilog, top, &lib.flow, memories)?;
     let area = |cells: &BTreeMap<String, u64>| cells.iter().map(|(c, &n)| lib.area(c) * n as f64).sum();
-    Ok(stats.modules.iter().map(|(module, cells)| (module.clone(), area(cells))).collect())
+    let kept = stats.cells.iter().filter(|(c, _)| c.starts_with("$mem")).map(|(_, n)| n).sum();
+    Ok((stats.modules.iter().map(|(module, cells)| (module.clone(), area(cells))).collect(), kept))
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod activity;
 pub mod analytic;
 pub mod asic;
 pub mod cells;
+pub mod engine_report;
 pub mod liberty;
 pub mod netlist;
 pub mod power;

@@ -11,6 +11,7 @@ use crate::measure::analytic::{self, AnalyticPower, AnalyticTiming};
 use crate::measure::asic::{self, AsicReport};
 use crate::measure::netlist;
 use crate::measure::power::{self, PowerReport};
+use crate::rtl::Design;
 use crate::rtl::count::{count_instances, generator_counts};
 use crate::spec::params::Block;
 use serde::Serialize;
@@ -53,7 +54,7 @@ pub struct Report {
     pub cell_libraries: Vec<CellReport>,
 }
 
-fn progress(step: &str, t0: Instant) {
+pub(crate) fn progress(step: &str, t0: Instant) {
     eprintln!("[{:>6.1}s] {step}", t0.elapsed().as_secs_f64());
 }
 
@@ -80,6 +81,59 @@ pub const POWER_STIMULUS: Stimulus = Stimulus { cycles: 2000, seed: 1, inputs: a
 /// Internal energies are read at this input slew (as the claims' gate probe).
 const POWER_SLEW_S: f64 = 10e-12;
 
+/// What every report starts with: the design's files in `work`, the
+/// generator's own gate counts, and Yosys's generic mapping with its
+/// longest path in gate levels.
+pub(crate) struct Gates {
+    pub counts: BTreeMap<String, u64>,
+    pub generic: BTreeMap<String, u64>,
+    pub levels: u64,
+}
+
+pub(crate) const DEPTH_SOURCE: &str =
+    "yosys ltp -noff on the generic netlist (flip-flops cut): gates on the longest path";
+
+pub(crate) fn generic_source() -> String {
+    format!("yosys synth -flatten; abc -fast -g {}", eda::yosys::GENERIC_GATES)
+}
+
+pub(crate) fn gates(
+    design: &Design,
+    files: &[(String, String)],
+    verilog: &[String],
+    work: &Path,
+    t0: Instant,
+) -> Result<Gates, String> {
+    std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    crate::util::files::write_files(work, files)?;
+    let counts = generator_counts(design);
+    progress("yosys: generic gates (abc -g) and longest path", t0);
+    let (generic, levels) = eda::yosys::generic(work, verilog, &design.top)?;
+    Ok(Gates { counts, generic: generic.cells.into_iter().collect(), levels })
+}
+
+/// The `i`-th Liberty file, loaded into its own directory of `work`: that
+/// directory, the library, and the Verilog files as seen from there.
+pub(crate) fn library(
+    work: &Path,
+    i: usize,
+    path: &Path,
+    verilog: &[String],
+) -> Result<(PathBuf, asic::Library, Vec<String>), String> {
+    let lib_dir = work.join(format!("lib{i}"));
+    let lib = asic::load(path, &lib_dir)?;
+    let files = verilog.iter().map(|f| format!("../{f}")).collect();
+    Ok((lib_dir, lib, files))
+}
+
+/// Each module's own area times its copies in the design.
+pub(crate) fn instance_areas<'a>(
+    areas: &'a BTreeMap<String, f64>,
+    instances: &'a BTreeMap<String, u64>,
+) -> impl Iterator<Item = (&'a String, f64)> {
+    areas.iter().map(|(module, area)| (module, area * *instances.get(module).unwrap_or(&0) as f64))
+}
+
 fn build(
     rendered: &Rendered,
     work: &Path,
@@ -89,28 +143,22 @@ fn build(
     let t0 = Instant::now();
     let p = &rendered.params;
     let g = &rendered.generated;
-    std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-    crate::util::files::write_files(work, &rendered.files)?;
     let verilog = rendered.verilog_files();
-    let counts = generator_counts(&g.design);
-    progress("yosys: generic gates (abc -g) and longest path", t0);
-    let (generic, levels) = eda::yosys::generic(work, &verilog, &p.top)?;
+    let gates = gates(&g.design, &rendered.files, &verilog, work, t0)?;
     let mut instances = BTreeMap::new();
     count_instances(&g.design, &p.top, 1, &mut instances);
     let mut libraries = vec![];
     let (mut analytic_7nm, mut analytic_7nm_timing, mut analytic_7nm_power) = (None, None, None);
     for (i, path) in liberties.iter().enumerate() {
-        let lib_dir = work.join(format!("lib{i}"));
-        let lib = asic::load(path, &lib_dir)?;
+        let (lib_dir, lib, files) = library(work, i, path, &verilog)?;
         let shown = path.display().to_string();
         let first_asap7 = analytic_7nm.is_none() && lib.is_asap7();
         progress(&format!("yosys + abc: mapping onto {shown}"), t0);
-        let files: Vec<String> = verilog.iter().map(|f| format!("../{f}")).collect();
         let mapped = asic::map_and_time(&lib_dir, &files, &p.top, &lib)?;
         progress("yosys: per-module areas (hierarchy kept)", t0);
         let areas = asic::module_areas(&lib_dir, &files, &p.top, &lib)?;
         let mut split: BTreeMap<String, f64> = BTreeMap::new();
-        for (module, area) in &areas {
+        for (module, area) in instance_areas(&areas, &instances) {
             let part = if module == &p.top {
                 "top: registers, comparators, scale tree"
             } else if module.contains("popcnt") {
@@ -118,12 +166,12 @@ fn build(
             } else {
                 "bitwise layers"
             };
-            *split.entry(part.to_string()).or_default() += area * *instances.get(module).unwrap_or(&0) as f64;
+            *split.entry(part.to_string()).or_default() += area;
         }
         if first_asap7 {
-            analytic_7nm = Some(analytic::area(&counts, &lib.parsed, &shown));
+            analytic_7nm = Some(analytic::area(&gates.counts, &lib.parsed, &shown));
             let timing = analytic::timing(&g.design, &lib.parsed, &shown)?;
-            analytic_7nm_power = Some(analytic::power(&counts, &lib.parsed, timing.fmax_mhz, &shown)?);
+            analytic_7nm_power = Some(analytic::power(&gates.counts, &lib.parsed, timing.fmax_mhz, &shown)?);
             analytic_7nm_timing = Some(timing);
         }
         let power = match stimulus {
@@ -146,11 +194,11 @@ fn build(
         pipeline: p.pipeline,
         latency_cycles: g.latency(),
         depth_generator_levels: g.depth,
-        depth_gate_levels: levels,
-        depth_source: "yosys ltp -noff on the generic netlist (flip-flops cut): gates on the longest path".into(),
-        generator_counts: counts,
-        yosys_generic_counts: generic.cells.into_iter().collect(),
-        yosys_generic_source: format!("yosys synth -flatten; abc -fast -g {}", eda::yosys::GENERIC_GATES),
+        depth_gate_levels: gates.levels,
+        depth_source: DEPTH_SOURCE.into(),
+        generator_counts: gates.counts,
+        yosys_generic_counts: gates.generic,
+        yosys_generic_source: generic_source(),
         analytic_7nm,
         analytic_7nm_timing,
         analytic_7nm_power,
@@ -200,6 +248,24 @@ fn measured_power(
     Ok(PowerReport::new(&energy, mapped.fmax_mhz, toggles.cycles, stimulus.seed, source, settings))
 }
 
+/// The gate counts of the generator's representation and of Yosys's
+/// generic mapping, one kind a line.
+pub(crate) fn render_counts(
+    o: &mut String,
+    generator: &BTreeMap<String, u64>,
+    generic_source: &str,
+    generic: &BTreeMap<String, u64>,
+) {
+    let _ = writeln!(o, "\ngate counts, generator representation:");
+    for (k, n) in generator {
+        let _ = writeln!(o, "  {k:<12} {n:>9}");
+    }
+    let _ = writeln!(o, "gate counts, {generic_source}:");
+    for (k, n) in generic {
+        let _ = writeln!(o, "  {k:<12} {n:>9}");
+    }
+}
+
 /// The report for people.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
@@ -209,14 +275,7 @@ pub fn render(r: &Report) -> String {
         "latency {} cycles; {} generator levels; {} gate levels ({})",
         r.latency_cycles, r.depth_generator_levels, r.depth_gate_levels, r.depth_source
     );
-    let _ = writeln!(o, "\ngate counts, generator representation:");
-    for (k, n) in &r.generator_counts {
-        let _ = writeln!(o, "  {k:<12} {n:>9}");
-    }
-    let _ = writeln!(o, "gate counts, {}:", r.yosys_generic_source);
-    for (k, n) in &r.yosys_generic_counts {
-        let _ = writeln!(o, "  {k:<12} {n:>9}");
-    }
+    render_counts(&mut o, &r.generator_counts, &r.yosys_generic_source, &r.yosys_generic_counts);
     if let Some(a) = &r.analytic_7nm {
         let _ = writeln!(o, "\n7 nm analytic area: {:.3} um^2 ({})", a.area_um2, a.source);
     }

@@ -31,6 +31,48 @@ pub fn count_instances(design: &Design, name: &str, times: u64, out: &mut BTreeM
     }
 }
 
+/// One memory of the elaborated design, as the generator built it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryShape {
+    pub module: String,
+    pub name: String,
+    pub words: u32,
+    pub width: u32,
+    /// Copies of its module in the design.
+    pub instances: u64,
+    /// No write port: its words are the constants it starts with.
+    pub rom: bool,
+    pub read_ports: usize,
+}
+
+impl MemoryShape {
+    /// Bits over every copy.
+    pub fn bits(&self) -> u64 {
+        u64::from(self.words) * u64::from(self.width) * self.instances
+    }
+}
+
+/// Every memory of the design, module by module.
+pub fn memories(design: &Design) -> Vec<MemoryShape> {
+    let mut instances: BTreeMap<String, u64> = BTreeMap::new();
+    count_instances(design, &design.top, 1, &mut instances);
+    let mut out = vec![];
+    for (name, &times) in &instances {
+        for mem in &design.modules[name].memories {
+            out.push(MemoryShape {
+                module: name.clone(),
+                name: mem.name.clone(),
+                words: mem.depth,
+                width: mem.width,
+                instances: times,
+                rom: mem.write.is_none(),
+                read_ports: mem.reads.len(),
+            });
+        }
+    }
+    out
+}
+
 fn module_counts(m: &Module) -> BTreeMap<String, u64> {
     let mut c = BTreeMap::new();
     for (_, e) in &m.assigns {
@@ -139,5 +181,10 @@ mod tests {
         let counts = generator_counts(&design);
         let want = [("comparator", 1), ("flip_flop", 4), ("inv", 4), ("memory_bit", 64), ("mux", 8), ("or2", 3)];
         assert_eq!(counts, want.into_iter().map(|(k, n)| (k.to_string(), n)).collect());
+        let mems = memories(&design);
+        assert_eq!(mems.len(), 1);
+        let ram = &mems[0];
+        assert_eq!((ram.module.as_str(), ram.words, ram.width, ram.rom, ram.read_ports), ("top", 16, 4, false, 1));
+        assert_eq!(ram.bits(), 64);
     }
 }

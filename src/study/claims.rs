@@ -3,12 +3,14 @@
 //! library, each with a verdict and the reason.
 
 use crate::eda;
+use crate::eda::asic::Script;
 use crate::generator::render::{render, render_request};
-use crate::measure::asic;
+use crate::measure::asic::{self, AsicReport};
 use crate::measure::cells::CellKind;
 use crate::measure::report::{PAPER_AND2, PAPER_XNOR2, Report, report};
 use crate::spec::params::Block;
 use crate::spec::request::Request;
+use crate::study::bpac::{self, BpacPoint};
 use crate::study::plot::{self, Figure, Panel, Series};
 use serde::Serialize;
 use std::fmt::Write;
@@ -38,6 +40,10 @@ pub struct Claims {
     pub group_net_vs_fixed_point: KSeries,
     /// PA-Net, weight bases as ports, in the order of the requested shapes.
     pub pa_net: Vec<PaPoint>,
+    /// BPAC against plain branches, per K, on generated engines.
+    pub bpac: Vec<BpacPoint>,
+    /// The ABC scripts the figures name, spelled out.
+    pub scripts: Vec<String>,
 }
 
 /// One PA-Net design of the M x N series.
@@ -95,11 +101,6 @@ fn path_ps(r: &Report) -> f64 {
     r.cell_libraries[0].mapped.critical_path_ps
 }
 
-/// The logic on the critical path, without the launching clock-to-Q and setup.
-fn logic_ps(r: &Report) -> f64 {
-    r.cell_libraries[0].mapped.critical_logic_ps
-}
-
 fn split(r: &Report, part: &str) -> f64 {
     r.cell_libraries[0].area_split_um2.iter().filter(|(k, _)| k.starts_with(part)).map(|(_, v)| v).sum()
 }
@@ -141,16 +142,34 @@ fn verdict_within(ratio: f64, target: f64, tolerance: f64) -> Verdict {
 struct Bench<'a> {
     lib: &'a Path,
     work: &'a Path,
+    /// The library read once, for the mappings that need no full report.
+    library: asic::Library,
 }
 
 impl Bench<'_> {
+    /// The full report (area-first script): area, its split, the path.
     fn measure(&self, request: &Request) -> Result<Report, String> {
         measure(request, self.work, self.lib)
     }
 
-    /// Where a figure comes from: the designs, the tools, the library.
-    fn source(&self, designs: &str) -> String {
-        format!("{designs}; yosys/abc onto {}, OpenSTA", self.lib.display())
+    /// The design mapped once per script, from one synthesis, each netlist
+    /// timed: for figures that are delays.
+    fn timed(&self, request: &Request, scripts: &[Script]) -> Result<Vec<AsicReport>, String> {
+        let rendered = render_request(request)?;
+        let dir = self.work.join(&rendered.params.top).join("timed");
+        crate::util::files::write_files(&dir, &rendered.files)?;
+        asic::map_and_time_with(&dir, &rendered.verilog_files(), &rendered.params.top, &self.library, scripts)
+    }
+
+    /// The logic on the critical path of the delay-first netlist (ps).
+    fn delay(&self, request: &Request) -> Result<f64, String> {
+        Ok(self.timed(request, &[Script::Delay])?[0].critical_logic_ps)
+    }
+
+    /// Where a figure comes from: the designs, the tools and ABC script,
+    /// the library.
+    fn source(&self, designs: &str, script: Script) -> String {
+        format!("{designs}; yosys/abc ({} script) onto {}, OpenSTA", script.name(), self.lib.display())
     }
 }
 
@@ -180,30 +199,35 @@ fn constants(b: &Bench, len: usize) -> Result<Constants, String> {
     let gate = |c: &str| eda::asic::gate_delay_ps(&gates, &library.flow, c, ("A", "B", "Y"), (inv, "A"));
     let (t_xnor, t_and) = (gate(&xnor_cell)?, gate(&and_cell)?);
     let (xnor_area, and_area) = (library.area(&xnor_cell), library.area(&and_cell));
-    // The other constants: the logic on each design's critical path.
+    // The other constants: the logic on each design's critical path,
+    // mapped for delay; the adder also area-first, to show what that costs.
     let popcount = Request::popcount(len);
-    let t_pop = logic_ps(&b.measure(&popcount)?);
-    let t_mul = logic_ps(&b.measure(&Request::multibit(Block::Mac, 8, 1))?);
-    let t_add = logic_ps(&b.measure(&adder16(b.work)?)?);
+    let t_pop = b.delay(&popcount)?;
+    let t_mul = b.delay(&Request::multibit(Block::Mac, 8, 1))?;
+    let adder = b.timed(&adder16(b.work)?, &[Script::Area, Script::Delay])?;
+    let (t_add_area, t_add) = (adder[0].critical_logic_ps, adder[1].critical_logic_ps);
     let comparator = Request::pa_quantizer(1, 1);
-    let t_com = logic_ps(&b.measure(&comparator)?);
-    let on_path = "logic on the critical path";
+    let t_com = b.delay(&comparator)?;
+    let on_path = format!("logic on the critical path, {} script", Script::Delay.name());
     let alone = "measured alone, see the note on T_mul and T_add";
+    let adder_flags = "gen --block mac --bits 16 --len 2 with constant weights 1, 1, a standalone 16-bit signed adder";
     let listed = vec![
-        ("T_XNOR".to_string(), t_xnor, format!("{xnor_cell}, fan-out of 4 {inv}, OpenSTA")),
-        ("T_AND".to_string(), t_and, format!("{and_cell}, fan-out of 4 {inv}, OpenSTA")),
+        ("T_XNOR".to_string(), t_xnor, format!("{xnor_cell}, fan-out of 4 {inv}, OpenSTA (one cell, no mapping)")),
+        ("T_AND".to_string(), t_and, format!("{and_cell}, fan-out of 4 {inv}, OpenSTA (one cell, no mapping)")),
         (format!("T_pop (n = {len})"), t_pop, format!("gen {}: {on_path}", popcount.flags())),
         (
             "T_mul (8-bit)".to_string(),
             t_mul,
             format!("gen --block mac --bits 8 --len 1, a standalone 8x8 signed multiplier: {on_path}; {alone}"),
         ),
+        ("T_add (16-bit)".to_string(), t_add, format!("{adder_flags}: {on_path}; {alone}")),
         (
-            "T_add (16-bit)".to_string(),
-            t_add,
+            "T_add (16-bit), area-first".to_string(),
+            t_add_area,
             format!(
-                "gen --block mac --bits 16 --len 2 with constant weights 1, 1, a standalone 16-bit signed adder: \
-                 {on_path}; {alone}"
+                "the same adder mapped with the {} script, for comparison (not in the formulas): logic on the \
+                 critical path",
+                Script::Area.name()
             ),
         ),
         ("T_com (8-bit)".to_string(), t_com, format!("gen {}: {on_path}", comparator.flags())),
@@ -257,7 +281,7 @@ fn bitwise_claim(b: &Bench, len: usize) -> Result<Claim, String> {
             "the bitwise layers compare as the paper says only where the AND2 cell is about half an XNOR2; the popcount and registers, {:.0}% of the XNOR PE, are the same in both",
             100.0 * (1.0 - xb / area(&xpe).max(1e-9))
         ),
-        source: b.source(&format!("xnor_pe/and_pe --len {len}, hierarchical mapping for the split")),
+        source: b.source(&format!("xnor_pe/and_pe --len {len}, hierarchical mapping for the split"), Script::Area),
     })
 }
 
@@ -284,15 +308,15 @@ fn latency_claims(b: &Bench, c: &Constants, len: usize) -> Result<Vec<Claim>, St
     let mut out = vec![];
     let mut measured = vec![];
     for (name, request, formula) in designs {
-        let logic = logic_ps(&b.measure(&request)?);
+        let logic = b.delay(&request)?;
         measured.push(logic);
         out.push(Claim {
             claim: format!("latency of one fully parallel output, {name}"),
             paper: format!("{formula:.0} ps with the measured constants"),
-            measured: format!("{logic:.0} ps of logic on the critical path"),
+            measured: format!("{logic:.0} ps of logic on the critical path ({} script)", Script::Delay.name()),
             verdict: Verdict::DoesNotHold,
             reason: "the formulas add c_in*h*w gate delays in series; a fully parallel tree needs only log2(c_in*h*w) adder levels, so the measured path is orders of magnitude shorter; the formulas hold as upper bounds".into(),
-            source: b.source(&format!("gen {}", request.flags())),
+            source: b.source(&format!("gen {}", request.flags()), Script::Delay),
         });
     }
     let (lb, lp) = (measured[0], measured[1]);
@@ -307,7 +331,7 @@ fn latency_claims(b: &Bench, c: &Constants, len: usize) -> Result<Vec<Claim>, St
             c.t_com,
             100.0 * (pa_over_binary - 1.0)
         ),
-        source: b.source(&format!("pa --m 4 --n 5 and binary --len {len}")),
+        source: b.source(&format!("pa --m 4 --n 5 and binary --len {len}"), Script::Delay),
     });
     Ok(out)
 }
@@ -361,9 +385,82 @@ fn k_series(b: &Bench, n_small: usize, max_k: u32) -> Result<(KSeries, Claim), S
         verdict: if growth_f > growth_g * 1.5 { Verdict::Holds } else { Verdict::HoldsPartly },
         reason: "the K^2 popcounts dominate the fixed-point area; both carry the same input registers, which grow as K"
             .into(),
-        source: b.source(&format!("groupnet --k K and fixedpoint --bits K, --len {n_small}")),
+        source: b.source(&format!("groupnet --k K and fixedpoint --bits K, --len {n_small}"), Script::Area),
     };
     Ok((series, claim))
+}
+
+/// The BPAC claim's tolerance: BPAC's logic outside the memories within 5%
+/// of the plain branches' (issue #11 asks LUTs within 5%).
+const BPAC_TOLERANCE: f64 = 0.05;
+
+/// Claim 6, BPAC: per-branch dilations cost no more than plain branches,
+/// checked on generated engines for K in [`bpac::ks`].
+fn bpac_claim(b: &Bench, max_k: u32) -> Result<(Vec<BpacPoint>, Claim), String> {
+    let mut points = vec![];
+    for k in bpac::ks(max_k) {
+        points.push(bpac::measure(k, &b.library, &b.work.join("bpac"))?);
+    }
+    let pct = |r: f64| format!("{:+.1}%", 100.0 * (r - 1.0));
+    let mut measured = vec![];
+    let mut verdict = Verdict::Holds;
+    let mut worst: f64 = 0.0;
+    for p in &points {
+        let (ra, rc) = (p.area_ratio(), p.cell_ratio());
+        verdict = verdict.max(verdict_within(ra, 1.0, BPAC_TOLERANCE)).max(verdict_within(rc, 1.0, BPAC_TOLERANCE));
+        worst = worst.max((ra - 1.0).abs()).max((rc - 1.0).abs());
+        measured.push(format!(
+            "K = {}: logic {:.1} against {:.1} um^2 ({}), generic cells {} against {} ({}); line buffer {} against {} \
+             rows ({} against {} bits, {} read ports against {})",
+            p.k,
+            p.bpac.logic_um2,
+            p.plain.logic_um2,
+            pct(ra),
+            p.bpac.generic_cells,
+            p.plain.generic_cells,
+            pct(rc),
+            p.bpac.line_buffer_rows,
+            p.plain.line_buffer_rows,
+            p.bpac.line_buffer_bits,
+            p.plain.line_buffer_bits,
+            p.bpac.line_buffer_read_ports,
+            p.plain.line_buffer_read_ports
+        ));
+    }
+    let claim = Claim {
+        claim: "BPAC (each branch its own dilation, rates 2..K+1) adds no complexity over plain branches".into(),
+        paper: "no additional complexity; here: the logic outside the memories within 5%, the line buffer as deep as \
+                the largest dilation needs"
+            .into(),
+        measured: measured.join("; "),
+        verdict,
+        reason: bpac_reason(&points, worst),
+        source: format!(
+            "gen {} --k K --dilations 2..K+1 against 1,..,1; Yosys abc -g and the {} script onto {}, every memory \
+             left a $mem_v2 cell (the logic outside the memories); line buffers from the generator",
+            bpac::LAYER,
+            Script::Area.name(),
+            b.lib.display()
+        ),
+    };
+    Ok((points, claim))
+}
+
+/// What the BPAC measurement shows, in words.
+fn bpac_reason(points: &[BpacPoint], worst: f64) -> String {
+    let last = points.last().expect("at least one K");
+    let bits = last.bpac.line_buffer_bits as f64 / last.plain.line_buffer_bits.max(1) as f64;
+    format!(
+        "outside the memories, the dilations change the window's read addresses and padding masks (a set per \
+         distinct dilation) and the schedule's wait for the window: measured, at most {:.1}% apart. BPAC's cost is the line buffer: it holds the rows of \
+         the widest window ({} against {}), and the generator gives each distinct dilation a read port, that is a \
+         copy of the buffer of its own (block RAM reads one address a cycle), so at K = {} it holds {bits:.1} times \
+         the bits",
+        100.0 * worst,
+        last.bpac.line_buffer_rows,
+        last.plain.line_buffer_rows,
+        last.k
+    )
 }
 
 /// Measures every claim for dot products of length `len` (c_in*h*w), and
@@ -371,7 +468,8 @@ fn k_series(b: &Bench, n_small: usize, max_k: u32) -> Result<(KSeries, Claim), S
 /// for the (M, N) shapes.
 pub fn claims(lib: &Path, len: usize, work: &Path, max_k: u32, pa_shapes: &[(u32, u32)]) -> Result<Claims, String> {
     std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-    let b = Bench { lib, work };
+    let library = asic::load(lib, &work.join("lib"))?;
+    let b = Bench { lib, work, library };
     let c = constants(&b, len)?;
     let mut out = vec![gate_claim(&b, &c), bitwise_claim(&b, len)?];
     out.extend(latency_claims(&b, &c, len)?);
@@ -379,7 +477,9 @@ pub fn claims(lib: &Path, len: usize, work: &Path, max_k: u32, pa_shapes: &[(u32
     let n_small = len.min(64);
     let (series, k_claim) = k_series(&b, n_small, max_k)?;
     out.push(k_claim);
-    // 6. PA-Net against M x N, measured like the series above.
+    let (bpac, bpac_claim) = bpac_claim(&b, max_k)?;
+    out.push(bpac_claim);
+    // PA-Net against M x N, measured like the series above.
     let mut pa_net = vec![];
     for &(pm, pn) in pa_shapes {
         let request = Request::pa(pm as usize, pn as usize, n_small).endpoints(&series_endpoints(pn));
@@ -394,6 +494,8 @@ pub fn claims(lib: &Path, len: usize, work: &Path, max_k: u32, pa_shapes: &[(u32
         series_len: n_small,
         group_net_vs_fixed_point: series,
         pa_net,
+        bpac,
+        scripts: [Script::Area, Script::Delay].map(Script::describe).to_vec(),
     })
 }
 
@@ -449,7 +551,7 @@ pub fn figures(c: &Claims) -> Vec<(&'static str, Figure)> {
     let k_figure = Figure {
         title: "Group-Net (K bases) against K-bit fixed point (K² binary popcounts)".into(),
         subtitle: format!(
-            "dot products of n = {}, weights as ports, Group-Net λ = 1; {lib}, Yosys + ABC, OpenSTA",
+            "dot products of n = {}, weights as ports, Group-Net λ = 1; {lib}, Yosys + ABC (area-first), OpenSTA",
             c.series_len
         ),
         panels: area_and_path("K", k_ticks, &[("Group-Net", group_net), ("fixed point", fixed_point)]),
@@ -471,7 +573,8 @@ pub fn figures(c: &Claims) -> Vec<(&'static str, Figure)> {
     let mn_figure = Figure {
         title: "PA-Net with M weight bases and N activation bases".into(),
         subtitle: format!(
-            "dot products of n = {}, weight bases as ports, default φ, odd endpoints; {lib}, Yosys + ABC, OpenSTA",
+            "dot products of n = {}, weight bases as ports, default φ, odd endpoints; {lib}, Yosys + ABC (area-first), \
+             OpenSTA",
             c.series_len
         ),
         panels: area_and_path("M × N (AND-popcount lanes)", mn_ticks, &[("PA-Net", pa_points)]),
@@ -496,6 +599,11 @@ pub fn markdown(c: &Claims) -> String {
         let _ = writeln!(o, "| {name} | {v:.1} | {how} |");
     }
     let _ = writeln!(o, "\n{MUL_ADD_NOTE}");
+    let _ = writeln!(
+        o,
+        "\nABC scripts (each figure names the one it used; delays are mapped delay-first, areas area-first): {}.",
+        c.scripts.join("; ")
+    );
     let _ = writeln!(o, "\n| claim | paper | measured | verdict | reason |\n|---|---|---|---|---|");
     for cl in &c.claims {
         let _ = writeln!(
@@ -519,7 +627,34 @@ pub fn markdown(c: &Claims) -> String {
     }
     let _ = writeln!(
         o,
-        "\nBoth series: n = {}, weights as ports, critical path register to register. {PA_SERIES_NOTE} Plotted in {}.",
+        "\n| K | plain logic um^2 | BPAC logic um^2 | plain generic cells | BPAC generic cells | line buffer rows, \
+         plain / BPAC | read ports, plain / BPAC |\n|---|---|---|---|---|---|---|"
+    );
+    for p in &c.bpac {
+        let _ = writeln!(
+            o,
+            "| {} | {:.2} | {:.2} | {} | {} | {} / {} | {} / {} |",
+            p.k,
+            p.plain.logic_um2,
+            p.bpac.logic_um2,
+            p.plain.generic_cells,
+            p.bpac.generic_cells,
+            p.plain.line_buffer_rows,
+            p.bpac.line_buffer_rows,
+            p.plain.line_buffer_read_ports,
+            p.bpac.line_buffer_read_ports
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nBPAC engines: `{}`, dilations 2..K+1 against all 1; logic outside the memories (every memory left a Yosys \
+         $mem_v2 cell), area-first script.",
+        bpac::LAYER
+    );
+    let _ = writeln!(
+        o,
+        "\nBoth series: n = {}, weights as ports, critical path register to register, area-first script. \
+         {PA_SERIES_NOTE} Plotted in {}.",
         c.series_len,
         figures(c).iter().map(|(stem, _)| format!("`{stem}.svg` (`.png`)")).collect::<Vec<_>>().join(" and ")
     );
@@ -585,6 +720,8 @@ mod tests {
             pa_net: [(4, 5, 9.0), (1, 1, 1.0), (2, 3, 5.0), (3, 2, 6.0)]
                 .map(|(m, n, a)| PaPoint { m, n, area_um2: a, path_ps: 100.0 * a })
                 .to_vec(),
+            bpac: vec![],
+            scripts: vec![],
         };
         let figs = figures(&c);
         assert_eq!(figs.iter().map(|f| f.0).collect::<Vec<_>>(), ["area_path_vs_k", "area_path_vs_mn"]);
