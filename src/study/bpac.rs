@@ -5,17 +5,20 @@
 //! the line buffer, which holds the rows the largest dilation needs.
 
 use crate::eda;
-use crate::generator::render::{Rendering, render_design};
+use crate::generator::render::render_engine;
 use crate::measure::asic;
 use crate::measure::engine_report::logic_areas;
-use crate::spec::flags::parse_flags;
+use crate::spec::engine_request::EngineRequest;
+use crate::spec::flags::DEFAULT_ENGINE_PIPELINE;
 use serde::Serialize;
 use std::path::Path;
 
-/// The layer both engines compute: small, so that an engine maps in
-/// seconds; layer-wise decomposition (every branch reads the same map).
-pub const LAYER: &str =
-    "--block conv --height 8 --width 8 --cin 16 --cout 16 --kernel 3 --pe 4 --simd 16 --shared-input --seed 1";
+/// The layer both engines compute, with one lane per dilation: small, so
+/// that an engine maps in seconds; layer-wise decomposition (every branch
+/// reads the same map).
+pub fn layer(dilations: &[i64]) -> EngineRequest {
+    EngineRequest { shared_input: true, kernel: Some(3), ..EngineRequest::conv(dilations, (8, 8, 16, 16), (4, 16)) }
+}
 
 /// One engine's cost apart from its memories, and its line buffer.
 #[derive(Clone, Debug, Serialize)]
@@ -63,19 +66,14 @@ pub fn ks(max_k: u32) -> Vec<u32> {
 
 /// Measures the plain and the BPAC engine with K branches on `lib`.
 pub fn measure(k: u32, lib: &asic::Library, work: &Path) -> Result<BpacPoint, String> {
-    let plain = vec!["1".to_string(); k as usize].join(",");
-    let bpac: Vec<String> = (2..=k + 1).map(|d| d.to_string()).collect();
-    Ok(BpacPoint {
-        k,
-        plain: engine_cost(&format!("{LAYER} --k {k} --dilations {plain}"), lib, work)?,
-        bpac: engine_cost(&format!("{LAYER} --k {k} --dilations {}", bpac.join(",")), lib, work)?,
-    })
+    let plain = vec![1; k as usize];
+    let bpac: Vec<i64> = (2..=k as i64 + 1).collect();
+    Ok(BpacPoint { k, plain: engine_cost(&layer(&plain), lib, work)?, bpac: engine_cost(&layer(&bpac), lib, work)? })
 }
 
-fn engine_cost(flags: &str, lib: &asic::Library, work: &Path) -> Result<EngineCost, String> {
-    let Rendering::Engine(rendered) = render_design(&parse_flags(flags)?.to_design()?)? else {
-        return Err(format!("{flags}: not an engine"));
-    };
+fn engine_cost(request: &EngineRequest, lib: &asic::Library, work: &Path) -> Result<EngineCost, String> {
+    let flags = request.flags();
+    let rendered = render_engine(request.to_params()?, DEFAULT_ENGINE_PIPELINE);
     let design = &rendered.generated.design;
     let dir = work.join(&rendered.params.top);
     crate::util::files::write_files(&dir, &rendered.files)?;
@@ -87,7 +85,7 @@ fn engine_cost(flags: &str, lib: &asic::Library, work: &Path) -> Result<EngineCo
     let (rows, pixels, copies) = &rendered.generated.line_buffer;
     let memories = crate::rtl::count::memories(design);
     Ok(EngineCost {
-        flags: flags.to_string(),
+        flags,
         logic_um2,
         generic_cells,
         line_buffer_rows: *rows,

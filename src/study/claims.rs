@@ -436,9 +436,9 @@ fn bpac_claim(b: &Bench, max_k: u32) -> Result<(Vec<BpacPoint>, Claim), String> 
         verdict,
         reason: bpac_reason(&points, worst),
         source: format!(
-            "gen {} --k K --dilations 2..K+1 against 1,..,1; Yosys abc -g and the {} script onto {}, every memory \
+            "gen {} (K = 2 shown), --dilations 2..K+1 against 1,..,1; Yosys abc -g and the {} script onto {}, every memory \
              left a $mem_v2 cell (the logic outside the memories); line buffers from the generator",
-            bpac::LAYER,
+            bpac::layer(&[2, 3]).flags(),
             Script::Area.name(),
             b.lib.display()
         ),
@@ -647,9 +647,9 @@ pub fn markdown(c: &Claims) -> String {
     }
     let _ = writeln!(
         o,
-        "\nBPAC engines: `{}`, dilations 2..K+1 against all 1; logic outside the memories (every memory left a Yosys \
+        "\nBPAC engines: `{}` (K = 2 shown), dilations 2..K+1 against all 1; logic outside the memories (every memory left a Yosys \
          $mem_v2 cell), area-first script.",
-        bpac::LAYER
+        bpac::layer(&[2, 3]).flags()
     );
     let _ = writeln!(
         o,
