@@ -4,7 +4,7 @@
 //! `cycles_per_frame` apart, the whole run within the stated fill.
 
 use super::stream::{StreamFailure, StreamOutcome, StreamPorts, StreamRun, run_stream, scenarios};
-use super::testbench::{Checks, Effort, Verdict, static_checks};
+use super::testbench::{Checks, Effort, Verdict, write_and_check};
 use crate::eda;
 use crate::eda::verilator::{ModelOptions, Trace};
 use crate::generator::render::RenderedEngine;
@@ -111,13 +111,8 @@ pub fn verify_engine(rendered: &RenderedEngine, work: &Path, checks: Checks, eff
         summary: format!("{label}: {}", what.lines().next().unwrap_or("")),
         report: what,
     };
-    let written = std::fs::create_dir_all(work)
-        .map_err(|e| e.to_string())
-        .and_then(|_| crate::util::files::write_files(work, &rendered.files));
-    if let Err(e) = written {
-        return fail(format!("cannot write the design: {e}"));
-    }
-    let mut notes = match static_checks(work, &rendered.verilog_files(), &rendered.params.top, checks) {
+    let verilog = rendered.verilog_files();
+    let mut notes = match write_and_check(work, &rendered.files, &verilog, &rendered.params.top, checks) {
         Ok(notes) => notes,
         Err(e) => return fail(e),
     };

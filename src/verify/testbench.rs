@@ -267,6 +267,21 @@ pub struct Verdict {
     pub report: String,
 }
 
+/// Writes a design's files under `work`, then [`static_checks`] them.
+pub(crate) fn write_and_check(
+    work: &Path,
+    files: &[(String, String)],
+    verilog: &[String],
+    top: &str,
+    checks: Checks,
+) -> Result<Vec<String>, String> {
+    std::fs::create_dir_all(work)
+        .map_err(|e| e.to_string())
+        .and_then(|_| crate::util::files::write_files(work, files))
+        .map_err(|e| format!("cannot write the design: {e}"))?;
+    static_checks(work, verilog, top, checks)
+}
+
 /// Lint, Icarus and Yosys, as `checks` asks; returns what passed.
 pub(crate) fn static_checks(work: &Path, verilog: &[String], top: &str, checks: Checks) -> Result<Vec<String>, String> {
     let mut notes = vec![];
@@ -294,13 +309,7 @@ pub fn verify(rendered: &Rendered, work: &Path, checks: Checks, effort: Effort, 
         summary: format!("{label}: {}", what.lines().next().unwrap_or("")),
         report: what,
     };
-    let written = std::fs::create_dir_all(work)
-        .map_err(|e| e.to_string())
-        .and_then(|_| crate::util::files::write_files(work, &rendered.files));
-    if let Err(e) = written {
-        return fail(format!("cannot write the design: {e}"));
-    }
-    let notes = match static_checks(work, &rendered.verilog_files(), &rendered.params.top, checks) {
+    let notes = match write_and_check(work, &rendered.files, &rendered.verilog_files(), &rendered.params.top, checks) {
         Ok(notes) => notes,
         Err(e) => return fail(e),
     };
