@@ -51,7 +51,7 @@ sim-full: build
 # stream engines (SPEC 6) under cocotb with cocotbext-axi, the same way.
 icarus: build
 	@rm -rf target/icarus && mkdir -p target/icarus
-	@grep -v '^#' hdl/configs.txt | grep -v 'n2304' | while IFS=: read -r dir flags; do \
+	@grep -v '^#' hdl/configs.txt | grep -v -e 'n2304' -e '--block conv' -e '--block pa_conv' | while IFS=: read -r dir flags; do \
 		cp -r hdl/$$dir target/icarus/$$dir; done
 	$(MBNN) gen --block xnor_pe --len 7 --weights const --seed 3 --pipeline 1 --out target/icarus/xnor7 >/dev/null
 	$(MBNN) gen --block popcount --len 63 --pipeline 2 --out target/icarus/pop63 >/dev/null

@@ -81,20 +81,27 @@ pub struct Counter {
     pub at_last: Expr,
 }
 
+///
+/// `at_last` is a register of its own, set on the advance from the value
+/// before the last: nested counters chain their `at_last`s into each
+/// other's enables, and registered flags keep that chain one AND deep
+/// instead of a comparison per counter.
 pub fn counter(m: &mut Module, name: &str, modulus: usize, enable: Expr) -> Counter {
     assert!(modulus > 0, "counter {name} over nothing");
     if modulus == 1 {
         return Counter { value: Expr::zeros(1), at_last: constant(1, 1) };
     }
     let width = crate::util::fixed::width_for(0, modulus as i128 - 1);
-    let last = constant(width, modulus as i128 - 1);
-    let mut at_last = None;
-    let value = feedback_reg_en(m, name, width, enable, Some(Const::zeros(width)), |m, q| {
-        let is_last = m.wire(&format!("{name}_at_last"), Expr::compare(Comparison::Eq, q.clone(), last));
-        at_last = Some(is_last.clone());
-        Expr::mux(is_last, Expr::zeros(width), increment(q))
+    let at_last_next = m.instance_wire(&format!("{name}_at_last_next"), 1);
+    let at_last = m.reg_en(&format!("{name}_at_last"), at_last_next.clone(), enable.clone(), Some(Const::zeros(1)));
+    let wrap = at_last.clone();
+    let value = feedback_reg_en(m, name, width, enable, Some(Const::zeros(width)), move |_, q| {
+        Expr::mux(wrap, Expr::zeros(width), increment(q))
     });
-    Counter { value, at_last: at_last.expect("set by the next-value builder") }
+    // At the last value the value is not the one before it, so the flag clears on the wrap.
+    let before_last = constant(width, modulus as i128 - 2);
+    m.drive(&at_last_next, Expr::compare(Comparison::Eq, value.clone(), before_last));
+    Counter { value, at_last }
 }
 
 /// `values[index]` as a tree of multiplexers over constants of `width`

@@ -140,7 +140,7 @@ fn weight_rom(m: &mut Module, p: &EngineParams, plan: &Plan, lane: usize, addres
     let rom = m.memory(&format!("weights{lane}"), width, plan.ii() as u32, MemoryInit::File { name, words });
     m.set_memory_style(rom, MemoryStyle::Block);
     let word = m.read_port(rom, resize(address.clone(), m.mem(rom).address_width(), false), constant(1, 1));
-    if plan.registered_reads { m.reg(&format!("weights{lane}_out"), word, None) } else { word }
+    delay(m, &format!("weights{lane}_out"), word, plan.read_pipeline)
 }
 
 /// Stage 3: every lane's step elements and its group's tap inside bits in

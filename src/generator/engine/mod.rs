@@ -100,7 +100,7 @@ fn ports(m: &mut Module, plan: &Plan, out_bits: u32) -> (Ports, Vec<Role>) {
 /// register every `pipeline` levels.
 pub fn generate_engine(p: &EngineParams, pipeline: u32) -> GeneratedEngine {
     // With a register every tree level, every memory read is registered twice.
-    let plan = Plan { registered_reads: pipeline == 1, ..Plan::new(p) };
+    let plan = Plan { read_pipeline: u32::from(pipeline == 1), ..Plan::new(p) };
     let mut m = Module::new(&p.top);
     let (io, roles) = ports(&mut m, &plan, p.out_pixel_bits() as u32);
     let buffer = schedule::line_buffer(&mut m, &plan, &io);

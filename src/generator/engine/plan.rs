@@ -53,9 +53,11 @@ pub struct Plan {
     pub off_max: isize,
     /// Width of the global row counters (wrapping; differences stay small).
     pub row_counter_bits: u32,
-    /// Memory reads take a second register (the block RAM's own output
-    /// register on ECP5 and Gowin): the fastest pipelining asks for it.
-    pub registered_reads: bool,
+    /// Registers after each memory's own read register (the fastest
+    /// pipelining takes one: ECP5's block RAM has 5.6 to 5.8 ns from clock
+    /// to output, and Yosys cannot use its output register, so the read
+    /// takes a cycle of its own; a second register, tried, gained nothing).
+    pub read_pipeline: u32,
 }
 
 /// Rows the line buffer must hold so that the input never waits on a
@@ -134,13 +136,13 @@ impl Plan {
             // Differences between rows in flight stay below the buffer
             // rows plus a frame; two more bits keep them unambiguous.
             row_counter_bits: width_for(0, (1i128 << row_bits) + 2 * g.height as i128) + 2,
-            registered_reads: false,
+            read_pipeline: 0,
         }
     }
 
-    /// Registers a memory read passes: the RAM's, and the output register.
+    /// Registers a memory read passes: the RAM's, and the ones after it.
     pub fn read_registers(&self) -> u32 {
-        1 + u32::from(self.registered_reads)
+        1 + self.read_pipeline
     }
 
     pub fn ii(&self) -> usize {

@@ -457,7 +457,7 @@ pub fn read_window(m: &mut Module, plan: &Plan, buffer: &LineBuffer, issue: &Iss
             let address = Expr::concat(vec![slot, col.slice(0, plan.col_bits)]);
             let (mem, runs) = buffer_copy(m, plan, buffer, (g, j));
             let word = m.read_port(mem, address, constant(1, 1));
-            let word = if plan.registered_reads { m.reg(&name("pixel_out"), word, None) } else { word };
+            let word = delay(m, &name("pixel_out"), word, plan.read_pipeline);
             memories.push((m.mem(mem).name.clone(), m.mem(mem).width as usize));
             gp.push(word);
             kept.push(runs);
