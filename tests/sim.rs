@@ -11,7 +11,7 @@ fn rendered(request: Request) -> Rendered {
     render(request.params())
 }
 
-const CHECKS: Checks = Checks { lint: true, iverilog: true, yosys: true, netlist: false };
+const CHECKS: Checks = Checks { lint: true, iverilog: true, yosys: true, netlist: false, progress: false };
 const EFFORT: Effort = Effort { random_cycles: 400, seed: 42 };
 
 #[test]
@@ -85,7 +85,7 @@ fn a_wrong_latency_is_caught() {
 fn every_popcount_structure_matches_at_its_shape_changes() {
     let work = tempfile::tempdir().unwrap();
     let effort = Effort { random_cycles: 60, seed: 7 };
-    let checks = Checks { lint: true, iverilog: false, yosys: false, netlist: false };
+    let checks = Checks { lint: true, iverilog: false, yosys: false, netlist: false, progress: false };
     let shapes: [(PopcountStyle, &[usize]); 3] = [
         (PopcountStyle::Compressor, &[1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 63, 64, 256]),
         (PopcountStyle::Carry, &[1, 2, 3, 4, 5, 8, 9, 33, 64]),

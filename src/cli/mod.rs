@@ -188,7 +188,7 @@ impl RunArgs {
     }
 
     fn checks(&self) -> Checks {
-        Checks { lint: true, iverilog: true, yosys: !self.no_yosys, netlist: false }
+        Checks { lint: true, iverilog: true, yosys: !self.no_yosys, netlist: false, progress: false }
     }
 }
 
@@ -289,7 +289,10 @@ fn sim(design: &DesignArgs, run: &RunArgs) -> Result<(), String> {
     let dir = run.work.join(&top);
     let verdict = match &rendering {
         Rendering::Unit(r) => verify(r, &dir, run.checks(), effort, &top),
-        Rendering::Engine(r) => crate::verify::engine::verify_engine(r, &dir, run.checks(), effort, &top),
+        Rendering::Engine(r) => {
+            let checks = Checks { progress: true, ..run.checks() };
+            crate::verify::engine::verify_engine(r, &dir, checks, effort, &top)
+        }
     };
     println!("{}", verdict.summary);
     if verdict.passed {

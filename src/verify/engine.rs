@@ -122,7 +122,11 @@ pub fn verify_engine(rendered: &RenderedEngine, work: &Path, checks: Checks, eff
     };
     let b = EngineBench { rendered, ports, netlist: checks.netlist };
     let mut beats = 0;
-    for (i, (name, run)) in scenarios(&rendered.params, effort.seed).into_iter().enumerate() {
+    let all = scenarios(&rendered.params, effort.seed);
+    let count = all.len();
+    for (i, (name, run)) in all.into_iter().enumerate() {
+        let build = if i == 0 { "model build, then " } else { "" };
+        checks.say(label, &format!("Verilator {build}scenario {}/{count}: {name}", i + 1), t0);
         let outcome = match b.run(&run, None) {
             Err(e) => return fail(e),
             Ok(Err(f)) => {

@@ -258,6 +258,18 @@ pub struct Checks {
     /// The Verilog is a synthesised gate netlist: Verilator's warnings about
     /// it (bit-level loops it cannot order statically) are not fatal.
     pub netlist: bool,
+    /// Say each step on stderr as it starts (one design verified alone;
+    /// a sweep prints a line per design instead).
+    pub progress: bool,
+}
+
+impl Checks {
+    /// `[  12.3s] <label>: <step>` on stderr, when `progress` asks for it.
+    pub fn say(&self, label: &str, step: &str, t0: Instant) {
+        if self.progress {
+            eprintln!("[{:>7.1}s] {label}: {step}", t0.elapsed().as_secs_f64());
+        }
+    }
 }
 
 /// Outcome of verifying one design.
@@ -285,15 +297,19 @@ pub(crate) fn write_and_check(
 /// Lint, Icarus and Yosys, as `checks` asks; returns what passed.
 pub(crate) fn static_checks(work: &Path, verilog: &[String], top: &str, checks: Checks) -> Result<Vec<String>, String> {
     let mut notes = vec![];
+    let t0 = Instant::now();
     if checks.lint {
+        checks.say(top, "verilator --lint-only -Wall", t0);
         eda::verilator::lint(work, verilog, top)?;
         notes.push("lint clean".to_string());
     }
     if checks.iverilog {
+        checks.say(top, "iverilog", t0);
         eda::iverilog::check(work, verilog, top)?;
         notes.push("iverilog ok".to_string());
     }
     if checks.yosys {
+        checks.say(top, "yosys synth", t0);
         let stats = eda::yosys::synth(work, verilog, top)?;
         notes.push(format!("yosys {} cells", stats.total()));
     }
