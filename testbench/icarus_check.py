@@ -31,15 +31,13 @@ import sys
 import tempfile
 import time
 
+from manifest_check import ManifestError, bit, find_manifest, is_int, parse_hex_vector, require
+
 CONTROL_INPUTS = ("clk", "rst", "in_valid")
 INITIAL_RESET = 3        # cycles of rst = 1 at the start
 BUBBLE_RATE = 0.25       # share of cycles with in_valid = 0
 SHOW_HEX_DIGITS = 40     # wide inputs are abbreviated in failure reports
 SIM_TIMEOUT_S = 1800
-
-
-class ManifestError(Exception):
-    """The manifest is missing, unreadable or does not follow the SPEC."""
 
 
 # --------------------------------------------------------------------------
@@ -75,41 +73,6 @@ class Design:
         self.model = None
 
 
-def find_manifest(arg):
-    """A design directory (or a manifest path) -> the manifest's path."""
-    if os.path.isfile(arg) and arg.endswith(".json"):
-        return arg
-    if not os.path.isdir(arg):
-        raise ManifestError(f"{arg}: no such design directory")
-    found = [f for f in os.listdir(arg) if f.endswith(".json")]
-    if len(found) != 1:
-        raise ManifestError(f"{arg}: expected exactly one manifest .json, found {len(found)}")
-    return os.path.join(arg, found[0])
-
-
-def parse_hex_vector(text, n, what):
-    """SPEC section 2: "0x" + exactly ceil(n/4) hex digits, MSB first."""
-    digits = (n + 3) // 4
-    if not (isinstance(text, str) and text.startswith("0x") and len(text) == 2 + digits):
-        raise ManifestError(f"{what}: want a \"0x\" hex string of {digits} digits, got {text!r}")
-    try:
-        value = int(text[2:], 16)
-    except ValueError:
-        raise ManifestError(f"{what}: not hexadecimal: {text!r}") from None
-    if value >> n:
-        raise ManifestError(f"{what}: has bits set above bit {n - 1}")
-    return value
-
-
-def require(cond, msg):
-    if not cond:
-        raise ManifestError(msg)
-
-
-def is_int(x):
-    return isinstance(x, int) and not isinstance(x, bool)   # JSON true is not 1
-
-
 def require_ints(values, count, what):
     require(isinstance(values, list) and len(values) == count and all(map(is_int, values)),
             f"{what}: want a list of {count} integers")
@@ -118,10 +81,6 @@ def require_ints(values, count, what):
 def require_positive(p, key):
     require(is_int(p.get(key)) and p[key] >= 1, f"params.{key}: want a positive integer")
     return p[key]
-
-
-def bit(v, i):
-    return (v >> i) & 1
 
 
 def random_data(widths, rng):
@@ -430,7 +389,7 @@ def check_ports(d):
 
 
 def load_design(arg):
-    path = find_manifest(arg)
+    path = find_manifest(arg, "design")
     try:
         with open(path) as f:
             m = json.load(f)

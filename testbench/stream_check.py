@@ -38,22 +38,11 @@ import time
 import xml.etree.ElementTree
 from importlib.metadata import version
 
+from manifest_check import ManifestError, bit, find_manifest, is_int, parse_hex_vector, require
+
 TB_MODULE = "stream_tb"
 SHOW_MISMATCHES = 3      # mismatching beats printed per scenario
 CLOCK_NS = 10
-
-
-class ManifestError(Exception):
-    """The manifest is missing, unreadable or does not follow the SPEC."""
-
-
-def require(cond, msg):
-    if not cond:
-        raise ManifestError(msg)
-
-
-def is_int(x):
-    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def want_int(p, key, lo=None):
@@ -67,23 +56,6 @@ def want_ints(values, count, what):
     require(isinstance(values, list) and len(values) == count and all(map(is_int, values)),
             f"{what}: want a list of {count} integers, got {values!r}")
     return values
-
-
-def parse_hex_vector(text, n, what):
-    """SPEC section 2: "0x" + exactly ceil(n/4) hex digits, MSB first."""
-    digits = (n + 3) // 4
-    require(isinstance(text, str) and text.startswith("0x") and len(text) == 2 + digits,
-            f"{what}: want a \"0x\" hex string of {digits} digits, got {text!r}")
-    try:
-        value = int(text[2:], 16)
-    except ValueError:
-        raise ManifestError(f"{what}: not hexadecimal: {text!r}") from None
-    require(value >> n == 0, f"{what}: has bits set above bit {n - 1}")
-    return value
-
-
-def bit(v, i):
-    return (v >> i) & 1
 
 
 def clog2(x):
@@ -419,19 +391,8 @@ class PaConvEngine(Engine):
         return frames, [(1 << self.in_bits) - 1] * n, [0] * n
 
 
-def find_manifest(arg):
-    if os.path.isfile(arg) and arg.endswith(".json"):
-        return arg
-    if not os.path.isdir(arg):
-        raise ManifestError(f"{arg}: no such engine directory")
-    found = [f for f in os.listdir(arg) if f.endswith(".json")]
-    if len(found) != 1:
-        raise ManifestError(f"{arg}: expected exactly one manifest .json, found {len(found)}")
-    return os.path.join(arg, found[0])
-
-
 def load_engine(arg):
-    path = find_manifest(arg)
+    path = find_manifest(arg, "engine")
     try:
         with open(path) as f:
             manifest = json.load(f)
