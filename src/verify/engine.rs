@@ -4,12 +4,10 @@
 //! `cycles_per_frame` apart, the whole run within the stated fill.
 
 use super::stream::{StreamFailure, StreamOutcome, StreamPorts, StreamRun, run_stream, scenarios};
-use super::testbench::{Checks, Effort, Verdict, write_and_check};
-use crate::eda;
-use crate::eda::verilator::{ModelOptions, Trace};
+use super::testbench::{Checks, Effort, Verdict, load_model, write_and_check};
 use crate::generator::render::RenderedEngine;
 use crate::model::engine::EngineGolden;
-use crate::sim::{Model, port_widths};
+use crate::sim::Model;
 use crate::spec::engine::{EngineParams, Output};
 use crate::util::bits::BitVec;
 use std::fmt::Write;
@@ -25,14 +23,7 @@ struct EngineBench<'r> {
 
 impl EngineBench<'_> {
     fn load(&self, trace: Option<&Path>) -> Result<Model, String> {
-        let signature = &self.rendered.generated.signature;
-        let options = ModelOptions {
-            trace: if trace.is_some() { Trace::All } else { Trace::Off },
-            netlist: self.netlist,
-            ..ModelOptions::default()
-        };
-        let lib = eda::verilator::build_model(&self.rendered.design_files(), signature, &options)?;
-        Model::load(&lib.path, port_widths(signature), trace)
+        load_model(&self.rendered.design_files(), &self.rendered.generated.signature, self.netlist, trace)
     }
 
     fn run(&self, run: &StreamRun, trace: Option<&Path>) -> Result<Result<StreamOutcome, StreamFailure>, String> {

@@ -354,6 +354,23 @@ pub fn verify(rendered: &Rendered, work: &Path, checks: Checks, effort: Effort, 
     }
 }
 
+/// Builds (or finds) the Verilator model of `files` and loads it, tracing
+/// into `trace`.
+pub(crate) fn load_model(
+    files: &[(String, String)],
+    signature: &Signature,
+    netlist: bool,
+    trace: Option<&Path>,
+) -> Result<Model, String> {
+    let options = ModelOptions {
+        trace: if trace.is_some() { Trace::All } else { Trace::Off },
+        netlist,
+        ..ModelOptions::default()
+    };
+    let lib = eda::verilator::build_model(files, signature, &options)?;
+    Model::load(&lib.path, port_widths(signature), trace)
+}
+
 /// The simulation half of [`verify`] for a fixed-latency design.
 struct FixedLatencyBench<'r> {
     rendered: &'r Rendered,
@@ -373,16 +390,8 @@ impl<'r> FixedLatencyBench<'r> {
         Ok(FixedLatencyBench { rendered, ports, golden: Golden::new(p), steps, netlist })
     }
 
-    /// Builds (or finds) the model and loads it, tracing into `trace`.
     fn load(&self, trace: Option<&Path>) -> Result<Model, String> {
-        let signature = &self.rendered.generated.signature;
-        let options = ModelOptions {
-            trace: if trace.is_some() { Trace::All } else { Trace::Off },
-            netlist: self.netlist,
-            ..ModelOptions::default()
-        };
-        let lib = eda::verilator::build_model(&self.rendered.verilog(), signature, &options)?;
-        Model::load(&lib.path, port_widths(signature), trace)
+        load_model(&self.rendered.verilog(), &self.rendered.generated.signature, self.netlist, trace)
     }
 
     fn run(&self) -> Result<RunResult, String> {
