@@ -8,3 +8,4 @@ pub mod tree;
 pub mod unit;
 pub mod wrapper;
 pub mod engine;
+pub mod network;

@@ -5,3 +5,4 @@ pub mod golden;
 pub mod wrapper;
 pub mod engine;
 pub mod layer;
+pub mod stage;

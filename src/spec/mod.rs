@@ -13,3 +13,4 @@ pub mod pa;
 pub mod engine;
 pub mod engine_request;
 pub mod conv_layer;
+pub mod stage;

@@ -22,11 +22,23 @@ pub struct StreamPorts {
     in_ready: usize,
     out_valid: usize,
     out_data: usize,
-    out_last: usize,
+    /// None for a design with no `tlast` (a FIFO): its beats are checked, their `tlast` is not.
+    out_last: Option<usize>,
 }
 
 impl StreamPorts {
+    /// The ports of a stream design with `m_axis_tlast`.
     pub fn of(signature: &Signature) -> Result<StreamPorts, String> {
+        let ports = StreamPorts::without_last(signature)?;
+        let last = signature.output_index(Role::OutStreamLast);
+        let missing = || format!("{} is not a stream design: it has no OutStreamLast port", signature.top);
+        Ok(StreamPorts { out_last: Some(last.ok_or_else(missing)?), ..ports })
+    }
+
+    /// The ports of a stream design that may have no `m_axis_tlast` (a
+    /// FIFO, which passes frames through uncounted); `tlast` is checked
+    /// when it has one.
+    pub fn without_last(signature: &Signature) -> Result<StreamPorts, String> {
         let missing = |role: Role| format!("{} is not a stream design: it has no {role:?} port", signature.top);
         let input = |role: Role| signature.input_index(role).ok_or_else(|| missing(role));
         let output = |role: Role| signature.output_index(role).ok_or_else(|| missing(role));
@@ -38,7 +50,7 @@ impl StreamPorts {
             in_ready: output(Role::InStreamReady)?,
             out_valid: output(Role::OutStreamValid)?,
             out_data: output(Role::OutStreamData)?,
-            out_last: output(Role::OutStreamLast)?,
+            out_last: signature.output_index(Role::OutStreamLast),
         })
     }
 }
@@ -124,7 +136,7 @@ struct Streaming<'a> {
     source: Source,
     outcome: StreamOutcome,
     /// An output beat offered and not taken: it must be offered again.
-    held: Option<(BitVec, bool)>,
+    held: Option<(BitVec, Option<bool>)>,
     reset_done: bool,
 }
 
@@ -173,7 +185,7 @@ impl Streaming<'_> {
             check_beat(&mut self.expected, &beat, cycle)?;
             self.outcome.beats_out += 1;
             self.outcome.last_out = cycle;
-            if beat.last {
+            if beat.last == Some(true) {
                 self.outcome.frame_ends.push(cycle);
             }
         }
@@ -257,7 +269,8 @@ struct Beat {
     in_ready: bool,
     valid: bool,
     data: BitVec,
-    last: bool,
+    /// None without a `tlast` port.
+    last: Option<bool>,
 }
 
 /// Settles with `m_axis_tready` as the sink drives it; with `check`, also
@@ -267,7 +280,7 @@ fn sample_outputs(model: &mut Model, ports: StreamPorts, ready: bool, check: boo
         in_ready: model.output_bit(ports.in_ready),
         valid: model.output_bit(ports.out_valid),
         data: model.output(ports.out_data),
-        last: model.output_bit(ports.out_last),
+        last: ports.out_last.map(|i| model.output_bit(i)),
     };
     if check {
         model.set_bit(ports.out_ready, !ready);
@@ -308,10 +321,12 @@ fn check_beat(expected: &mut VecDeque<Expected>, beat: &Beat, cycle: usize) -> R
             actual: Some(beat.data.clone()),
         });
     }
-    if beat.last != want.last {
+    if let Some(last) = beat.last
+        && last != want.last
+    {
         let what = format!(
             "m_axis_tlast is {} on {} pixel of the frame",
-            u8::from(beat.last),
+            u8::from(last),
             if want.last { "the last" } else { "a" }
         );
         return Err(StreamFailure { cycle, at, what, expected: None, actual: None });
@@ -341,8 +356,12 @@ pub fn directed_frames(p: &EngineParams) -> Vec<Vec<BitVec>> {
 }
 
 pub fn random_frames(p: &EngineParams, count: usize, rng: &mut SplitMix64) -> Vec<Vec<BitVec>> {
-    let pixels = p.geometry.height * p.geometry.width;
-    (0..count).map(|_| (0..pixels).map(|_| BitVec::random(p.in_pixel_bits(), rng)).collect()).collect()
+    random_frames_of(p.geometry.height * p.geometry.width, p.in_pixel_bits(), count, rng)
+}
+
+/// `count` frames of `pixels` random pixels of `bits` bits.
+fn random_frames_of(pixels: usize, bits: usize, count: usize, rng: &mut SplitMix64) -> Vec<Vec<BitVec>> {
+    (0..count).map(|_| (0..pixels).map(|_| BitVec::random(bits, rng)).collect()).collect()
 }
 
 /// The runs every engine goes through: every directed frame and two
@@ -350,17 +369,35 @@ pub fn random_frames(p: &EngineParams, count: usize, rng: &mut SplitMix64) -> Ve
 /// measured), random stalls at several rates on each side and both, and
 /// a reset in the middle of a frame.
 pub fn scenarios(p: &EngineParams, seed: u64) -> Vec<(String, StreamRun)> {
+    let g = &p.geometry;
+    frame_scenarios(g.height, g.width, p.in_pixel_bits(), directed_frames(p), seed)
+}
+
+/// The runs of any stream design taking frames of `height` x `width`
+/// pixels of `pixel_bits` bits: the `directed` frames and two random ones
+/// back to back with no stalls (the first run, where the frame interval
+/// is measured), random stalls at several rates on each side and both,
+/// and a reset in the middle of a frame.
+pub fn frame_scenarios(
+    height: usize,
+    width: usize,
+    pixel_bits: usize,
+    directed: Vec<Vec<BitVec>>,
+    seed: u64,
+) -> Vec<(String, StreamRun)> {
     let mut rng = SplitMix64::new(seed);
-    let mut first = directed_frames(p);
-    first.extend(random_frames(p, 2, &mut rng));
+    let pixels = height * width;
+    let random = |count, rng: &mut SplitMix64| random_frames_of(pixels, pixel_bits, count, rng);
+    let mut first = directed;
+    first.extend(random(2, &mut rng));
     let run = |frames, stalls, reset, seed| StreamRun { frames, stalls, reset, seed, check_ready_independence: true };
     let mut out = vec![("no stalls, directed and random frames".to_string(), run(first, Stalls::NONE, None, seed))];
     for (i, (input, output)) in [(64, 0), (0, 64), (128, 128), (230, 230)].into_iter().enumerate() {
         let name = format!("stalls: input {:.0}%, output {:.0}%", input as f64 / 2.56, output as f64 / 2.56);
-        out.push((name, run(random_frames(p, 3, &mut rng), Stalls { input, output }, None, seed + i as u64 + 1)));
+        out.push((name, run(random(3, &mut rng), Stalls { input, output }, None, seed + i as u64 + 1)));
     }
-    let half = (p.geometry.height * p.geometry.width).div_ceil(2);
-    let reset = run(random_frames(p, 4, &mut rng), Stalls { input: 64, output: 64 }, Some((1, half)), seed + 9);
+    let half = pixels.div_ceil(2);
+    let reset = run(random(4, &mut rng), Stalls { input: 64, output: 64 }, Some((1, half)), seed + 9);
     out.push((format!("reset after {half} pixels of frame 1, stalls 25% both sides"), reset));
     out
 }

@@ -280,7 +280,7 @@ pub struct Verdict {
 }
 
 /// Writes a design's files under `work`, then [`static_checks`] them.
-pub(crate) fn write_and_check(
+pub fn write_and_check(
     work: &Path,
     files: &[(String, String)],
     verilog: &[String],
@@ -356,7 +356,7 @@ pub fn verify(rendered: &Rendered, work: &Path, checks: Checks, effort: Effort, 
 
 /// Builds (or finds) the Verilator model of `files` and loads it, tracing
 /// into `trace`.
-pub(crate) fn load_model(
+pub fn load_model(
     files: &[(String, String)],
     signature: &Signature,
     netlist: bool,

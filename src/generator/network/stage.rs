@@ -1,0 +1,359 @@
+//! The stream stages between a network's layers (SPEC 7), each a top
+//! module with the stream interface of SPEC 6.1:
+//!
+//! - **Max pool**, k x k with stride k: one input pixel a cycle, never
+//!   stalled while the output keeps up. The running maximum of the current
+//!   window's row segment is a register; the partial maxima of the output
+//!   row being built are a shift register of Wo entries (the windows of a
+//!   row are visited in order, so the oldest entry is always the one the
+//!   next window continues).
+//! - **Argmax**, per pixel: a tournament of comparisons over the channels
+//!   (on a tie the lower index wins), one pixel a cycle.
+//! - **FIFO**: `depth` places.
+//!
+//! Every stage ends in the same queue: a head register that drives
+//! `m_axis_tvalid`, `m_axis_tdata` (and `m_axis_tlast`), behind it
+//! `depth - 1` slots, and a registered `s_axis_tready`. A beat arriving
+//! when the head is free and no slot is taken goes straight to the head,
+//! so a queue of two places passes a beat every cycle.
+
+use crate::generator::build::{constant, counter, mark_unused, resize};
+use crate::rtl::{BinOp, Comparison, Const, Design, Dir, Expr, Module};
+use crate::spec::signature::{Interface, Role, Signature};
+use crate::spec::stage::{ArgmaxParams, FifoParams, PoolParams};
+use crate::util::fixed::width_for;
+
+/// Places of the output queue of the pool and the argmax: the head and
+/// one slot, which keeps a beat a cycle moving with a registered ready.
+const OUTPUT_QUEUE_DEPTH: usize = 2;
+
+/// A stage's ports, in the engine's order (SPEC 6.1).
+struct Ports {
+    in_data: Expr,
+    in_valid: Expr,
+    in_ready: Expr,
+    out_data: Expr,
+    out_valid: Expr,
+    out_ready: Expr,
+    out_last: Option<Expr>,
+}
+
+fn ports(m: &mut Module, in_bits: u32, out_bits: u32, last: bool) -> (Ports, Vec<Role>) {
+    m.clock_input();
+    m.reset_input();
+    let ports = Ports {
+        in_data: m.input("s_axis_tdata", in_bits),
+        in_valid: m.input("s_axis_tvalid", 1),
+        in_ready: m.port("s_axis_tready", Dir::Out, 1, false),
+        out_data: m.port("m_axis_tdata", Dir::Out, out_bits, false),
+        out_valid: m.port("m_axis_tvalid", Dir::Out, 1, false),
+        out_ready: m.input("m_axis_tready", 1),
+        out_last: last.then(|| m.port("m_axis_tlast", Dir::Out, 1, false)),
+    };
+    let mut roles = vec![
+        Role::Clock,
+        Role::Reset,
+        Role::InStreamData,
+        Role::InStreamValid,
+        Role::InStreamReady,
+        Role::OutStreamData,
+        Role::OutStreamValid,
+        Role::OutStreamReady,
+    ];
+    if last {
+        roles.push(Role::OutStreamLast);
+    }
+    (ports, roles)
+}
+
+fn one() -> Expr {
+    constant(1, 1)
+}
+
+fn is_one(e: &Expr) -> bool {
+    matches!(e, Expr::Const(c) if c.width == 1 && c.bit(0))
+}
+
+/// `a & b`, with a constant 1 folded away.
+fn and(a: Expr, b: Expr) -> Expr {
+    if is_one(&a) {
+        b
+    } else if is_one(&b) {
+        a
+    } else {
+        Expr::bin(BinOp::And, a, b)
+    }
+}
+
+fn or(a: Expr, b: Expr) -> Expr {
+    Expr::bin(BinOp::Or, a, b)
+}
+
+/// `values[index]` as a tree of multiplexers (an index past the list
+/// reads its last value).
+fn select(index: &Expr, values: &[Expr]) -> Expr {
+    fn level(index: &Expr, values: &[Expr], bit: u32) -> Expr {
+        if values.len() == 1 || bit == 0 {
+            return values[0].clone();
+        }
+        let half = 1usize << (bit - 1);
+        if values.len() <= half {
+            return level(index, values, bit - 1);
+        }
+        let (low, high) = (level(index, &values[..half], bit - 1), level(index, &values[half..], bit - 1));
+        Expr::mux(index.bit(bit - 1), high, low)
+    }
+    if matches!(index, Expr::Const(_)) {
+        assert_eq!(values.len(), 1, "a constant index selects from one value");
+        return values[0].clone();
+    }
+    level(index, values, index.width())
+}
+
+/// The queue's ends: the registered ready of its input, the beat it
+/// takes this cycle, and the registered head that drives its output.
+struct Queue {
+    ready: Expr,
+    valid: Expr,
+    data: Expr,
+}
+
+/// A queue of `depth` places (see the module's notes) taking `data` on
+/// cycles where `valid` and its ready are high, offering its head until
+/// `out_ready` takes it. `s_axis_tready` is a register: this cycle's
+/// answer to "is a place free", loaded with the next cycle's.
+fn queue(m: &mut Module, depth: usize, data: Expr, valid: Expr, out_ready: &Expr) -> Queue {
+    assert!(depth >= 2, "a queue of {depth} places");
+    let slots = depth - 1;
+    let cw = width_for(0, slots as i128);
+    let kept_next = m.instance_wire("queue_kept_next", cw);
+    let kept = m.reg("queue_kept", kept_next.clone(), Some(Const::zeros(cw)));
+    let ready_next = m.instance_wire("queue_ready_next", 1);
+    let ready = m.reg("queue_ready", ready_next.clone(), Some(Const::from_u128(1, 1)));
+    let head_free = m.instance_wire("queue_head_free", 1);
+    let push = m.wire("queue_push", and(valid, ready.clone()));
+    let nonempty = m.wire("queue_nonempty", Expr::compare(Comparison::Ne, kept.clone(), Expr::zeros(cw)));
+    let from_slots = m.wire("queue_from_slots", and(head_free.clone(), nonempty.clone()));
+    let to_slots = and(push.clone(), or(Expr::invert(head_free.clone()), nonempty.clone()));
+    let to_slots = m.wire("queue_to_slots", to_slots);
+    let wptr = counter(m, "queue_wptr", slots, to_slots.clone()).value;
+    let rptr = counter(m, "queue_rptr", slots, from_slots.clone()).value;
+    let cells: Vec<Expr> = (0..slots)
+        .map(|i| {
+            let here = if slots == 1 {
+                to_slots.clone()
+            } else {
+                and(to_slots.clone(), Expr::compare(Comparison::Eq, wptr.clone(), constant(wptr.width(), i as i128)))
+            };
+            m.reg_en(&format!("queue_slot{i}"), data.clone(), here, None)
+        })
+        .collect();
+    let oldest = select(&rptr, &cells);
+    let arriving = m.wire("queue_arriving", or(nonempty.clone(), push.clone()));
+    let head_valid = m.reg_en("queue_head_valid", arriving.clone(), head_free.clone(), Some(Const::zeros(1)));
+    let head_load = and(head_free.clone(), arriving);
+    let head = m.reg_en("queue_head", Expr::mux(nonempty, oldest, data), head_load, None);
+    m.drive(&head_free, or(Expr::invert(head_valid.clone()), out_ready.clone()));
+    let grown = Expr::bin(BinOp::Add, kept, resize(to_slots, cw, false));
+    m.drive(&kept_next, Expr::bin(BinOp::Sub, grown, resize(from_slots, cw, false)));
+    m.drive(&ready_next, Expr::compare(Comparison::Ne, kept_next, constant(cw, slots as i128)));
+    Queue { ready, valid: head_valid, data: head }
+}
+
+/// Drives the output ports from the queue's head (`tlast` its top bit,
+/// when the stage has one) and the input's ready from the queue's.
+fn drive_outputs(m: &mut Module, io: &Ports, q: &Queue) {
+    m.drive(&io.in_ready, q.ready.clone());
+    m.drive(&io.out_valid, q.valid.clone());
+    let bits = io.out_data.width();
+    m.drive(&io.out_data, resize(q.data.clone(), bits, false));
+    if let Some(last) = &io.out_last {
+        m.drive(last, q.data.bit(bits));
+    }
+}
+
+fn finish(m: Module, roles: &[Role], ii: usize, cycles_per_frame: usize) -> (Design, Signature) {
+    let interface = Interface::Stream { ii: ii as u64, cycles_per_frame: cycles_per_frame as u64 };
+    let signature = Signature::of_module(&m, roles, interface);
+    let mut design = Design { top: m.name.clone(), ..Design::default() };
+    design.add(m);
+    (design, signature)
+}
+
+/// Where the pool is along one axis (columns or rows): the position in
+/// the window (first, last), whether this is the axis' last window, and
+/// whether it is inside the pooled part at all.
+struct Axis {
+    first: Expr,
+    last: Expr,
+    last_window: Expr,
+    kept: Expr,
+    /// The step at the axis' last position (a row's or frame's end).
+    end: Expr,
+}
+
+/// An axis of `length` positions in windows of `size`, moved on by `step`.
+/// Positions past the last whole window are counted but kept by none.
+fn axis(m: &mut Module, name: &str, length: usize, size: usize, step: Expr) -> Axis {
+    let windows = length / size;
+    let exact = windows * size == length;
+    let (kept, kept_next) = if exact {
+        (one(), None)
+    } else {
+        let next = m.instance_wire(&format!("{name}_kept_next"), 1);
+        (m.reg(&format!("{name}_kept"), next.clone(), Some(Const::from_u128(1, 1))), Some(next))
+    };
+    let advance = m.wire(&format!("{name}_advance"), and(step.clone(), kept.clone()));
+    let inner = counter(m, &format!("{name}_in_window"), size, advance.clone());
+    let next_window = and(advance, inner.at_last.clone());
+    let outer = counter(m, &format!("{name}_window"), windows, next_window.clone());
+    let leaving = and(next_window, outer.at_last.clone());
+    let end = match kept_next {
+        None => m.wire(&format!("{name}_end"), leaving),
+        Some(next) => {
+            let all = counter(m, &format!("{name}_position"), length, step.clone());
+            let end = m.wire(&format!("{name}_end"), and(step, all.at_last));
+            // Kept again from the next line (or frame), not after the last window.
+            let stays = and(kept.clone(), Expr::invert(leaving));
+            m.drive(&next, or(end.clone(), stays));
+            end
+        }
+    };
+    let first = if size == 1 {
+        one()
+    } else {
+        let zero = Expr::zeros(inner.value.width());
+        m.wire(&format!("{name}_first"), Expr::compare(Comparison::Eq, inner.value, zero))
+    };
+    Axis { first, last: inner.at_last, last_window: outer.at_last, kept, end }
+}
+
+/// Per channel, the larger of two pixels (with one-bit elements, the OR).
+fn pixel_max(m: &mut Module, name: &str, a: Expr, b: Expr, element_bits: u32) -> Expr {
+    if element_bits == 1 {
+        return m.wire(name, or(a, b));
+    }
+    let (a, b) = (m.wire(&format!("{name}_a"), a), m.wire(&format!("{name}_b"), b));
+    let channels = a.width() / element_bits;
+    let parts = (0..channels)
+        .rev()
+        .map(|c| {
+            let (x, y) = (a.slice(c * element_bits, element_bits), b.slice(c * element_bits, element_bits));
+            Expr::mux(Expr::compare(Comparison::Ge, x.clone(), y.clone()), x, y)
+        })
+        .collect();
+    m.wire(name, Expr::concat(parts))
+}
+
+/// The new maximum of the window's row segment with this pixel: the
+/// pixel alone at the window's first pixel; with the row above's partial
+/// maximum at a row's first column; with the running one after it. At a
+/// window's last column it enters the row's shift register.
+fn window_max(m: &mut Module, p: &PoolParams, (cols, rows): (&Axis, &Axis), pixel: &Expr, update: &Expr) -> Expr {
+    if p.size == 1 {
+        mark_unused(m, "pool_update", vec![update.clone()]);
+        return pixel.clone();
+    }
+    let bits = pixel.width();
+    let value = m.instance_wire("window_max", bits);
+    let shift = m.wire("row_shift", and(update.clone(), cols.last.clone()));
+    // Entry 0 is the oldest: the window this row's next window continues.
+    let above = (0..p.out_width())
+        .rev()
+        .fold(value.clone(), |newer, i| m.reg_en(&format!("row_partial{i}"), newer, shift.clone(), None));
+    let running = m.reg_en("running_max", value.clone(), update.clone(), None);
+    let with_above = pixel_max(m, "with_above", above, pixel.clone(), p.element_bits);
+    let with_running = pixel_max(m, "with_running", running, pixel.clone(), p.element_bits);
+    let start = Expr::mux(rows.first.clone(), pixel.clone(), with_above);
+    m.drive(&value, Expr::mux(cols.first.clone(), start, with_running));
+    value
+}
+
+/// The k x k max pool with stride k of `p` (validated): one input pixel a
+/// cycle with the output ready, Ho*Wo output pixels a frame, the last
+/// with `m_axis_tlast`. `ii` in the signature is k, the cycles between a
+/// row's output pixels.
+pub fn generate_maxpool(p: &PoolParams) -> (Design, Signature) {
+    assert!(p.size >= 1 && p.out_height() >= 1 && p.out_width() >= 1, "{p:?}: no whole window");
+    assert!(p.channels >= 1 && p.element_bits >= 1, "{p:?}: empty pixels");
+    let bits = p.in_pixel_bits() as u32;
+    let mut m = Module::new(&p.top);
+    let (io, roles) = ports(&mut m, bits, bits, true);
+    let fire = m.wire("in_fire", and(io.in_valid.clone(), io.in_ready.clone()));
+    let cols = axis(&mut m, "col", p.width, p.size, fire.clone());
+    let rows = axis(&mut m, "row", p.height, p.size, cols.end.clone());
+    let inside = m.wire("pixel_kept", and(cols.kept.clone(), rows.kept.clone()));
+    let update = m.wire("pool_update", and(fire, inside.clone()));
+    let value = window_max(&mut m, p, (&cols, &rows), &io.in_data, &update);
+    let done = m.wire("window_done", and(inside, and(cols.last.clone(), rows.last.clone())));
+    let last = and(done.clone(), and(cols.last_window.clone(), rows.last_window.clone()));
+    let word = Expr::concat(vec![last, value]);
+    let q = queue(&mut m, OUTPUT_QUEUE_DEPTH, word, and(io.in_valid.clone(), done), &io.out_ready);
+    drive_outputs(&mut m, &io, &q);
+    mark_unused(&mut m, "frame_end", vec![rows.end]);
+    finish(m, &roles, p.size, p.cycles_per_frame())
+}
+
+/// The index of the largest channel of `data` (`channels` elements of
+/// `bits` bits), by a tournament: on a tie the left, lower-indexed, wins.
+fn argmax_tree(m: &mut Module, p: &ArgmaxParams, data: &Expr) -> Expr {
+    let (bits, ib) = (p.element_bits, p.index_bits());
+    let mut round: Vec<(Expr, Expr)> =
+        (0..p.channels).map(|c| (data.slice(c as u32 * bits, bits), constant(ib, c as i128))).collect();
+    let mut level = 0;
+    while round.len() > 1 {
+        let mut next = vec![];
+        for (i, pair) in round.chunks(2).enumerate() {
+            let [(lv, li), (rv, ri)] = pair else {
+                next.push(pair[0].clone());
+                continue;
+            };
+            let greater = if p.signed {
+                Expr::compare_signed(Comparison::Gt, rv.clone(), lv.clone())
+            } else {
+                Expr::compare(Comparison::Gt, rv.clone(), lv.clone())
+            };
+            let right = m.wire(&format!("right_wins_l{level}_{i}"), greater);
+            let value = m.wire(&format!("max_l{level}_{i}"), Expr::mux(right.clone(), rv.clone(), lv.clone()));
+            let index = m.wire(&format!("arg_l{level}_{i}"), Expr::mux(right, ri.clone(), li.clone()));
+            next.push((value, index));
+        }
+        round = next;
+        level += 1;
+    }
+    let (value, index) = round.pop().expect("at least one channel");
+    mark_unused(&mut *m, "max_value", vec![value]);
+    index
+}
+
+/// The per-pixel argmax of `p` (validated): one index a beat, one beat a
+/// cycle with the output ready, `m_axis_tlast` on every `pixels`-th.
+pub fn generate_argmax(p: &ArgmaxParams) -> (Design, Signature) {
+    assert!(p.pixels >= 1 && p.channels >= 1 && p.element_bits >= 1, "{p:?}: empty frames or pixels");
+    let mut m = Module::new(&p.top);
+    let (io, roles) = ports(&mut m, p.in_pixel_bits() as u32, p.index_bits(), true);
+    // One pixel a frame: every beat is the last.
+    let last = if p.pixels == 1 {
+        one()
+    } else {
+        let fire = m.wire("in_fire", and(io.in_valid.clone(), io.in_ready.clone()));
+        counter(&mut m, "frame_pixel", p.pixels, fire).at_last
+    };
+    let index = argmax_tree(&mut m, p, &io.in_data);
+    let q = queue(&mut m, OUTPUT_QUEUE_DEPTH, Expr::concat(vec![last, index]), io.in_valid.clone(), &io.out_ready);
+    drive_outputs(&mut m, &io, &q);
+    finish(m, &roles, 1, p.cycles_per_frame())
+}
+
+/// The FIFO of `p`: `depth` (at least 2) places of `width` bits, a beat in
+/// and a beat out every cycle when neither side stalls, a beat in one
+/// cycle out the next when it is empty. It has no `m_axis_tlast` (frames
+/// pass through it uncounted); its signature says one cycle a beat.
+pub fn generate_fifo(p: &FifoParams) -> (Design, Signature) {
+    assert!(p.width >= 1 && p.depth >= 2, "{p:?}: a FIFO needs at least 2 places of at least 1 bit");
+    let mut m = Module::new(&p.top);
+    let (io, roles) = ports(&mut m, p.width as u32, p.width as u32, false);
+    let q = queue(&mut m, p.depth, io.in_data.clone(), io.in_valid.clone(), &io.out_ready);
+    drive_outputs(&mut m, &io, &q);
+    finish(m, &roles, 1, 1)
+}
