@@ -135,7 +135,15 @@ const SCOPE_INFO: &str = "$scopeinfo";
 /// it. 0.70 also lists the submodule instances in the whole design's
 /// counts; they are left out, as 0.23 does.
 pub fn parse_stat(json: &str) -> Result<CellStats, String> {
-    let stat: StatJson = serde_json::from_str(json).map_err(|e| format!("not Yosys `stat -json` output: {e}"))?;
+    // Yosys 0.23, on a hierarchy three levels deep, prints the submodule
+    // counts of the text report (`   name   count`) into the JSON too: a
+    // line of JSON begins with a quote or a bracket.
+    let json: String = json
+        .lines()
+        .filter(|l| l.trim_start().starts_with(['"', '{', '}', '[', ']']) || l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let stat: StatJson = serde_json::from_str(&json).map_err(|e| format!("not Yosys `stat -json` output: {e}"))?;
     let modules: BTreeMap<String, BTreeMap<String, u64>> = stat
         .modules
         .into_iter()
@@ -156,6 +164,15 @@ pub fn parse_stat(json: &str) -> Result<CellStats, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Yosys 0.23 on three levels of hierarchy writes text lines into the JSON.
+    #[test]
+    fn text_lines_inside_the_json_are_skipped() {
+        let json = "{\n \"modules\": {\n  \"\\\\leaf\": {\n   \"num_cells_by_type\": {\"$_AND_\": 2}\n  }\n },\n     leaf   3\n \"design\": {\n  \"num_cells_by_type\": {\"$_AND_\": 6}\n }\n}\n";
+        assert!(serde_json::from_str::<serde_json::Value>(json).is_err(), "the fixture is what Yosys writes");
+        let stats = parse_stat(json).unwrap();
+        assert_eq!(stats.total(), 6);
+    }
 
     /// Yosys 0.23 on a hierarchy: each module lists its submodule
     /// instances, the whole design does not.
