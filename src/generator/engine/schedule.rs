@@ -222,14 +222,13 @@ fn window_ready(m: &mut Module, plan: &Plan, buffer: &LineBuffer, pos: &Position
     let need_y_next_row = anchor_row(m, "need_y_next_row", pos, ybase, (next_row(0), rows.after(next_row)));
     let off_max = plan.off_max.max(0) as usize;
     let col = |ox: usize| (ox * plan.stride + off_max).min(plan.width - 1) as i128;
-    // A window reaching the last column of a row as wide as the counter
-    // counts waits for the next row (and no column is past it).
-    let col_max = (1i128 << plan.col_bits) - 1;
     let wo = plan.out_width;
     // The right column of the window `ahead` pixels on, as a register that
     // loads the next pixel's value from a table over `ox` when a pixel ends.
+    // Windows that all reach the last column wait for the next row (no
+    // column is past the last): no column is compared.
     let column = |m: &mut Module, name: &str, ahead: usize| {
-        if (0..wo).all(|ox| col(ox) == col_max) {
+        if (0..wo).all(|ox| col(ox) == plan.width as i128 - 1) {
             return None;
         }
         let next: Vec<i128> = (0..wo).map(|ox| col((ox + ahead + 1) % wo)).collect();
