@@ -115,6 +115,12 @@ impl<'p> EngineGolden<'p> {
             let pixel = &pixels[row * g.width + col];
             for c in 0..g.cin {
                 let raw = BitVec::from_fn(b, |i| pixel.get(c * b + i));
+                if p.bitplanes {
+                    for (j, base) in bases.iter_mut().enumerate() {
+                        base.set(t * g.cin + c, raw.get(j));
+                    }
+                    continue;
+                }
                 let a = raw.to_i64(p.act_signed);
                 if let Some(j) = act_piece(a, &p.endpoints) {
                     bases[j].set(t * g.cin + c, true);

@@ -569,6 +569,7 @@ impl ConvLayer {
             act_bits: 0,
             act_signed: true,
             endpoints: vec![],
+            bitplanes: false,
             phi: vec![],
             phi_reals: vec![],
             frac_bits: self.frac_bits,

@@ -226,6 +226,11 @@ pub struct EngineParams {
     pub act_bits: u32,
     pub act_signed: bool,
     pub endpoints: Vec<i64>,
+    /// `pa_conv`: the activation bases are the bits of the unsigned
+    /// activation (V_j = bit j, N = `act_bits`, `endpoints` empty) instead
+    /// of the pieces between endpoints: a network's first layer, binary
+    /// weights times pixel values (SPEC 7), as AND-popcounts of bit-planes.
+    pub bitplanes: bool,
     /// `pa_conv`: phi[i][j], fixed point, and as asked for.
     pub phi: Vec<Vec<i64>>,
     pub phi_reals: Vec<Vec<f64>>,
@@ -250,7 +255,7 @@ impl EngineParams {
 
     /// N, the activation bases of `pa_conv`.
     pub fn act_bases(&self) -> usize {
-        self.endpoints.len()
+        if self.bitplanes { self.act_bits as usize } else { self.endpoints.len() }
     }
 
     /// Cycles per output pixel: (cout/pe) * (k*k*cin/simd).
@@ -382,11 +387,31 @@ impl EngineParams {
         values
     }
 
+    /// `pa_conv` with bit-planes: what bit j of element `e` adds to y(o),
+    /// `sum_i P_ij T_i(o)[e]`, for each j.
+    fn plane_values(&self, o: usize, e: usize) -> Vec<i64> {
+        (0..self.act_bases())
+            .map(|j| (0..self.lanes()).filter(|&i| self.weights[i][o].get(e)).map(|i| self.phi[i][j]).sum())
+            .collect()
+    }
+
     /// `pa_conv` at one pattern of inside taps: every inside element's
     /// activation picks one piece (or none) independently.
     fn pa_range(&self, o: usize, inside: &[bool]) -> (i64, i64) {
         let g = &self.geometry;
         let mut range = (0, 0);
+        if self.bitplanes {
+            // Every bit of every inside element is independent: each plane's
+            // value is added or not.
+            for t in (0..g.kernel * g.kernel).filter(|&t| inside[t]) {
+                for c in 0..g.cin {
+                    for v in self.plane_values(o, t * g.cin + c) {
+                        range = add_range(range, (v.min(0), v.max(0)));
+                    }
+                }
+            }
+            return range;
+        }
         for t in (0..g.kernel * g.kernel).filter(|&t| inside[t]) {
             for c in 0..g.cin {
                 let reachable: Vec<i64> =
@@ -421,18 +446,31 @@ impl EngineParams {
                 let (mut mean, mut var) = (0.0, 0.0);
                 for t in (0..g.kernel * g.kernel).filter(|&t| inside[0][t]) {
                     for c in 0..g.cin {
-                        let values = self.pa_element_values(o, t * g.cin + c);
-                        let total: u64 = values.iter().map(|v| v.1).sum();
-                        let m: f64 = values.iter().map(|&(v, n)| v as f64 * n as f64).sum::<f64>() / total as f64;
-                        let sq: f64 =
-                            values.iter().map(|&(v, n)| (v * v) as f64 * n as f64).sum::<f64>() / total as f64;
+                        let (m, v) = self.element_moments(o, t * g.cin + c);
                         mean += m;
-                        var += sq - m * m;
+                        var += v;
                     }
                 }
                 (mean, var)
             }
         }
+    }
+
+    /// Mean and variance of what one element of `pa_conv` adds to y(o):
+    /// pieces weighted by how many activations fall in each, or
+    /// independent bits each 1 half the time.
+    fn element_moments(&self, o: usize, e: usize) -> (f64, f64) {
+        if self.bitplanes {
+            let values = self.plane_values(o, e);
+            let mean = values.iter().map(|&v| v as f64 / 2.0).sum();
+            let var = values.iter().map(|&v| (v * v) as f64 / 4.0).sum();
+            return (mean, var);
+        }
+        let values = self.pa_element_values(o, e);
+        let total: u64 = values.iter().map(|v| v.1).sum();
+        let m: f64 = values.iter().map(|&(v, n)| v as f64 * n as f64).sum::<f64>() / total as f64;
+        let sq: f64 = values.iter().map(|&(v, n)| (v * v) as f64 * n as f64).sum::<f64>() / total as f64;
+        (m, sq - m * m)
     }
 
     /// Bits of one output element: the exact sum, a threshold level, or
@@ -475,6 +513,9 @@ impl EngineParams {
         if g.dilations.iter().any(|&d| d > 1) {
             let d: Vec<String> = g.dilations.iter().map(|d| d.to_string()).collect();
             name.push_str(&format!("_d{}", d.join("_")));
+        }
+        if self.bitplanes {
+            name.push_str("_planes");
         }
         format!("{name}_pe{}_simd{}_{}", self.folding.pe, self.folding.simd, self.output.name())
     }

@@ -513,13 +513,13 @@ impl EngineRequest {
 
 /// One threshold per channel at the median of its sum (rounded up, the
 /// direction SPEC section 2 rounds thresholds).
-fn median_thresholds(p: &EngineParams, o: usize) -> Vec<i64> {
+pub(crate) fn median_thresholds(p: &EngineParams, o: usize) -> Vec<i64> {
     let (mean, var) = p.sum_moments(o);
     let z = crate::util::stats::normal_quantile(0.5);
     vec![(mean + var.sqrt() * z).ceil() as i64]
 }
 
-fn check_thresholds(thresholds: &[Vec<i64>]) -> Result<(), String> {
+pub(crate) fn check_thresholds(thresholds: &[Vec<i64>]) -> Result<(), String> {
     let levels = thresholds[0].len();
     if !(1..=MAX_THRESHOLDS).contains(&levels) {
         return Err(format!("--thresholds gives {levels} levels: an output has 1..={MAX_THRESHOLDS}"));
@@ -562,6 +562,7 @@ impl EngineRequest {
             act_bits: 0,
             act_signed: true,
             endpoints: vec![],
+            bitplanes: false,
             phi: vec![],
             phi_reals: vec![],
             frac_bits: f.frac_bits,

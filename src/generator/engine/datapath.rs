@@ -273,6 +273,9 @@ fn instance(m: &mut Module, module: &Module, pe: usize, mut conns: Vec<(String, 
 /// every endpoint (`a >= v_j`), one-hot per element, padded taps in none.
 fn pa_bases(m: &mut Module, p: &EngineParams, plan: &Plan, lane: &LaneStep) -> Vec<Expr> {
     let b = p.act_bits;
+    if p.bitplanes {
+        return plane_bases(m, plan, lane, b);
+    }
     let ge: Vec<Vec<Expr>> = (0..plan.simd)
         .map(|e| {
             let a = lane.bits.slice(e as u32 * b, b);
@@ -302,6 +305,19 @@ fn pa_bases(m: &mut Module, p: &EngineParams, plan: &Plan, lane: &LaneStep) -> V
                 })
                 .collect();
             let v = m.wire(&format!("base{j}"), Expr::concat(bits));
+            m.reg(&format!("base{j}_s4"), v, None)
+        })
+        .collect()
+}
+
+/// Bit-planes as the bases (a first layer on pixels): base j is bit j of
+/// every element, padded taps in none.
+fn plane_bases(m: &mut Module, plan: &Plan, lane: &LaneStep, b: u32) -> Vec<Expr> {
+    let mask = m.wire("pa_mask", dot::element_mask(plan, &lane.taps));
+    (0..b)
+        .map(|j| {
+            let bits: Vec<Expr> = (0..plan.simd as u32).rev().map(|e| lane.bits.bit(e * b + j)).collect();
+            let v = m.wire(&format!("base{j}"), Expr::bin(BinOp::And, Expr::concat(bits), mask.clone()));
             m.reg(&format!("base{j}_s4"), v, None)
         })
         .collect()

@@ -36,7 +36,7 @@ fn hex_lists(lists: &[Vec<BitVec>]) -> Value {
     json!(lists.iter().map(|l| l.iter().map(BitVec::to_hex).collect::<Vec<_>>()).collect::<Vec<_>>())
 }
 
-fn params_json(p: &EngineParams, g: &GeneratedEngine) -> Value {
+pub fn params_json(p: &EngineParams, g: &GeneratedEngine) -> Value {
     let geo = &p.geometry;
     let mut m = Map::new();
     let mut put = |k: &str, v: Value| {
@@ -75,6 +75,9 @@ fn params_json(p: &EngineParams, g: &GeneratedEngine) -> Value {
             put("act_bits", json!(p.act_bits));
             put("act_signed", json!(p.act_signed));
             put("endpoints", json!(p.endpoints));
+            if p.bitplanes {
+                put("bitplanes", json!(true));
+            }
             put("phi", json!(p.phi));
             put("phi_reals", json!(p.phi_reals));
         }
