@@ -237,6 +237,7 @@ fn generate(design: &DesignArgs, out: Option<PathBuf>) -> Result<(), String> {
     let summary = match &rendering {
         Rendering::Unit(r) => &r.decomposition_summary,
         Rendering::Engine(r) => &r.decomposition_summary,
+        Rendering::Network(_) => &None,
     };
     if let Some(summary) = summary {
         println!("{summary}");
@@ -257,6 +258,9 @@ fn generate(design: &DesignArgs, out: Option<PathBuf>) -> Result<(), String> {
                 g.y_width,
                 if g.y_signed { "signed" } else { "unsigned" }
             );
+        }
+        Rendering::Network(r) => {
+            print!("{}", network_summary(&r.params, (r.generated.predicted_fill, r.generated.fill_cycles)))
         }
         Rendering::Engine(r) => {
             let (p, g) = (&r.params, &r.generated);
@@ -282,6 +286,38 @@ fn generate(design: &DesignArgs, out: Option<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
+/// A network's layers, one line each, and its throughput.
+fn network_summary(p: &crate::spec::network::NetworkParams, (predicted, fill): (u64, u64)) -> String {
+    let mut out = String::new();
+    for (i, layer) in p.layers.iter().enumerate() {
+        let (input, output) = (&layer.input, &layer.output);
+        let folding = match &layer.stage {
+            crate::spec::network::Stage::Engine { params, .. } => {
+                format!(", pe {} simd {}, ii {}", params.folding.pe, params.folding.simd, params.ii())
+            }
+            crate::spec::network::Stage::Pool(_) => String::new(),
+        };
+        out += &format!(
+            "  layer {i} {:<8} {}x{} {} -> {}x{} {}{folding}, {} cycles per frame\n",
+            layer.kind.name(),
+            input.height,
+            input.width,
+            input.pixels.describe(),
+            output.height,
+            output.width,
+            output.pixels.describe(),
+            layer.cycles_per_frame()
+        );
+    }
+    out + &format!(
+        "top {}: {} cycles per frame (the slowest layer's), fill {predicted} predicted, up to {fill}; s_axis_tdata {} bits, m_axis_tdata {} bits\n",
+        p.top,
+        p.cycles_per_frame(),
+        p.in_pixel_bits(),
+        p.out_pixel_bits()
+    )
+}
+
 fn sim(design: &DesignArgs, run: &RunArgs) -> Result<(), String> {
     let effort = run.effort()?;
     let rendering = render(design)?;
@@ -292,6 +328,10 @@ fn sim(design: &DesignArgs, run: &RunArgs) -> Result<(), String> {
         Rendering::Engine(r) => {
             let checks = Checks { progress: true, ..run.checks() };
             crate::verify::engine::verify_engine(r, &dir, checks, effort, &top)
+        }
+        Rendering::Network(r) => {
+            let checks = Checks { progress: true, ..run.checks() };
+            crate::verify::network::verify_network(r, &dir, checks, effort, &top)
         }
     };
     println!("{}", verdict.summary);
@@ -320,6 +360,9 @@ fn report(design: &DesignArgs, liberty: &[PathBuf], work: Option<PathBuf>) -> Re
             let r = crate::measure::engine_report::report(rendered, &work, liberty)?;
             print!("{}", crate::measure::engine_report::render(&r));
             serde_json::to_string_pretty(&r)
+        }
+        Rendering::Network(_) => {
+            return Err("report does not take --network yet: report a layer's engine, or use pnr".into());
         }
     };
     let text = json.map_err(|e| e.to_string())? + "\n";

@@ -50,6 +50,18 @@ fn design_files(files: &[(String, String)], top: &str) -> Vec<String> {
     names
 }
 
+/// [`design_files`] with each file's text.
+fn design_files_with_text(files: &[(String, String)], top: &str) -> Vec<(String, String)> {
+    let text = |name: &str| files.iter().find(|(f, _)| f == name).map(|(_, t)| t.clone());
+    design_files(files, top)
+        .into_iter()
+        .map(|name| {
+            let t = text(&name).expect("listed files exist");
+            (name, t)
+        })
+        .collect()
+}
+
 pub fn render(params: DesignParams) -> Rendered {
     render_with(params, None)
 }
@@ -102,14 +114,7 @@ impl RenderedEngine {
     /// Every file a tool reads, with its text: the Verilog in read order
     /// (top last), then the data files it loads.
     pub fn design_files(&self) -> Vec<(String, String)> {
-        let text = |name: &str| self.files.iter().find(|(f, _)| f == name).map(|(_, t)| t.clone());
-        design_files(&self.files, &self.params.top)
-            .into_iter()
-            .map(|name| {
-                let t = text(&name).expect("listed files exist");
-                (name, t)
-            })
-            .collect()
+        design_files_with_text(&self.files, &self.params.top)
     }
 
     /// The Verilog file names, top last.
@@ -148,6 +153,7 @@ pub fn render_engine_with(
 pub enum Rendering {
     Unit(Rendered),
     Engine(RenderedEngine),
+    Network(Box<RenderedNetwork>),
 }
 
 impl Rendering {
@@ -155,6 +161,7 @@ impl Rendering {
         match self {
             Rendering::Unit(r) => &r.params.top,
             Rendering::Engine(r) => &r.params.top,
+            Rendering::Network(r) => &r.params.top,
         }
     }
 
@@ -163,6 +170,7 @@ impl Rendering {
         match self {
             Rendering::Unit(r) => &r.files,
             Rendering::Engine(r) => &r.files,
+            Rendering::Network(r) => &r.files,
         }
     }
 
@@ -170,6 +178,7 @@ impl Rendering {
         match self {
             Rendering::Unit(r) => &r.generated.signature,
             Rendering::Engine(r) => &r.generated.signature,
+            Rendering::Network(r) => &r.generated.signature,
         }
     }
 
@@ -179,6 +188,7 @@ impl Rendering {
         match self {
             Rendering::Unit(r) => r.verilog(),
             Rendering::Engine(r) => r.design_files(),
+            Rendering::Network(r) => r.design_files(),
         }
     }
 }
@@ -191,7 +201,41 @@ pub fn render_design(request: &crate::spec::flags::DesignRequest) -> Result<Rend
     Ok(match request {
         DesignRequest::Unit(r) => Rendering::Unit(render_request(r)?),
         DesignRequest::Engine(r, pipeline) => Rendering::Engine(render_engine(r.to_params()?, *pipeline)),
+        DesignRequest::Network(path) => {
+            Rendering::Network(Box::new(render_network(crate::spec::network::load_network(path)?)))
+        }
     })
+}
+
+/// A network rendered in memory: every layer's modules, the top, the
+/// memories' data files and the manifest.
+pub struct RenderedNetwork {
+    pub params: crate::spec::network::NetworkParams,
+    pub generated: crate::generator::network::GeneratedNetwork,
+    pub files: Vec<(String, String)>,
+}
+
+impl RenderedNetwork {
+    /// Every file a tool reads, with its text: the Verilog in read order
+    /// (top last), then the data files it loads.
+    pub fn design_files(&self) -> Vec<(String, String)> {
+        design_files_with_text(&self.files, &self.params.top)
+    }
+
+    /// The Verilog file names, top last.
+    pub fn verilog_files(&self) -> Vec<String> {
+        verilog_order(&self.files, &self.params.top)
+    }
+}
+
+pub fn render_network(params: crate::spec::network::NetworkParams) -> RenderedNetwork {
+    let generated = crate::generator::network::generate_network(&params);
+    let mut files = emit_design(&generated.design);
+    let json = crate::generator::network::manifest::manifest(&params, &generated, &design_files(&files, &params.top));
+    let mut text = serde_json::to_string_pretty(&json).expect("manifest serialises");
+    text.push('\n');
+    files.push((format!("{}.json", params.top), text));
+    RenderedNetwork { params, generated, files }
 }
 
 #[cfg(test)]

@@ -6,3 +6,4 @@ pub mod wrapper;
 pub mod engine;
 pub mod layer;
 pub mod stage;
+pub mod network;

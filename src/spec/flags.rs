@@ -10,8 +10,11 @@ use crate::spec::request::{Request, WeightsMode, in_range};
 use clap::{Args, Parser};
 use std::path::PathBuf;
 
-#[derive(Args, Clone, Debug, Default)]
+#[derive(Args, Clone, Debug, Default, PartialEq)]
 pub struct DesignArgs {
+    /// A network file (JSON, SPEC 7): every layer chained stream to stream in one top; see the README.
+    #[arg(long, value_name = "FILE")]
+    pub network: Option<PathBuf>,
     /// Block: popcount, xnor_pe, and_pe, groupnet, pa_quantizer, pa, binary, fixedpoint, mac, or a streaming
     /// engine: conv, pa_conv [default: groupnet].
     #[arg(long, value_name = "BLOCK")]
@@ -130,6 +133,9 @@ pub struct DesignArgs {
 pub enum DesignRequest {
     Unit(Request),
     Engine(EngineRequest, u32),
+    /// A network file, read where it is rendered (`spec::network` reads
+    /// its layers with this module's flags).
+    Network(PathBuf),
 }
 
 /// Tree levels between registers in an engine unless asked otherwise:
@@ -139,6 +145,15 @@ pub const DEFAULT_ENGINE_PIPELINE: u32 = 2;
 impl DesignArgs {
     /// The design these flags spell: a unit or an engine.
     pub fn to_design(&self) -> Result<DesignRequest, String> {
+        if let Some(path) = &self.network {
+            if *self != (DesignArgs { network: Some(path.clone()), ..DesignArgs::default() }) {
+                return Err(format!(
+                    "--network {} takes no other design flag: the network file gives every layer's settings",
+                    path.display()
+                ));
+            }
+            return Ok(DesignRequest::Network(path.clone()));
+        }
         // A layer file of an engine's scheme asks for that engine by itself.
         let from_model = || match &self.block {
             None => self.model.as_deref().and_then(crate::spec::conv_layer::engine_kind_of),

@@ -14,3 +14,4 @@ pub mod engine;
 pub mod engine_request;
 pub mod conv_layer;
 pub mod stage;
+pub mod network;

@@ -34,11 +34,9 @@ impl EngineBench<'_> {
     }
 }
 
-/// SPEC 6.6 with no stalls: back-to-back frames end exactly
-/// `cycles_per_frame` apart, and the run takes at most frames x
-/// cycles_per_frame plus the stated fill.
-fn check_throughput(p: &EngineParams, fill: u64, out: &StreamOutcome) -> Result<String, String> {
-    let cpf = p.cycles_per_frame();
+/// SPEC 6.6 with no stalls: back-to-back frames end exactly `cpf` cycles
+/// apart, and the run takes at most frames x cpf plus the stated fill.
+pub(crate) fn check_throughput(cpf: usize, fill: u64, out: &StreamOutcome) -> Result<String, String> {
     let gaps: Vec<usize> = out.frame_ends.windows(2).map(|w| w[1] - w[0]).collect();
     if let Some(bad) = gaps.iter().find(|&&g| g != cpf) {
         return Err(format!("frames ended {bad} cycles apart with no stalls; cycles_per_frame is {cpf}: {gaps:?}"));
@@ -131,7 +129,7 @@ pub fn verify_engine(rendered: &RenderedEngine, work: &Path, checks: Checks, eff
         };
         beats += outcome.beats_out;
         if i == 0 {
-            match check_throughput(&rendered.params, rendered.generated.fill_cycles, &outcome) {
+            match check_throughput(rendered.params.cycles_per_frame(), rendered.generated.fill_cycles, &outcome) {
                 Ok(note) => notes.insert(0, note),
                 Err(e) => return fail(format!("{name}: {e}")),
             }

@@ -5,3 +5,4 @@ pub mod engine;
 pub mod stream;
 pub mod sweep;
 pub mod testbench;
+pub mod network;

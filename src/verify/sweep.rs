@@ -96,7 +96,23 @@ pub fn quick(root: &Path) -> Result<Vec<String>, String> {
     for (layer, pipe) in [("layer_groupnet.json", 1), ("layer_pa.json", 2)] {
         v.push(format!("--model {} --pipeline {pipe}", testbench.join(layer).display()));
     }
+    v.extend(networks(&testbench)?);
     Ok(v)
+}
+
+/// Every example network under `testbench/` (`net_*.json`), in name order:
+/// between them every layer kind and every chaining of SPEC 7.
+fn networks(testbench: &Path) -> Result<Vec<String>, String> {
+    let entries = std::fs::read_dir(testbench).map_err(|e| format!("cannot list {}: {e}", testbench.display()))?;
+    let mut files: Vec<String> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("net_") && n.ends_with(".json"))
+        })
+        .map(|p| format!("--network {}", p.display()))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Streaming engines (SPEC 6), each through every stream scenario: K in
@@ -259,6 +275,9 @@ pub fn run(lines: &[String], work: &Path, checks: Checks, effort: Effort, jobs: 
                             match &rendering {
                                 Rendering::Unit(r) => verify(r, &dir, checks, effort, &label),
                                 Rendering::Engine(r) => verify_engine(r, &dir, checks, effort, &label),
+                                Rendering::Network(r) => {
+                                    crate::verify::network::verify_network(r, &dir, checks, effort, &label)
+                                }
                             }
                         }
                     };

@@ -1,0 +1,674 @@
+//! Networks (SPEC section 7): layers chained stream to stream, from a
+//! network file. Each layer is a streaming engine of section 6 (`conv`,
+//! `pa_conv`, `dense` as a `conv` whose kernel covers the map) or a stage
+//! of section 7 (`maxpool`); the network ends in one beat per frame, the
+//! last layer's sums or their `argmax`.
+//!
+//! A layer's fields are the engine's settings under their flag names (`k`,
+//! `dilations`, `cout`, `pe`, `simd`, `output`, `thresholds`, `lambda`,
+//! `seed`, `weights_file`, `model`, ...), validated by the same code as the
+//! flags; what the chain fixes (`height`, `width`, `cin`, the pixel format)
+//! comes from the layer before and may be given only if it agrees. Every
+//! error is one line naming the file, the layer and the field.
+
+use crate::spec::engine::{EngineKind, EngineParams, MAX_KERNEL, Output};
+use crate::spec::flags::{DesignArgs, DesignRequest};
+use crate::spec::layer::shown;
+use crate::spec::stage::{ArgmaxParams, FifoParams, PoolParams};
+use serde_json::{Map, Value};
+use std::path::Path;
+
+/// The most layers a network may have, and the largest pool window.
+pub const MAX_LAYERS: usize = 64;
+pub const MAX_POOL: usize = 8;
+/// The most bits of an input value.
+pub const MAX_INPUT_BITS: u32 = 16;
+
+/// What one pixel of a map between layers holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pixels {
+    /// `channels` unsigned values of `bits` bits; one bit is a binary map (1 = +1).
+    Levels { channels: usize, bits: u32 },
+    /// Fusion bits: lane i's binary map of `channels` at bits `i*channels ..`.
+    Lanes { lanes: usize, channels: usize },
+    /// Exact sums, `bits` each, channel o at `[o*bits +: bits]`.
+    Sums { channels: usize, bits: u32, signed: bool },
+}
+
+impl Pixels {
+    pub fn bits(&self) -> usize {
+        match *self {
+            Pixels::Levels { channels, bits } => channels * bits as usize,
+            Pixels::Lanes { lanes, channels } => lanes * channels,
+            Pixels::Sums { channels, bits, .. } => channels * bits as usize,
+        }
+    }
+
+    /// As a person reads it in an error.
+    pub fn describe(&self) -> String {
+        match *self {
+            Pixels::Levels { channels, bits: 1 } => format!("a binary map of {channels} channels"),
+            Pixels::Levels { channels, bits } => format!("{channels} channels of unsigned {bits}-bit values"),
+            Pixels::Lanes { lanes, channels } => format!("fusion bits of {lanes} lanes x {channels} channels"),
+            Pixels::Sums { channels, bits, .. } => format!("{channels} exact sums of {bits} bits"),
+        }
+    }
+}
+
+/// A map between layers: its size and its pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapShape {
+    pub height: usize,
+    pub width: usize,
+    pub pixels: Pixels,
+}
+
+/// The layer kinds of a network file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerKind {
+    Conv,
+    PaConv,
+    Dense,
+    Maxpool,
+}
+
+impl LayerKind {
+    pub const ALL: [LayerKind; 4] = [LayerKind::Conv, LayerKind::PaConv, LayerKind::Dense, LayerKind::Maxpool];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerKind::Conv => "conv",
+            LayerKind::PaConv => "pa_conv",
+            LayerKind::Dense => "dense",
+            LayerKind::Maxpool => "maxpool",
+        }
+    }
+}
+
+/// What computes a layer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stage {
+    /// A streaming engine and its tree pipelining (boxed: an engine's
+    /// parameters hold its weights).
+    Engine {
+        params: Box<EngineParams>,
+        pipeline: u32,
+    },
+    Pool(PoolParams),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkLayer {
+    pub kind: LayerKind,
+    pub stage: Stage,
+    /// The map it reads and the map it gives.
+    pub input: MapShape,
+    pub output: MapShape,
+}
+
+impl NetworkLayer {
+    /// Steady-state cycles per frame with no stalls.
+    pub fn cycles_per_frame(&self) -> usize {
+        match &self.stage {
+            Stage::Engine { params, .. } => params.cycles_per_frame(),
+            Stage::Pool(p) => p.cycles_per_frame(),
+        }
+    }
+
+    pub fn top(&self) -> &str {
+        match &self.stage {
+            Stage::Engine { params, .. } => &params.top,
+            Stage::Pool(p) => &p.top,
+        }
+    }
+}
+
+/// The network's output beat, one per frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetOutput {
+    /// The last layer's exact sums.
+    Sum,
+    /// The index of the largest sum (the lowest index on ties).
+    Argmax(ArgmaxParams),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkParams {
+    pub top: String,
+    /// The image: `channels` unsigned `bits`-bit values a pixel.
+    pub input: MapShape,
+    pub layers: Vec<NetworkLayer>,
+    /// Between layer i and i+1.
+    pub fifos: Vec<FifoParams>,
+    pub output: NetOutput,
+}
+
+impl NetworkParams {
+    /// Steady-state cycles per frame: the slowest layer's.
+    pub fn cycles_per_frame(&self) -> usize {
+        self.layers.iter().map(NetworkLayer::cycles_per_frame).max().unwrap_or(1)
+    }
+
+    pub fn in_pixel_bits(&self) -> usize {
+        self.input.pixels.bits()
+    }
+
+    pub fn out_pixel_bits(&self) -> usize {
+        match &self.output {
+            NetOutput::Sum => self.layers.last().expect("a network has layers").output.pixels.bits(),
+            NetOutput::Argmax(a) => a.index_bits() as usize,
+        }
+    }
+
+    /// The engines, in order.
+    pub fn engines(&self) -> impl Iterator<Item = &EngineParams> {
+        self.layers.iter().filter_map(|l| match &l.stage {
+            Stage::Engine { params, .. } => Some(params.as_ref()),
+            Stage::Pool(_) => None,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The network file
+
+const TOP_FIELDS: [&str; 5] = ["top", "comment", "input", "layers", "output"];
+const INPUT_FIELDS: [&str; 4] = ["height", "width", "channels", "bits"];
+/// The fields every engine layer may have, beside its kind's own.
+const ENGINE_FIELDS: [&str; 16] = [
+    "kind",
+    "comment",
+    "height",
+    "width",
+    "cin",
+    "cout",
+    "pe",
+    "simd",
+    "output",
+    "thresholds",
+    "frac_bits",
+    "coef_bits",
+    "seed",
+    "weights_file",
+    "model",
+    "pipeline",
+];
+const CONV_FIELDS: [&str; 8] = ["k", "kernel", "stride", "padding", "dilations", "lambda", "fusion", "shared_input"];
+const DENSE_FIELDS: [&str; 3] = ["k", "lambda", "shared_input"];
+const PA_FIELDS: [&str; 9] = ["m", "n", "kernel", "stride", "padding", "dilations", "phi", "endpoints", "act_bits"];
+const POOL_FIELDS: [&str; 3] = ["kind", "comment", "size"];
+
+/// Reads and checks a network file; every error starts with its path.
+pub fn load_network(path: &Path) -> Result<NetworkParams, String> {
+    let shown_path = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown_path}: cannot read it: {e}"))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("network");
+    parse_network(&text, base, stem).map_err(|e| format!("{shown_path}: {e}"))
+}
+
+/// A legal module name from a file name: `net-1.json` gives `net_1`.
+fn top_from_stem(stem: &str) -> String {
+    let mut name: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name.insert_str(0, "net_");
+    }
+    name
+}
+
+/// Parses a network file's text; `base` is where its relative paths start.
+pub fn parse_network(text: &str, base: &Path, stem: &str) -> Result<NetworkParams, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let fields = value
+        .as_object()
+        .ok_or_else(|| format!("must hold a JSON object {{\"input\": ..., \"layers\": ...}}, got {}", shown(&value)))?;
+    if let Some(key) = fields.keys().find(|k| !TOP_FIELDS.contains(&k.as_str())) {
+        return Err(format!("{key:?} is not a field of a network: the fields are {}", TOP_FIELDS.join(", ")));
+    }
+    let top = match fields.get("top") {
+        None => top_from_stem(stem),
+        Some(v) => {
+            let t = v.as_str().ok_or_else(|| format!("\"top\" must be a module name, got {}", shown(v)))?;
+            crate::spec::request::checked_top(t).map_err(|e| e.replace("--top", "\"top\""))?
+        }
+    };
+    let input = parse_input(fields.get("input").ok_or("\"input\" is missing: it is a required field")?)?;
+    let list = fields.get("layers").ok_or("\"layers\" is missing: it is a required field")?;
+    let items = list.as_array().ok_or_else(|| format!("\"layers\" must be a list of layers, got {}", shown(list)))?;
+    if items.is_empty() || items.len() > MAX_LAYERS {
+        return Err(format!("\"layers\" has {} layers: a network has 1..={MAX_LAYERS}", items.len()));
+    }
+    let argmax = match fields.get("output").map(|v| (v.as_str(), v)) {
+        None | Some((Some("argmax"), _)) => true,
+        Some((Some("sum"), _)) => false,
+        Some((_, v)) => return Err(format!("\"output\" must be \"sum\" or \"argmax\", got {}", shown(v))),
+    };
+    let mut layers: Vec<NetworkLayer> = vec![];
+    let mut map = input;
+    for (i, item) in items.iter().enumerate() {
+        let last = i + 1 == items.len();
+        let layer = parse_layer(item, i, map, &format!("{top}_l{i}"), base, last)
+            .map_err(|e| format!("layers[{i}]{}: {e}", kind_hint(item)))?;
+        map = layer.output;
+        layers.push(layer);
+    }
+    finish(top, input, layers, argmax)
+}
+
+/// ` (conv)` after a layer's index in errors, when it names a kind.
+fn kind_hint(item: &Value) -> String {
+    item.get("kind").and_then(Value::as_str).map(|k| format!(" ({k})")).unwrap_or_default()
+}
+
+fn parse_input(value: &Value) -> Result<MapShape, String> {
+    let fields = value.as_object().ok_or_else(|| {
+        format!("\"input\" must be an object {{\"height\", \"width\", \"channels\", \"bits\"}}, got {}", shown(value))
+    })?;
+    if let Some(key) = fields.keys().find(|k| !INPUT_FIELDS.contains(&k.as_str())) {
+        return Err(format!("\"input\": {key:?} is not a field: the fields are {}", INPUT_FIELDS.join(", ")));
+    }
+    let int = |name: &str, hi: u64| -> Result<usize, String> {
+        let v = fields.get(name).ok_or_else(|| format!("\"input\": \"{name}\" is missing: it is a required field"))?;
+        match v.as_u64() {
+            Some(x) if (1..=hi).contains(&x) => Ok(x as usize),
+            _ => Err(format!("\"input\": \"{name}\" must be an integer in 1..={hi}, got {}", shown(v))),
+        }
+    };
+    use crate::spec::engine::{MAX_CHANNELS, MAX_SIDE};
+    Ok(MapShape {
+        height: int("height", MAX_SIDE as u64)?,
+        width: int("width", MAX_SIDE as u64)?,
+        pixels: Pixels::Levels {
+            channels: int("channels", MAX_CHANNELS as u64)?,
+            bits: int("bits", MAX_INPUT_BITS.into())? as u32,
+        },
+    })
+}
+
+fn parse_layer(
+    item: &Value,
+    index: usize,
+    input: MapShape,
+    top: &str,
+    base: &Path,
+    last: bool,
+) -> Result<NetworkLayer, String> {
+    let fields = item.as_object().ok_or_else(|| format!("must be an object {{\"kind\": ...}}, got {}", shown(item)))?;
+    let kind_value = fields.get("kind").ok_or("\"kind\" is missing: it is conv, pa_conv, dense or maxpool")?;
+    let kind = LayerKind::ALL
+        .into_iter()
+        .find(|k| Some(k.name()) == kind_value.as_str())
+        .ok_or_else(|| format!("\"kind\" must be conv, pa_conv, dense or maxpool, got {}", shown(kind_value)))?;
+    if let Pixels::Sums { .. } = input.pixels {
+        return Err(format!(
+            "reads the exact sums of layers[{}]: only the last layer gives sums; give that layer \"output\": \"threshold\"",
+            index - 1
+        ));
+    }
+    match kind {
+        LayerKind::Maxpool => parse_pool(fields, input, top),
+        _ => parse_engine_layer(fields, kind, input, top, base, last),
+    }
+}
+
+fn parse_pool(fields: &Map<String, Value>, input: MapShape, top: &str) -> Result<NetworkLayer, String> {
+    if let Some(key) = fields.keys().find(|k| !POOL_FIELDS.contains(&k.as_str())) {
+        return Err(format!("{key:?} is not a field of a maxpool layer: the fields are {}", POOL_FIELDS.join(", ")));
+    }
+    let size = match fields.get("size") {
+        None => 2,
+        Some(v) => match v.as_u64() {
+            Some(x) if (2..=MAX_POOL as u64).contains(&x) => x as usize,
+            _ => return Err(format!("\"size\" must be an integer in 2..={MAX_POOL}, got {}", shown(v))),
+        },
+    };
+    let (channels, bits) = match input.pixels {
+        Pixels::Levels { channels, bits } => (channels, bits),
+        other => return Err(format!("reads {}: maxpool takes binary maps or levels", other.describe())),
+    };
+    if input.height < size || input.width < size {
+        return Err(format!("\"size\" {size} is larger than the {}x{} map it reads", input.height, input.width));
+    }
+    let p = PoolParams {
+        top: top.to_string(),
+        height: input.height,
+        width: input.width,
+        channels,
+        element_bits: bits,
+        size,
+    };
+    let output = MapShape { height: p.out_height(), width: p.out_width(), pixels: input.pixels };
+    Ok(NetworkLayer { kind: LayerKind::Maxpool, stage: Stage::Pool(p), input, output })
+}
+
+/// The map an engine reads, by its parameters.
+pub fn engine_input(p: &EngineParams) -> Pixels {
+    let cin = p.geometry.cin;
+    match p.kind {
+        EngineKind::Conv if p.shared_input => Pixels::Levels { channels: cin, bits: 1 },
+        EngineKind::Conv => Pixels::Lanes { lanes: p.lanes(), channels: cin },
+        EngineKind::PaConv if p.act_signed => Pixels::Sums { channels: cin, bits: p.act_bits, signed: true },
+        EngineKind::PaConv => Pixels::Levels { channels: cin, bits: p.act_bits },
+    }
+}
+
+/// The map an engine gives, by its parameters.
+pub fn engine_output(p: &EngineParams) -> MapShape {
+    let g = &p.geometry;
+    let pixels = match &p.output {
+        Output::Sum => Pixels::Sums { channels: g.cout, bits: p.out_element_bits() as u32, signed: p.sum_signed() },
+        Output::Threshold { .. } => Pixels::Levels { channels: g.cout, bits: p.out_element_bits() as u32 },
+        Output::Fusion { .. } => Pixels::Lanes { lanes: p.lanes(), channels: g.cout },
+    };
+    MapShape { height: g.out_height(), width: g.out_width(), pixels }
+}
+
+/// `--simd 5 must divide --cin 64` as a network file spells it: `"simd" 5 must divide "cin" 64`.
+fn as_fields(message: &str) -> String {
+    let mut out = String::new();
+    let mut rest = message;
+    while let Some(at) = rest.find("--") {
+        out.push_str(&rest[..at]);
+        let name: String =
+            rest[at + 2..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '-' || c.is_ascii_digit()).collect();
+        if name.is_empty() {
+            out.push_str("--");
+        } else {
+            out.push_str(&format!("\"{}\"", name.replace('-', "_")));
+        }
+        rest = &rest[at + 2 + name.len()..];
+    }
+    out.push_str(rest);
+    out.replace("\"block\" ", "kind ").replace("\"model\"", "\"model\" (a layer file)")
+}
+
+/// A JSON value as the text of its flag: lists comma-separated.
+fn flag_text(name: &str, value: &Value) -> Result<String, String> {
+    let scalar = |v: &Value| match v {
+        Value::Number(n) => Ok(n.to_string()),
+        Value::String(s) => Ok(s.clone()),
+        _ => Err(format!("\"{name}\" holds {}: a number or a string", shown(v))),
+    };
+    match value {
+        Value::Array(items) => Ok(items.iter().map(scalar).collect::<Result<Vec<_>, _>>()?.join(",")),
+        v => scalar(v),
+    }
+}
+
+fn int_value(name: &str, value: &Value) -> Result<i64, String> {
+    value.as_i64().ok_or_else(|| format!("\"{name}\" must be an integer, got {}", shown(value)))
+}
+
+/// Sets the flag a layer field spells.
+fn set_field(args: &mut DesignArgs, name: &str, value: &Value, base: &Path) -> Result<(), String> {
+    let int = || int_value(name, value).map(Some);
+    let text = || flag_text(name, value).map(Some);
+    let path = || {
+        let p = value.as_str().ok_or_else(|| format!("\"{name}\" must be a path, got {}", shown(value)))?;
+        Ok::<_, String>(Some(base.join(p)))
+    };
+    match name {
+        "k" => args.k = int()?,
+        "m" => args.m = int()?,
+        "n" => args.n = int()?,
+        "cout" => args.cout = int()?,
+        "kernel" => args.kernel = int()?,
+        "stride" => args.stride = int()?,
+        "pe" => args.pe = int()?,
+        "simd" => args.simd = int()?,
+        "frac_bits" => args.frac_bits = int()?,
+        "coef_bits" => args.coef_bits = int()?,
+        "act_bits" => args.act_bits = int()?,
+        "pipeline" => args.pipeline = int()?,
+        "seed" => {
+            let s = value.as_u64().ok_or_else(|| format!("\"seed\" must be an integer >= 0, got {}", shown(value)))?;
+            args.seed = Some(s);
+        }
+        "padding" => args.padding = text()?,
+        "output" => args.output = text()?,
+        "dilations" => args.dilations = text()?,
+        "thresholds" => args.thresholds = text()?,
+        "endpoints" => args.endpoints = text()?,
+        "lambda" => args.lambda = text()?,
+        "fusion" => args.fusion = text()?,
+        "phi" => args.phi = text()?,
+        "shared_input" => {
+            args.shared_input = value
+                .as_bool()
+                .ok_or_else(|| format!("\"shared_input\" must be true or false, got {}", shown(value)))?
+        }
+        "weights_file" => args.weights_file = path()?,
+        "model" => args.model = path()?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Checks that the chained fields a layer gives agree with the layer before.
+fn check_chained(fields: &Map<String, Value>, input: MapShape) -> Result<(), String> {
+    let channels = match input.pixels {
+        Pixels::Levels { channels, .. } | Pixels::Lanes { channels, .. } | Pixels::Sums { channels, .. } => channels,
+    };
+    for (name, value) in [("height", input.height), ("width", input.width), ("cin", channels)] {
+        if let Some(v) = fields.get(name)
+            && v.as_u64() != Some(value as u64)
+        {
+            return Err(format!("\"{name}\" {} does not chain: the layer before gives {value}", shown(v)));
+        }
+    }
+    Ok(())
+}
+
+/// What the chain fixes in a layer given by its settings (not a layer file).
+fn chain_settings(args: &mut DesignArgs, kind: LayerKind, input: MapShape, last: bool) -> Result<(), String> {
+    if args.output.as_deref() == Some("fusion") && matches!(input.pixels, Pixels::Levels { bits: 2.., .. }) {
+        return Err("\"output\" fusion needs binary inputs: a conv on multi-bit pixels gives sums or levels".into());
+    }
+    args.height = Some(input.height as i64);
+    args.width = Some(input.width as i64);
+    match (kind, input.pixels) {
+        (LayerKind::PaConv, Pixels::Levels { channels, bits }) => {
+            if args.act_bits.is_some_and(|b| b != i64::from(bits)) {
+                return Err(format!("\"act_bits\" does not chain: the layer before gives {bits}-bit values"));
+            }
+            args.cin = Some(channels as i64);
+            args.act_bits = Some(bits.into());
+            args.act_unsigned = true;
+        }
+        (LayerKind::Conv | LayerKind::Dense, Pixels::Levels { channels, .. }) => {
+            args.cin = Some(channels as i64);
+            args.shared_input = true;
+        }
+        (LayerKind::Conv | LayerKind::Dense, Pixels::Lanes { lanes, channels }) => {
+            args.cin = Some(channels as i64);
+            if args.k.is_none() && args.dilations.is_none() {
+                args.k = Some(lanes as i64);
+            }
+        }
+        (_, other) => {
+            return Err(format!(
+                "a {} layer cannot read {}: conv and dense read binary maps or fusion bits, pa_conv reads levels",
+                kind.name(),
+                other.describe()
+            ));
+        }
+    }
+    if kind == LayerKind::Dense {
+        if input.height != input.width {
+            return Err(format!("dense reads a square map, the layer before gives {}x{}", input.height, input.width));
+        }
+        if input.height > MAX_KERNEL {
+            return Err(format!(
+                "dense over a {0}x{0} map needs a {0}x{0} window, the engines take at most {MAX_KERNEL}x{MAX_KERNEL}: pool first",
+                input.height
+            ));
+        }
+        args.kernel = Some(input.height as i64);
+        args.padding = Some("valid".into());
+    }
+    if args.output.is_none() {
+        args.output = Some(if last { "sum" } else { "threshold" }.into());
+    }
+    Ok(())
+}
+
+fn parse_engine_layer(
+    fields: &Map<String, Value>,
+    kind: LayerKind,
+    input: MapShape,
+    top: &str,
+    base: &Path,
+    last: bool,
+) -> Result<NetworkLayer, String> {
+    let own: &[&str] = match kind {
+        LayerKind::Conv => &CONV_FIELDS,
+        LayerKind::Dense => &DENSE_FIELDS,
+        _ => &PA_FIELDS,
+    };
+    let known = [&ENGINE_FIELDS[..], own].concat();
+    if let Some(key) = fields.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(format!("{key:?} is not a field of a {} layer: the fields are {}", kind.name(), known.join(", ")));
+    }
+    check_chained(fields, input)?;
+    let engine = if kind == LayerKind::PaConv { EngineKind::PaConv } else { EngineKind::Conv };
+    let mut args = DesignArgs { block: Some(engine.name().into()), top: Some(top.into()), ..DesignArgs::default() };
+    for (name, value) in fields.iter().filter(|(n, _)| !["height", "width", "cin"].contains(&n.as_str())) {
+        set_field(&mut args, name, value, base)?;
+    }
+    if args.model.is_none() {
+        chain_settings(&mut args, kind, input, last)?;
+    }
+    let (params, pipeline) = match input.pixels {
+        Pixels::Levels { bits, .. } if bits > 1 && engine == EngineKind::Conv && args.model.is_none() => {
+            let (mode, thresholds) = (args.output.take(), args.thresholds.take());
+            args.output = Some("sum".into());
+            let (conv, pipeline) = engine_params(&args)?;
+            (pixel_conv(&conv, bits, mode.as_deref() == Some("threshold"), thresholds)?, pipeline)
+        }
+        _ => engine_params(&args)?,
+    };
+    let (g, reads) = (&params.geometry, engine_input(&params));
+    if (g.height, g.width, reads) != (input.height, input.width, input.pixels) {
+        return Err(format!(
+            "reads a {}x{} map of {}, the layer before gives a {}x{} map of {}",
+            g.height,
+            g.width,
+            reads.describe(),
+            input.height,
+            input.width,
+            input.pixels.describe()
+        ));
+    }
+    let output = engine_output(&params);
+    if last && !matches!(output.pixels, Pixels::Sums { .. }) {
+        return Err(format!(
+            "the last layer gives {}: it must give sums (\"output\": \"sum\"), the network's output is them or their argmax",
+            output.pixels.describe()
+        ));
+    }
+    Ok(NetworkLayer { kind, stage: Stage::Engine { params: Box::new(params), pipeline }, input, output })
+}
+
+/// The engine and its tree pipelining that a layer's settings spell.
+fn engine_params(args: &DesignArgs) -> Result<(EngineParams, u32), String> {
+    match args.to_design().map_err(|e| as_fields(&e))? {
+        DesignRequest::Engine(request, pipeline) => Ok((request.to_params().map_err(|e| as_fields(&e))?, pipeline)),
+        _ => unreachable!("the block is an engine"),
+    }
+}
+
+/// A `conv` on unsigned `bits`-bit pixels (SPEC 7's first layer): y(o) =
+/// sum_i L_i sum_e w_ie x_e with w = +1/-1, as a `pa_conv` on the pixels'
+/// bit-planes V_j. With w = 2T - 1 and x = sum_j 2^j V_j,
+/// y = sum_j 2^j (sum_i 2 L_i #{T_i & V_j} - (sum_i L_i) #{V_j}):
+/// the K weight bases and an all-ones base, phi_ij = 2^(j+1) L_i and
+/// phi_Kj = -2^j sum_i L_i, all exact integers.
+fn pixel_conv(conv: &EngineParams, bits: u32, threshold: bool, given: Option<String>) -> Result<EngineParams, String> {
+    let g = &conv.geometry;
+    if g.dilations.iter().any(|&d| d != g.dilations[0]) {
+        return Err(format!(
+            "\"dilations\" {:?}: a conv on multi-bit pixels has one dilation for all lanes",
+            g.dilations
+        ));
+    }
+    let lambda_sum: i64 = conv.lambdas.iter().sum();
+    let mut phi: Vec<Vec<i64>> = conv.lambdas.iter().map(|&l| (0..bits).map(|j| l << (j + 1)).collect()).collect();
+    phi.push((0..bits).map(|j| -(lambda_sum << j)).collect());
+    let coef_bits = phi.iter().flatten().map(|&v| crate::util::fixed::width_for(v.into(), v.into())).max().unwrap_or(2);
+    let scale = f64::from(conv.frac_bits).exp2();
+    let mut weights = conv.weights.clone();
+    weights.push(vec![crate::util::bits::BitVec::ones(g.window_len()); g.cout]);
+    let mut p = EngineParams {
+        kind: EngineKind::PaConv,
+        geometry: crate::spec::engine::Geometry { dilations: vec![g.dilations[0]], ..g.clone() },
+        weights,
+        shared_input: false,
+        lambdas: vec![],
+        lambda_reals: vec![],
+        act_bits: bits,
+        act_signed: false,
+        endpoints: vec![],
+        bitplanes: true,
+        phi_reals: phi.iter().map(|row| row.iter().map(|&v| v as f64 / scale).collect()).collect(),
+        phi,
+        coef_bits: coef_bits.max(conv.coef_bits),
+        output: Output::Sum,
+        ..conv.clone()
+    };
+    p.sums = p.compute_sum_range();
+    if threshold {
+        let thresholds: Vec<Vec<i64>> = match given {
+            Some(text) => {
+                let list = text.split(',').map(|t| {
+                    t.trim().parse::<i64>().map_err(|_| format!("\"thresholds\" holds {t:?}, not an integer"))
+                });
+                vec![list.collect::<Result<Vec<_>, _>>()?; g.cout]
+            }
+            None => (0..g.cout).map(|o| crate::spec::engine_request::median_thresholds(&p, o)).collect(),
+        };
+        crate::spec::engine_request::check_thresholds(&thresholds)?;
+        p.output = Output::Threshold { signs: vec![1; g.cout], thresholds };
+    }
+    Ok(p)
+}
+
+/// Places of the FIFO between two layers. Every engine keeps, in its line
+/// buffer, the rows its input may run ahead of its window, and a pool
+/// takes a pixel every cycle: a consumer refuses a pixel only while it is
+/// itself the slowest stage, when a deeper FIFO would only fill up. Two
+/// places (a registered skid) keep the ready/valid loop registered and
+/// pass a beat every cycle; the network simulation confirms that the
+/// frame interval is the slowest layer's.
+pub fn fifo_depth(_producer: &NetworkLayer, _consumer: &NetworkLayer) -> usize {
+    2
+}
+
+fn finish(top: String, input: MapShape, layers: Vec<NetworkLayer>, argmax: bool) -> Result<NetworkParams, String> {
+    let last = layers.last().expect("a network has layers");
+    if (last.output.height, last.output.width) != (1, 1) {
+        return Err(format!(
+            "the last layer gives a {}x{} map: a network gives one beat per frame, so it ends in a dense layer (or a 1x1 map)",
+            last.output.height, last.output.width
+        ));
+    }
+    let output = match (argmax, last.output.pixels) {
+        (true, Pixels::Sums { channels, bits, signed }) => NetOutput::Argmax(ArgmaxParams {
+            top: format!("{top}_argmax"),
+            pixels: 1,
+            channels,
+            element_bits: bits,
+            signed,
+        }),
+        _ => NetOutput::Sum,
+    };
+    let fifos = layers
+        .windows(2)
+        .enumerate()
+        .map(|(i, pair)| FifoParams {
+            top: format!("{top}_fifo{i}"),
+            width: pair[0].output.pixels.bits(),
+            depth: fifo_depth(&pair[0], &pair[1]),
+        })
+        .collect();
+    Ok(NetworkParams { top, input, layers, fifos, output })
+}

@@ -1,0 +1,121 @@
+//! Verifies a network (SPEC 7): lint, Icarus and Yosys on the whole top,
+//! then whole images under Verilator against the golden network model,
+//! every output beat checked, with random stalls on both sides at several
+//! rates and none, and a reset in the middle of an image; with no stalls,
+//! images leave exactly the slowest layer's cycles per frame apart.
+
+use super::engine::check_throughput;
+use super::stream::{StreamFailure, StreamOutcome, StreamPorts, StreamRun, frame_scenarios, run_stream};
+use super::testbench::{Checks, Effort, Verdict, load_model, write_and_check};
+use crate::generator::render::RenderedNetwork;
+use crate::model::network::network_frame;
+use crate::spec::network::{NetworkParams, Pixels};
+use crate::util::bits::BitVec;
+use std::path::Path;
+use std::time::Instant;
+
+/// Directed images: every value 0 and every value at its maximum.
+pub fn directed_images(p: &NetworkParams) -> Vec<Vec<BitVec>> {
+    let pixels = p.input.height * p.input.width;
+    let bits = p.in_pixel_bits();
+    vec![vec![BitVec::zeros(bits); pixels], vec![BitVec::ones(bits); pixels]]
+}
+
+/// The network's output beat as a person reads it: the class, or the sums.
+pub fn describe_output(p: &NetworkParams, beat: &BitVec) -> String {
+    let last = &p.layers.last().expect("a network has layers").output.pixels;
+    match (&p.output, last) {
+        (crate::spec::network::NetOutput::Sum, Pixels::Sums { channels, bits, signed }) => {
+            let w = *bits as usize;
+            let values: Vec<String> = (0..*channels)
+                .map(|o| BitVec::from_fn(w, |b| beat.get(o * w + b)).to_i64(*signed).to_string())
+                .collect();
+            format!("sums [{}]", values.join(", "))
+        }
+        _ => format!("class {}", beat.to_i64(false)),
+    }
+}
+
+/// Streams one run through the network's Verilator model.
+fn run(
+    rendered: &RenderedNetwork,
+    ports: StreamPorts,
+    run: &StreamRun,
+    trace: Option<&Path>,
+) -> Result<Result<StreamOutcome, StreamFailure>, String> {
+    let p = &rendered.params;
+    let mut model = load_model(&rendered.design_files(), &rendered.generated.signature, false, trace)?;
+    let patience = p.cycles_per_frame() + rendered.generated.fill_cycles as usize;
+    Ok(run_stream(&mut model, ports, &|image| network_frame(p, image), run, patience))
+}
+
+fn failure_report(
+    rendered: &RenderedNetwork,
+    ports: StreamPorts,
+    name: &str,
+    r: &StreamRun,
+    f: &StreamFailure,
+    work: &Path,
+) -> String {
+    let p = &rendered.params;
+    let mut lines = vec![format!("MISMATCH in {} ({name}) at cycle {}: {}", p.top, f.cycle, f.what)];
+    if let Some((frame, _)) = f.at {
+        lines.push(format!("  image {frame}"));
+    }
+    if let (Some(want), Some(got)) = (&f.expected, &f.actual) {
+        lines.push(format!("  expected {}, actual {}", describe_output(p, want), describe_output(p, got)));
+    }
+    let vcd = work.join(format!("{}.vcd", p.top));
+    lines.push(match run(rendered, ports, r, Some(&vcd)) {
+        Ok(_) => format!("  trace: {}", vcd.display()),
+        Err(e) => format!("  (no trace: {e})"),
+    });
+    lines.join("\n")
+}
+
+/// Writes the network under `work`, lints and synthesises it, and streams
+/// every scenario through it; a mismatch reruns that scenario with a trace.
+pub fn verify_network(rendered: &RenderedNetwork, work: &Path, checks: Checks, effort: Effort, label: &str) -> Verdict {
+    let t0 = Instant::now();
+    let fail = |what: String| Verdict {
+        passed: false,
+        summary: format!("{label}: {}", what.lines().next().unwrap_or("")),
+        report: what,
+    };
+    let p = &rendered.params;
+    let mut notes = match write_and_check(work, &rendered.files, &rendered.verilog_files(), &p.top, checks) {
+        Ok(notes) => notes,
+        Err(e) => return fail(e),
+    };
+    let ports = match StreamPorts::of(&rendered.generated.signature) {
+        Ok(ports) => ports,
+        Err(e) => return fail(e),
+    };
+    let all = frame_scenarios(p.input.height, p.input.width, p.in_pixel_bits(), directed_images(p), effort.seed);
+    let (count, mut beats) = (all.len(), 0);
+    for (i, (name, scenario)) in all.into_iter().enumerate() {
+        let build = if i == 0 { "model build, then " } else { "" };
+        checks.say(label, &format!("Verilator {build}scenario {}/{count}: {name}", i + 1), t0);
+        let outcome = match run(rendered, ports, &scenario, None) {
+            Err(e) => return fail(e),
+            Ok(Err(f)) => {
+                let report = failure_report(rendered, ports, &name, &scenario, &f, work);
+                return Verdict { passed: false, summary: format!("{label}: {name}: {}", f.what), report };
+            }
+            Ok(Ok(outcome)) => outcome,
+        };
+        beats += outcome.beats_out;
+        if i == 0 {
+            match check_throughput(p.cycles_per_frame(), rendered.generated.fill_cycles, &outcome) {
+                Ok(note) => notes.insert(0, note),
+                Err(e) => return fail(format!("{name}: {e}")),
+            }
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    Verdict {
+        passed: true,
+        summary: format!("{label}: {beats} images checked, {}; {secs:.1}s", notes.join(", ")),
+        report: String::new(),
+    }
+}

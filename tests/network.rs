@@ -1,0 +1,166 @@
+//! Networks (SPEC 7): the network file's errors, one line each naming the
+//! layer and the field; and the golden network model against a slow
+//! reference built layer by layer from SPEC 6 and 7 element by element.
+
+use mbnn::model::network::{layer_maps, network_frame};
+use mbnn::spec::network::{NetOutput, NetworkParams, Pixels, Stage, load_network, parse_network};
+use mbnn::util::bits::{BitVec, SplitMix64};
+use std::path::{Path, PathBuf};
+
+mod support;
+use support::reference::reference_pixel;
+
+fn testbench(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testbench").join(name)
+}
+
+/// Every network file under `testbench/`.
+fn network_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(testbench(""))
+        .expect("testbench/ exists")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("net_") && n.ends_with(".json"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// k x k max over each window, channel by channel, reading levels as numbers.
+fn reference_pool(size: usize, (h, w): (usize, usize), channels: usize, bits: usize, map: &[BitVec]) -> Vec<BitVec> {
+    let level = |q: usize, c: usize| -> u64 { (0..bits).map(|b| u64::from(map[q].get(c * bits + b)) << b).sum() };
+    let mut out = vec![];
+    for oy in 0..h / size {
+        for ox in 0..w / size {
+            let mut best = vec![0u64; channels];
+            for dy in 0..size {
+                for dx in 0..size {
+                    let q = (oy * size + dy) * w + ox * size + dx;
+                    for (c, b) in best.iter_mut().enumerate() {
+                        *b = (*b).max(level(q, c));
+                    }
+                }
+            }
+            out.push(BitVec::from_fn(channels * bits, |bit| (best[bit / bits] >> (bit % bits)) & 1 == 1));
+        }
+    }
+    out
+}
+
+/// The network's output by the slow references, layer after layer.
+fn reference_network(p: &NetworkParams, image: &[BitVec]) -> Vec<BitVec> {
+    let mut map = image.to_vec();
+    for layer in &p.layers {
+        map = match &layer.stage {
+            Stage::Engine { params, .. } => {
+                let (oh, ow) = (params.geometry.out_height(), params.geometry.out_width());
+                (0..oh * ow).map(|i| reference_pixel(params, &map, (i / ow, i % ow))).collect()
+            }
+            Stage::Pool(pool) => {
+                let shape = (pool.height, pool.width);
+                reference_pool(pool.size, shape, pool.channels, pool.element_bits as usize, &map)
+            }
+        };
+    }
+    let NetOutput::Argmax(a) = &p.output else { return map };
+    let Pixels::Sums { channels, bits, signed } = p.layers.last().unwrap().output.pixels else { panic!("sums") };
+    let w = bits as usize;
+    let sums: Vec<i64> = (0..channels).map(|o| BitVec::from_fn(w, |b| map[0].get(o * w + b)).to_i64(signed)).collect();
+    // The first index of the largest, by a plain scan.
+    let mut best = 0;
+    for (o, &s) in sums.iter().enumerate() {
+        if s > sums[best] {
+            best = o;
+        }
+    }
+    vec![BitVec::from_fn(a.index_bits() as usize, |b| (best >> b) & 1 == 1)]
+}
+
+#[test]
+fn the_golden_network_equals_the_layer_by_layer_reference() {
+    let files = network_files();
+    assert!(files.len() >= 3, "testbench/ has the example networks: {files:?}");
+    for path in files {
+        let p = load_network(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut rng = SplitMix64::new(7);
+        let pixels = p.input.height * p.input.width;
+        let mut images: Vec<Vec<BitVec>> =
+            (0..6).map(|_| (0..pixels).map(|_| BitVec::random(p.in_pixel_bits(), &mut rng)).collect()).collect();
+        images.push(vec![BitVec::ones(p.in_pixel_bits()); pixels]);
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, image) in images.iter().enumerate() {
+            let got = network_frame(&p, image);
+            seen.insert(got[0].to_hex());
+            assert_eq!(got.len(), 1, "{}: one beat per image", path.display());
+            assert_eq!(got, reference_network(&p, image), "{} image {i}", path.display());
+            // Every layer's map has the size and pixel width the chain says.
+            for (layer, map) in p.layers.iter().zip(layer_maps(&p, image)) {
+                assert_eq!(map.len(), layer.output.height * layer.output.width);
+                assert!(map.iter().all(|q| q.len() == layer.output.pixels.bits()));
+            }
+        }
+        // Random images give different answers: nothing is stuck.
+        assert!(seen.len() >= 2, "{}: every image gives {seen:?}", path.display());
+    }
+}
+
+/// The tiny network with one field of one layer replaced.
+fn tiny_with(layer: usize, field: &str, value: serde_json::Value) -> String {
+    let text = std::fs::read_to_string(testbench("net_tiny.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["layers"][layer][field] = value;
+    v.to_string()
+}
+
+fn error_of(text: &str) -> String {
+    match parse_network(text, &testbench(""), "net") {
+        Ok(_) => panic!("accepted: {text}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn bad_network_files_get_one_line_naming_the_layer_and_the_field() {
+    use serde_json::json;
+    let cases: Vec<(String, &str)> = vec![
+        ("{".into(), "not valid JSON"),
+        ("[]".into(), "must hold a JSON object"),
+        (r#"{"layers": []}"#.into(), "\"input\" is missing"),
+        (tiny_with(1, "cin", json!(5)), "layers[1] (conv): \"cin\" 5 does not chain: the layer before gives 8"),
+        (tiny_with(1, "simd", json!(3)), "layers[1] (conv): \"simd\" 3 must divide \"cin\" 8"),
+        (tiny_with(1, "pe", json!(0)), "layers[1] (conv): \"pe\" 0"),
+        (tiny_with(1, "thresholds", json!([5, -2])), "layers[1] (conv): thresholds of channel 0 are out of order"),
+        (tiny_with(1, "output", json!("sum")), "layers[2] (maxpool): reads the exact sums of layers[1]"),
+        (tiny_with(1, "colour", json!(1)), "layers[1] (conv): \"colour\" is not a field of a conv layer"),
+        (tiny_with(2, "size", json!(9)), "layers[2] (maxpool): \"size\" must be an integer in 2..=8, got 9"),
+        (tiny_with(2, "kind", json!("avgpool")), "layers[2] (avgpool): \"kind\" must be conv, pa_conv, dense or maxpool"),
+        (tiny_with(3, "output", json!("threshold")), "layers[3] (dense): the last layer gives a binary map"),
+        (
+            r#"{"input": {"height": 4, "width": 4, "channels": 1, "bits": 4}, "layers": [{"kind": "conv", "output": "fusion"}]}"#
+                .into(),
+            "layers[0] (conv): \"output\" fusion needs binary inputs",
+        ),
+        (
+            r#"{"input": {"height": 4, "width": 4, "channels": 1, "bits": 4}, "layers": [{"kind": "conv", "dilations": [1, 2], "cout": 2}, {"kind": "dense"}]}"#
+                .into(),
+            "layers[0] (conv): \"dilations\" [1, 2]: a conv on multi-bit pixels has one dilation for all lanes",
+        ),
+        (
+            r#"{"input": {"height": 4, "width": 3, "channels": 1, "bits": 1}, "layers": [{"kind": "dense", "cout": 2}]}"#
+                .into(),
+            "layers[0] (dense): dense reads a square map, the layer before gives 4x3",
+        ),
+        (tiny_with(0, "act_bits", json!(8)), "layers[0] (pa_conv): \"act_bits\" does not chain"),
+        (tiny_with(3, "kind", json!("conv")), "the last layer gives a 4x4 map"),
+        (tiny_with(1, "weights_file", json!("missing.json")), "layers[1] (conv):"),
+    ];
+    for (text, want) in cases {
+        let e = error_of(&text);
+        assert!(e.contains(want), "error {e:?} should contain {want:?}");
+        assert!(!e.contains('\n'), "one line: {e:?}");
+    }
+    let mut v: serde_json::Value = serde_json::from_str(&tiny_with(0, "seed", json!(1))).unwrap();
+    v["input"]["height"] = json!(0);
+    assert!(error_of(&v.to_string()).contains("\"input\": \"height\" must be an integer in 1..=4096, got 0"));
+}
