@@ -48,7 +48,9 @@ sim-full: build
 
 # An outside test bench: Icarus Verilog driven from the manifests alone,
 # expected values computed in Python, not by this project's code. Then the
-# stream engines (SPEC 6) under cocotb with cocotbext-axi, the same way.
+# stream engines (SPEC 6) under cocotb with cocotbext-axi, the same way, and
+# whole networks (SPEC 7); the argmax ones again with their sums as output,
+# so that every layer's result shows.
 icarus: build
 	@rm -rf target/icarus && mkdir -p target/icarus
 	@grep -v '^#' hdl/configs.txt | grep -v -e 'n2304' -e '--block conv' -e '--block pa_conv' | while IFS=: read -r dir flags; do \
@@ -71,6 +73,12 @@ icarus: build
 	@grep -v -e '^#' -e '^$$' testbench/stream_engines.txt | while IFS=: read -r dir flags; do \
 		$(MBNN) gen $$flags --out target/icarus/stream/$$dir >/dev/null || exit 1; done
 	.venv/bin/python testbench/stream_check.py target/icarus/stream/*
+	@mkdir -p target/icarus/network && for n in pixels stride fusion_levels tiny; do \
+		$(MBNN) gen --network testbench/net_$$n.json --out target/icarus/network/$$n >/dev/null || exit 1; \
+		grep -q '"output": "argmax"' testbench/net_$$n.json || continue; \
+		sed 's/"output": "argmax"/"output": "sum"/' testbench/net_$$n.json >target/icarus/network/net_$${n}_sum.json; \
+		$(MBNN) gen --network target/icarus/network/net_$${n}_sum.json --out target/icarus/network/$${n}_sum >/dev/null || exit 1; done
+	.venv/bin/python testbench/stream_check.py target/icarus/network/*/
 
 # Everything, including the long sweeps and the ECP5 and Gowin flows (the
 # YoWASP tools compile themselves on first use, about 90 s).

@@ -1,8 +1,9 @@
-"""cocotb tests for one mbnn stream engine; run by stream_check.py.
+"""cocotb tests for one mbnn stream engine or network; run by stream_check.py.
 
 The plan (env STREAM_PLAN, written by stream_check.py) holds the input frames
-and the expected output beats of every scenario; this module only drives the
-engine through cocotbext-axi and compares. Findings go to env STREAM_RESULT.
+and the expected output beats of every scenario (a network gives one beat
+per frame, tlast on every beat); this module only drives the design through
+cocotbext-axi and compares. Findings go to env STREAM_RESULT.
 """
 
 import itertools
@@ -29,16 +30,29 @@ RESET_CYCLES = 3
 SLOWDOWN = 8          # timeouts allow this many times the unstalled frame period
 
 
-def pause_generator(spec, rng):
+def pause_generator(spec, rng, hs):
     """None: never pause; ["random", p]: pause each cycle with probability p;
-    ["burst", on, off]: pause `on` cycles, then run `off` cycles, repeatedly."""
+    ["burst", on, off]: pause `on` cycles, then run `off` cycles, repeatedly;
+    ["until_full", run, beats]: pause until the design has refused the input
+    (tvalid high, tready low) `run` cycles in a row, or `beats` input beats
+    have moved, then never again."""
     if spec is None:
         return None
     if spec[0] == "random":
         return (rng.random() < spec[1] for _ in itertools.count())
     if spec[0] == "burst":
         return itertools.cycle([True] * spec[1] + [False] * spec[2])
+    if spec[0] == "until_full":
+        return until_full(hs, spec[1], spec[2])
     raise ValueError(f"unknown pause spec {spec!r}")
+
+
+def until_full(hs, run, beats):
+    while hs.refused_run < run and hs.inp < beats:
+        yield True
+    hs.released = {"cycle": hs.cycle, "input_beats": hs.inp, "refused_run": hs.refused_run}
+    while True:
+        yield False
 
 
 class Handshakes:
@@ -52,6 +66,9 @@ class Handshakes:
         self.dut = dut
         self.cycle = 0
         self.inp = 0
+        self.refused = 0        # cycles with the input valid but not ready
+        self.refused_run = 0    # the last of them in a row
+        self.released = None    # when an "until_full" output stall ended
         self.out = 0
         self.last_cycles = []
         self.raw = []
@@ -64,6 +81,10 @@ class Handshakes:
             self.cycle += 1
             if d.s_axis_tvalid.value == 1 and d.s_axis_tready.value == 1:
                 self.inp += 1
+                self.refused_run = 0
+            elif d.s_axis_tvalid.value == 1:
+                self.refused += 1
+                self.refused_run += 1
             if d.m_axis_tvalid.value == 1 and d.m_axis_tready.value == 1:
                 self.out += 1
                 last = int(d.m_axis_tlast.value == 1)
@@ -155,8 +176,8 @@ async def stream(dut, index):
                          byte_size=PLAN["out_bits"])
     hs = Handshakes(dut)
     dut.rst.value = 0
-    src_pause = pause_generator(sc["src_pause"], rng)
-    sink_pause = pause_generator(sc["sink_pause"], rng)
+    src_pause = pause_generator(sc["src_pause"], rng, hs)
+    sink_pause = pause_generator(sc["sink_pause"], rng, hs)
     if src_pause is not None:
         source.set_pause_generator(src_pause)
     if sink_pause is not None:
@@ -164,7 +185,24 @@ async def stream(dut, index):
 
     frames = sc["frames"]
     got = []
-    if sc["reset_after_beats"] is None:
+    if sc["sink_pause"] and sc["sink_pause"][0] == "until_full":
+        # one frame queued behind the one going in; two more frames once the
+        # output stall has ended, then no more
+        sent = 0
+        for f in frames:
+            if hs.released is not None and \
+                    sent * PLAN["pixels_in"] >= hs.released["input_beats"] + 2 * PLAN["pixels_in"]:
+                break
+            await source.send(f)
+            sent += 1
+            for _ in range(frame_budget(1)):
+                if source.count() == 0:
+                    break
+                await RisingEdge(dut.clk)
+        result["frames_sent"] = sent
+        expected = expected_beats(sc, range(sent))
+        done = await receive(sink, got, len(expected), frame_budget(sent))
+    elif sc["reset_after_beats"] is None:
         for f in frames:
             await source.send(f)
         expected = expected_beats(sc, range(len(frames)))
@@ -189,6 +227,7 @@ async def stream(dut, index):
         await RisingEdge(dut.clk)  # the reset edge
         await ReadOnly()
         n_before = hs.out          # output beats that moved, up to this edge
+        result["reset_cycle"] = hs.cycle
         await FallingEdge(dut.clk)
         dut.rst.value = 0
         for f in frames[before:]:
@@ -203,7 +242,7 @@ async def stream(dut, index):
         result["beats_before_reset"] = n_before
 
     # anything after the last expected beat is an error too
-    quiet = PLAN["fill_cycles"] + 8 * PLAN["ii"] + 100
+    quiet = PLAN["quiet_cycles"]
     if done:
         await ClockCycles(dut.clk, quiet)
         while not sink.empty():
@@ -221,6 +260,10 @@ async def stream(dut, index):
         errors.append("beats below are as they moved, not as the sink framed them")
     bad = compare(sc, expected, got)
     result["beats_checked"] = min(len(got), len(expected))
+    result["tlast_cycles"] = hs.last_cycles
+    result["input_refused_cycles"] = hs.refused
+    if hs.released is not None:
+        result["released"] = hs.released
     result["mismatches"] = bad
     if bad:
         errors.append(f"{len(bad)}{'+' if len(bad) >= MAX_MISMATCHES else ''} wrong beats")
