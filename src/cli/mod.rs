@@ -25,6 +25,8 @@ enum Command {
     Gen {
         #[command(flatten)]
         design: DesignArgs,
+        #[command(flatten)]
+        fold: FoldArgs,
         /// Output directory [default: out/<top>].
         #[arg(long)]
         out: Option<PathBuf>,
@@ -34,6 +36,8 @@ enum Command {
     Sim {
         #[command(flatten)]
         design: DesignArgs,
+        #[command(flatten)]
+        fold: FoldArgs,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -147,6 +151,18 @@ enum Command {
         #[arg(long, default_value = "target/mbnn-bench")]
         work: PathBuf,
     },
+    /// Sweeps a network's folding from the fastest to the fully folded:
+    /// estimated LUT4 against frames/s, as dse.json, dse.svg and dse.png.
+    Dse {
+        /// The network file.
+        #[arg(long, value_name = "FILE")]
+        network: PathBuf,
+        #[command(flatten)]
+        fold: FoldArgs,
+        /// Output directory.
+        #[arg(long, default_value = "out/dse")]
+        out: PathBuf,
+    },
     /// Verifies a sweep of configurations; ends with `N passed, M failed`.
     Sweep {
         /// quick (the default test run) or full.
@@ -161,6 +177,58 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+}
+
+/// A network's folding chosen for a frame rate (`--network` only).
+#[derive(clap::Args, Debug, Default)]
+struct FoldArgs {
+    /// Frames per second to fold the network for: each layer's pe and simd
+    /// as cheap as the rate allows (needs --board or --clock-mhz).
+    #[arg(long)]
+    target_fps: Option<f64>,
+    /// The board: its LUT4 and block RAM bound the estimate, its engines'
+    /// measured clock is the default --clock-mhz.
+    #[arg(long)]
+    board: Option<crate::spec::board::Board>,
+    /// LUT4 available [default: the board's].
+    #[arg(long)]
+    lut_budget: Option<u64>,
+    /// The clock the rate is reached at, MHz [default: the board's engine clock].
+    #[arg(long)]
+    clock_mhz: Option<f64>,
+}
+
+impl FoldArgs {
+    /// The clock, the block RAM family and the capacity.
+    fn setting(&self) -> Result<crate::study::dse::Setting, String> {
+        let info = self.board.map(|b| b.info());
+        let clock_mhz =
+            self.clock_mhz.or(info.map(|i| i.engine_mhz)).ok_or("a folding needs --board or --clock-mhz")?;
+        let family = info.map_or(crate::spec::board::Family::Ice40, |i| i.family);
+        Ok(crate::study::dse::Setting {
+            clock_mhz,
+            ram: crate::generator::folding::block_ram(family),
+            luts: self.lut_budget.or(info.map(|i| i.luts)),
+            brams: info.map(|i| i.brams),
+            board: info.map(|i| i.name),
+        })
+    }
+
+    fn given(&self) -> bool {
+        self.target_fps.is_some() || self.board.is_some() || self.lut_budget.is_some() || self.clock_mhz.is_some()
+    }
+
+    /// The network folded for --target-fps, its summary printed.
+    fn fold(&self, path: &std::path::Path) -> Result<crate::spec::network::NetworkParams, String> {
+        let fps = self.target_fps.ok_or("--board, --lut-budget and --clock-mhz go with --target-fps")?;
+        let s = self.setting()?;
+        let net = crate::spec::network::load_network(path)?;
+        let target =
+            crate::generator::folding::Target { fps, clock_mhz: s.clock_mhz, luts: s.luts, brams: s.brams, ram: s.ram };
+        let folded = crate::generator::folding::fold_for_target(&net, &target)?;
+        print!("{}", crate::generator::folding::summary(&folded, s.clock_mhz, s.ram));
+        Ok(folded.params)
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -196,6 +264,16 @@ impl RunArgs {
 /// An engine from a layer file comes with its error report, which the
 /// golden model measures (`model::layer`).
 fn render(design: &DesignArgs) -> Result<Rendering, String> {
+    render_folded(design, &FoldArgs::default())
+}
+
+/// As [`render`], a network folded for `fold`'s target if one is given.
+fn render_folded(design: &DesignArgs, fold: &FoldArgs) -> Result<Rendering, String> {
+    if fold.given() {
+        let path = design.network.as_ref().ok_or("--target-fps folds a network: give --network")?;
+        design.to_design()?;
+        return Ok(Rendering::Network(Box::new(crate::generator::render::render_network(fold.fold(path)?))));
+    }
     match design.to_design()? {
         DesignRequest::Engine(r, pipeline) if r.model.is_some() => {
             Ok(Rendering::Engine(crate::model::layer::render_conv_layer(&r, pipeline)?))
@@ -206,8 +284,9 @@ fn render(design: &DesignArgs) -> Result<Rendering, String> {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Gen { design, out } => generate(&design, out),
-        Command::Sim { design, run } => sim(&design, &run),
+        Command::Gen { design, fold, out } => generate(&design, &fold, out),
+        Command::Sim { design, fold, run } => sim(&design, &fold, &run),
+        Command::Dse { network, fold, out } => dse(&network, &fold, &out),
         Command::Report { design, liberty, work } => report(&design, &liberty, work),
         Command::Pnr { design, board, work } => pnr(&design, board, work),
         Command::Claims { liberty, len, max_k, pa_shapes, out, work } => {
@@ -230,8 +309,8 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn generate(design: &DesignArgs, out: Option<PathBuf>) -> Result<(), String> {
-    let rendering = render(design)?;
+fn generate(design: &DesignArgs, fold: &FoldArgs, out: Option<PathBuf>) -> Result<(), String> {
+    let rendering = render_folded(design, fold)?;
     let dir = out.unwrap_or_else(|| PathBuf::from("out").join(rendering.top()));
     write_files(&dir, rendering.files())?;
     let summary = match &rendering {
@@ -318,9 +397,9 @@ fn network_summary(p: &crate::spec::network::NetworkParams, (predicted, fill): (
     )
 }
 
-fn sim(design: &DesignArgs, run: &RunArgs) -> Result<(), String> {
+fn sim(design: &DesignArgs, fold: &FoldArgs, run: &RunArgs) -> Result<(), String> {
     let effort = run.effort()?;
-    let rendering = render(design)?;
+    let rendering = render_folded(design, fold)?;
     let top = rendering.top().to_string();
     let dir = run.work.join(&top);
     let verdict = match &rendering {
@@ -343,6 +422,32 @@ fn sim(design: &DesignArgs, run: &RunArgs) -> Result<(), String> {
         println!("0 passed, 1 failed");
         Err(format!("{top} does not match the golden model"))
     }
+}
+
+fn dse(network: &std::path::Path, fold: &FoldArgs, out: &std::path::Path) -> Result<(), String> {
+    if fold.target_fps.is_some() {
+        return Err("dse sweeps the rates itself: --target-fps goes with gen and sim".into());
+    }
+    crate::study::plot::check_fonts()?;
+    let setting = fold.setting()?;
+    let net = crate::spec::network::load_network(network)?;
+    let start = std::time::Instant::now();
+    let chart = crate::study::dse::explore(&net, &setting)?;
+    let front = crate::study::pareto::pareto_front(&chart.points);
+    println!(
+        "{} foldings in {:.2} s, {} Pareto-optimal:",
+        chart.points.len(),
+        start.elapsed().as_secs_f64(),
+        front.len()
+    );
+    for &i in &front {
+        let p = &chart.points[i];
+        println!("  ~{:>7.0} LUT4  {:>10.1} frames/s  {}", p.x, p.y, p.label);
+    }
+    for f in chart.write(out, "dse")? {
+        println!("wrote {}", f.display());
+    }
+    Ok(())
 }
 
 fn report(design: &DesignArgs, liberty: &[PathBuf], work: Option<PathBuf>) -> Result<(), String> {

@@ -9,3 +9,4 @@ pub mod unit;
 pub mod wrapper;
 pub mod engine;
 pub mod network;
+pub mod folding;

@@ -43,6 +43,15 @@ pub struct BoardInfo {
     pub constraints: &'static str,
     /// LUT4s in the device.
     pub luts: u64,
+    /// Block RAMs in the device: iCE40 4-kbit EBRs, ECP5 18-kbit DP16KDs,
+    /// Gowin 18-kbit BSRAMs (the data sheets' counts).
+    pub brams: u64,
+    /// The clock a folded network is planned at (`--target-fps`): the
+    /// streaming engines' Fmax measured in the board wrapper (README,
+    /// "Streaming engines": iCEBreaker 52.2 MHz, ULX3S 132.4 MHz), rounded
+    /// down; HX8K and Tang Nano 9K are not measured, their figures are
+    /// estimates from the units' Fmax on the same families.
+    pub engine_mhz: f64,
 }
 
 const ICEBREAKER: BoardInfo = BoardInfo {
@@ -58,6 +67,8 @@ const ICEBREAKER: BoardInfo = BoardInfo {
     constraint_file: "icebreaker.pcf",
     constraints: include_str!("../../constraints/icebreaker.pcf"),
     luts: 5280,
+    brams: 30,
+    engine_mhz: 52.0,
 };
 
 const HX8K: BoardInfo = BoardInfo {
@@ -73,6 +84,8 @@ const HX8K: BoardInfo = BoardInfo {
     constraint_file: "hx8k.pcf",
     constraints: include_str!("../../constraints/hx8k.pcf"),
     luts: 7680,
+    brams: 32,
+    engine_mhz: 60.0,
 };
 
 const ULX3S: BoardInfo = BoardInfo {
@@ -88,6 +101,8 @@ const ULX3S: BoardInfo = BoardInfo {
     constraint_file: "ulx3s.lpf",
     constraints: include_str!("../../constraints/ulx3s.lpf"),
     luts: 83640,
+    brams: 208,
+    engine_mhz: 132.0,
 };
 
 const TANGNANO9K: BoardInfo = BoardInfo {
@@ -103,6 +118,8 @@ const TANGNANO9K: BoardInfo = BoardInfo {
     constraint_file: "tangnano9k.cst",
     constraints: include_str!("../../constraints/tangnano9k.cst"),
     luts: 8640,
+    brams: 26,
+    engine_mhz: 50.0,
 };
 
 impl Board {

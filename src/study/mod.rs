@@ -9,6 +9,7 @@ pub mod benchfig;
 pub mod bpac;
 pub mod claims;
 pub mod cost;
+pub mod dse;
 pub mod engine_bench;
 pub mod pareto;
 pub mod plot;

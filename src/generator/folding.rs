@@ -1,0 +1,349 @@
+//! Folding chosen for a target (SPEC 6.6, 7): the `pe` and `simd` of every
+//! engine layer of a network so that frames go through at a target rate,
+//! each layer as cheap as the rate allows, and an estimate of the LUTs and
+//! block RAM the network then takes.
+//!
+//! The cycle budget is clock / frames per second. A layer meets it when its
+//! `cycles_per_frame` = max(H*W, Ho*Wo*ii) is at most the budget; of the
+//! legal foldings that do (SPEC 6.6: pe divides cout; simd divides cin, or
+//! is a multiple of cin dividing k*k*cin), the chooser takes the one of
+//! fewest estimated LUTs, then fewest block RAMs, then fewest PEs. Layers
+//! are independent (FIFOs between them), so this also minimises the
+//! network's LUTs for the rate. Pools take H*W cycles whatever the budget.
+//!
+//! The LUT model (LUT4, as Yosys's `synth_ice40` counts them), fitted on
+//! ten engines of 8x8 to 16x16 maps, 8 to 32 channels, K = 1, 2, 5 and
+//! PA-Net 2x3 and 4x5 (`conv` -13 % to +12 %, `pa_conv` -1 % to +14 %; a
+//! fully parallel `pa_conv`, whose one-word weight ROMs become logic, +38 %):
+//!
+//! - [`LUT_PER_LANE_BIT`] per lane bit, `pe * simd * lanes` with lanes K
+//!   (`conv`) or M*N (`pa_conv`): the XNOR or AND and the popcount;
+//! - per PE, the scale tree: one adder of (accumulator + frac_bits) bits
+//!   per extra set bit of a scale's magnitude and per term beyond the
+//!   first, times [`SCALE_FACTOR`] (`pa_conv`: half of it, its M x N
+//!   scales share partial products), and the thresholds' comparators;
+//! - `pa_conv` on levels: simd * N comparators of B bits at the window;
+//! - [`LUT_PER_ENGINE`] for the schedule, counters and the output FIFO;
+//!   a pool and a FIFO between layers a LUT per bit they hold, plus
+//!   [`LUT_PER_STAGE`].
+//!
+//! Block RAM counts every memory of width w and depth d as the fewest
+//! blocks of one of the family's shapes that hold it; a memory of fewer
+//! than [`MIN_BRAM_BITS`] bits, and an output FIFO at most 8 deep, is
+//! left in logic. On the ten engines it gives Yosys's count of iCE40 block
+//! RAMs exactly, but for the fully parallel `pa_conv` (30 against 25).
+
+use crate::generator::engine::plan::Plan;
+use crate::spec::board::Family;
+use crate::spec::engine::{EngineKind, EngineParams, Folding, Geometry, Output};
+use crate::spec::network::{NetworkLayer, NetworkParams, Stage};
+use crate::util::fixed::width_for;
+use serde::Serialize;
+
+/// LUT4 per lane bit (XNOR/AND and popcount, with masking and accumulation).
+pub const LUT_PER_LANE_BIT: f64 = 2.6;
+/// LUT4 per adder bit of the scale trees.
+pub const SCALE_FACTOR: f64 = 1.0;
+/// LUT4 of an engine's schedule, counters, line buffer addressing and FIFO.
+pub const LUT_PER_ENGINE: f64 = 250.0;
+/// LUT4 of a pool's or FIFO's control.
+pub const LUT_PER_STAGE: f64 = 20.0;
+/// Memories smaller than this stay in logic.
+pub const MIN_BRAM_BITS: u64 = 256;
+
+/// One block RAM of a family: its bits and its (width, depth) shapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockRam {
+    pub name: &'static str,
+    pub shapes: &'static [(u64, u64)],
+}
+
+/// iCE40's SB_RAM40_4K; ECP5's DP16KD and Gowin's BSRAM (18 kbit, one
+/// read and one write port: 36 bits wide at most).
+pub fn block_ram(family: Family) -> BlockRam {
+    match family {
+        Family::Ice40 => BlockRam { name: "4-kbit EBR", shapes: &[(16, 256), (8, 512), (4, 1024), (2, 2048)] },
+        Family::Ecp5 => {
+            BlockRam { name: "DP16KD", shapes: &[(36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)] }
+        }
+        Family::Gowin => {
+            BlockRam { name: "BSRAM", shapes: &[(36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)] }
+        }
+    }
+}
+
+impl BlockRam {
+    /// Blocks a memory of `width` x `depth` takes (0 if it stays in logic).
+    pub fn blocks(&self, width: u64, depth: u64) -> u64 {
+        if width * depth < MIN_BRAM_BITS {
+            return 0;
+        }
+        self.shapes.iter().map(|&(w, d)| width.div_ceil(w) * depth.div_ceil(d)).min().unwrap_or(0)
+    }
+}
+
+/// Estimated resources of a layer or a network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Resources {
+    pub luts: u64,
+    /// Bits of the memories in block RAM, and the blocks they take.
+    pub bram_bits: u64,
+    pub brams: u64,
+}
+
+impl std::ops::Add for Resources {
+    type Output = Resources;
+    fn add(self, o: Resources) -> Resources {
+        Resources { luts: self.luts + o.luts, bram_bits: self.bram_bits + o.bram_bits, brams: self.brams + o.brams }
+    }
+}
+
+/// Every legal folding of a geometry (SPEC 6.6), by pe then simd.
+pub fn legal_foldings(g: &Geometry) -> Vec<Folding> {
+    let n = g.window_len();
+    let simds: Vec<usize> = (1..=n)
+        .filter(|&s| if s <= g.cin { g.cin.is_multiple_of(s) } else { s.is_multiple_of(g.cin) && n.is_multiple_of(s) })
+        .collect();
+    let pes = (1..=g.cout).filter(|&pe| g.cout.is_multiple_of(pe));
+    pes.flat_map(|pe| simds.iter().map(move |&simd| Folding { pe, simd })).collect()
+}
+
+/// Set bits of a magnitude.
+fn ones(v: i64) -> u64 {
+    u64::from(v.unsigned_abs().count_ones())
+}
+
+/// Adder bits of one PE's scale tree and threshold comparators.
+fn per_pe_luts(p: &EngineParams) -> f64 {
+    let n = p.geometry.window_len() as i128;
+    let (acc, coefs, factor): (u32, Vec<i64>, f64) = match p.kind {
+        EngineKind::Conv => (width_for(-n, n), p.lambdas.clone(), SCALE_FACTOR),
+        EngineKind::PaConv => (width_for(0, n), p.phi.iter().flatten().copied().collect(), SCALE_FACTOR / 2.0),
+    };
+    let nonzero: Vec<i64> = coefs.into_iter().filter(|&c| c != 0).collect();
+    let adders = nonzero.iter().map(|&c| ones(c) - 1).sum::<u64>() + (nonzero.len() as u64).saturating_sub(1);
+    let scale = factor * (adders * u64::from(acc + p.frac_bits)) as f64;
+    let (lo, hi) = p.sum_range();
+    let compare = match &p.output {
+        Output::Sum => 0.0,
+        Output::Threshold { thresholds, .. } => (thresholds[0].len() as u32 * width_for(lo.into(), hi.into())) as f64,
+        Output::Fusion { .. } => (p.lanes() as u32 * width_for(lo.into(), hi.into())) as f64,
+    };
+    scale + compare
+}
+
+/// An engine's estimated LUT4s.
+pub fn engine_luts(p: &EngineParams) -> u64 {
+    luts_at(p, p.folding, per_pe_luts(p))
+}
+
+/// The estimate at `folding`, with one PE's scale and comparators given.
+fn luts_at(p: &EngineParams, folding: Folding, per_pe: f64) -> u64 {
+    let (pe, simd) = (folding.pe as f64, folding.simd as f64);
+    let lanes = match p.kind {
+        EngineKind::Conv => p.lanes(),
+        EngineKind::PaConv => p.lanes() * p.act_bases(),
+    } as f64;
+    let compare = if p.kind == EngineKind::PaConv && !p.bitplanes {
+        simd * p.act_bases() as f64 * f64::from(p.act_bits) / 2.0
+    } else {
+        0.0
+    };
+    (LUT_PER_ENGINE + LUT_PER_LANE_BIT * pe * simd * lanes + pe * per_pe + compare).round() as u64
+}
+
+/// An engine's memories, (width, depth): the line buffer's copies (one per
+/// read port: dilation groups x taps a step), the weight ROMs (one per lane,
+/// pe*simd bits a step) and the output FIFO when it is deeper than 8.
+pub fn engine_memories(p: &EngineParams) -> Vec<(u64, u64)> {
+    memories_at(p, &Plan::new(p), p.folding)
+}
+
+/// The memories at `folding`; `plan` is any folding's (the line buffer's
+/// rows and pixel bits do not depend on it).
+fn memories_at(p: &EngineParams, plan: &Plan, folding: Folding) -> Vec<(u64, u64)> {
+    let g = &p.geometry;
+    let ii = (g.cout / folding.pe) * (g.window_len() / folding.simd);
+    let taps_per_step = if folding.simd > g.cin { folding.simd / g.cin } else { 1 };
+    let mut out = vec![];
+    let pixels = (plan.rows() << plan.col_bits) as u64;
+    for group in 0..plan.groups.len() {
+        let width: usize = plan.read_bits(group).iter().map(|r| r.1).sum();
+        out.extend((0..taps_per_step).map(|_| (width as u64, pixels)));
+    }
+    out.extend((0..p.lanes()).map(|_| ((folding.pe * folding.simd) as u64, ii as u64)));
+    // The FIFO holds the pixels alive over a pipeline of about 8 cycles;
+    // at most 8 deep it stays in flip-flops.
+    let fifo = ((ii + 12).div_ceil(ii) + 1).next_power_of_two().max(2);
+    if fifo > 8 {
+        out.push((p.out_pixel_bits() as u64, fifo as u64));
+    }
+    out
+}
+
+/// A layer's estimated resources.
+pub fn layer_resources(layer: &NetworkLayer, ram: BlockRam) -> Resources {
+    match &layer.stage {
+        Stage::Engine { params, .. } => {
+            let mems = engine_memories(params);
+            let in_bram: Vec<_> = mems.iter().filter(|&&(w, d)| ram.blocks(w, d) > 0).collect();
+            Resources {
+                luts: engine_luts(params),
+                bram_bits: in_bram.iter().map(|&&(w, d)| w * d).sum(),
+                brams: in_bram.iter().map(|&&(w, d)| ram.blocks(w, d)).sum(),
+            }
+        }
+        Stage::Pool(p) => {
+            let row = (p.out_width() * p.channels) as u64 * u64::from(p.element_bits);
+            Resources { luts: row + LUT_PER_STAGE as u64, bram_bits: 0, brams: 0 }
+        }
+    }
+}
+
+/// A network's estimated resources: per layer, and the total with its FIFOs.
+pub fn network_resources(net: &NetworkParams, ram: BlockRam) -> (Vec<Resources>, Resources) {
+    let layers: Vec<Resources> = net.layers.iter().map(|l| layer_resources(l, ram)).collect();
+    let fifos =
+        net.fifos.iter().map(|f| Resources { luts: f.width as u64 + LUT_PER_STAGE as u64, ..Default::default() });
+    let total = layers.iter().copied().chain(fifos).fold(Resources::default(), |a, b| a + b);
+    (layers, total)
+}
+
+/// `layers[1] (conv)`, as errors name a layer.
+pub fn layer_name(net: &NetworkParams, i: usize) -> String {
+    format!("layers[{i}] ({})", net.layers[i].kind.name())
+}
+
+/// Cycles per frame of an engine at `folding`.
+fn cycles_at(g: &Geometry, folding: Folding) -> usize {
+    let ii = (g.cout / folding.pe) * (g.window_len() / folding.simd);
+    (g.height * g.width).max(g.out_height() * g.out_width() * ii)
+}
+
+/// The cheapest legal folding of an engine whose cycles per frame are at
+/// most `budget` (fewest LUT4, then block RAMs, then PEs); `None` if none is.
+pub fn cheapest(p: &EngineParams, budget: usize, ram: BlockRam) -> Option<Folding> {
+    let (plan, per_pe) = (Plan::new(p), per_pe_luts(p));
+    let cost = |folding: Folding| {
+        let brams: u64 = memories_at(p, &plan, folding).iter().map(|&(w, d)| ram.blocks(w, d)).sum();
+        (luts_at(p, folding, per_pe), brams, folding.pe)
+    };
+    let fits = |f: &Folding| cycles_at(&p.geometry, *f) <= budget;
+    legal_foldings(&p.geometry).into_iter().filter(fits).min_by_key(|&f| cost(f))
+}
+
+/// The network with every engine folded as cheaply as `budget` cycles per
+/// frame allow; one line naming the first layer that cannot meet it.
+pub fn choose_folding(net: &NetworkParams, budget: usize, ram: BlockRam) -> Result<NetworkParams, String> {
+    let mut out = net.clone();
+    for (i, layer) in out.layers.iter_mut().enumerate() {
+        let g = layer.input;
+        if g.height * g.width > budget {
+            return Err(format!(
+                "{} cannot meet {budget} cycles per frame: it takes its {}x{} input a pixel a cycle, {} cycles",
+                layer_name(net, i),
+                g.height,
+                g.width,
+                g.height * g.width
+            ));
+        }
+        if let Stage::Engine { params, .. } = &mut layer.stage {
+            let Some(folding) = cheapest(params, budget, ram) else {
+                let full = Folding { pe: params.geometry.cout, simd: params.geometry.window_len() };
+                let best = cycles_at(&params.geometry, full);
+                return Err(format!(
+                    "{} cannot meet {budget} cycles per frame: fully parallel (pe {}, simd {}) it takes {best}",
+                    layer_name(net, i),
+                    full.pe,
+                    full.simd
+                ));
+            };
+            params.folding = folding;
+        }
+    }
+    Ok(out)
+}
+
+/// What a folding is chosen for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Target {
+    pub fps: f64,
+    pub clock_mhz: f64,
+    /// The LUT4s and block RAMs available, if limited.
+    pub luts: Option<u64>,
+    pub brams: Option<u64>,
+    pub ram: BlockRam,
+}
+
+/// Cycles per frame at `clock_mhz` for `fps` frames per second.
+pub fn budget_cycles(clock_mhz: f64, fps: f64) -> Result<usize, String> {
+    if !(fps.is_finite() && fps > 0.0) {
+        return Err(format!("--target-fps {fps} must be a positive number of frames per second"));
+    }
+    if !(clock_mhz.is_finite() && clock_mhz > 0.0) {
+        return Err(format!("--clock-mhz {clock_mhz} must be a positive clock in MHz"));
+    }
+    Ok((clock_mhz * 1e6 / fps).floor() as usize)
+}
+
+/// A network folded for a target, with its estimates.
+#[derive(Clone, Debug)]
+pub struct Folded {
+    pub params: NetworkParams,
+    pub budget: usize,
+    pub layers: Vec<Resources>,
+    pub total: Resources,
+}
+
+/// Folds `net` for `target` and checks the estimate against the capacity.
+pub fn fold_for_target(net: &NetworkParams, target: &Target) -> Result<Folded, String> {
+    let budget = budget_cycles(target.clock_mhz, target.fps)?;
+    let fps = target.fps;
+    let params = choose_folding(net, budget, target.ram)
+        .map_err(|e| format!("{fps} frames/s at {} MHz: {e}", target.clock_mhz))?;
+    let (layers, total) = network_resources(&params, target.ram);
+    let over_luts = target.luts.filter(|&cap| total.luts > cap);
+    let over_brams = target.brams.filter(|&cap| total.brams > cap);
+    if over_luts.is_some() || over_brams.is_some() {
+        return Err(format!(
+            "{fps} frames/s needs about {} LUT4 and {} {} ({} kbit), over the {} LUT4 and {} {} available",
+            total.luts,
+            total.brams,
+            target.ram.name,
+            total.bram_bits.div_ceil(1024),
+            target.luts.map_or("unlimited".into(), |c| c.to_string()),
+            target.brams.map_or("unlimited".into(), |c| c.to_string()),
+            target.ram.name
+        ));
+    }
+    Ok(Folded { params, budget, layers, total })
+}
+
+/// The chosen folding, one line a layer, and the totals.
+pub fn summary(f: &Folded, clock_mhz: f64, ram: BlockRam) -> String {
+    let mut out = format!("folding for {} cycles per frame:\n", f.budget);
+    for (i, (layer, r)) in f.params.layers.iter().zip(&f.layers).enumerate() {
+        let folding = match &layer.stage {
+            Stage::Engine { params, .. } => format!("pe {:>3} simd {:>4}", params.folding.pe, params.folding.simd),
+            Stage::Pool(_) => format!("{:17}", "(pool)"),
+        };
+        out += &format!(
+            "  layer {i} {:<8} {folding}  {:>7} cycles/frame  ~{:>6} LUT4  {:>3} {} ({} bits)\n",
+            layer.kind.name(),
+            layer.cycles_per_frame(),
+            r.luts,
+            r.brams,
+            ram.name,
+            r.bram_bits
+        );
+    }
+    let cycles = f.params.cycles_per_frame();
+    out + &format!(
+        "predicted: {cycles} cycles per frame, {:.0} frames/s at {clock_mhz} MHz; estimate ~{} LUT4 (FIFOs included), {} {} ({} kbit)\n",
+        clock_mhz * 1e6 / cycles as f64,
+        f.total.luts,
+        f.total.brams,
+        ram.name,
+        f.total.bram_bits.div_ceil(1024)
+    )
+}

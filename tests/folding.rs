@@ -1,0 +1,182 @@
+//! Folding chosen for a target (`generator::folding`, `--target-fps`,
+//! `mbnn dse`).
+
+use mbnn::generator::folding::{self, BlockRam, Target, block_ram};
+use mbnn::spec::board::Family;
+use mbnn::spec::engine::{EngineParams, Folding};
+use mbnn::spec::network::{NetworkParams, Stage, load_network, parse_network};
+use std::path::Path;
+use std::process::Command;
+
+fn ice40() -> BlockRam {
+    block_ram(Family::Ice40)
+}
+
+/// A 4x4 binary map of 8 channels, a 3x3 conv (K = 1) to 8 channels and a
+/// dense layer to 4 sums.
+fn small() -> NetworkParams {
+    let text = r#"{"input": {"height": 4, "width": 4, "channels": 8, "bits": 1},
+        "layers": [{"kind": "conv", "k": 1, "cout": 8, "kernel": 3, "seed": 1},
+                   {"kind": "dense", "k": 1, "cout": 4, "seed": 2}], "output": "sum"}"#;
+    parse_network(text, Path::new("."), "small").unwrap()
+}
+
+fn foldings(net: &NetworkParams) -> Vec<Option<(usize, usize)>> {
+    let one = |s: &Stage| match s {
+        Stage::Engine { params, .. } => Some((params.folding.pe, params.folding.simd)),
+        Stage::Pool(_) => None,
+    };
+    net.layers.iter().map(|l| one(&l.stage)).collect()
+}
+
+fn engine(net: &NetworkParams, i: usize) -> &EngineParams {
+    match &net.layers[i].stage {
+        Stage::Engine { params, .. } => params,
+        Stage::Pool(_) => panic!("layer {i} is a pool"),
+    }
+}
+
+#[test]
+fn legal_foldings_follow_spec_6_6() {
+    let net = small();
+    let g = &engine(&net, 0).geometry;
+    let simds: Vec<usize> = folding::legal_foldings(g).iter().filter(|f| f.pe == 1).map(|f| f.simd).collect();
+    // simd divides cin 8, or is a multiple of 8 that divides 72.
+    assert_eq!(simds, [1, 2, 4, 8, 24, 72]);
+    let pes: Vec<usize> = folding::legal_foldings(g).iter().filter(|f| f.simd == 1).map(|f| f.pe).collect();
+    assert_eq!(pes, [1, 2, 4, 8]);
+}
+
+/// By hand, for 64 cycles a frame: the conv has 16 output pixels, so ii <=
+/// 4, (8/pe) * (72/simd) <= 4, pe * simd >= 144: (2, 72) = 144 lane bits
+/// is the least ((8, 24) = 192 also meets it). The dense layer has one
+/// output pixel: (4/pe) * (128/simd) <= 64, pe * simd >= 8; (1, 8), (2, 4)
+/// and (4, 2) cost the same (K = 1: no scale tree, sums out), fewest PEs wins.
+#[test]
+fn chooser_meets_the_budget_with_the_cheapest_folding() {
+    let net = small();
+    let chosen = folding::choose_folding(&net, 64, ice40()).unwrap();
+    assert_eq!(foldings(&chosen), [Some((2, 72)), Some((1, 8))]);
+    assert!(chosen.layers.iter().all(|l| l.cycles_per_frame() <= 64));
+    assert_eq!(chosen.cycles_per_frame(), 64);
+    // The cheaper of two legal foldings that both meet it.
+    let at = |f: Folding| folding::engine_luts(&EngineParams { folding: f, ..engine(&net, 0).clone() });
+    assert!(at(Folding { pe: 2, simd: 72 }) < at(Folding { pe: 8, simd: 24 }));
+    // Only the folding changes: names and weights stay.
+    for i in 0..2 {
+        let (a, b) = (engine(&net, i), engine(&chosen, i));
+        assert_eq!(EngineParams { folding: a.folding, ..b.clone() }, *a);
+    }
+    // A looser budget folds more; the loosest folds everything.
+    assert_eq!(foldings(&folding::choose_folding(&net, 16 * 72, ice40()).unwrap()), [Some((1, 8)), Some((1, 1))]);
+    assert_eq!(foldings(&folding::choose_folding(&net, 1 << 20, ice40()).unwrap()), [Some((1, 1)), Some((1, 1))]);
+}
+
+#[test]
+fn impossible_targets_and_budgets_fail_with_one_line() {
+    let net = small();
+    let e = folding::choose_folding(&net, 15, ice40()).unwrap_err();
+    assert!(e.contains("layers[0] (conv) cannot meet 15 cycles per frame") && e.contains("16 cycles"), "{e}");
+    let target = |fps: f64, luts: Option<u64>| Target { fps, clock_mhz: 1.0, luts, brams: Some(30), ram: ice40() };
+    let e = folding::fold_for_target(&net, &target(1e6 / 15.0, None)).unwrap_err();
+    assert!(e.contains("layers[0] (conv)") && !e.contains('\n'), "{e}");
+    let e = folding::fold_for_target(&net, &target(1e6 / 64.0, Some(100))).unwrap_err();
+    assert!(e.contains("over the 100 LUT4 and 30 4-kbit EBR available") && !e.contains('\n'), "{e}");
+    let f = folding::fold_for_target(&net, &target(1e6 / 64.0, Some(5280))).unwrap();
+    assert_eq!(f.budget, 64);
+    assert!(f.total.luts > 0 && f.total.luts <= 5280 && f.total.brams <= 30, "{:?}", f.total);
+    assert!(folding::budget_cycles(1.0, 0.0).is_err() && folding::budget_cycles(-1.0, 5.0).is_err());
+}
+
+#[test]
+fn net_tiny_folds_for_a_rate_on_each_board() {
+    let net = load_network(Path::new("testbench/net_tiny.json")).unwrap();
+    for budget in [64, 100, 1000, 2600, 5000, 40_000] {
+        let chosen = folding::choose_folding(&net, budget, ice40()).unwrap();
+        assert!(chosen.layers.iter().all(|l| l.cycles_per_frame() <= budget), "{budget}");
+        assert_eq!(chosen.layers.len(), net.layers.len());
+    }
+    // 20 000 frames/s at the iCEBreaker's 52 MHz: 2600 cycles.
+    let target = Target { fps: 20_000.0, clock_mhz: 52.0, luts: Some(5280), brams: Some(30), ram: ice40() };
+    let f = folding::fold_for_target(&net, &target).unwrap();
+    assert_eq!(f.budget, 2600);
+    assert_eq!(foldings(&f.params), [Some((1, 3)), Some((2, 8)), None, Some((1, 1))]);
+    assert_eq!(f.params.cycles_per_frame(), 2304);
+    assert!(folding::choose_folding(&net, 63, ice40()).unwrap_err().contains("layers[0] (pa_conv)"));
+}
+
+#[test]
+fn block_ram_takes_the_fewest_blocks_of_one_shape() {
+    assert_eq!(ice40().blocks(32, 288), 4); // 2 wide x 2 deep of 256 x 16
+    assert_eq!(ice40().blocks(1, 2048), 1);
+    assert_eq!(ice40().blocks(8, 16), 0); // 128 bits stay in logic
+    assert_eq!(block_ram(Family::Ecp5).blocks(64, 128), 2);
+}
+
+fn mbnn(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mbnn")).args(args).output().expect("runs")
+}
+
+#[test]
+fn gen_prints_the_folding_and_dse_writes_the_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gen");
+    let o = mbnn(&[
+        "gen",
+        "--network",
+        "testbench/net_tiny.json",
+        "--target-fps",
+        "20000",
+        "--board",
+        "icebreaker",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("folding for 2600 cycles per frame") && text.contains("pe   2 simd    8"), "{text}");
+    let manifest = std::fs::read_to_string(out.join("net_tiny.json")).unwrap();
+    assert!(manifest.contains("\"cycles_per_frame\": 2304"), "{manifest}");
+
+    let o = mbnn(&["gen", "--network", "testbench/net_tiny.json", "--target-fps", "1e9", "--clock-mhz", "52"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("layers[0] (pa_conv) cannot meet 0 cycles"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let o = mbnn(&["gen", "--network", "testbench/net_tiny.json", "--target-fps", "1000"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("needs --board or --clock-mhz"));
+
+    let dse = dir.path().join("dse");
+    let o = mbnn(&["dse", "--network", "testbench/net_tiny.json", "--board", "ulx3s", "--out", dse.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for name in ["dse.json", "dse.svg", "dse.png"] {
+        assert!(dse.join(name).is_file(), "{name}");
+    }
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dse.join("dse.json")).unwrap()).unwrap();
+    let points = json["points"].as_array().unwrap();
+    assert!(points.len() >= 8, "{json}");
+    assert!(points.iter().any(|p| p["label"] == "1x1 1x1 - 1x1"), "{json}");
+}
+
+/// Verilator: the chosen folding runs at its predicted cycles per frame
+/// (the verifier checks frames exactly that far apart).
+#[test]
+fn sim_runs_the_chosen_folding() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mbnn(&[
+        "sim",
+        "--network",
+        "testbench/net_tiny.json",
+        "--target-fps",
+        "20000",
+        "--board",
+        "icebreaker",
+        "--no-yosys",
+        "--cycles",
+        "3000",
+        "--work",
+        dir.path().to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("2304 cycles per frame") && text.contains("1 passed, 0 failed"), "{text}");
+}
