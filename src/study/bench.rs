@@ -40,6 +40,10 @@ pub enum Part {
     /// share outside the dot products, memory packing, both boards' Fmax,
     /// BPAC against plain branches, PA-Net against Group-Net.
     Engines,
+    /// Whole networks: CNV's image interval against FINN's formula, the
+    /// fill against the timing model, images/s checked under Verilator,
+    /// memory packing against the ECP5-85F.
+    Networks,
 }
 
 /// What to measure.
@@ -105,7 +109,9 @@ pub fn bench(opts: &Options) -> Result<Vec<Row>, String> {
     let (base_files, base_signature) = baseline(BASELINE_N);
     let parts = match (opts.only, opts.full) {
         (Some(part), _) => vec![part],
-        (None, true) => vec![Part::Quick, Part::Area, Part::Clock, Part::Asic, Part::Sim, Part::Engines],
+        (None, true) => {
+            vec![Part::Quick, Part::Area, Part::Clock, Part::Asic, Part::Sim, Part::Engines, Part::Networks]
+        }
         (None, false) => vec![Part::Quick],
     };
     // Both area parts compare with it; synthesised once, when first needed.
@@ -124,6 +130,7 @@ pub fn bench(opts: &Options) -> Result<Vec<Row>, String> {
             Part::Asic => asic_rows(&mut rows, opts, &base_files, t0)?,
             Part::Sim => sim_rows(&mut rows, opts, t0)?,
             Part::Engines => crate::study::engine_bench::engine_rows(&mut rows, &opts.work, t0)?,
+            Part::Networks => crate::study::network_bench::network_rows(&mut rows, t0)?,
         }
     }
     progress("done", t0);

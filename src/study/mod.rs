@@ -11,5 +11,6 @@ pub mod claims;
 pub mod cost;
 pub mod dse;
 pub mod engine_bench;
+pub mod network_bench;
 pub mod pareto;
 pub mod plot;

@@ -119,3 +119,17 @@ pub fn verify_network(rendered: &RenderedNetwork, work: &Path, checks: Checks, e
         report: String::new(),
     }
 }
+
+/// Streams `frames` random images (at least two) through the network with
+/// no stalls, every output beat checked against the golden network model;
+/// the image interval and fill as measured, and the simulation's speed.
+pub fn network_rate(rendered: &RenderedNetwork, frames: usize, seed: u64) -> Result<super::engine::StreamRate, String> {
+    let p = &rendered.params;
+    let ports = StreamPorts::of(&rendered.generated.signature)?;
+    let mut rng = crate::util::bits::SplitMix64::new(seed);
+    let pixels = p.input.height * p.input.width;
+    let images = super::stream::random_frames_of(pixels, p.in_pixel_bits(), frames.max(2), &mut rng);
+    let mut model = load_model(&rendered.design_files(), &rendered.generated.signature, false, None)?;
+    let patience = p.cycles_per_frame() + rendered.generated.fill_cycles as usize;
+    super::engine::measure_rate(&mut model, ports, &|image| network_frame(p, image), images, (&p.top, patience))
+}

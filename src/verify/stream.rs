@@ -360,7 +360,7 @@ pub fn random_frames(p: &EngineParams, count: usize, rng: &mut SplitMix64) -> Ve
 }
 
 /// `count` frames of `pixels` random pixels of `bits` bits.
-fn random_frames_of(pixels: usize, bits: usize, count: usize, rng: &mut SplitMix64) -> Vec<Vec<BitVec>> {
+pub fn random_frames_of(pixels: usize, bits: usize, count: usize, rng: &mut SplitMix64) -> Vec<Vec<BitVec>> {
     (0..count).map(|_| (0..pixels).map(|_| BitVec::random(bits, rng)).collect()).collect()
 }
 

@@ -96,18 +96,19 @@ pub fn quick(root: &Path) -> Result<Vec<String>, String> {
     for (layer, pipe) in [("layer_groupnet.json", 1), ("layer_pa.json", 2)] {
         v.push(format!("--model {} --pipeline {pipe}", testbench.join(layer).display()));
     }
-    v.extend(networks(&testbench)?);
+    v.extend(networks(&testbench, "net_")?);
     Ok(v)
 }
 
-/// Every example network under `testbench/` (`net_*.json`), in name order:
-/// between them every layer kind and every chaining of SPEC 7.
-fn networks(testbench: &Path) -> Result<Vec<String>, String> {
-    let entries = std::fs::read_dir(testbench).map_err(|e| format!("cannot list {}: {e}", testbench.display()))?;
+/// Every network file in `dir` whose name starts with `prefix`, in name
+/// order: `testbench/net_*.json` have between them every layer kind and
+/// every chaining of SPEC 7.
+fn networks(dir: &Path, prefix: &str) -> Result<Vec<String>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     let mut files: Vec<String> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("net_") && n.ends_with(".json"))
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix) && n.ends_with(".json"))
         })
         .map(|p| format!("--network {}", p.display()))
         .collect();
@@ -210,6 +211,8 @@ fn pa_quick() -> Vec<String> {
 /// at pipeline 0, 1 and the full depth.
 pub fn full(root: &Path) -> Result<Vec<String>, String> {
     let mut v = quick(root)?;
+    // The reference networks (CNV and its variants, the iCEBreaker network).
+    v.extend(networks(&root.join("examples/networks"), "")?);
     for &k in &LANES {
         for &n in &LENS {
             for mode in ["port", "const"] {

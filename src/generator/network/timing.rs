@@ -92,3 +92,37 @@ pub fn predict(p: &NetworkParams, engines: &[Option<GeneratedEngine>], frames: u
     let end = if matches!(p.output, NetOutput::Argmax(_)) { last + STAGE_REGISTER } else { last };
     ChainTiming { layer_out, total: end + 1 }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generator::network::generate_network;
+    use crate::spec::network::load_network;
+    use std::path::Path;
+
+    /// In steady state the slowest layer and every layer after it give
+    /// each pixel exactly one frame interval (the slowest layer's cycles per
+    /// frame) after the frame before. (Layers before it run ahead in the
+    /// model, which leaves out the line buffers' backpressure.)
+    #[test]
+    fn frames_follow_one_another_at_the_slowest_layers_pace() {
+        for name in
+            ["testbench/net_tiny.json", "testbench/net_fusion_levels.json", "examples/networks/small_icebreaker.json"]
+        {
+            let p = load_network(&Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).unwrap();
+            let g = generate_network(&p);
+            let frames = 4;
+            let t = predict(&p, &g.engines, frames);
+            let c = p.cycles_per_frame() as u64;
+            let slowest = p.layers.iter().position(|l| l.cycles_per_frame() as u64 == c).unwrap();
+            for (layer, out) in p.layers.iter().zip(&t.layer_out).skip(slowest) {
+                let n = layer.output.height * layer.output.width;
+                assert_eq!(out.len(), frames * n);
+                for j in 2 * n..frames * n {
+                    assert_eq!(out[j] - out[j - n], c, "{name}: {} pixel {j}", layer.top());
+                }
+                assert!(out.windows(2).all(|w| w[0] < w[1]), "{name}: in order");
+            }
+        }
+    }
+}

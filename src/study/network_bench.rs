@@ -1,0 +1,197 @@
+//! `mbnn bench --only networks`: the whole-network figures of issue #12,
+//! each beside a baseline from the same run where one exists.
+//!
+//! - BNN-PYNQ's CNV with FINN's folding: the image interval measured under
+//!   Verilator against FINN's cycle formula, the fill against the timing
+//!   model's prediction, the checked simulation speed in images per second,
+//!   and the time the timing model takes;
+//! - memory: every memory's bits against the block RAM bits it takes on
+//!   ECP5, per layer and in total, for the binary CNV and the Group-Net
+//!   K = 2 CNV, against the ECP5-85F's capacity; K = 3 by capacity alone.
+
+use super::bench_table::{Row, Target, progress};
+use super::engine_bench::packing;
+use crate::generator::network::timing;
+use crate::generator::render::{RenderedNetwork, render_network};
+use crate::rtl::{Memory, MemoryStyle};
+use crate::spec::board::Board;
+use crate::spec::network::{NetworkParams, Stage, load_network};
+use crate::verify::network::network_rate;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Block RAMs of the ECP5-85F (DP16KD, 18 Kbit each with parity).
+const ECP5_85F_RAMS: u64 = 208;
+const DP16KD_BITS: u64 = 18432;
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/networks").join(name)
+}
+
+fn render(name: &str) -> Result<RenderedNetwork, String> {
+    Ok(render_network(load_network(&example(name))?))
+}
+
+pub fn network_rows(rows: &mut Vec<Row>, t0: Instant) -> Result<(), String> {
+    let cnv = render("cnv_binary.json")?;
+    cnv_rate_rows(rows, &cnv, t0)?;
+    memory_rows(rows, &cnv, "CNV")?;
+    let gn = render("cnv_groupnet_k2.json")?;
+    memory_rows(rows, &gn, "Group-Net K=2 CNV")?;
+    k3_capacity_row(rows, &gn.params);
+    Ok(())
+}
+
+/// FINN's cycles per frame for the folding: the slowest layer's
+/// (MH/PE)*(MW/SIMD)*OFM_H*OFM_W, an input-bound layer its H*W.
+fn finn_cycles(p: &NetworkParams) -> usize {
+    p.engines()
+        .map(|e| {
+            let g = &e.geometry;
+            (g.cout / e.folding.pe) * (g.window_len() / e.folding.simd) * g.out_height() * g.out_width()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn cnv_rate_rows(rows: &mut Vec<Row>, cnv: &RenderedNetwork, t0: Instant) -> Result<(), String> {
+    let frames = 3;
+    progress(&format!("networks: Verilator model of CNV, then {frames} images, no stalls"), t0);
+    let rate = network_rate(cnv, frames, 1)?;
+    let finn = finn_cycles(&cnv.params) as f64;
+    let stated = cnv.generated.fill_cycles;
+    rows.push(Row::new(
+        "CNV cycles/frame, no stalls, FINN's folding",
+        "cycles",
+        Some(finn),
+        rate.cycles_per_frame as f64,
+        Target::EqualsBaseline,
+        format!(
+            "examples/networks/cnv_binary.json: {} images back to back under Verilator, every output checked \
+             against the golden network model; baseline = FINN's formula for the same folding (slowest layer)",
+            rate.frames
+        ),
+    ));
+    rows.push(Row::new(
+        "CNV fill beyond frames x cycles/frame, measured vs timing model",
+        "cycles",
+        Some(cnv.generated.predicted_fill as f64),
+        rate.fill as f64,
+        Target::AtMost(stated as f64),
+        format!("baseline = the timing model's prediction; target = the manifest's stated fill {stated}"),
+    ));
+    rows.push(Row::new(
+        "Verilator checked images/s, CNV",
+        "images/s",
+        None,
+        rate.checked_cycles_per_s / rate.cycles_per_frame as f64,
+        Target::AtLeast(20.0),
+        format!(
+            "{:.2} M cycles/s per CPU second, every output checked (the model built beforehand)",
+            rate.checked_cycles_per_s / 1e6
+        ),
+    ));
+    let start = Instant::now();
+    let predicted = timing::predict(&cnv.params, &cnv.generated.engines, 2).total;
+    rows.push(Row::new(
+        "timing model (fill, FIFO analysis) time, CNV",
+        "s",
+        None,
+        start.elapsed().as_secs_f64(),
+        Target::AtMost(10.0),
+        format!(
+            "2 images through every layer's schedule, {predicted} cycles predicted; FINN sizes FIFOs by RTL simulation"
+        ),
+    ));
+    Ok(())
+}
+
+/// The memories of layer `i`: in its engine's modules (`<top>_l<i>`, `<top>_l<i>_dot`).
+fn layer_memories(net: &RenderedNetwork, i: usize) -> Vec<&Memory> {
+    let prefix = format!("{}_l{i}", net.params.top);
+    net.generated
+        .design
+        .modules
+        .values()
+        .filter(|m| m.name == prefix || m.name.strip_prefix(&prefix).is_some_and(|rest| rest.starts_with("_dot")))
+        .flat_map(|m| m.memories.iter())
+        .collect()
+}
+
+/// Bits held and DP16KDs taken at their best shapes, of the memories in
+/// block RAM (weights always; a line buffer when at least half as deep as
+/// the RAM's deepest 36-bit shape, as Yosys places them: shallower ones go
+/// to LUT RAM), and the bits in LUT RAM.
+fn layer_ram(memories: &[&Memory]) -> ((u64, u64), (u64, u64), u64) {
+    let (mut weights, mut buffers, mut lut_ram) = ((0, 0), (0, 0), 0);
+    for m in memories.iter().filter(|m| !m.name.contains("fifo")) {
+        let bits = u64::from(m.depth) * u64::from(m.width);
+        if m.style != MemoryStyle::Block && m.depth < 256 {
+            lut_ram += bits;
+            continue;
+        }
+        let (rams, _) = packing(Board::Ulx3s, m.depth.into(), m.width.into());
+        let slot = if m.name.starts_with("weights") { &mut weights } else { &mut buffers };
+        *slot = (slot.0 + bits, slot.1 + rams);
+    }
+    (weights, buffers, lut_ram)
+}
+
+/// Per layer and in total: weight and line-buffer bits against the ECP5
+/// block RAM bits they take at their best shapes.
+fn memory_rows(rows: &mut Vec<Row>, net: &RenderedNetwork, name: &str) -> Result<(), String> {
+    let (mut bits, mut rams) = (0u64, 0u64);
+    for (i, layer) in net.params.layers.iter().enumerate() {
+        if !matches!(layer.stage, Stage::Engine { .. }) {
+            continue;
+        }
+        let ((wb, wr), (bb, br), lut) = layer_ram(&layer_memories(net, i));
+        bits += wb + bb;
+        rams += wr + br;
+        rows.push(Row::new(
+            &format!("  {name} layer {i} ({}) memory packing, ECP5", layer.kind.name()),
+            "%",
+            None,
+            100.0 * (wb + bb) as f64 / ((wr + br) * DP16KD_BITS).max(1) as f64,
+            Target::None,
+            format!(
+                "weights {wb} bits in {wr} DP16KD ({:.0} %), line buffers {bb} bits in {br} DP16KD ({:.0} %), \
+                 {lut} bits of shallow line buffer in LUT RAM",
+                100.0 * wb as f64 / (wr * DP16KD_BITS).max(1) as f64,
+                100.0 * bb as f64 / (br * DP16KD_BITS).max(1) as f64
+            ),
+        ));
+    }
+    rows.push(Row::new(
+        &format!("{name}: DP16KD at the memories' best shapes, ECP5-85F"),
+        "DP16KD",
+        Some(ECP5_85F_RAMS as f64),
+        rams as f64,
+        Target::AtMostBaseline,
+        format!(
+            "{:.2} Mbit of weights and buffers in {:.2} Mbit of block RAM ({:.0} %); baseline = the 85F's {ECP5_85F_RAMS}",
+            bits as f64 / 1e6,
+            (rams * DP16KD_BITS) as f64 / 1e6,
+            100.0 * bits as f64 / (rams * DP16KD_BITS) as f64
+        ),
+    ));
+    Ok(())
+}
+
+/// Group-Net K = 3 CNV by capacity alone: its weight bits against the 85F's RAM bits.
+fn k3_capacity_row(rows: &mut Vec<Row>, k2: &NetworkParams) {
+    let k2_bits: u64 = k2.engines().map(|e| (e.lanes() * e.geometry.cout * e.geometry.window_len()) as u64).sum();
+    let k3_bits = k2_bits / 2 * 3;
+    let capacity = ECP5_85F_RAMS * DP16KD_BITS;
+    rows.push(Row::new(
+        "Group-Net K=3 CNV weights vs ECP5-85F block RAM, by capacity",
+        "Mbit",
+        Some(capacity as f64 / 1e6),
+        k3_bits as f64 / 1e6,
+        Target::AtMostBaseline,
+        format!(
+            "K=2 holds {:.2} Mbit of weights; K=3 needs 3/2 of that before any line buffer: not generated, it cannot fit",
+            k2_bits as f64 / 1e6
+        ),
+    ));
+}
