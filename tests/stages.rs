@@ -170,8 +170,10 @@ fn check_argmax(p: &ArgmaxParams) {
     let b = bench(generate_argmax(p));
     let rate = |o: &StreamOutcome| {
         let gaps: Vec<usize> = o.frame_ends.windows(2).map(|w| w[1] - w[0]).collect();
-        assert!(gaps.iter().all(|&g| g == p.pixels), "{}: frames ended {gaps:?} apart", p.top);
-        assert_eq!(o.last_out - o.first_in, o.beats_out, "{}: not one beat a cycle, one cycle late", p.top);
+        assert!(gaps.iter().all(|&g| g == p.cycles_per_frame()), "{}: frames ended {gaps:?} apart", p.top);
+        // A pixel enters every levels + 1 cycles and leaves levels + 1 later.
+        let per_pixel = p.levels() + 1;
+        assert_eq!(o.last_out - o.first_in, o.beats_out * per_pixel, "{}: not one beat per {per_pixel} cycles", p.top);
     };
     b.scenarios((1, p.pixels, p.in_pixel_bits()), argmax_directed(p), &|f| argmax_frame(p, f), &rate);
 }

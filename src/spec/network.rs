@@ -146,7 +146,11 @@ pub struct NetworkParams {
 impl NetworkParams {
     /// Steady-state cycles per frame: the slowest layer's.
     pub fn cycles_per_frame(&self) -> usize {
-        self.layers.iter().map(NetworkLayer::cycles_per_frame).max().unwrap_or(1)
+        let argmax = match &self.output {
+            NetOutput::Argmax(a) => a.cycles_per_frame(),
+            NetOutput::Sum => 1,
+        };
+        self.layers.iter().map(NetworkLayer::cycles_per_frame).max().unwrap_or(1).max(argmax)
     }
 
     pub fn in_pixel_bits(&self) -> usize {

@@ -164,6 +164,12 @@ fn queue(m: &mut Module, depth: usize, data: Expr, valid: Expr, out_ready: &Expr
 /// when the stage has one) and the input's ready from the queue's.
 fn drive_outputs(m: &mut Module, io: &Ports, q: &Queue) {
     m.drive(&io.in_ready, q.ready.clone());
+    drive_data(m, io, q);
+}
+
+/// Drives the output ports from the queue's head (`tlast` its top bit,
+/// when the stage has one).
+fn drive_data(m: &mut Module, io: &Ports, q: &Queue) {
     m.drive(&io.out_valid, q.valid.clone());
     let bits = io.out_data.width();
     m.drive(&io.out_data, resize(q.data.clone(), bits, false));
@@ -295,7 +301,8 @@ pub fn generate_maxpool(p: &PoolParams) -> (Design, Signature) {
 }
 
 /// The index of the largest channel of `data` (`channels` elements of
-/// `bits` bits), by a tournament: on a tie the left, lower-indexed, wins.
+/// `bits` bits), by a tournament with a register after each level: on a
+/// tie the left, lower-indexed, wins. Ready `levels` cycles later.
 fn argmax_tree(m: &mut Module, p: &ArgmaxParams, data: &Expr) -> Expr {
     let (bits, ib) = (p.element_bits, p.index_bits());
     let mut round: Vec<(Expr, Expr)> =
@@ -305,7 +312,9 @@ fn argmax_tree(m: &mut Module, p: &ArgmaxParams, data: &Expr) -> Expr {
         let mut next = vec![];
         for (i, pair) in round.chunks(2).enumerate() {
             let [(lv, li), (rv, ri)] = pair else {
-                next.push(pair[0].clone());
+                // The odd one out waits a level in a register beside the others.
+                let (v, x) = pair[0].clone();
+                next.push((m.reg(&format!("max_l{level}_{i}"), v, None), m.reg(&format!("arg_l{level}_{i}"), x, None)));
                 continue;
             };
             let greater = if p.signed {
@@ -314,8 +323,8 @@ fn argmax_tree(m: &mut Module, p: &ArgmaxParams, data: &Expr) -> Expr {
                 Expr::compare(Comparison::Gt, rv.clone(), lv.clone())
             };
             let right = m.wire(&format!("right_wins_l{level}_{i}"), greater);
-            let value = m.wire(&format!("max_l{level}_{i}"), Expr::mux(right.clone(), rv.clone(), lv.clone()));
-            let index = m.wire(&format!("arg_l{level}_{i}"), Expr::mux(right, ri.clone(), li.clone()));
+            let value = m.reg(&format!("max_l{level}_{i}"), Expr::mux(right.clone(), rv.clone(), lv.clone()), None);
+            let index = m.reg(&format!("arg_l{level}_{i}"), Expr::mux(right, ri.clone(), li.clone()), None);
             next.push((value, index));
         }
         round = next;
@@ -333,16 +342,28 @@ pub fn generate_argmax(p: &ArgmaxParams) -> (Design, Signature) {
     let mut m = Module::new(&p.top);
     let (io, roles) = ports(&mut m, p.in_pixel_bits() as u32, p.index_bits(), true);
     // One pixel a frame: every beat is the last.
-    let last = if p.pixels == 1 {
-        one()
-    } else {
-        let fire = m.wire("in_fire", and(io.in_valid.clone(), io.in_ready.clone()));
-        counter(&mut m, "frame_pixel", p.pixels, fire).at_last
-    };
+    let accept = m.wire("in_fire", and(io.in_valid.clone(), io.in_ready.clone()));
+    let last = if p.pixels == 1 { one() } else { counter(&mut m, "frame_pixel", p.pixels, accept.clone()).at_last };
     let index = argmax_tree(&mut m, p, &io.in_data);
-    let q = queue(&mut m, OUTPUT_QUEUE_DEPTH, Expr::concat(vec![last, index]), io.in_valid.clone(), &io.out_ready);
-    drive_outputs(&mut m, &io, &q);
-    finish(m, &roles, 1, p.cycles_per_frame())
+    // One pixel in the tournament at a time: the input waits while one is
+    // in flight, so the queue's place, free when it entered, is still free
+    // when its index arrives.
+    let in_flight = m.instance_wire("in_flight", 1);
+    let mut valids = vec![accept.clone()];
+    let mut lasts = vec![last];
+    for level in 0..p.levels() {
+        let v = m.reg(&format!("valid_l{level}"), valids[level].clone(), Some(Const::zeros(1)));
+        let l = m.reg(&format!("last_l{level}"), lasts[level].clone(), None);
+        valids.push(v);
+        lasts.push(l);
+    }
+    let flight: Vec<Expr> = valids[1..].to_vec();
+    m.drive(&in_flight, if flight.is_empty() { Expr::zeros(1) } else { Expr::reduce_or(Expr::concat(flight)) });
+    let (valid, last) = (valids.pop().expect("the input's"), lasts.pop().expect("the input's"));
+    let q = queue(&mut m, OUTPUT_QUEUE_DEPTH, Expr::concat(vec![last, index]), valid, &io.out_ready);
+    m.drive(&io.in_ready, and(q.ready.clone(), Expr::invert(in_flight)));
+    drive_data(&mut m, &io, &q);
+    finish(m, &roles, p.cycles_per_pixel(), p.cycles_per_frame())
 }
 
 /// The FIFO of `p`: `depth` (at least 2) places of `width` bits, a beat in

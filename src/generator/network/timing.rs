@@ -89,7 +89,10 @@ pub fn predict(p: &NetworkParams, engines: &[Option<GeneratedEngine>], frames: u
         layer_out.push(out);
     }
     let last = *arrivals.last().expect("a frame has pixels");
-    let end = if matches!(p.output, NetOutput::Argmax(_)) { last + STAGE_REGISTER } else { last };
+    let end = match &p.output {
+        NetOutput::Argmax(a) => last + a.levels() as u64 + STAGE_REGISTER,
+        NetOutput::Sum => last,
+    };
     ChainTiming { layer_out, total: end + 1 }
 }
 
