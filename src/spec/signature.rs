@@ -32,6 +32,21 @@ pub enum Role {
     OutStreamLast,
 }
 
+/// The roles of a stream design's ports (SPEC 6.1), in the order every
+/// stream top makes them: clock, reset, the input stream, the output
+/// stream (`m_axis_tlast` last, absent from a FIFO).
+pub const STREAM_ROLES: [Role; 9] = [
+    Role::Clock,
+    Role::Reset,
+    Role::InStreamData,
+    Role::InStreamValid,
+    Role::InStreamReady,
+    Role::OutStreamData,
+    Role::OutStreamValid,
+    Role::OutStreamReady,
+    Role::OutStreamLast,
+];
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Port {
     pub name: String,

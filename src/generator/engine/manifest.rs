@@ -4,16 +4,21 @@
 
 use super::GeneratedEngine;
 use crate::spec::engine::{EngineKind, EngineParams, Output};
+use crate::spec::signature::Signature;
 use crate::util::bits::BitVec;
 use serde_json::{Map, Value, json};
 
-pub fn manifest(p: &EngineParams, g: &GeneratedEngine, files: &[String]) -> Value {
-    let ports: Vec<Value> = g
-        .signature
+/// The ports as a manifest lists them.
+pub fn ports_json(signature: &Signature) -> Vec<Value> {
+    signature
         .ports
         .iter()
         .map(|s| json!({"name": s.name, "dir": s.dir, "width": s.width, "signed": s.signed}))
-        .collect();
+        .collect()
+}
+
+pub fn manifest(p: &EngineParams, g: &GeneratedEngine, files: &[String]) -> Value {
+    let ports = ports_json(&g.signature);
     let (rows, row_pixels, memories) = &g.line_buffer;
     let words = rows * row_pixels;
     let memories: Vec<Value> =

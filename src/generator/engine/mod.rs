@@ -32,7 +32,7 @@ mod schedule;
 
 use crate::rtl::{BinOp, Comparison, Const, Design, Dir, Expr, Module};
 use crate::spec::engine::EngineParams;
-use crate::spec::signature::{Interface, Role, Signature};
+use crate::spec::signature::{Interface, Role, STREAM_ROLES, Signature};
 use output::Fifo;
 use plan::Plan;
 use schedule::{Issue, LineBuffer, Window};
@@ -82,17 +82,7 @@ fn ports(m: &mut Module, plan: &Plan, out_bits: u32) -> (Ports, Vec<Role>) {
         out_ready: m.input("m_axis_tready", 1),
         out_last: m.port("m_axis_tlast", Dir::Out, 1, false),
     };
-    let roles = vec![
-        Role::Clock,
-        Role::Reset,
-        Role::InStreamData,
-        Role::InStreamValid,
-        Role::InStreamReady,
-        Role::OutStreamData,
-        Role::OutStreamValid,
-        Role::OutStreamReady,
-        Role::OutStreamLast,
-    ];
+    let roles = STREAM_ROLES.to_vec();
     (ports, roles)
 }
 

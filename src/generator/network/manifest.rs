@@ -4,17 +4,12 @@
 //! manifest alone.
 
 use super::GeneratedNetwork;
-use crate::generator::engine::manifest::params_json;
+use crate::generator::engine::manifest::{params_json, ports_json};
 use crate::spec::network::{NetOutput, NetworkParams, Pixels, Stage};
 use serde_json::{Value, json};
 
 pub fn manifest(p: &NetworkParams, g: &GeneratedNetwork, files: &[String]) -> Value {
-    let ports: Vec<Value> = g
-        .signature
-        .ports
-        .iter()
-        .map(|s| json!({"name": s.name, "dir": s.dir, "width": s.width, "signed": s.signed}))
-        .collect();
+    let ports = ports_json(&g.signature);
     let Pixels::Levels { channels, bits } = p.input.pixels else { unreachable!("an image holds levels") };
     let layers: Vec<Value> = p
         .layers

@@ -12,7 +12,7 @@ use crate::generator::build::mark_unused;
 use crate::generator::engine::{GeneratedEngine, generate_engine};
 use crate::rtl::{Design, Dir, Expr, Module};
 use crate::spec::network::{NetOutput, NetworkParams, Stage};
-use crate::spec::signature::{Interface, Role, Signature};
+use crate::spec::signature::{Interface, STREAM_ROLES, Signature};
 
 /// A generated network and what its manifest reports.
 #[derive(Debug)]
@@ -156,16 +156,3 @@ fn predicted_fill(p: &NetworkParams, engines: &[Option<GeneratedEngine>]) -> u64
 fn fill_margin(p: &NetworkParams, predicted: u64) -> u64 {
     16 * p.layers.len() as u64 + predicted / 64
 }
-
-/// The roles of a stream top's ports, in the order they are made.
-const STREAM_ROLES: [Role; 9] = [
-    Role::Clock,
-    Role::Reset,
-    Role::InStreamData,
-    Role::InStreamValid,
-    Role::InStreamReady,
-    Role::OutStreamData,
-    Role::OutStreamValid,
-    Role::OutStreamReady,
-    Role::OutStreamLast,
-];

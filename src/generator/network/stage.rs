@@ -19,7 +19,7 @@
 
 use crate::generator::build::{constant, counter, mark_unused, resize};
 use crate::rtl::{BinOp, Comparison, Const, Design, Dir, Expr, Module};
-use crate::spec::signature::{Interface, Role, Signature};
+use crate::spec::signature::{Interface, Role, STREAM_ROLES, Signature};
 use crate::spec::stage::{ArgmaxParams, FifoParams, PoolParams};
 use crate::util::fixed::width_for;
 
@@ -50,19 +50,8 @@ fn ports(m: &mut Module, in_bits: u32, out_bits: u32, last: bool) -> (Ports, Vec
         out_ready: m.input("m_axis_tready", 1),
         out_last: last.then(|| m.port("m_axis_tlast", Dir::Out, 1, false)),
     };
-    let mut roles = vec![
-        Role::Clock,
-        Role::Reset,
-        Role::InStreamData,
-        Role::InStreamValid,
-        Role::InStreamReady,
-        Role::OutStreamData,
-        Role::OutStreamValid,
-        Role::OutStreamReady,
-    ];
-    if last {
-        roles.push(Role::OutStreamLast);
-    }
+    // A FIFO has no `m_axis_tlast`, the last role.
+    let roles = STREAM_ROLES[..STREAM_ROLES.len() - usize::from(!last)].to_vec();
     (ports, roles)
 }
 
