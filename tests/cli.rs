@@ -258,3 +258,53 @@ fn conv_layer_files_generate_with_a_report_and_bad_ones_fail_with_one_line() {
         assert!(!out_dir.exists(), "case {i} wrote files");
     }
 }
+
+/// `gen --network`: byte-identical output twice, every layer's module and
+/// the manifest; a bad network file or a design flag beside `--network`
+/// fails with one line and writes nothing.
+#[test]
+fn networks_generate_deterministically_and_bad_ones_fail_with_one_line() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str| {
+        let out = dir.path().join(name).display().to_string();
+        let o = mbnn(&["gen", "--network", "testbench/net_tiny.json", "--out", &out], root);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (dir.path().join(name), String::from_utf8(o.stdout).unwrap())
+    };
+    let ((d1, stdout), (d2, _)) = (run("one"), run("two"));
+    assert!(stdout.contains("4608 cycles per frame"), "{stdout}");
+    let mut names: Vec<_> = std::fs::read_dir(&d1).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    for want in ["net_tiny.v", "net_tiny_l1.v", "net_tiny_fifo0.v", "net_tiny_argmax.v", "net_tiny.json"] {
+        assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+    }
+    for name in names {
+        assert_eq!(std::fs::read(d1.join(&name)).unwrap(), std::fs::read(d2.join(&name)).unwrap(), "{name:?}");
+    }
+    std::fs::write(
+        dir.path().join("bad.json"),
+        r#"{"input": {"height": 4, "width": 4, "channels": 1, "bits": 1}, "layers": [{"kind": "dense", "cout": 0}]}"#,
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.json").display().to_string();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--network", &bad], "layers[0] (dense): \"cout\" 0"),
+        (
+            &["--network", "testbench/net_tiny.json", "--k", "3"],
+            "--network testbench/net_tiny.json takes no other design flag",
+        ),
+        (&["--network", "missing.json"], "missing.json: cannot read it"),
+    ];
+    for (args, want) in cases {
+        let out = dir.path().join("never").display().to_string();
+        let mut a = vec!["gen"];
+        a.extend(*args);
+        a.extend(["--out", &out]);
+        let o = mbnn(&a, root);
+        let e = stderr(&o);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(e.contains(want) && e.trim().lines().count() == 1, "{args:?}: {e}");
+        assert!(!dir.path().join("never").exists(), "{args:?} wrote output");
+    }
+}
