@@ -358,7 +358,7 @@ fn parse_reals(flag: &str, text: &str) -> Result<Vec<f64>, String> {
         .collect()
 }
 
-fn parse_integers(flag: &str, text: &str) -> Result<Vec<i64>, String> {
+pub(crate) fn parse_integers(flag: &str, text: &str) -> Result<Vec<i64>, String> {
     text.split(',')
         .map(|s| s.trim().parse::<i64>().map_err(|_| format!("{flag} value {:?} is not an integer", s.trim())))
         .collect()

@@ -623,10 +623,8 @@ fn pixel_conv(conv: &EngineParams, bits: u32, threshold: bool, given: Option<Str
     if threshold {
         let thresholds: Vec<Vec<i64>> = match given {
             Some(text) => {
-                let list = text.split(',').map(|t| {
-                    t.trim().parse::<i64>().map_err(|_| format!("\"thresholds\" holds {t:?}, not an integer"))
-                });
-                vec![list.collect::<Result<Vec<_>, _>>()?; g.cout]
+                let list = crate::spec::flags::parse_integers("--thresholds", &text).map_err(|e| as_fields(&e))?;
+                vec![list; g.cout]
             }
             None => (0..g.cout).map(|o| crate::spec::engine_request::median_thresholds(&p, o)).collect(),
         };
