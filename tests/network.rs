@@ -160,6 +160,58 @@ fn bad_network_files_get_one_line_naming_the_layer_and_the_field() {
         assert!(e.contains(want), "error {e:?} should contain {want:?}");
         assert!(!e.contains('\n'), "one line: {e:?}");
     }
+    // Layers in real numbers (inline "model"): the layer file's own errors, and its chaining.
+    let models = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let text = std::fs::read_to_string(testbench("net_models.json")).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        edit(&mut v);
+        error_of(&v.to_string())
+    };
+    let cases: Vec<(String, &str)> = vec![
+        (
+            models(&|v| v["layers"][0]["model"]["lambdas"] = json!([0.5])),
+            "layers[0] (conv): \"model\": \"lambdas\" must hold one real per lane (2), got 1",
+        ),
+        (
+            models(&|v| v["layers"][0]["model"]["input_bits"] = json!(0)),
+            "layers[0] (conv): \"model\": \"input_bits\" must be an integer in 1..=16, got 0",
+        ),
+        (
+            models(&|v| v["layers"][0]["model"]["dilations"] = json!([1, 2])),
+            "a first layer on pixels (\"input_bits\") has one dilation for all lanes",
+        ),
+        (
+            models(&|v| {
+                v["layers"][0]["model"].as_object_mut().unwrap().remove("input_bits");
+            }),
+            "layers[0] (conv): reads a 6x6 map of a binary map of 1 channels, the layer before gives a 6x6 map of 1 channels of unsigned 3-bit values",
+        ),
+        (
+            models(&|v| v["layers"][1]["model"]["cin"] = json!(5)),
+            "layers[1] (conv): \"model\": \"weights\"[0][0] must hold kernel*kernel*cin = 45 reals",
+        ),
+        (
+            models(&|v| v["layers"][1]["kind"] = json!("pa_conv")),
+            "layers[1] (pa_conv): a pa_conv layer's \"model\" has \"scheme\" \"groupnet_conv\": give the layer \"kind\" conv",
+        ),
+        (
+            models(&|v| v["layers"][1]["model"] = json!(3)),
+            "\"model\" must be a layer file's path or a layer object, got 3",
+        ),
+        (models(&|v| v["layers"][1]["model"] = json!({"scheme": "xnor"})), "\"model\" is not a layer with \"scheme\""),
+        (
+            models(&|v| v["layers"][1]["k"] = json!(2)),
+            "layers[1] (conv): \"k\"/\"m\"/\"n\" cannot be combined with \"model\"",
+        ),
+        (
+            models(&|v| v["layers"][4]["model"]["padding"] = json!("same")),
+            "layers[4] (dense): a dense layer's \"model\" has a 3x3 \"kernel\" giving a 3x3 map: dense covers the whole 3x3 map",
+        ),
+    ];
+    for (e, want) in cases {
+        assert!(e.contains(want), "error {e:?} should contain {want:?}");
+        assert!(!e.contains('\n'), "one line: {e:?}");
+    }
     let mut v: serde_json::Value = serde_json::from_str(&tiny_with(0, "seed", json!(1))).unwrap();
     v["input"]["height"] = json!(0);
     assert!(error_of(&v.to_string()).contains("\"input\": \"height\" must be an integer in 1..=4096, got 0"));

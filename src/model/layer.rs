@@ -300,6 +300,12 @@ impl ConvLayerReport {
 pub fn render_conv_layer(request: &EngineRequest, pipeline: u32) -> Result<RenderedEngine, String> {
     let path = request.model.as_ref().ok_or("render_conv_layer needs a request with a layer file (--model)")?;
     let (params, layer, d) = request.layer_params(path)?;
+    if let ConvScheme::GroupNet { input_bits: Some(_), .. } = layer.scheme {
+        return Err(format!(
+            "{}: \"input_bits\" makes a network's first layer on pixels: give it as a layer of a network file (--network)",
+            path.display()
+        ));
+    }
     let report = conv_layer_report(&layer, &d, &params, report_frames(&params), REPORT_SEED);
     let value = serde_json::json!({
         "layer_file": path.display().to_string(),

@@ -80,6 +80,10 @@ pub enum ConvScheme {
         shared_input: bool,
         /// The fusion gate's thetas, one per lane: the output is then `fusion`.
         fusion_thetas: Option<Vec<f64>>,
+        /// A network's first layer (SPEC 7): the input is the image's
+        /// unsigned pixels of this many bits, not +1/-1 bits; the engine is
+        /// then a `pa_conv` on their bit-planes ([`EngineParams::on_pixels`]).
+        input_bits: Option<u32>,
     },
     Pa {
         /// cout lists of k*k*cin reals.
@@ -183,7 +187,11 @@ fn scheme_name(kind: EngineKind) -> &'static str {
 /// (`None` for anything else, a unit's layer file or an unreadable one).
 pub fn engine_kind_of(path: &Path) -> Option<EngineKind> {
     let text = std::fs::read_to_string(path).ok()?;
-    let value: Value = serde_json::from_str(&text).ok()?;
+    engine_kind_of_value(&serde_json::from_str(&text).ok()?)
+}
+
+/// The engine a layer's `"scheme"` names, if it is an engine's.
+pub fn engine_kind_of_value(value: &Value) -> Option<EngineKind> {
     let scheme = value.get("scheme")?.as_str()?;
     [EngineKind::Conv, EngineKind::PaConv].into_iter().find(|&k| scheme == scheme_name(k))
 }
@@ -208,7 +216,9 @@ pub fn model_top(p: &EngineParams) -> String {
 
 const GEOMETRY_FIELDS: [&str; 8] = ["height", "width", "cin", "cout", "kernel", "stride", "padding", "dilations"];
 const OUTPUT_FIELDS: [&str; 2] = ["batch_norm", "next_endpoints"];
-const GROUPNET_FIELDS: [&str; 4] = ["weights", "lambdas", "shared_input", "fusion_thetas"];
+const GROUPNET_FIELDS: [&str; 5] = ["weights", "lambdas", "shared_input", "fusion_thetas", "input_bits"];
+/// Pixels of a first layer are 1..=16 bits, as a network's input.
+pub const INPUT_BITS_RANGE: RangeInclusive<u64> = 1..=16;
 const PA_FIELDS: [&str; 7] = ["weights", "m", "act_endpoints", "betas", "act_bits", "act_frac_bits", "act_signed"];
 const BATCH_NORM_FIELDS: [&str; 5] = ["gamma", "beta", "mean", "var", "eps"];
 
@@ -216,9 +226,15 @@ impl ConvLayer {
     /// Parses and checks the JSON text of the layer file of engine `kind`.
     pub fn parse(text: &str, kind: EngineKind) -> Result<ConvLayer, String> {
         let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        ConvLayer::from_value(&value, kind)
+    }
+
+    /// Parses and checks a layer file's JSON value (also a network's inline
+    /// `"model"`).
+    pub fn from_value(value: &Value, kind: EngineKind) -> Result<ConvLayer, String> {
         let fields = value
             .as_object()
-            .ok_or_else(|| format!("must hold a JSON object {{\"scheme\": ...}}, got {}", shown(&value)))?;
+            .ok_or_else(|| format!("must hold a JSON object {{\"scheme\": ...}}, got {}", shown(value)))?;
         let scheme = required(fields, "scheme")?;
         if scheme.as_str() != Some(scheme_name(kind)) {
             let wanted = scheme_name(kind);
@@ -315,6 +331,10 @@ fn parse_groupnet(fields: &Map<String, Value>) -> Result<ConvScheme, String> {
         lambdas: reals(required(fields, "lambdas")?, "\"lambdas\"")?,
         shared_input: bool_field(fields, "shared_input", true)?,
         fusion_thetas: fields.get("fusion_thetas").map(|v| reals(v, "\"fusion_thetas\"")).transpose()?,
+        input_bits: match fields.get("input_bits") {
+            None => None,
+            Some(_) => Some(int_field(fields, "input_bits", 1, INPUT_BITS_RANGE)? as u32),
+        },
     })
 }
 
@@ -378,7 +398,19 @@ impl ConvLayer {
         };
         self.check_geometry(lanes)?;
         match &self.scheme {
-            ConvScheme::GroupNet { weights, lambdas, fusion_thetas, .. } => {
+            ConvScheme::GroupNet { weights, lambdas, fusion_thetas, input_bits, shared_input } => {
+                if let Some(bits) = input_bits {
+                    check_int("input_bits", (*bits).into(), INPUT_BITS_RANGE)?;
+                    if !shared_input || fusion_thetas.is_some() {
+                        return Err("\"input_bits\" (a first layer on pixels) reads one input and gives sums or levels: it takes neither \"shared_input\": false nor \"fusion_thetas\"".into());
+                    }
+                    if let Some(d) = self.geometry.dilations.iter().find(|&&d| d != self.geometry.dilations[0]) {
+                        return Err(format!(
+                            "\"dilations\" {:?}: a first layer on pixels (\"input_bits\") has one dilation for all lanes, got {d} beside {}",
+                            self.geometry.dilations, self.geometry.dilations[0]
+                        ));
+                    }
+                }
                 for (i, lane) in weights.iter().enumerate() {
                     self.check_weights(&format!("\"weights\"[{i}]"), lane)?;
                 }
@@ -579,7 +611,7 @@ impl ConvLayer {
         };
         let mut d = ConvDecomposition { params: p.clone(), pieces: None, fusion_reals: None, folded: None };
         match &self.scheme {
-            ConvScheme::GroupNet { weights, lambdas, shared_input, fusion_thetas } => {
+            ConvScheme::GroupNet { weights, lambdas, shared_input, fusion_thetas, .. } => {
                 p.weights = weights.iter().map(|lane| lane.iter().map(|w| layer::sign_bits(w)).collect()).collect();
                 p.shared_input = *shared_input;
                 p.lambda_reals = lambdas.clone();
@@ -600,6 +632,9 @@ impl ConvLayer {
             }
         }
         p.sums = p.compute_sum_range();
+        if let ConvScheme::GroupNet { input_bits: Some(bits), .. } = &self.scheme {
+            p = p.on_pixels(*bits)?;
+        }
         if let Some(v) = self.output_endpoints() {
             let folded: Vec<FoldedChannel> = (0..g.cout)
                 .map(|o| {
@@ -894,7 +929,7 @@ mod tests {
             ),
             (
                 with(GROUPNET_OK, "\"kernel\": 1", "\"kernel\": 1, \"strid\": 1"),
-                "\"strid\" is not a field of a groupnet_conv layer: the fields are height, width, cin, cout, kernel, stride, padding, dilations, batch_norm, next_endpoints, weights, lambdas, shared_input, fusion_thetas, frac_bits, coef_bits, scheme, comment",
+                "\"strid\" is not a field of a groupnet_conv layer: the fields are height, width, cin, cout, kernel, stride, padding, dilations, batch_norm, next_endpoints, weights, lambdas, shared_input, fusion_thetas, input_bits, frac_bits, coef_bits, scheme, comment",
             ),
             (
                 with(GROUPNET_OK, "[[1, -2], [0.5, 3]], [[-1, 1], [1, -0.25]]", "[[1, -2], [0.5, 3]], [[-1, 1]]"),

@@ -248,6 +248,59 @@ fn add_range(acc: (i64, i64), term: (i64, i64)) -> (i64, i64) {
 }
 
 impl EngineParams {
+    /// This `conv` (sum output) on unsigned `bits`-bit pixels (SPEC 7's
+    /// first layer): y(o) = sum_i L_i sum_e w_ie x_e with w = +1/-1, as a
+    /// `pa_conv` on the pixels' bit-planes V_j. With w = 2T - 1 and
+    /// x = sum_j 2^j V_j, y = sum_j 2^j (sum_i 2 L_i #{T_i & V_j} -
+    /// (sum_i L_i) #{V_j}): the K weight bases and an all-ones base,
+    /// phi_ij = 2^(j+1) L_i and phi_Kj = -2^j sum_i L_i, all exact
+    /// integers. The real phi follow from the real lambdas the same way.
+    pub fn on_pixels(&self, bits: u32) -> Result<EngineParams, String> {
+        let g = &self.geometry;
+        if g.dilations.iter().any(|&d| d != g.dilations[0]) {
+            return Err(format!(
+                "\"dilations\" {:?}: a conv on multi-bit pixels has one dilation for all lanes",
+                g.dilations
+            ));
+        }
+        if !self.shared_input {
+            return Err("a conv on multi-bit pixels reads one input: every lane reads the image".into());
+        }
+        let planes = |lambdas: &[i64]| -> Vec<Vec<i64>> {
+            let sum: i64 = lambdas.iter().sum();
+            let mut phi: Vec<Vec<i64>> = lambdas.iter().map(|&l| (0..bits).map(|j| l << (j + 1)).collect()).collect();
+            phi.push((0..bits).map(|j| -(sum << j)).collect());
+            phi
+        };
+        let phi = planes(&self.lambdas);
+        let real_sum: f64 = self.lambda_reals.iter().sum();
+        let mut phi_reals: Vec<Vec<f64>> =
+            self.lambda_reals.iter().map(|&l| (0..bits).map(|j| l * f64::from(2 << j)).collect()).collect();
+        phi_reals.push((0..bits).map(|j| -real_sum * f64::from(1 << j)).collect());
+        let coef_bits = phi.iter().flatten().map(|&v| width_for(v.into(), v.into())).max().unwrap_or(2);
+        let mut weights = self.weights.clone();
+        weights.push(vec![BitVec::ones(g.window_len()); g.cout]);
+        let mut p = EngineParams {
+            kind: EngineKind::PaConv,
+            geometry: Geometry { dilations: vec![g.dilations[0]], ..g.clone() },
+            weights,
+            shared_input: false,
+            lambdas: vec![],
+            lambda_reals: vec![],
+            act_bits: bits,
+            act_signed: false,
+            endpoints: vec![],
+            bitplanes: true,
+            phi_reals,
+            phi,
+            coef_bits: coef_bits.max(self.coef_bits),
+            output: Output::Sum,
+            ..self.clone()
+        };
+        p.sums = p.compute_sum_range();
+        Ok(p)
+    }
+
     /// K (lanes) for `conv`, M (weight bases) for `pa_conv`.
     pub fn lanes(&self) -> usize {
         self.weights.len()

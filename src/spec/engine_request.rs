@@ -588,6 +588,30 @@ impl EngineRequest {
     /// An engine from a layer file, with the layer and its decomposition:
     /// only the folding (`--pe`, `--simd`) and the name come from the request.
     pub fn layer_params(&self, path: &Path) -> Result<(EngineParams, ConvLayer, ConvDecomposition), String> {
+        self.check_no_layer_flags(&path.display().to_string())?;
+        let (layer, decomposition) = conv_layer::load_conv_layer(path, self.kind)?;
+        self.from_layer(layer, decomposition)
+    }
+
+    /// An engine from a layer already read (a network's inline `"model"`),
+    /// folded and named by the request.
+    pub fn from_layer(
+        &self,
+        layer: ConvLayer,
+        decomposition: ConvDecomposition,
+    ) -> Result<(EngineParams, ConvLayer, ConvDecomposition), String> {
+        let mut p = decomposition.params.clone();
+        p.folding = self.folding(&p.geometry)?;
+        p.top = match &self.top {
+            Some(t) => checked_top(t)?,
+            None => conv_layer::model_top(&p),
+        };
+        Ok((p, layer, decomposition))
+    }
+
+    /// A layer file gives everything but the folding and the name: no
+    /// other setting may be asked for beside it (`source` names it).
+    pub fn check_no_layer_flags(&self, source: &str) -> Result<(), String> {
         let given = [
             (self.k.is_some() || self.m.is_some() || self.n.is_some(), "--k/--m/--n"),
             (self.height.is_some() || self.width.is_some(), "--height/--width"),
@@ -604,16 +628,9 @@ impl EngineRequest {
             (self.shared_input, "--shared-input"),
             (self.seed.is_some() || self.weights_file.is_some(), "--seed/--weights-file"),
         ];
-        if let Some((_, flag)) = given.iter().find(|(g, _)| *g) {
-            return Err(format!("{flag} cannot be combined with --model: the layer file {} gives it", path.display()));
+        match given.iter().find(|(g, _)| *g) {
+            Some((_, flag)) => Err(format!("{flag} cannot be combined with --model: the layer file {source} gives it")),
+            None => Ok(()),
         }
-        let (layer, decomposition) = conv_layer::load_conv_layer(path, self.kind)?;
-        let mut p = decomposition.params.clone();
-        p.folding = self.folding(&p.geometry)?;
-        p.top = match &self.top {
-            Some(t) => checked_top(t)?,
-            None => conv_layer::model_top(&p),
-        };
-        Ok((p, layer, decomposition))
     }
 }

@@ -11,6 +11,7 @@
 //! comes from the layer before and may be given only if it agrees. Every
 //! error is one line naming the file, the layer and the field.
 
+use crate::spec::conv_layer::{self, ConvLayer};
 use crate::spec::engine::{EngineKind, EngineParams, MAX_KERNEL, Output};
 use crate::spec::flags::{DesignArgs, DesignRequest};
 use crate::spec::layer::shown;
@@ -104,6 +105,9 @@ pub struct NetworkLayer {
     /// The map it reads and the map it gives.
     pub input: MapShape,
     pub output: MapShape,
+    /// The layer in real numbers it was decomposed from, if it came from
+    /// a layer file (`"model"`): the float network is computed from it.
+    pub model: Option<Box<ConvLayer>>,
 }
 
 impl NetworkLayer {
@@ -326,9 +330,11 @@ fn parse_pool(fields: &Map<String, Value>, input: MapShape, top: &str) -> Result
             _ => return Err(format!("\"size\" must be an integer in 2..={MAX_POOL}, got {}", shown(v))),
         },
     };
+    // Fusion bits are K binary maps side by side: each bit pools on its own.
     let (channels, bits) = match input.pixels {
         Pixels::Levels { channels, bits } => (channels, bits),
-        other => return Err(format!("reads {}: maxpool takes binary maps or levels", other.describe())),
+        Pixels::Lanes { lanes, channels } => (lanes * channels, 1),
+        other => return Err(format!("reads {}: maxpool takes binary maps, fusion bits or levels", other.describe())),
     };
     if input.height < size || input.width < size {
         return Err(format!("\"size\" {size} is larger than the {}x{} map it reads", input.height, input.width));
@@ -342,7 +348,7 @@ fn parse_pool(fields: &Map<String, Value>, input: MapShape, top: &str) -> Result
         size,
     };
     let output = MapShape { height: p.out_height(), width: p.out_width(), pixels: input.pixels };
-    Ok(NetworkLayer { kind: LayerKind::Maxpool, stage: Stage::Pool(p), input, output })
+    Ok(NetworkLayer { kind: LayerKind::Maxpool, stage: Stage::Pool(p), input, output, model: None })
 }
 
 /// The map an engine reads, by its parameters.
@@ -534,22 +540,40 @@ fn parse_engine_layer(
         return Err(format!("{key:?} is not a field of a {} layer: the fields are {}", kind.name(), known.join(", ")));
     }
     check_chained(fields, input)?;
-    let engine = if kind == LayerKind::PaConv { EngineKind::PaConv } else { EngineKind::Conv };
+    let model = fields.get("model");
+    let inline = model.filter(|v| v.is_object());
+    let engine = match model {
+        Some(m) => model_engine(kind, m, base)?,
+        None if kind == LayerKind::PaConv => EngineKind::PaConv,
+        None => EngineKind::Conv,
+    };
     let mut args = DesignArgs { block: Some(engine.name().into()), top: Some(top.into()), ..DesignArgs::default() };
     for (name, value) in fields.iter().filter(|(n, _)| !["height", "width", "cin"].contains(&n.as_str())) {
-        set_field(&mut args, name, value, base)?;
+        if !(name == "model" && inline.is_some()) {
+            set_field(&mut args, name, value, base)?;
+        }
     }
-    if args.model.is_none() {
+    if model.is_none() {
         chain_settings(&mut args, kind, input, last)?;
     }
-    let (params, pipeline) = match input.pixels {
-        Pixels::Levels { bits, .. } if bits > 1 && engine == EngineKind::Conv && args.model.is_none() => {
+    let (params, pipeline, layer) = match input.pixels {
+        _ if model.is_some() => {
+            let (params, pipeline, layer) = model_params(&args, inline, engine)?;
+            if kind == LayerKind::Dense {
+                check_dense_model(&params.geometry, input)?;
+            }
+            (params, pipeline, Some(Box::new(layer)))
+        }
+        Pixels::Levels { bits, .. } if bits > 1 && engine == EngineKind::Conv => {
             let (mode, thresholds) = (args.output.take(), args.thresholds.take());
             args.output = Some("sum".into());
             let (conv, pipeline) = engine_params(&args)?;
-            (pixel_conv(&conv, bits, mode.as_deref() == Some("threshold"), thresholds)?, pipeline)
+            (pixel_conv(&conv, bits, mode.as_deref() == Some("threshold"), thresholds)?, pipeline, None)
         }
-        _ => engine_params(&args)?,
+        _ => {
+            let (params, pipeline) = engine_params(&args)?;
+            (params, pipeline, None)
+        }
     };
     let (g, reads) = (&params.geometry, engine_input(&params));
     if (g.height, g.width, reads) != (input.height, input.width, input.pixels) {
@@ -570,7 +594,70 @@ fn parse_engine_layer(
             output.pixels.describe()
         ));
     }
-    Ok(NetworkLayer { kind, stage: Stage::Engine { params: Box::new(params), pipeline }, input, output })
+    Ok(NetworkLayer { kind, stage: Stage::Engine { params: Box::new(params), pipeline }, input, output, model: layer })
+}
+
+/// The engine of a layer given by a layer file (`args.model`) or inline
+/// (`inline`, the layer object), folded by the layer's `pe` and `simd`.
+fn model_params(
+    args: &DesignArgs,
+    inline: Option<&Value>,
+    engine: EngineKind,
+) -> Result<(EngineParams, u32, ConvLayer), String> {
+    let (request, pipeline) = match args.to_design().map_err(|e| as_fields(&e))? {
+        DesignRequest::Engine(request, pipeline) => (request, pipeline),
+        _ => unreachable!("the block is an engine"),
+    };
+    let (params, layer, _) = match inline {
+        Some(value) => {
+            request.check_no_layer_flags("(\"model\")").map_err(|e| as_fields(&e))?;
+            let layer = ConvLayer::from_value(value, engine).map_err(|e| format!("\"model\": {e}"))?;
+            let d = layer.decompose().map_err(|e| format!("\"model\": {e}"))?;
+            request.from_layer(layer, d).map_err(|e| as_fields(&e))?
+        }
+        None => request.layer_params(args.model.as_deref().expect("a model path")).map_err(|e| as_fields(&e))?,
+    };
+    Ok((params, pipeline, layer))
+}
+
+/// The engine a layer's `"model"` (a layer file's path, or the layer
+/// itself) makes: its scheme's, which the layer's kind must allow.
+fn model_engine(kind: LayerKind, model: &Value, base: &Path) -> Result<EngineKind, String> {
+    let found = match model {
+        Value::String(path) => conv_layer::engine_kind_of(&base.join(path)),
+        Value::Object(_) => conv_layer::engine_kind_of_value(model),
+        other => return Err(format!("\"model\" must be a layer file's path or a layer object, got {}", shown(other))),
+    };
+    let engine = found.ok_or_else(|| {
+        let what = if model.is_string() { "names no readable layer file" } else { "is not a layer" };
+        format!("\"model\" {what} with \"scheme\" \"groupnet_conv\" or \"pa_conv\"")
+    })?;
+    match (kind, engine) {
+        (LayerKind::Conv, EngineKind::PaConv) | (LayerKind::PaConv, EngineKind::Conv) => Err(format!(
+            "a {} layer's \"model\" has \"scheme\" \"{}\": give the layer \"kind\" {}",
+            kind.name(),
+            if engine == EngineKind::Conv { "groupnet_conv" } else { "pa_conv" },
+            if engine == EngineKind::Conv { "conv" } else { "pa_conv" }
+        )),
+        _ => Ok(engine),
+    }
+}
+
+/// A dense layer's model is a `valid` window over the whole map it reads.
+fn check_dense_model(g: &crate::spec::engine::Geometry, input: MapShape) -> Result<(), String> {
+    let whole = g.kernel == input.height && g.kernel == input.width && g.out_height() == 1 && g.out_width() == 1;
+    if whole {
+        Ok(())
+    } else {
+        Err(format!(
+            "a dense layer's \"model\" has a {0}x{0} \"kernel\" giving a {1}x{2} map: dense covers the whole {3}x{4} map it reads (\"kernel\" {3}, \"padding\" \"valid\")",
+            g.kernel,
+            g.out_height(),
+            g.out_width(),
+            input.height,
+            input.width
+        ))
+    }
 }
 
 /// The engine and its tree pipelining that a layer's settings spell.
@@ -581,45 +668,11 @@ fn engine_params(args: &DesignArgs) -> Result<(EngineParams, u32), String> {
     }
 }
 
-/// A `conv` on unsigned `bits`-bit pixels (SPEC 7's first layer): y(o) =
-/// sum_i L_i sum_e w_ie x_e with w = +1/-1, as a `pa_conv` on the pixels'
-/// bit-planes V_j. With w = 2T - 1 and x = sum_j 2^j V_j,
-/// y = sum_j 2^j (sum_i 2 L_i #{T_i & V_j} - (sum_i L_i) #{V_j}):
-/// the K weight bases and an all-ones base, phi_ij = 2^(j+1) L_i and
-/// phi_Kj = -2^j sum_i L_i, all exact integers.
+/// A `conv` on unsigned `bits`-bit pixels (SPEC 7's first layer), built
+/// by [`EngineParams::on_pixels`], with its output stage.
 fn pixel_conv(conv: &EngineParams, bits: u32, threshold: bool, given: Option<String>) -> Result<EngineParams, String> {
     let g = &conv.geometry;
-    if g.dilations.iter().any(|&d| d != g.dilations[0]) {
-        return Err(format!(
-            "\"dilations\" {:?}: a conv on multi-bit pixels has one dilation for all lanes",
-            g.dilations
-        ));
-    }
-    let lambda_sum: i64 = conv.lambdas.iter().sum();
-    let mut phi: Vec<Vec<i64>> = conv.lambdas.iter().map(|&l| (0..bits).map(|j| l << (j + 1)).collect()).collect();
-    phi.push((0..bits).map(|j| -(lambda_sum << j)).collect());
-    let coef_bits = phi.iter().flatten().map(|&v| crate::util::fixed::width_for(v.into(), v.into())).max().unwrap_or(2);
-    let scale = f64::from(conv.frac_bits).exp2();
-    let mut weights = conv.weights.clone();
-    weights.push(vec![crate::util::bits::BitVec::ones(g.window_len()); g.cout]);
-    let mut p = EngineParams {
-        kind: EngineKind::PaConv,
-        geometry: crate::spec::engine::Geometry { dilations: vec![g.dilations[0]], ..g.clone() },
-        weights,
-        shared_input: false,
-        lambdas: vec![],
-        lambda_reals: vec![],
-        act_bits: bits,
-        act_signed: false,
-        endpoints: vec![],
-        bitplanes: true,
-        phi_reals: phi.iter().map(|row| row.iter().map(|&v| v as f64 / scale).collect()).collect(),
-        phi,
-        coef_bits: coef_bits.max(conv.coef_bits),
-        output: Output::Sum,
-        ..conv.clone()
-    };
-    p.sums = p.compute_sum_range();
+    let mut p = conv.on_pixels(bits)?;
     if threshold {
         let thresholds: Vec<Vec<i64>> = match given {
             Some(text) => {
