@@ -140,6 +140,7 @@ fn a_max_pool_gives_the_hand_worked_frame() {
         reset: None,
         seed: 1,
         check_ready_independence: true,
+        record_outputs: false,
     };
     let outcome = b.run("hand-worked frame", &run, &|_| want.clone());
     assert_eq!(outcome.beats_out, 6);
@@ -171,9 +172,15 @@ fn check_argmax(p: &ArgmaxParams) {
     let rate = |o: &StreamOutcome| {
         let gaps: Vec<usize> = o.frame_ends.windows(2).map(|w| w[1] - w[0]).collect();
         assert!(gaps.iter().all(|&g| g == p.cycles_per_frame()), "{}: frames ended {gaps:?} apart", p.top);
-        // A pixel enters every levels + 1 cycles and leaves levels + 1 later.
-        let per_pixel = p.levels() + 1;
-        assert_eq!(o.last_out - o.first_in, o.beats_out * per_pixel, "{}: not one beat per {per_pixel} cycles", p.top);
+        // A pixel is taken after its channels' scan, one every `channels`
+        // cycles, and leaves the cycle after.
+        let per_pixel = p.channels;
+        assert_eq!(
+            o.last_out - o.first_in,
+            (o.beats_out - 1) * per_pixel + 1,
+            "{}: not one beat per {per_pixel} cycles",
+            p.top
+        );
     };
     b.scenarios((1, p.pixels, p.in_pixel_bits()), argmax_directed(p), &|f| argmax_frame(p, f), &rate);
 }

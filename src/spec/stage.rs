@@ -66,18 +66,14 @@ impl ArgmaxParams {
         width_for(0, self.channels as i128 - 1)
     }
 
-    /// Levels of the comparison tournament, a register after each: ceil(log2(channels)).
-    pub fn levels(&self) -> usize {
-        self.channels.next_power_of_two().trailing_zeros() as usize
+    /// Cycles a pixel takes: the argmax scans its channels one a cycle.
+    pub fn cycles_per_pixel(&self) -> usize {
+        self.channels
     }
 
-    /// Cycles a pixel takes: one pixel in the tournament at a time, so its
-    /// levels and the cycle it enters. (A network's argmax sees one pixel a
-    /// frame, thousands of cycles apart; one compare per cycle keeps it
-    /// off the critical path: in one cycle, 10 sums of 19 bits took 21 ns
-    /// on ECP5.)
-    pub fn cycles_per_pixel(&self) -> usize {
-        self.levels() + 1
+    /// Cycles a pixel waits at the input beyond the one it arrives in.
+    pub fn latency(&self) -> usize {
+        self.channels - 1
     }
 
     pub fn cycles_per_frame(&self) -> usize {

@@ -90,7 +90,7 @@ pub fn predict(p: &NetworkParams, engines: &[Option<GeneratedEngine>], frames: u
     }
     let last = *arrivals.last().expect("a frame has pixels");
     let end = match &p.output {
-        NetOutput::Argmax(a) => last + a.levels() as u64 + STAGE_REGISTER,
+        NetOutput::Argmax(a) => last + a.latency() as u64 + STAGE_REGISTER,
         NetOutput::Sum => last,
     };
     ChainTiming { layer_out, total: end + 1 }
