@@ -180,3 +180,63 @@ fn sim_runs_the_chosen_folding() {
     assert!(o.status.success(), "{text}{}", String::from_utf8_lossy(&o.stderr));
     assert!(text.contains("2304 cycles per frame") && text.contains("1 passed, 0 failed"), "{text}");
 }
+
+/// When the cheapest-LUT foldings take more block RAM than there is, the
+/// chooser trades LUTs for block RAM: within the cap, still within the
+/// budget, at least as many LUTs, and the fewest LUTs of every combination
+/// of the layers' legal foldings that fit (checked by enumerating them).
+#[test]
+fn a_block_ram_cap_trades_luts_for_block_ram() {
+    let net = load_network(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/digits/groupnet_k3.json")).unwrap();
+    let budget = 4_333;
+    let free = folding::choose_folding(&net, budget, ice40()).unwrap();
+    let (_, free_total) = folding::network_resources(&free, ice40());
+    // The smallest cap below the cheapest-LUT folding's block RAMs that any folding meets.
+    let within = |cap| folding::choose_folding_within(&net, budget, ice40(), Some(cap)).unwrap();
+    let cap = (0..free_total.brams).find(|&c| within(c).is_some()).expect("some folding takes fewer block RAMs");
+    let capped = within(cap).unwrap();
+    let (_, total) = folding::network_resources(&capped, ice40());
+    assert!(total.brams <= cap, "{} block RAMs over the cap {cap}", total.brams);
+    assert!(total.luts >= free_total.luts);
+    assert!(capped.layers.iter().all(|l| l.cycles_per_frame() <= budget));
+    // Every combination, by brute force.
+    let engines: Vec<usize> =
+        (0..net.layers.len()).filter(|&i| matches!(net.layers[i].stage, Stage::Engine { .. })).collect();
+    let options: Vec<Vec<Folding>> = engines
+        .iter()
+        .map(|&i| {
+            let p = engine(&net, i);
+            folding::legal_foldings(&p.geometry)
+                .into_iter()
+                .filter(|f| {
+                    let ii = (p.geometry.cout / f.pe) * (p.geometry.window_len() / f.simd);
+                    (p.geometry.height * p.geometry.width).max(p.geometry.out_height() * p.geometry.out_width() * ii)
+                        <= budget
+                })
+                .collect()
+        })
+        .collect();
+    let mut best = u64::MAX;
+    let mut pick = vec![0; engines.len()];
+    loop {
+        let mut trial = net.clone();
+        for (k, &i) in engines.iter().enumerate() {
+            if let Stage::Engine { params, .. } = &mut trial.layers[i].stage {
+                params.folding = options[k][pick[k]];
+            }
+        }
+        let (_, t) = folding::network_resources(&trial, ice40());
+        if t.brams <= cap {
+            best = best.min(t.luts);
+        }
+        let Some(k) = (0..engines.len()).find(|&k| pick[k] + 1 < options[k].len()) else { break };
+        pick[k] += 1;
+        pick[..k].iter_mut().for_each(|p| *p = 0);
+    }
+    assert_eq!(total.luts, best, "the chooser's LUTs against the best within {cap} block RAMs");
+    assert_eq!(within(cap - 1), None);
+    println!(
+        "{} block RAMs and {} LUT4 by LUTs alone; {} and {} within {cap}",
+        free_total.brams, free_total.luts, total.brams, total.luts
+    );
+}

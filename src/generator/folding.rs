@@ -9,7 +9,10 @@
 //! is a multiple of cin dividing k*k*cin), the chooser takes the one of
 //! fewest estimated LUTs, then fewest block RAMs, then fewest PEs. Layers
 //! are independent (FIFOs between them), so this also minimises the
-//! network's LUTs for the rate. Pools take H*W cycles whatever the budget.
+//! network's LUTs for the rate. When that takes more block RAM than the
+//! board has, the layers trade LUTs for block RAM: of each layer's
+//! LUT/block-RAM frontier, the combination of fewest LUTs that fits
+//! ([`choose_folding_within`]). Pools take H*W cycles whatever the budget.
 //!
 //! The LUT model (LUT4, as Yosys's `synth_ice40` counts them), fitted on
 //! ten engines of 8x8 to 16x16 maps, 8 to 32 channels, K = 1, 2, 5 and
@@ -264,6 +267,77 @@ pub fn choose_folding(net: &NetworkParams, budget: usize, ram: BlockRam) -> Resu
     Ok(out)
 }
 
+/// The legal foldings of an engine within `budget` cycles per frame that
+/// no other beats on both estimated LUT4 and block RAMs, with those two.
+fn frontier(p: &EngineParams, budget: usize, ram: BlockRam) -> Vec<(Folding, u64, u64)> {
+    let (plan, per_pe) = (Plan::new(p), per_pe_luts(p));
+    let mut all: Vec<(Folding, u64, u64)> = legal_foldings(&p.geometry)
+        .into_iter()
+        .filter(|f| cycles_at(&p.geometry, *f) <= budget)
+        .map(|f| {
+            let brams: u64 = memories_at(p, &plan, f).iter().map(|&(w, d)| ram.blocks(w, d)).sum();
+            (f, luts_at(p, f, per_pe), brams)
+        })
+        .collect();
+    all.sort_by_key(|&(f, luts, brams)| (luts, brams, f.pe));
+    let mut kept: Vec<(Folding, u64, u64)> = vec![];
+    for c in all {
+        if kept.iter().all(|k| k.2 > c.2) {
+            kept.push(c);
+        }
+    }
+    kept
+}
+
+/// As [`choose_folding`], but within `brams` block RAMs: when the
+/// cheapest-LUT folding of every layer takes more, the foldings of fewest
+/// total LUT4 that fit (each layer from its LUT/block-RAM frontier, by
+/// dynamic programming over the block RAMs used). Errors as
+/// [`choose_folding`]'s, or `None` when no folding fits the block RAMs.
+pub fn choose_folding_within(
+    net: &NetworkParams,
+    budget: usize,
+    ram: BlockRam,
+    brams: Option<u64>,
+) -> Result<Option<NetworkParams>, String> {
+    let cheapest_luts = choose_folding(net, budget, ram)?;
+    let Some(cap) = brams else { return Ok(Some(cheapest_luts)) };
+    if network_resources(&cheapest_luts, ram).1.brams <= cap {
+        return Ok(Some(cheapest_luts));
+    }
+    // best[b]: the fewest LUT4 with b block RAMs so far, and the choices.
+    let cap = cap as usize;
+    let mut best: Vec<Option<(u64, Vec<Folding>)>> = vec![None; cap + 1];
+    best[0] = Some((0, vec![]));
+    for layer in &net.layers {
+        let Stage::Engine { params, .. } = &layer.stage else { continue };
+        let options = frontier(params, budget, ram);
+        let mut next: Vec<Option<(u64, Vec<Folding>)>> = vec![None; cap + 1];
+        for (used, state) in best.iter().enumerate() {
+            let Some((luts, chosen)) = state else { continue };
+            for &(f, l, b) in &options {
+                let at = used + b as usize;
+                if at <= cap && next[at].as_ref().is_none_or(|(old, _)| luts + l < *old) {
+                    let mut path = chosen.clone();
+                    path.push(f);
+                    next[at] = Some((luts + l, path));
+                }
+            }
+        }
+        best = next;
+    }
+    let Some((_, choices)) = best.into_iter().flatten().min_by_key(|(luts, _)| *luts) else { return Ok(None) };
+    let mut out = cheapest_luts;
+    let engines = out.layers.iter_mut().filter_map(|l| match &mut l.stage {
+        Stage::Engine { params, .. } => Some(params),
+        Stage::Pool(_) => None,
+    });
+    for (params, folding) in engines.zip(choices) {
+        params.folding = folding;
+    }
+    Ok(Some(out))
+}
+
 /// What a folding is chosen for.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Target {
@@ -299,8 +373,13 @@ pub struct Folded {
 pub fn fold_for_target(net: &NetworkParams, target: &Target) -> Result<Folded, String> {
     let budget = budget_cycles(target.clock_mhz, target.fps)?;
     let fps = target.fps;
-    let params = choose_folding(net, budget, target.ram)
+    let params = choose_folding_within(net, budget, target.ram, target.brams)
         .map_err(|e| format!("{fps} frames/s at {} MHz: {e}", target.clock_mhz))?;
+    // None: no folding fits the block RAMs; report the cheapest-LUT one's needs.
+    let params = match params {
+        Some(p) => p,
+        None => choose_folding(net, budget, target.ram)?,
+    };
     let (layers, total) = network_resources(&params, target.ram);
     let over_luts = target.luts.filter(|&cap| total.luts > cap);
     let over_brams = target.brams.filter(|&cap| total.brams > cap);
