@@ -15,3 +15,4 @@ pub mod engine_request;
 pub mod conv_layer;
 pub mod stage;
 pub mod network;
+pub mod images;

@@ -192,6 +192,7 @@ pub(crate) fn measure_rate(
         reset: None,
         seed: 1,
         check_ready_independence: false,
+        record_outputs: false,
     };
     let cpu = crate::util::cputime::thread();
     let outcome = run_stream(model, ports, golden, &run, frame_cycles)

@@ -133,3 +133,66 @@ pub fn network_rate(rendered: &RenderedNetwork, frames: usize, seed: u64) -> Res
     let patience = p.cycles_per_frame() + rendered.generated.fill_cycles as usize;
     super::engine::measure_rate(&mut model, ports, &|image| network_frame(p, image), images, (&p.top, patience))
 }
+
+/// A test set through the network's RTL.
+#[derive(Clone, Debug)]
+pub struct ImagesRun {
+    /// The RTL's output beat of each image, in order (each equal to the
+    /// golden model's: the run fails on the first that is not).
+    pub outputs: Vec<BitVec>,
+    /// Cycles between images with no stalls, and the fill.
+    pub cycles_per_frame: usize,
+    pub fill: u64,
+    /// Checked images per CPU second of the simulating thread, and the
+    /// whole run's wall time (checks, model build and all).
+    pub images_per_s: f64,
+    pub seconds: f64,
+    /// What lint, Icarus and Yosys said.
+    pub notes: Vec<String>,
+}
+
+/// Writes the network under `work`, lints and synthesises it, then streams
+/// `images` back to back through it with no stalls, every output beat
+/// checked against the golden model and kept. The stall and reset
+/// scenarios are [`verify_network`]'s.
+pub fn run_images(
+    rendered: &RenderedNetwork,
+    images: Vec<Vec<BitVec>>,
+    work: &Path,
+    checks: Checks,
+    label: &str,
+) -> Result<ImagesRun, String> {
+    let t0 = Instant::now();
+    let p = &rendered.params;
+    let notes = write_and_check(work, &rendered.files, &rendered.verilog_files(), &p.top, checks)?;
+    let ports = StreamPorts::of(&rendered.generated.signature)?;
+    let count = images.len();
+    checks.say(label, &format!("Verilator model build, then {count} images back to back"), t0);
+    let scenario = StreamRun {
+        frames: images,
+        stalls: super::stream::Stalls::NONE,
+        reset: None,
+        seed: 1,
+        check_ready_independence: false,
+        record_outputs: true,
+    };
+    let mut model = load_model(&rendered.design_files(), &rendered.generated.signature, false, None)?;
+    let patience = p.cycles_per_frame() + rendered.generated.fill_cycles as usize;
+    let cpu = crate::util::cputime::thread();
+    let outcome = match run_stream(&mut model, ports, &|image| network_frame(p, image), &scenario, patience) {
+        Ok(outcome) => outcome,
+        Err(f) => return Err(failure_report(rendered, ports, "images", &scenario, &f, work)),
+    };
+    let cpu_seconds = (crate::util::cputime::thread() - cpu).as_secs_f64();
+    let ends = &outcome.frame_ends;
+    let cycles_per_frame = if ends.len() > 1 { (ends[ends.len() - 1] - ends[0]) / (ends.len() - 1) } else { 0 };
+    let taken = (outcome.last_out - outcome.first_in + 1) as u64;
+    Ok(ImagesRun {
+        cycles_per_frame,
+        fill: taken.saturating_sub((ends.len() * cycles_per_frame) as u64),
+        images_per_s: count as f64 / cpu_seconds.max(1e-9),
+        seconds: t0.elapsed().as_secs_f64(),
+        outputs: outcome.outputs,
+        notes,
+    })
+}

@@ -79,6 +79,8 @@ pub struct StreamRun {
     /// Check that `m_axis_tvalid` and `tdata` do not change with
     /// `m_axis_tready` in the same cycle (costs two more evaluations a cycle).
     pub check_ready_independence: bool,
+    /// Keep every output beat in [`StreamOutcome::outputs`].
+    pub record_outputs: bool,
 }
 
 /// What a run did, when every beat matched.
@@ -92,6 +94,8 @@ pub struct StreamOutcome {
     pub last_out: usize,
     /// The cycles of the output beats with `tlast`, one per frame.
     pub frame_ends: Vec<usize>,
+    /// Every output beat's data, in order, when the run records them.
+    pub outputs: Vec<BitVec>,
 }
 
 /// The first thing that went wrong.
@@ -185,6 +189,9 @@ impl Streaming<'_> {
             check_beat(&mut self.expected, &beat, cycle)?;
             self.outcome.beats_out += 1;
             self.outcome.last_out = cycle;
+            if self.run.record_outputs {
+                self.outcome.outputs.push(beat.data.clone());
+            }
             if beat.last == Some(true) {
                 self.outcome.frame_ends.push(cycle);
             }
@@ -390,7 +397,14 @@ pub fn frame_scenarios(
     let random = |count, rng: &mut SplitMix64| random_frames_of(pixels, pixel_bits, count, rng);
     let mut first = directed;
     first.extend(random(2, &mut rng));
-    let run = |frames, stalls, reset, seed| StreamRun { frames, stalls, reset, seed, check_ready_independence: true };
+    let run = |frames, stalls, reset, seed| StreamRun {
+        frames,
+        stalls,
+        reset,
+        seed,
+        check_ready_independence: true,
+        record_outputs: false,
+    };
     let mut out = vec![("no stalls, directed and random frames".to_string(), run(first, Stalls::NONE, None, seed))];
     for (i, (input, output)) in [(64, 0), (0, 64), (128, 128), (230, 230)].into_iter().enumerate() {
         let name = format!("stalls: input {:.0}%, output {:.0}%", input as f64 / 2.56, output as f64 / 2.56);
