@@ -66,14 +66,15 @@ impl ArgmaxParams {
         width_for(0, self.channels as i128 - 1)
     }
 
-    /// Cycles a pixel takes: the argmax scans its channels one a cycle.
+    /// Cycles a pixel takes: the argmax registers its channels one a
+    /// cycle and compares each the cycle after.
     pub fn cycles_per_pixel(&self) -> usize {
-        self.channels
+        self.channels + 1
     }
 
     /// Cycles a pixel waits at the input beyond the one it arrives in.
     pub fn latency(&self) -> usize {
-        self.channels - 1
+        self.channels
     }
 
     pub fn cycles_per_frame(&self) -> usize {

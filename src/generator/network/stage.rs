@@ -292,27 +292,30 @@ pub fn generate_maxpool(p: &PoolParams) -> (Design, Signature) {
 
 /// The per-pixel argmax of `p` (validated): a scan, one channel a cycle.
 /// The beat waits on `s_axis` (SPEC 6.1: its source holds it until it
-/// moves) while a counter walks its channels and a register keeps the
-/// largest so far and its index (a later channel wins only when strictly
-/// greater, so the lowest index wins ties); the beat is taken on the last
-/// channel, its index into the queue, `m_axis_tlast` on every `pixels`-th.
-/// A network's argmax sees one pixel a frame, thousands of cycles apart:
-/// one comparator and a multiplexer cost far less than a tournament of
-/// channels - 1 comparators (on the digits Group-Net's 10 sums of 18 bits,
-/// 443 LUT4, 162 carries and 213 flip-flops on iCE40).
+/// moves) while a counter walks its channels: at step s channel s is
+/// registered (the upstream's `tdata` goes through one multiplexer and no
+/// further), and at step s + 1 it is compared with the largest so far (a
+/// later channel wins only when strictly greater, so the lowest index wins
+/// ties). After the last channel the beat is taken and its index goes into
+/// the queue, `m_axis_tlast` on every `pixels`-th. A network's argmax sees
+/// one pixel a frame, thousands of cycles apart: a comparator and a
+/// multiplexer cost far less than a tournament of channels - 1
+/// comparators (on the digits Group-Net's 10 sums of 18 bits, 443 LUT4,
+/// 162 carries and 213 flip-flops on iCE40).
 pub fn generate_argmax(p: &ArgmaxParams) -> (Design, Signature) {
     assert!(p.pixels >= 1 && p.channels >= 1 && p.element_bits >= 1, "{p:?}: empty frames or pixels");
     let mut m = Module::new(&p.top);
     let (io, roles) = ports(&mut m, p.in_pixel_bits() as u32, p.index_bits(), true);
     let (bits, ib) = (p.element_bits, p.index_bits());
     let queue_ready = m.instance_wire("queue_ready_now", 1);
-    let scan_done = m.instance_wire("scan_at_last_channel", 1);
+    let scan_done = m.instance_wire("scan_done", 1);
     let step = m.wire("scan_step", and(io.in_valid.clone(), or(Expr::invert(scan_done.clone()), queue_ready.clone())));
-    let scan = counter(&mut m, "scan", p.channels, step.clone());
+    // Steps 0..=channels: channel s registered at step s, compared at s + 1.
+    let scan = counter(&mut m, "scan", p.channels + 1, step.clone());
     m.drive(&scan_done, scan.at_last.clone());
     let elements: Vec<Expr> = (0..p.channels).map(|c| io.in_data.slice(c as u32 * bits, bits)).collect();
-    let index = resize(scan.value.clone(), ib, false);
-    let candidate = m.wire("candidate", select(&index, &elements));
+    let candidate = m.reg_en("candidate", select(&scan.value, &elements), step.clone(), None);
+    let candidate_index = m.reg_en("candidate_index", resize(scan.value.clone(), ib, false), step.clone(), None);
     let best = m.instance_wire("best_value", bits);
     let best_index = m.instance_wire("best_index", ib);
     let greater = if p.signed {
@@ -320,10 +323,10 @@ pub fn generate_argmax(p: &ArgmaxParams) -> (Design, Signature) {
     } else {
         Expr::compare(Comparison::Gt, candidate.clone(), best.clone())
     };
-    let first = Expr::compare(Comparison::Eq, index.clone(), Expr::zeros(ib));
+    let first = Expr::compare(Comparison::Eq, candidate_index.clone(), Expr::zeros(ib));
     let take = m.wire("candidate_wins", or(first, greater));
     let value = Expr::mux(take.clone(), candidate, best.clone());
-    let winner = m.wire("winner", Expr::mux(take, index, best_index.clone()));
+    let winner = m.wire("winner", Expr::mux(take, candidate_index, best_index.clone()));
     let kept_value = m.reg_en("best_value_q", value, step.clone(), None);
     let kept_index = m.reg_en("best_index_q", winner.clone(), step, None);
     m.drive(&best, kept_value);
