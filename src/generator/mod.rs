@@ -10,3 +10,4 @@ pub mod wrapper;
 pub mod engine;
 pub mod network;
 pub mod folding;
+pub mod uart_top;

@@ -20,7 +20,7 @@
 use super::build::feedback_reg;
 use crate::rtl::{BinOp, Const, Dir, Expr, Module};
 use crate::spec::board::Board;
-use crate::spec::signature::{Interface, Role, Signature};
+use crate::spec::signature::{Interface, Role, STREAM_ROLES, Signature};
 use crate::util::bits::BitVec;
 
 /// The top module the flows synthesise.
@@ -223,36 +223,36 @@ fn stream_source(m: &mut Module, design: &Signature, (clk, rst): (Expr, Expr)) -
     let out_width = design.port(Role::OutStreamData).map_or(1, |p| p.width);
     let out_data = m.instance_wire("dut_out_data", out_width);
     let out_last = m.instance_wire("dut_out_last", 1);
-    let mut connections = vec![];
-    for p in &design.ports {
-        let expr = match p.role {
-            Role::Clock => clk.clone(),
-            Role::Reset => rst.clone(),
-            Role::InStreamValid => valid.clone(),
-            Role::InStreamData => pixel.clone(),
-            Role::InStreamReady => in_ready.clone(),
-            Role::OutStreamValid => out_valid.clone(),
-            Role::OutStreamData => out_data.clone(),
-            Role::OutStreamLast => out_last.clone(),
-            Role::OutStreamReady => ready.clone(),
-            other => {
-                return Err(format!(
-                    "{}: board_top does not know what to do with {other:?} port {}",
-                    design.top, p.name
-                ));
-            }
-        };
-        connections.push((p.name.as_str(), expr));
-    }
-    m.instance(&port_stub(design), "dut", connections);
+    let wires =
+        [clk, rst, pixel, valid, in_ready, out_data.clone(), out_valid.clone(), ready.clone(), out_last.clone()];
+    m.instance(&port_stub(design), "dut", stream_connections(design, wires, WRAPPER_TOP)?);
     let out_fire = m.wire("out_fire", Expr::bin(BinOp::And, out_valid, ready));
     let beat = m.wire("out_beat", Expr::concat(vec![out_last, out_data]));
     Ok((out_fire, beat))
 }
 
+/// A stream design's connections (SPEC 6.1), its ports' expressions in
+/// [`STREAM_ROLES`] order: clock, reset, input data, valid and ready,
+/// output data, valid, ready and last. `by` names the top for an error
+/// about a port of any other role.
+pub(crate) fn stream_connections<'d>(
+    design: &'d Signature,
+    wires: [Expr; 9],
+    by: &str,
+) -> Result<Vec<(&'d str, Expr)>, String> {
+    design
+        .ports
+        .iter()
+        .map(|p| match STREAM_ROLES.iter().position(|r| *r == p.role) {
+            Some(i) => Ok((p.name.as_str(), wires[i].clone())),
+            None => Err(format!("{}: {by} does not know what to do with {:?} port {}", design.top, p.role, p.name)),
+        })
+        .collect()
+}
+
 /// A module with the design's ports and no body: what an instance checks
 /// its connections against.
-fn port_stub(design: &Signature) -> Module {
+pub(crate) fn port_stub(design: &Signature) -> Module {
     let mut m = Module::new(&design.top);
     for p in &design.ports {
         m.port(&p.name, p.dir, p.width, p.signed);
@@ -313,7 +313,7 @@ fn replicate(bit: Expr, width: u32) -> Expr {
 /// It becomes the module's reset, which every register with a reset value
 /// uses. No logic between its flip-flops: a counter here was the critical
 /// path of fast designs on ECP5.
-fn power_on_reset(m: &mut Module) -> Expr {
+pub(crate) fn power_on_reset(m: &mut Module) -> Expr {
     let shift = feedback_reg(m, "por_shift", POR_CYCLES, None, |_, s| {
         Expr::concat(vec![s.slice(0, POR_CYCLES - 1), Expr::constant(Const::from_u128(1, 1))])
     });

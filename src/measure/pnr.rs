@@ -5,6 +5,7 @@
 
 use crate::eda::fpga::{self, FlowOutcome};
 use crate::generator::render::Rendered;
+use crate::generator::uart_top::{UART_TOP, UartTop};
 use crate::generator::wrapper::{WRAPPER_TOP, Wrapper};
 use crate::spec::board::Board;
 use crate::spec::signature::Signature;
@@ -55,13 +56,31 @@ pub fn pnr(rendered: &Rendered, board: Board, work: &Path) -> Result<FpgaReport,
 /// [`pnr`] for any design with a signature, such as the hand-written
 /// baseline of `mbnn bench`.
 pub fn pnr_design(design: &PnrDesign, board: Board, work: &Path) -> Result<FpgaReport, String> {
+    let files = Wrapper::new(board).files(design.signature, &design.verilog)?;
+    build(design, board, work, (&files, WRAPPER_TOP))
+}
+
+/// [`pnr`] for a network behind the UART top ([`UartTop`]) in place of
+/// `board_top`.
+pub fn pnr_uart(design: &PnrDesign, uart: UartTop, work: &Path) -> Result<FpgaReport, String> {
+    let files = uart.files(design.signature, &design.verilog)?;
+    build(design, uart.board, work, (&files, UART_TOP))
+}
+
+/// Writes `files` (the design's, its top `top` and the constraints) and builds.
+fn build(
+    design: &PnrDesign,
+    board: Board,
+    work: &Path,
+    (files, top): (&[(String, String)], &str),
+) -> Result<FpgaReport, String> {
     let start = Instant::now();
-    write_files(work, &Wrapper::new(board).files(design.signature, &design.verilog)?)?;
+    write_files(work, files)?;
     // Data files ($readmemh) sit beside the Verilog; Yosys reads only the Verilog.
     let mut verilog: Vec<String> =
         design.verilog.iter().map(|(name, _)| name.clone()).filter(|n| n.ends_with(".v")).collect();
-    verilog.push(format!("{WRAPPER_TOP}.v"));
-    let outcome = fpga::build_bitstream(board, work, &verilog, WRAPPER_TOP)?;
+    verilog.push(format!("{top}.v"));
+    let outcome = fpga::build_bitstream(board, work, &verilog, top)?;
     let info = board.info();
     let logic = outcome.logic_cells;
     let report = FpgaReport {
