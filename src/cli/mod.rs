@@ -30,6 +30,10 @@ enum Command {
         /// Output directory [default: out/<top>].
         #[arg(long)]
         out: Option<PathBuf>,
+        /// With --network: also the UART top for the iCEBreaker at this
+        /// baud rate (uart_top.v and its pins): images in, classes out.
+        #[arg(long)]
+        uart: Option<u32>,
     },
     /// Verifies one design: lint, Icarus, Yosys, and a Verilator run
     /// checked cycle by cycle against the golden model.
@@ -64,6 +68,10 @@ enum Command {
         /// Working directory [default: target/mbnn-pnr/<board>/<top>].
         #[arg(long)]
         work: Option<PathBuf>,
+        /// With --network: behind the UART top at this baud rate (images
+        /// in, classes out) in place of the stimulus wrapper.
+        #[arg(long)]
+        uart: Option<u32>,
     },
     /// The papers' 7 nm and latency claims beside measurements of this
     /// project's hardware; writes claims.md and claims.json.
@@ -163,6 +171,26 @@ enum Command {
         #[arg(long, default_value = "out/dse")]
         out: PathBuf,
     },
+    /// The trained digits networks (examples/digits): every test image
+    /// through the RTL against the float network and the golden model, and
+    /// each network placed and routed; writes digits.md and digits.json.
+    Digits {
+        /// The folder of the network files, test_images.json and training.json.
+        #[arg(long, default_value = "examples/digits")]
+        dir: PathBuf,
+        /// Boards to place and route on, comma-separated (none: --boards "").
+        #[arg(long, default_value = "icebreaker,ulx3s", value_delimiter = ',')]
+        boards: Vec<String>,
+        /// Skip Yosys synthesis in the simulation's checks.
+        #[arg(long)]
+        no_yosys: bool,
+        /// Output directory for digits.md and digits.json.
+        #[arg(long, default_value = "out/digits")]
+        out: PathBuf,
+        /// Working directory.
+        #[arg(long, default_value = "target/mbnn-digits")]
+        work: PathBuf,
+    },
     /// Verifies a sweep of configurations; ends with `N passed, M failed`.
     Sweep {
         /// quick (the default test run) or full.
@@ -245,6 +273,11 @@ struct RunArgs {
     /// Working directory for the generated files, models and traces.
     #[arg(long, default_value = "target/mbnn-sim")]
     work: PathBuf,
+    /// An image file (with --network): every image through the RTL, back
+    /// to back, and the float, golden and RTL answers and accuracy;
+    /// writes <work>/<top>/classify.json.
+    #[arg(long)]
+    images: Option<PathBuf>,
 }
 
 impl RunArgs {
@@ -284,11 +317,11 @@ fn render_folded(design: &DesignArgs, fold: &FoldArgs) -> Result<Rendering, Stri
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Gen { design, fold, out } => generate(&design, &fold, out),
+        Command::Gen { design, fold, out, uart } => generate(&design, &fold, out, uart),
         Command::Sim { design, fold, run } => sim(&design, &fold, &run),
         Command::Dse { network, fold, out } => dse(&network, &fold, &out),
         Command::Report { design, liberty, work } => report(&design, &liberty, work),
-        Command::Pnr { design, board, work } => pnr(&design, board, work),
+        Command::Pnr { design, board, work, uart } => pnr(&design, board, work, uart),
         Command::Claims { liberty, len, max_k, pa_shapes, out, work } => {
             claims(&liberty, len, max_k, &pa_shapes, (&out, &work))
         }
@@ -306,13 +339,43 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Speedup { cin, kernel, side, stride, k } => speedup(cin, kernel, side, stride, k),
         Command::Sweep { set, jobs, list, run } => sweep(&set, jobs, list, &run),
+        Command::Digits { dir, boards, no_yosys, out, work } => {
+            let boards = boards
+                .iter()
+                .filter(|b| !b.is_empty())
+                .map(|b| b.parse::<crate::spec::board::Board>().map_err(|e| format!("--boards: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let opts = crate::study::digits::Options { dir, work, boards, yosys: !no_yosys };
+            let report = crate::study::digits::digits(&opts)?;
+            print!("{}", crate::study::digits::markdown(&report));
+            for f in crate::study::digits::write(&report, &out)? {
+                println!("wrote {}", f.display());
+            }
+            Ok(())
+        }
     }
 }
 
-fn generate(design: &DesignArgs, fold: &FoldArgs, out: Option<PathBuf>) -> Result<(), String> {
+/// The UART top's files for a rendered network (`--uart`).
+fn uart_files(rendering: &Rendering, baud: u32) -> Result<Vec<(String, String)>, String> {
+    let Rendering::Network(r) = rendering else {
+        return Err("--uart puts a network behind the board's UART: give --network".into());
+    };
+    let uart = crate::generator::uart_top::UartTop::new(crate::spec::board::Board::IceBreaker, baud)?;
+    let design = r.design_files();
+    let mut files = rendering.files().to_vec();
+    files.extend(uart.files(&r.generated.signature, &design)?.split_off(design.len()));
+    Ok(files)
+}
+
+fn generate(design: &DesignArgs, fold: &FoldArgs, out: Option<PathBuf>, uart: Option<u32>) -> Result<(), String> {
     let rendering = render_folded(design, fold)?;
     let dir = out.unwrap_or_else(|| PathBuf::from("out").join(rendering.top()));
-    write_files(&dir, rendering.files())?;
+    let files = match uart {
+        Some(baud) => uart_files(&rendering, baud)?,
+        None => rendering.files().to_vec(),
+    };
+    write_files(&dir, &files)?;
     let summary = match &rendering {
         Rendering::Unit(r) => &r.decomposition_summary,
         Rendering::Engine(r) => &r.decomposition_summary,
@@ -321,8 +384,8 @@ fn generate(design: &DesignArgs, fold: &FoldArgs, out: Option<PathBuf>) -> Resul
     if let Some(summary) = summary {
         println!("{summary}");
     }
-    println!("wrote {} files to {}", rendering.files().len(), dir.display());
-    for (name, _) in rendering.files() {
+    println!("wrote {} files to {}", files.len(), dir.display());
+    for (name, _) in &files {
         println!("  {}", dir.join(name).display());
     }
     match &rendering {
@@ -402,6 +465,12 @@ fn sim(design: &DesignArgs, fold: &FoldArgs, run: &RunArgs) -> Result<(), String
     let rendering = render_folded(design, fold)?;
     let top = rendering.top().to_string();
     let dir = run.work.join(&top);
+    if let Some(images) = &run.images {
+        let Rendering::Network(r) = &rendering else {
+            return Err("--images runs a test set through a network: give --network".into());
+        };
+        return classify(r, images, run, &dir);
+    }
     let verdict = match &rendering {
         Rendering::Unit(r) => verify(r, &dir, run.checks(), effort, &top),
         Rendering::Engine(r) => {
@@ -421,6 +490,30 @@ fn sim(design: &DesignArgs, fold: &FoldArgs, run: &RunArgs) -> Result<(), String
         eprintln!("{}", verdict.report);
         println!("0 passed, 1 failed");
         Err(format!("{top} does not match the golden model"))
+    }
+}
+
+/// `sim --network --images`: the test set through the RTL, the answers
+/// three ways, classify.json.
+fn classify(
+    r: &crate::generator::render::RenderedNetwork,
+    images: &std::path::Path,
+    run: &RunArgs,
+    dir: &std::path::Path,
+) -> Result<(), String> {
+    let set = crate::spec::images::load_images(images, r.params.input)?;
+    let checks = Checks { progress: true, ..run.checks() };
+    let outcome = crate::verify::network::run_images(r, set.images.clone(), dir, checks, &r.params.top)?;
+    let c = crate::study::classify::classify(&r.params, &set, &outcome);
+    println!("{}", c.summary());
+    let text = serde_json::to_string_pretty(&c).map_err(|e| e.to_string())? + "\n";
+    for path in write_files(dir, &[("classify.json".to_string(), text)])? {
+        println!("wrote {}", path.display());
+    }
+    if c.rtl_equals_golden {
+        Ok(())
+    } else {
+        Err(format!("{}: the RTL's answers differ from the golden model's", r.params.top))
     }
 }
 
@@ -476,11 +569,30 @@ fn report(design: &DesignArgs, liberty: &[PathBuf], work: Option<PathBuf>) -> Re
     Ok(())
 }
 
-fn pnr(design: &DesignArgs, board: crate::spec::board::Board, work: Option<PathBuf>) -> Result<(), String> {
+fn pnr(
+    design: &DesignArgs,
+    board: crate::spec::board::Board,
+    work: Option<PathBuf>,
+    uart: Option<u32>,
+) -> Result<(), String> {
     let rendering = render(design)?;
-    let work = work.unwrap_or_else(|| PathBuf::from("target/mbnn-pnr").join(board.name()).join(rendering.top()));
+    let uart = match uart {
+        Some(baud) if matches!(rendering, Rendering::Network(_)) => {
+            Some(crate::generator::uart_top::UartTop::new(board, baud)?)
+        }
+        Some(_) => return Err("--uart puts a network behind the board's UART: give --network".into()),
+        None => None,
+    };
+    let top = match uart {
+        Some(_) => format!("{}_uart", rendering.top()),
+        None => rendering.top().to_string(),
+    };
+    let work = work.unwrap_or_else(|| PathBuf::from("target/mbnn-pnr").join(board.name()).join(top));
     let design = crate::measure::pnr::PnrDesign { signature: rendering.signature(), verilog: rendering.design_files() };
-    let r = crate::measure::pnr::pnr_design(&design, board, &work)?;
+    let r = match uart {
+        Some(u) => crate::measure::pnr::pnr_uart(&design, u, &work)?,
+        None => crate::measure::pnr::pnr_design(&design, board, &work)?,
+    };
     println!("{}", r.summary());
     println!("wrote {}", work.join(crate::measure::pnr::REPORT_FILE).display());
     Ok(())
