@@ -88,7 +88,7 @@ icarus: build
 # The trained networks behind the iCEBreaker's UART: the whole top in Icarus
 # (cocotbext-uart on rx and tx; the Group-Net on 20 test images, the binary
 # network on 10), then the bitstream of the one that fits the UP5K, the
-# binary network (the Group-Net takes about 6,970 of its 5,280 logic cells).
+# binary network (the Group-Net takes about 7,000 of its 5,280 logic cells).
 uart: build
 	@test -x .venv/bin/python || { echo "no .venv: run make setup (cocotb, cocotbext-uart)"; exit 2; }
 	$(MBNN) gen --network examples/digits/groupnet_k3.json --uart $(UART_SIM_BAUD) --out target/icarus/uart >/dev/null
