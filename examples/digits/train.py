@@ -220,6 +220,17 @@ def init_w(rng, shape, std):
     return (rng.standard_normal(shape) * std).astype(DT)
 
 
+def conv_weights(rng):
+    """The real weights of the three convs and the dense layer (He init)."""
+    c1, c2, c3 = CH
+    return {
+        "W1": init_w(rng, (c1, 9), math.sqrt(2 / 9)),
+        "W2": init_w(rng, (c2, 9 * c1), math.sqrt(2 / (9 * c1))),
+        "W3": init_w(rng, (c3, 9 * c2), math.sqrt(2 / (9 * c2))),
+        "Wd": init_w(rng, (10, 4 * c3), math.sqrt(1 / (4 * c3))),
+    }
+
+
 # ---------------------------------------------------------------------------
 # Float reference
 
@@ -228,12 +239,7 @@ class FloatNet:
     lr = 3e-3
 
     def __init__(self, rng):
-        c1, c2, c3 = CH
-        p = self.p = {}
-        p["W1"] = init_w(rng, (c1, 9), math.sqrt(2 / 9))
-        p["W2"] = init_w(rng, (c2, 9 * c1), math.sqrt(2 / (9 * c1)))
-        p["W3"] = init_w(rng, (c3, 9 * c2), math.sqrt(2 / (9 * c2)))
-        p["Wd"] = init_w(rng, (10, 4 * c3), math.sqrt(1 / (4 * c3)))
+        p = self.p = conv_weights(rng)
         p["bd"] = np.zeros(10, DT)
         self.bn = [BN(p, f"bn{i}", c) for i, c in zip((1, 2, 3), CH)]
 
@@ -515,12 +521,7 @@ class PANet:
     lr = 3e-3
 
     def __init__(self, rng):
-        c1, c2, c3 = CH
-        p = self.p = {}
-        p["W1"] = init_w(rng, (c1, 9), math.sqrt(2 / 9))
-        p["W2"] = init_w(rng, (c2, 9 * c1), math.sqrt(2 / (9 * c1)))
-        p["W3"] = init_w(rng, (c3, 9 * c2), math.sqrt(2 / (9 * c2)))
-        p["Wd"] = init_w(rng, (10, 4 * c3), math.sqrt(1 / (4 * c3)))
+        p = self.p = conv_weights(rng)
         p["beta1"] = (np.array([2, 5, 8, 11, 14], DT) / 15).astype(DT)
         p["t"] = np.zeros(1, DT)  # training-only logit temperature (argmax-invariant, not exported)
         self.bn = [BN(p, f"bn{i}", c) for i, c in zip((1, 2, 3), CH)]
