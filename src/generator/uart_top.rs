@@ -1,7 +1,8 @@
 //! `uart_top`: a classifier on a board, served over its UART (issue 13).
 //!
 //! The host sends an image as the byte [`FRAME_MARKER`] then one byte a
-//! pixel, in the network's raster order; a pixel byte above the input's
+//! pixel, in the network's raster order (a pixel's channels packed as
+//! SPEC 7 packs them, 7 bits at most); a pixel byte above the input's
 //! largest value is clipped to it. The network classifies the image and
 //! the transmitter sends the class back as one byte; the class LEDs hold
 //! it. The marker also resets the network, so that a host that lost bytes
@@ -180,12 +181,13 @@ impl UartTop {
     }
 }
 
-/// The pixel width the UART top can feed: one channel of at most 7 bits.
+/// The pixel width the UART top can feed: a pixel (its `s_axis_tdata`, all
+/// channels packed as SPEC 7 packs them) of at most 7 bits in one byte.
 fn input_pixel_bits(network: &Signature) -> Result<u32, String> {
     let width = network.port(Role::InStreamData).map_or(0, |p| p.width);
     if !(1..=7).contains(&width) {
         return Err(format!(
-            "{}: the UART top sends a pixel a byte, one channel of 1..=7 bits (0xff marks an image), the network reads {width}-bit pixels",
+            "{}: the UART top sends a pixel a byte, 1..=7 bits with its channels (0xff marks an image), the network reads {width}-bit pixels",
             network.top
         ));
     }
