@@ -285,11 +285,13 @@ impl<'w> Flow<'w> {
 /// What explains a failure: the errors and any resource used beyond 100%,
 /// else the end of the log.
 fn key_lines(log: &str) -> String {
-    let over_full = |l: &str| {
+    // A resource at 90 % or more: over the device, or the likely reason a
+    // placement failed.
+    let nearly_full = |l: &str| {
         l.trim_end().strip_suffix('%').and_then(|l| l.rsplit(' ').next()).and_then(|p| p.parse::<u32>().ok())
-            > Some(100)
+            >= Some(90)
     };
-    let key: Vec<&str> = log.lines().filter(|l| l.contains("ERROR") || over_full(l)).collect();
+    let key: Vec<&str> = log.lines().filter(|l| l.contains("ERROR") || nearly_full(l)).collect();
     if !key.is_empty() {
         return key.join("\n");
     }

@@ -182,12 +182,20 @@ fn place(r: &RenderedNetwork, board: Board, work: &Path) -> BoardResult {
         Ok(placed) => BoardResult { board, placed: Some(placed), failure: None },
         Err(e) => {
             eprintln!("{top} on {board}: {e}");
-            // nextpnr's over-full resource line says why, when there is one.
-            let full = e.lines().find(|l| l.contains('%')).map(|l| {
+            // nextpnr's fullest resource line, with its error when the
+            // design fits the device but not a legal placement.
+            let usage = e.lines().find(|l| l.contains('%')).map(|l| {
                 let words: Vec<&str> = l.split_whitespace().filter(|w| *w != "Info:").collect();
-                format!("needs {}", words.join(" "))
+                words.join(" ")
             });
-            let why = full.unwrap_or_else(|| e.lines().next().unwrap_or("").to_string());
+            let error = e.lines().find_map(|l| l.strip_prefix("ERROR: ")).map(|l| l.trim_end_matches('.'));
+            let over = usage.as_deref().and_then(|u| u.strip_suffix('%')?.rsplit(' ').next()?.parse::<u32>().ok());
+            let why = match (usage, error) {
+                (Some(usage), _) if over > Some(100) => format!("needs {usage}"),
+                (Some(usage), Some(error)) => format!("{error} ({usage})"),
+                (None, Some(error)) => error.to_string(),
+                _ => e.lines().next().unwrap_or("").to_string(),
+            };
             BoardResult { board, placed: None, failure: Some(why) }
         }
     }
