@@ -1,16 +1,17 @@
-//! The stream stages between a network's layers (SPEC 7: max pool, argmax,
-//! FIFO): each written as Verilog, linted, read by Icarus, synthesised by
+//! The stream stages between a network's layers (SPEC 7: max pool, argmax)
+//! and the queue they and the engines end in: each written as Verilog, linted, read by Icarus, synthesised by
 //! Yosys, then streamed under Verilator against its golden model in every
 //! stream scenario (stalls on either side, a reset mid-frame), and its
 //! rate with no stalls measured: one input beat a cycle.
 
 use mbnn::backend::verilog::emit_design;
-use mbnn::generator::network::stage::{generate_argmax, generate_fifo, generate_maxpool};
+use mbnn::generator::build::queue;
+use mbnn::generator::network::stage::{generate_argmax, generate_maxpool};
 use mbnn::generator::render::verilog_order;
 use mbnn::model::stage::{argmax_frame, maxpool_frame};
-use mbnn::rtl::Design;
-use mbnn::spec::signature::{Role, Signature};
-use mbnn::spec::stage::{ArgmaxParams, FifoParams, PoolParams};
+use mbnn::rtl::{Design, Dir, Module};
+use mbnn::spec::signature::{Interface, Role, STREAM_ROLES, Signature};
+use mbnn::spec::stage::{ArgmaxParams, PoolParams};
 use mbnn::util::bits::BitVec;
 use mbnn::verify::stream::{Stalls, StreamOutcome, StreamPorts, StreamRun, frame_scenarios, run_stream};
 use mbnn::verify::testbench::{Checks, load_model, write_and_check};
@@ -198,30 +199,51 @@ fn argmaxes_stream_frames() {
     check_argmax(&argmax("argmax_s1x2_p3", 3, 1, 2, true));
 }
 
-fn check_fifo(p: &FifoParams) {
-    let b = bench(generate_fifo(p));
-    let rate = |o: &StreamOutcome| {
-        assert!(o.frame_ends.is_empty(), "a FIFO has no tlast");
-        assert_eq!(o.last_out - o.first_in, o.beats_out, "{}: not one beat a cycle, one cycle late", p.top);
-    };
-    let (h, w) = (3, 4);
-    let directed = vec![frame(h, w, |_, _| BitVec::ones(p.width)), frame(h, w, |_, _| BitVec::zeros(p.width))];
-    b.scenarios((h, w, p.width), directed, &|f| f.to_vec(), &rate);
+/// The queue every stage and engine ends in (`build::queue`), alone in a
+/// stream top of its own: `depth` places of `width` bits, no `tlast`.
+fn queue_alone(top: &str, depth: usize, width: u32) -> (Design, Signature) {
+    let mut m = Module::new(top);
+    m.clock_input();
+    m.reset_input();
+    let data = m.input("s_axis_tdata", width);
+    let valid = m.input("s_axis_tvalid", 1);
+    let ready = m.port("s_axis_tready", Dir::Out, 1, false);
+    let out_data = m.port("m_axis_tdata", Dir::Out, width, false);
+    let out_valid = m.port("m_axis_tvalid", Dir::Out, 1, false);
+    let out_ready = m.input("m_axis_tready", 1);
+    let q = queue(&mut m, depth, data, valid, &out_ready);
+    m.drive(&ready, q.ready);
+    m.drive(&out_data, q.data);
+    m.drive(&out_valid, q.valid);
+    let roles = &STREAM_ROLES[..STREAM_ROLES.len() - 1];
+    let signature = Signature::of_module(&m, roles, Interface::Stream { ii: 1, cycles_per_frame: 1 });
+    let mut design = Design { top: top.to_string(), ..Design::default() };
+    design.add(m);
+    (design, signature)
 }
 
 #[test]
-fn fifos_stream_beats() {
+fn queues_stream_beats() {
     for (depth, width) in [(2, 1), (3, 5), (8, 70), (5, 8)] {
-        check_fifo(&FifoParams { top: format!("fifo_d{depth}_w{width}"), width, depth });
+        let top = format!("queue_d{depth}_w{width}");
+        let b = bench(queue_alone(&top, depth, width));
+        let rate = |o: &StreamOutcome| {
+            assert!(o.frame_ends.is_empty(), "the queue alone has no tlast");
+            assert_eq!(o.last_out - o.first_in, o.beats_out, "{top}: not one beat a cycle, one cycle late");
+        };
+        let (h, w) = (3, 4);
+        let bits = width as usize;
+        let directed = vec![frame(h, w, |_, _| BitVec::ones(bits)), frame(h, w, |_, _| BitVec::zeros(bits))];
+        b.scenarios((h, w, bits), directed, &|f| f.to_vec(), &rate);
     }
 }
 
-/// With the sink stalled the FIFO takes exactly `depth` beats, then gives
+/// With the sink stalled the queue takes exactly `depth` beats, then gives
 /// them back in order, one a cycle.
 #[test]
-fn a_fifo_holds_exactly_its_depth() {
+fn a_queue_holds_exactly_its_depth() {
     for depth in [2, 3, 8] {
-        let b = bench(generate_fifo(&FifoParams { top: format!("fifo_fill_d{depth}"), width: 8, depth }));
+        let b = bench(queue_alone(&format!("queue_fill_d{depth}"), depth, 8));
         let sig = &b.signature;
         let input = |role| sig.input_index(role).unwrap();
         let output = |role| sig.output_index(role).unwrap();
@@ -238,7 +260,7 @@ fn a_fifo_holds_exactly_its_depth() {
             taken += i64::from(model.output_bit(output(Role::InStreamReady)));
             model.cycle();
         }
-        assert_eq!(taken, depth as i64, "fifo of depth {depth}");
+        assert_eq!(taken, depth as i64, "queue of depth {depth}");
         model.set_bit(input(Role::InStreamValid), false);
         model.set_bit(input(Role::OutStreamReady), true);
         for beat in 1..=taken {

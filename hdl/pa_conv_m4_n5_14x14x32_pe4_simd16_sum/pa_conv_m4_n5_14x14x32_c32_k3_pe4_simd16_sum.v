@@ -28,7 +28,6 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
     reg  nf_at_last;
     wire [2:0] nf_next;
     reg  [2:0] nf;
-    wire pixel_last_step;
     wire pixel_done;
     wire ox_at_last_next;
     reg  ox_at_last;
@@ -50,7 +49,7 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
     wire [7:0] ybase_next;
     reg  [7:0] ybase;
     reg  fold_start;
-    reg  first_step;
+    reg  last_fold_start;
     wire [7:0] need_y_next;
     reg  [7:0] need_y;
     wire [7:0] need_y_next_row_next;
@@ -70,8 +69,8 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
     reg  [7:0] top_limit;
     wire pixel_popped;
     wire pixel_started;
-    wire [2:0] reserved_next;
-    reg  [2:0] reserved;
+    wire reserved_next;
+    reg  reserved;
     wire last_pixel;
     wire chunk_at_last_next;
     reg  chunk_at_last;
@@ -231,21 +230,12 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
     reg  [15:0] held_f6_pe3_0;
     wire [511:0] pixel_word;
     wire fifo_push;
-    wire fifo_wptr_at_last_next;
-    reg  fifo_wptr_at_last;
-    wire [1:0] fifo_wptr_next;
-    reg  [1:0] fifo_wptr;
-    wire fifo_advance;
-    wire fifo_fetch;
-    wire [2:0] fifo_count_next;
-    reg  [2:0] fifo_count;
-    wire fifo_stored;
-    wire fifo_rptr_at_last_next;
-    reg  fifo_rptr_at_last;
-    wire [1:0] fifo_rptr_next;
-    reg  [1:0] fifo_rptr;
-    reg  [512:0] out_fifo_rdata;
-    reg  head_valid;
+    wire queue_ready_next;
+    reg  queue_ready;
+    wire queue_push;
+    wire queue_head_free;
+    reg  queue_head_valid;
+    reg  [512:0] queue_head;
     wire pixel_popped_now;
     wire [7:0] input_room;
     reg  input_ready;
@@ -260,7 +250,6 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
     assign fold_done = go & sf_at_last;
     assign nf_next = nf_at_last ? {3{1'b0}} : (nf + 3'h1);
     assign nf_at_last_next = nf == 3'h6;
-    assign pixel_last_step = sf_at_last & nf_at_last;
     assign pixel_done = fold_done & nf_at_last;
     assign ox_next = ox_at_last ? {4{1'b0}} : (ox + 4'h1);
     assign ox_at_last_next = ox == 4'hc;
@@ -283,9 +272,9 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
     assign unused_advance_row_ahead = &{1'b0, advance_row_ahead[6:0]};
     assign advance_row_on_row = in_y == need_y_next_row;
     assign top_limit_next = ybase + (oy[3] ? (oy[2] ? (oy[0] ? 8'h08 : 8'h07) : (oy[1] ? (oy[0] ? 8'h07 : 8'h07) : (oy[0] ? 8'h07 : 8'h07))) : (oy[2] ? (oy[1] ? (oy[0] ? 8'h07 : 8'h07) : (oy[0] ? 8'h07 : 8'h07)) : (oy[1] ? (oy[0] ? 8'h07 : 8'h07) : (oy[0] ? 8'h07 : 8'h07))));
-    assign reserved_next = (reserved + {{2{1'b0}}, pixel_started}) - {{2{1'b0}}, pixel_popped};
-    assign go = window_ready & ((~first_step) | (reserved < 3'h4));
-    assign pixel_started = go & first_step;
+    assign reserved_next = (reserved + pixel_started) - pixel_popped;
+    assign go = window_ready & ((~last_fold_start) | (reserved < 1'b1));
+    assign pixel_started = go & last_fold_start;
     assign last_pixel = ox_at_last & oy_at_last;
     assign chunk_next = chunk_at_last ? 1'b0 : (chunk + 1'b1);
     assign chunk_at_last_next = chunk == 1'b0;
@@ -319,18 +308,13 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
     assign hold_fold6 = out_valid_fold_d1 & (out_nf_d1 == 3'h6);
     assign pixel_word = {out_pe3_0, out_pe2_0, out_pe1_0, out_pe0_0, held_f6_pe3_0, held_f6_pe2_0, held_f6_pe1_0, held_f6_pe0_0, held_f5_pe3_0, held_f5_pe2_0, held_f5_pe1_0, held_f5_pe0_0, held_f4_pe3_0, held_f4_pe2_0, held_f4_pe1_0, held_f4_pe0_0, held_f3_pe3_0, held_f3_pe2_0, held_f3_pe1_0, held_f3_pe0_0, held_f2_pe3_0, held_f2_pe2_0, held_f2_pe1_0, held_f2_pe0_0, held_f1_pe3_0, held_f1_pe2_0, held_f1_pe1_0, held_f1_pe0_0, held_f0_pe3_0, held_f0_pe2_0, held_f0_pe1_0, held_f0_pe0_0};
     assign fifo_push = out_valid_fold_d1 & out_last_group_d1;
-    assign fifo_wptr_next = fifo_wptr_at_last ? {2{1'b0}} : (fifo_wptr + 2'h1);
-    assign fifo_wptr_at_last_next = fifo_wptr == 2'h2;
-    assign fifo_count_next = (fifo_count + {{2{1'b0}}, fifo_push}) - {{2{1'b0}}, fifo_fetch};
-    assign fifo_stored = fifo_count != {3{1'b0}};
-    assign fifo_fetch = fifo_advance & fifo_stored;
-    assign fifo_rptr_next = fifo_rptr_at_last ? {2{1'b0}} : (fifo_rptr + 2'h1);
-    assign fifo_rptr_at_last_next = fifo_rptr == 2'h2;
-    assign fifo_advance = (~head_valid) | m_axis_tready;
-    assign m_axis_tvalid = head_valid;
-    assign m_axis_tdata = out_fifo_rdata[511:0];
-    assign m_axis_tlast = out_fifo_rdata[512];
-    assign pixel_popped_now = head_valid & m_axis_tready;
+    assign queue_push = fifo_push & queue_ready;
+    assign queue_head_free = (~queue_head_valid) | m_axis_tready;
+    assign queue_ready_next = ~(queue_head_free ? queue_push : queue_head_valid);
+    assign m_axis_tvalid = queue_head_valid;
+    assign m_axis_tdata = queue_head[511:0];
+    assign m_axis_tlast = queue_head[512];
+    assign pixel_popped_now = queue_head_valid & m_axis_tready;
     assign input_room = input_limit - in_y;
     assign s_axis_tready = input_ready;
     assign pixel_popped = pixel_popped_now;
@@ -437,6 +421,7 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
         if (hold_fold6) held_f6_pe1_0 <= out_pe1_0;
         if (hold_fold6) held_f6_pe2_0 <= out_pe2_0;
         if (hold_fold6) held_f6_pe3_0 <= out_pe3_0;
+        if (queue_head_free & queue_push) queue_head <= {out_last_pixel_d1, pixel_word};
     end
 
     always @(posedge clk) begin
@@ -458,14 +443,14 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
             oys <= {4{1'b0}};
             ybase <= {8{1'b0}};
             fold_start <= 1'b1;
-            first_step <= 1'b1;
+            last_fold_start <= 1'b0;
             need_y <= 8'h01;
             need_y_next_row <= 8'h02;
             need_col <= 4'h1;
             need_col_next <= 4'h2;
             window_ready <= 1'b0;
             top_limit <= 8'h07;
-            reserved <= {3{1'b0}};
+            reserved <= 1'b0;
             chunk_at_last <= 1'b0;
             chunk <= 1'b0;
             kx_at_last <= 1'b0;
@@ -482,12 +467,8 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
             valid_pop_d4 <= 1'b0;
             fold_done_acc_d1 <= 1'b0;
             out_valid_fold_d1 <= 1'b0;
-            fifo_wptr_at_last <= 1'b0;
-            fifo_wptr <= {2{1'b0}};
-            fifo_count <= {3{1'b0}};
-            fifo_rptr_at_last <= 1'b0;
-            fifo_rptr <= {2{1'b0}};
-            head_valid <= 1'b0;
+            queue_ready <= 1'b1;
+            queue_head_valid <= 1'b0;
             input_ready <= 1'b0;
         end else begin
             if (in_fire) in_col_at_last <= in_col_at_last_next;
@@ -507,7 +488,7 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
             if (out_row_done) oys <= oys_next;
             if (out_row_done) ybase <= ybase_next;
             if (go) fold_start <= sf_at_last;
-            if (go) first_step <= pixel_last_step;
+            if (go) last_fold_start <= sf_at_last & (nf == 3'h6);
             if (out_row_done) need_y <= need_y_next;
             if (out_row_done) need_y_next_row <= need_y_next_row_next;
             if (pixel_done) need_col <= ox[3] ? (ox[2] ? (ox[0] ? 4'h1 : 4'hd) : (ox[1] ? (ox[0] ? 4'hd : 4'hc) : (ox[0] ? 4'hb : 4'ha))) : (ox[2] ? (ox[1] ? (ox[0] ? 4'h9 : 4'h8) : (ox[0] ? 4'h7 : 4'h6)) : (ox[1] ? (ox[0] ? 4'h5 : 4'h4) : (ox[0] ? 4'h3 : 4'h2)));
@@ -531,12 +512,8 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
             valid_pop_d4 <= valid_pop_d3;
             fold_done_acc_d1 <= fold_step_done;
             out_valid_fold_d1 <= fold_done_acc_d1;
-            if (fifo_push) fifo_wptr_at_last <= fifo_wptr_at_last_next;
-            if (fifo_push) fifo_wptr <= fifo_wptr_next;
-            fifo_count <= fifo_count_next;
-            if (fifo_fetch) fifo_rptr_at_last <= fifo_rptr_at_last_next;
-            if (fifo_fetch) fifo_rptr <= fifo_rptr_next;
-            if (fifo_advance) head_valid <= fifo_stored;
+            queue_ready <= queue_ready_next;
+            if (queue_head_free) queue_head_valid <= queue_push;
             input_ready <= in_row_done ? ((~input_room[7]) & (input_room != {8{1'b0}})) : (~input_room[7]);
         end
     end
@@ -576,15 +553,6 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
     initial $readmemh("pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum_weights3.hex", weights3);
     always @(posedge clk) begin
         if (1'b1) weights3_rdata <= weights3[step_d2];
-    end
-
-    reg  [512:0] out_fifo [0:3];
-    always @(posedge clk) begin
-        if (fifo_push) out_fifo[fifo_wptr] <= {out_last_pixel_d1, pixel_word};
-        if (fifo_advance) begin
-            out_fifo_rdata <= out_fifo[fifo_rptr];
-            if (fifo_push & (fifo_wptr == fifo_rptr)) out_fifo_rdata <= {513{1'bx}};
-        end
     end
 
     pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum_dot pe0 (

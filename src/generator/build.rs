@@ -1,7 +1,9 @@
 //! Small pieces every sequential generator builds from: registers that
-//! feed back on themselves, and delay lines.
+//! feed back on themselves, delay lines, counters, multiplexer trees and
+//! the stream queue.
 
 use crate::rtl::{BinOp, Comparison, Const, Expr, Module};
+use crate::util::fixed::width_for;
 
 /// A register whose next value depends on itself. `Module::reg` takes the
 /// next value when the register is made, so it goes through a wire that is
@@ -134,4 +136,115 @@ pub fn resize(e: Expr, width: u32, signed: bool) -> Expr {
         w if w < width => e.extend(width, signed),
         _ => e.slice(0, width),
     }
+}
+
+fn is_one(e: &Expr) -> bool {
+    matches!(e, Expr::Const(c) if c.width == 1 && c.bit(0))
+}
+
+/// `a & b`, with a constant 1 folded away.
+pub fn and(a: Expr, b: Expr) -> Expr {
+    if is_one(&a) {
+        b
+    } else if is_one(&b) {
+        a
+    } else {
+        Expr::bin(BinOp::And, a, b)
+    }
+}
+
+pub fn or(a: Expr, b: Expr) -> Expr {
+    Expr::bin(BinOp::Or, a, b)
+}
+
+/// `values[index]` as a tree of multiplexers (an index past the list
+/// reads its last value).
+pub fn select(index: &Expr, values: &[Expr]) -> Expr {
+    fn level(index: &Expr, values: &[Expr], bit: u32) -> Expr {
+        if values.len() == 1 || bit == 0 {
+            return values[0].clone();
+        }
+        let half = 1usize << (bit - 1);
+        if values.len() <= half {
+            return level(index, values, bit - 1);
+        }
+        let (low, high) = (level(index, &values[..half], bit - 1), level(index, &values[half..], bit - 1));
+        Expr::mux(index.bit(bit - 1), high, low)
+    }
+    if matches!(index, Expr::Const(_)) {
+        assert_eq!(values.len(), 1, "a constant index selects from one value");
+        return values[0].clone();
+    }
+    level(index, values, index.width())
+}
+
+/// The queue's ends: the registered ready of its input, the beat it
+/// takes this cycle, and the registered head that drives its output.
+pub struct Queue {
+    pub ready: Expr,
+    pub valid: Expr,
+    pub data: Expr,
+}
+
+/// A queue of `depth` places: a head register that drives the output's
+/// valid and data, behind it `depth - 1` slots. A beat arriving when the
+/// head is free and no slot is taken goes straight to the head, so a
+/// queue of two places passes a beat every cycle. It takes `data` on
+/// cycles where `valid` and its ready are high and offers its head until
+/// `out_ready` takes it. Its ready is a register: this cycle's answer to
+/// "is a place free", loaded with the next cycle's. A queue of one place
+/// (the head alone) takes a beat at most every other cycle: enough for a
+/// source that waits on its own account, like an engine's schedule.
+pub fn queue(m: &mut Module, depth: usize, data: Expr, valid: Expr, out_ready: &Expr) -> Queue {
+    assert!(depth >= 1, "a queue of {depth} places");
+    if depth == 1 {
+        return head_only(m, data, valid, out_ready);
+    }
+    let slots = depth - 1;
+    let cw = width_for(0, slots as i128);
+    let kept_next = m.instance_wire("queue_kept_next", cw);
+    let kept = m.reg("queue_kept", kept_next.clone(), Some(Const::zeros(cw)));
+    let ready_next = m.instance_wire("queue_ready_next", 1);
+    let ready = m.reg("queue_ready", ready_next.clone(), Some(Const::from_u128(1, 1)));
+    let head_free = m.instance_wire("queue_head_free", 1);
+    let push = m.wire("queue_push", and(valid, ready.clone()));
+    let nonempty = m.wire("queue_nonempty", Expr::compare(Comparison::Ne, kept.clone(), Expr::zeros(cw)));
+    let from_slots = m.wire("queue_from_slots", and(head_free.clone(), nonempty.clone()));
+    let to_slots = and(push.clone(), or(Expr::invert(head_free.clone()), nonempty.clone()));
+    let to_slots = m.wire("queue_to_slots", to_slots);
+    let wptr = counter(m, "queue_wptr", slots, to_slots.clone()).value;
+    let rptr = counter(m, "queue_rptr", slots, from_slots.clone()).value;
+    let cells: Vec<Expr> = (0..slots)
+        .map(|i| {
+            let here = if slots == 1 {
+                to_slots.clone()
+            } else {
+                and(to_slots.clone(), Expr::compare(Comparison::Eq, wptr.clone(), constant(wptr.width(), i as i128)))
+            };
+            m.reg_en(&format!("queue_slot{i}"), data.clone(), here, None)
+        })
+        .collect();
+    let oldest = select(&rptr, &cells);
+    let arriving = m.wire("queue_arriving", or(nonempty.clone(), push.clone()));
+    let head_valid = m.reg_en("queue_head_valid", arriving.clone(), head_free.clone(), Some(Const::zeros(1)));
+    let head_load = and(head_free.clone(), arriving);
+    let head = m.reg_en("queue_head", Expr::mux(nonempty, oldest, data), head_load, None);
+    m.drive(&head_free, or(Expr::invert(head_valid.clone()), out_ready.clone()));
+    let grown = Expr::bin(BinOp::Add, kept, resize(to_slots, cw, false));
+    m.drive(&kept_next, Expr::bin(BinOp::Sub, grown, resize(from_slots, cw, false)));
+    m.drive(&ready_next, Expr::compare(Comparison::Ne, kept_next, constant(cw, slots as i128)));
+    Queue { ready, valid: head_valid, data: head }
+}
+
+/// The queue of one place: its ready says the head will be free.
+fn head_only(m: &mut Module, data: Expr, valid: Expr, out_ready: &Expr) -> Queue {
+    let ready_next = m.instance_wire("queue_ready_next", 1);
+    let ready = m.reg("queue_ready", ready_next.clone(), Some(Const::from_u128(1, 1)));
+    let push = m.wire("queue_push", and(valid, ready.clone()));
+    let head_free = m.instance_wire("queue_head_free", 1);
+    let head_valid = m.reg_en("queue_head_valid", push.clone(), head_free.clone(), Some(Const::zeros(1)));
+    let head = m.reg_en("queue_head", data, and(head_free.clone(), push.clone()), None);
+    m.drive(&head_free, or(Expr::invert(head_valid.clone()), out_ready.clone()));
+    m.drive(&ready_next, Expr::invert(Expr::mux(head_free, push, head_valid.clone())));
+    Queue { ready, valid: head_valid, data: head }
 }

@@ -8,7 +8,7 @@
 //! legal foldings that do (SPEC 6.6: pe divides cout; simd divides cin, or
 //! is a multiple of cin dividing k*k*cin), the chooser takes the one of
 //! fewest estimated LUTs, then fewest block RAMs, then fewest PEs. Layers
-//! are independent (FIFOs between them), so this also minimises the
+//! are independent (each paced by its own line buffer), so this also minimises the
 //! network's LUTs for the rate. When that takes more block RAM than the
 //! board has, the layers trade LUTs for block RAM: of each layer's
 //! LUT/block-RAM frontier, the combination of fewest LUTs that fits
@@ -27,7 +27,7 @@
 //!   scales share partial products), and the thresholds' comparators;
 //! - `pa_conv` on levels: simd * N comparators of B bits at the window;
 //! - [`LUT_PER_ENGINE`] for the schedule, counters and the output FIFO;
-//!   a pool and a FIFO between layers a LUT per bit they hold, plus
+//!   a pool a LUT per bit it holds, plus
 //!   [`LUT_PER_STAGE`].
 //!
 //! Block RAM counts every memory of width w and depth d as the fewest
@@ -177,7 +177,7 @@ fn memories_at(p: &EngineParams, plan: &Plan, folding: Folding) -> Vec<(u64, u64
     out.extend((0..p.lanes()).map(|_| ((folding.pe * folding.simd) as u64, ii as u64)));
     // The FIFO holds the pixels alive over a pipeline of about 8 cycles;
     // at most 8 deep it stays in flip-flops.
-    let fifo = ((ii + 12).div_ceil(ii) + 1).next_power_of_two().max(2);
+    let fifo = crate::generator::engine::fifo_depth(plan.sf, ii, 8);
     if fifo > 8 {
         out.push((p.out_pixel_bits() as u64, fifo as u64));
     }
@@ -203,12 +203,10 @@ pub fn layer_resources(layer: &NetworkLayer, ram: BlockRam) -> Resources {
     }
 }
 
-/// A network's estimated resources: per layer, and the total with its FIFOs.
+/// A network's estimated resources: per layer, and the total.
 pub fn network_resources(net: &NetworkParams, ram: BlockRam) -> (Vec<Resources>, Resources) {
     let layers: Vec<Resources> = net.layers.iter().map(|l| layer_resources(l, ram)).collect();
-    let fifos =
-        net.fifos.iter().map(|f| Resources { luts: f.width as u64 + LUT_PER_STAGE as u64, ..Default::default() });
-    let total = layers.iter().copied().chain(fifos).fold(Resources::default(), |a, b| a + b);
+    let total = layers.iter().copied().fold(Resources::default(), |a, b| a + b);
     (layers, total)
 }
 

@@ -25,7 +25,7 @@
 //! iCEBreaker only: its FTDI UART (pins 6 and 9), its two LEDs and the
 //! five LEDs of its PMOD break-off board.
 
-use super::build::feedback_reg;
+use super::build::{and, feedback_reg, or};
 use super::wrapper::{port_stub, power_on_reset, stream_connections};
 use crate::rtl::{BinOp, Comparison, Const, Dir, Expr, Module};
 use crate::spec::board::Board;
@@ -192,14 +192,6 @@ fn input_pixel_bits(network: &Signature) -> Result<u32, String> {
         ));
     }
     Ok(width)
-}
-
-fn and(a: Expr, b: Expr) -> Expr {
-    Expr::bin(BinOp::And, a, b)
-}
-
-fn or(a: Expr, b: Expr) -> Expr {
-    Expr::bin(BinOp::Or, a, b)
 }
 
 fn byte(value: u64) -> Expr {

@@ -15,7 +15,7 @@ use crate::spec::conv_layer::{self, ConvLayer};
 use crate::spec::engine::{EngineKind, EngineParams, MAX_KERNEL, Output};
 use crate::spec::flags::{DesignArgs, DesignRequest};
 use crate::spec::layer::shown;
-use crate::spec::stage::{ArgmaxParams, FifoParams, PoolParams};
+use crate::spec::stage::{ArgmaxParams, PoolParams};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -141,9 +141,12 @@ pub struct NetworkParams {
     pub top: String,
     /// The image: `channels` unsigned `bits`-bit values a pixel.
     pub input: MapShape,
+    /// Chained directly, stream to stream: every stage's `s_axis_tready`
+    /// and `m_axis_*` are registers, so no path crosses more than one
+    /// stage boundary, and each stage buffers what it may run ahead (an
+    /// engine's line buffer and output FIFO, a pool's queue): a FIFO
+    /// between two layers would only add a pixel's width of flip-flops.
     pub layers: Vec<NetworkLayer>,
-    /// Between layer i and i+1.
-    pub fifos: Vec<FifoParams>,
     pub output: NetOutput,
 }
 
@@ -687,17 +690,6 @@ fn pixel_conv(conv: &EngineParams, bits: u32, threshold: bool, given: Option<Str
     Ok(p)
 }
 
-/// Places of the FIFO between two layers. Every engine keeps, in its line
-/// buffer, the rows its input may run ahead of its window, and a pool
-/// takes a pixel every cycle: a consumer refuses a pixel only while it is
-/// itself the slowest stage, when a deeper FIFO would only fill up. Two
-/// places (a registered skid) keep the ready/valid loop registered and
-/// pass a beat every cycle; the network simulation confirms that the
-/// frame interval is the slowest layer's.
-pub fn fifo_depth(_producer: &NetworkLayer, _consumer: &NetworkLayer) -> usize {
-    2
-}
-
 fn finish(top: String, input: MapShape, layers: Vec<NetworkLayer>, argmax: bool) -> Result<NetworkParams, String> {
     let last = layers.last().expect("a network has layers");
     if (last.output.height, last.output.width) != (1, 1) {
@@ -716,14 +708,5 @@ fn finish(top: String, input: MapShape, layers: Vec<NetworkLayer>, argmax: bool)
         }),
         _ => NetOutput::Sum,
     };
-    let fifos = layers
-        .windows(2)
-        .enumerate()
-        .map(|(i, pair)| FifoParams {
-            top: format!("{top}_fifo{i}"),
-            width: pair[0].output.pixels.bits(),
-            depth: fifo_depth(&pair[0], &pair[1]),
-        })
-        .collect();
-    Ok(NetworkParams { top, input, layers, fifos, output })
+    Ok(NetworkParams { top, input, layers, output })
 }

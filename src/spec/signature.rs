@@ -34,7 +34,7 @@ pub enum Role {
 
 /// The roles of a stream design's ports (SPEC 6.1), in the order every
 /// stream top makes them: clock, reset, the input stream, the output
-/// stream (`m_axis_tlast` last, absent from a FIFO).
+/// stream (`m_axis_tlast` last).
 pub const STREAM_ROLES: [Role; 9] = [
     Role::Clock,
     Role::Reset,

@@ -1,6 +1,6 @@
 //! The small stream stages a network (SPEC 7) puts between its layers, as
 //! typed immutable parameters (validated where a network is read): a max
-//! pool, the per-pixel argmax of a classifier's output, and a FIFO.
+//! pool and the per-pixel argmax of a classifier's output.
 
 use crate::util::fixed::width_for;
 
@@ -80,14 +80,6 @@ impl ArgmaxParams {
     pub fn cycles_per_frame(&self) -> usize {
         self.pixels * self.cycles_per_pixel()
     }
-}
-
-/// A stream FIFO between layers: `depth` places of `width` bits.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FifoParams {
-    pub top: String,
-    pub width: usize,
-    pub depth: usize,
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ mod dot;
 mod output;
 mod schedule;
 
+pub use output::fifo_depth;
+
 use crate::rtl::{BinOp, Comparison, Const, Design, Dir, Expr, Module};
 use crate::spec::engine::EngineParams;
 use crate::spec::signature::{Interface, Role, STREAM_ROLES, Signature};
@@ -98,7 +100,7 @@ pub fn generate_engine(p: &EngineParams, pipeline: u32) -> GeneratedEngine {
     // FIFO's depth can be fixed before any logic.
     let datapath_latency = datapath::latency(p, &plan, pipeline);
     let issue_wire_latency = datapath_latency + output::latency_of(p, pipeline);
-    let fifo_depth = output::fifo_depth(&plan, issue_wire_latency);
+    let fifo_depth = output::fifo_depth(plan.sf, plan.ii(), issue_wire_latency);
     let issue = schedule::issue(&mut m, &plan, &buffer, fifo_depth);
     let window = schedule::read_window(&mut m, &plan, &buffer, &issue);
     let (folded, dot_module) = datapath::build(&mut m, p, &plan, &window, pipeline);
@@ -121,8 +123,8 @@ pub fn generate_engine(p: &EngineParams, pipeline: u32) -> GeneratedEngine {
         signature,
         pipeline_latency,
         // The first window's input, the window's readiness register, one
-        // pixel's steps, the pipeline, and the FIFO's two registers.
-        fill_cycles: (first_window + 1 + plan.ii() + pipeline_latency as usize + 3) as u64,
+        // pixel's steps, the pipeline, and the FIFO (its head).
+        fill_cycles: (first_window + 1 + plan.ii() + pipeline_latency as usize + 2) as u64,
         line_buffer: (plan.rows(), 1 << plan.col_bits, window.memories.clone()),
         fifo_depth,
     }

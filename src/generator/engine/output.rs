@@ -7,9 +7,9 @@ use super::Ports;
 use super::datapath::Folded;
 use super::dot;
 use super::plan::Plan;
-use crate::generator::build::{constant, counter, delay, delay_flag, feedback_reg, mark_unused, resize, select_const};
+use crate::generator::build::{constant, delay, delay_flag, mark_unused, queue, resize, select_const};
 use crate::generator::tree::{self, Schedule};
-use crate::rtl::{BinOp, Comparison, Const, Expr, MemoryInit, Module};
+use crate::rtl::{BinOp, Comparison, Expr, Module};
 use crate::spec::engine::{EngineParams, Output};
 use crate::util::fixed::width_for;
 
@@ -19,12 +19,15 @@ pub struct Fifo {
 }
 
 /// Places the output FIFO needs so that the schedule never waits for it
-/// while the sink keeps up: every pixel alive from its first step to its
-/// beat out (a fold's steps, the pipeline, the FIFO's two registers).
-pub fn fifo_depth(plan: &Plan, latency: u32) -> usize {
-    let ii = plan.ii();
-    let alive = (ii + latency as usize + 4).div_ceil(ii) + 1;
-    alive.next_power_of_two().max(2)
+/// while the sink keeps up: a pixel holds its place from its last fold's
+/// first step (see `schedule::issue`) to its beat out (the fold's
+/// `steps_per_fold` steps, the pipeline's `latency`, the FIFO's head, the
+/// pop and the cycle `reserved` takes to see it), and a pixel's last
+/// fold starts every `ii` cycles. No more: on iCE40 each place is a
+/// pixel's width of flip-flops, each a logic cell of its own (a dense
+/// layer's 10 sums of 18 bits: 181 a place). Mostly one place will do.
+pub fn fifo_depth(steps_per_fold: usize, ii: usize, latency: u32) -> usize {
+    (steps_per_fold + latency as usize + 4).div_ceil(ii)
 }
 
 /// Per PE, the fold's output elements (sum or level, `ew` bits; fusion:
@@ -189,34 +192,20 @@ fn pixel_word(m: &mut Module, p: &EngineParams, plan: &Plan, e: &Elements) -> Ex
     m.wire("pixel_word", Expr::concat(parts))
 }
 
-/// The FIFO: pixels written when their last fold is done; its head read
-/// into the register that drives `m_axis_tdata` and `m_axis_tlast`, and
-/// `m_axis_tvalid` a register too, so that neither depends on
-/// `m_axis_tready`. A word is read a cycle after it is written: a read
-/// never meets the write of its own address.
+/// The FIFO: a [`queue`] of `depth` places that takes a pixel when its
+/// last fold is done; its head drives `m_axis_tdata`, `m_axis_tlast` and
+/// `m_axis_tvalid`, all registers, so that none depends on
+/// `m_axis_tready`. A pixel that finds the head free and no slot taken
+/// goes straight to the head, on the port the next cycle. The
+/// schedule starts a pixel only with a place reserved for it, so the
+/// queue's ready is high whenever a pixel arrives.
 fn fifo(m: &mut Module, word: Expr, (push, last): (Expr, Expr), depth: usize, io: &Ports) -> Fifo {
     let width = word.width() + 1;
-    let mem = m.memory("out_fifo", width, depth as u32, MemoryInit::None);
-    let ab = m.mem(mem).address_width();
-    let wptr = counter(m, "fifo_wptr", depth, push.clone()).value;
-    m.write_port(mem, resize(wptr, ab, false), Expr::concat(vec![last, word]), push.clone());
-    let advance = m.instance_wire("fifo_advance", 1);
-    let fetch = m.instance_wire("fifo_fetch", 1);
-    let cw = width_for(0, depth as i128);
-    let count = feedback_reg(m, "fifo_count", cw, Some(Const::zeros(cw)), |_, q| {
-        let plus = Expr::bin(BinOp::Add, q.clone(), resize(push.clone(), cw, false));
-        Expr::bin(BinOp::Sub, plus, resize(fetch.clone(), cw, false))
-    });
-    let stored = m.wire("fifo_stored", Expr::compare(Comparison::Ne, count, Expr::zeros(cw)));
-    m.drive(&fetch, Expr::bin(BinOp::And, advance.clone(), stored.clone()));
-    let rptr = counter(m, "fifo_rptr", depth, fetch).value;
-    let head = m.read_port(mem, resize(rptr, ab, false), advance.clone());
-    let head_valid = m.reg_en("head_valid", stored, advance.clone(), Some(Const::zeros(1)));
-    m.drive(&advance, Expr::bin(BinOp::Or, Expr::invert(head_valid.clone()), io.out_ready.clone()));
-    m.drive(&io.out_valid, head_valid.clone());
-    m.drive(&io.out_data, head.slice(0, width - 1));
-    m.drive(&io.out_last, head.bit(width - 1));
-    let popped = m.wire("pixel_popped_now", Expr::bin(BinOp::And, head_valid, io.out_ready.clone()));
+    let q = queue(m, depth, Expr::concat(vec![last, word]), push, &io.out_ready);
+    m.drive(&io.out_valid, q.valid.clone());
+    m.drive(&io.out_data, q.data.slice(0, width - 1));
+    m.drive(&io.out_last, q.data.bit(width - 1));
+    let popped = m.wire("pixel_popped_now", Expr::bin(BinOp::And, q.valid, io.out_ready.clone()));
     Fifo { popped }
 }
 

@@ -108,8 +108,6 @@ struct Position {
     ox: crate::generator::build::Counter,
     oy: crate::generator::build::Counter,
     step: Expr,
-    /// The step at hand is a pixel's last.
-    pixel_last_step: Expr,
     pixel_done: Expr,
     row_done: Expr,
 }
@@ -119,13 +117,12 @@ fn position(m: &mut Module, plan: &Plan, go: &Expr) -> Position {
     let sf = counter(m, "sf", plan.sf, go.clone());
     let fold_done = m.wire("fold_done", and(go, &sf.at_last));
     let nf = counter(m, "nf", plan.nf, fold_done.clone());
-    let pixel_last_step = m.wire("pixel_last_step", and(&sf.at_last, &nf.at_last));
     let pixel_done = m.wire("pixel_done", and(&fold_done, &nf.at_last));
     let ox = counter(m, "ox", plan.out_width, pixel_done.clone());
     let row_done = m.wire("out_row_done", and(&pixel_done, &ox.at_last));
     let oy = counter(m, "oy", plan.out_height, row_done.clone());
     let step = counter(m, "step", plan.ii(), go.clone()).value;
-    Position { sf, nf, ox, oy, step, pixel_last_step, pixel_done, row_done }
+    Position { sf, nf, ox, oy, step, pixel_done, row_done }
 }
 
 /// The anchor registers: `ox * s`, `oy * s`, and the global row of the anchor.
@@ -247,7 +244,9 @@ fn window_ready(m: &mut Module, plan: &Plan, buffer: &LineBuffer, pos: &Position
 }
 
 /// The issue stage: a step goes when its window has arrived and, for the
-/// first step of a pixel, the FIFO has a place for the pixel.
+/// first step of a pixel's last fold, the FIFO has a place for the pixel.
+/// (The folds before the last leave their results in the output stage's
+/// registers, never in the FIFO, so only the last needs a place.)
 pub fn issue(m: &mut Module, plan: &Plan, buffer: &LineBuffer, fifo_depth: usize) -> Issue {
     let go = m.instance_wire("go", 1);
     let pos = position(m, plan, &go);
@@ -257,7 +256,14 @@ pub fn issue(m: &mut Module, plan: &Plan, buffer: &LineBuffer, fifo_depth: usize
     // (a pixel) makes the next step the first of a fold (a pixel).
     let one = Some(Const::from_u128(1, 1));
     let fold_start = m.reg_en("fold_start", pos.sf.at_last.clone(), go.clone(), one.clone());
-    let first_step = m.reg_en("first_step", pos.pixel_last_step.clone(), go.clone(), one);
+    let next_fold_last = if plan.nf == 1 {
+        constant(1, 1)
+    } else {
+        Expr::compare(Comparison::Eq, pos.nf.value.clone(), constant(pos.nf.value.width(), plan.nf as i128 - 2))
+    };
+    let last_fold_next = Expr::bin(BinOp::And, pos.sf.at_last.clone(), next_fold_last);
+    let last_fold_first = Some(Const::from_u128(1, u128::from(plan.nf == 1)));
+    let last_fold_start = m.reg_en("last_fold_start", last_fold_next, go.clone(), last_fold_first);
     let ready = window_ready(m, plan, buffer, &pos, &ybase);
     let top_limit = window_top_limit(m, plan, &pos, &ybase);
     let popped = m.instance_wire("pixel_popped", 1);
@@ -268,9 +274,9 @@ pub fn issue(m: &mut Module, plan: &Plan, buffer: &LineBuffer, fifo_depth: usize
         Expr::bin(BinOp::Sub, plus, resize(popped.clone(), width, false))
     });
     let room = Expr::compare(Comparison::Lt, reserved, constant(width, fifo_depth as i128));
-    let may_start = Expr::bin(BinOp::Or, Expr::invert(first_step.clone()), room);
+    let may_start = Expr::bin(BinOp::Or, Expr::invert(last_fold_start.clone()), room);
     m.drive(&go, Expr::bin(BinOp::And, ready, may_start));
-    m.drive(&started, Expr::bin(BinOp::And, go.clone(), first_step.clone()));
+    m.drive(&started, Expr::bin(BinOp::And, go.clone(), last_fold_start));
     let last_pixel = m.wire("last_pixel", Expr::bin(BinOp::And, pos.ox.at_last.clone(), pos.oy.at_last.clone()));
     Issue {
         go,

@@ -35,7 +35,6 @@ pub fn manifest(p: &NetworkParams, g: &GeneratedNetwork, files: &[String]) -> Va
         }
         NetOutput::Argmax(_) => ("argmax", false),
     };
-    let fifos: Vec<Value> = p.fifos.iter().map(|f| json!({"top": f.top, "depth": f.depth, "width": f.width})).collect();
     json!({
         "top": p.top,
         "block": "network",
@@ -48,7 +47,7 @@ pub fn manifest(p: &NetworkParams, g: &GeneratedNetwork, files: &[String]) -> Va
             "output": output, "out_width": p.out_pixel_bits(), "out_signed": out_signed,
             "cycles_per_frame": p.cycles_per_frame(), "fill_cycles": g.fill_cycles,
             "predicted_fill_cycles": g.predicted_fill,
-            "layers": layers, "fifos": fifos,
+            "layers": layers,
         },
         "generator": format!("mbnn {}", env!("CARGO_PKG_VERSION")),
     })

@@ -1,7 +1,7 @@
 //! Generators of whole networks (SPEC 7) and of the stream stages between
 //! their layers. A network's top instantiates every layer's engine or
-//! pool, a FIFO between each two, and the argmax at the end, wired
-//! ready/valid stream to stream; every module keeps its own name (the
+//! pool, each feeding the next directly, and the argmax at the end, wired
+//! ready/valid stream to stream (see [`NetworkParams::layers`]); every module keeps its own name (the
 //! layer's), so a network's modules never clash.
 
 pub mod manifest;
@@ -109,17 +109,9 @@ pub fn generate_network(p: &NetworkParams) -> GeneratedNetwork {
     for (i, layer) in p.layers.iter().enumerate() {
         let (design, engine) = layer_design(&layer.stage);
         engines.push(engine);
-        let out = place(&mut net, &mut m, design, &format!("layer{i}"), &stream, (&clk, &rst));
-        stream = match p.fifos.get(i) {
-            Some(f) => {
-                unused.extend(out.last.clone());
-                let (design, _) = stage::generate_fifo(f);
-                let next = place(&mut net, &mut m, design, &format!("fifo{i}"), &out, (&clk, &rst));
-                unused.extend(next.last.clone());
-                Stream { last: None, ..next }
-            }
-            None => out,
-        };
+        // Straight into the next layer, which counts its own frames.
+        unused.extend(stream.last.take());
+        stream = place(&mut net, &mut m, design, &format!("layer{i}"), &stream, (&clk, &rst));
     }
     if let NetOutput::Argmax(a) = &p.output {
         unused.extend(stream.last.clone());

@@ -10,19 +10,14 @@
 //! - **Argmax**, per pixel: a scan over the channels, one a cycle, the
 //!   pixel held on the input until it is done (on a tie the lower index
 //!   wins).
-//! - **FIFO**: `depth` places.
 //!
-//! Every stage ends in the same queue: a head register that drives
-//! `m_axis_tvalid`, `m_axis_tdata` (and `m_axis_tlast`), behind it
-//! `depth - 1` slots, and a registered `s_axis_tready`. A beat arriving
-//! when the head is free and no slot is taken goes straight to the head,
-//! so a queue of two places passes a beat every cycle.
+//! Every stage ends in the same queue ([`queue`]), two places: its head
+//! drives `m_axis_*` and its `s_axis_tready` is a register.
 
-use crate::generator::build::{constant, counter, mark_unused, resize};
-use crate::rtl::{BinOp, Comparison, Const, Design, Dir, Expr, Module};
+use crate::generator::build::{Queue, and, constant, counter, mark_unused, or, queue, resize, select};
+use crate::rtl::{Comparison, Const, Design, Dir, Expr, Module};
 use crate::spec::signature::{Interface, Role, STREAM_ROLES, Signature};
-use crate::spec::stage::{ArgmaxParams, FifoParams, PoolParams};
-use crate::util::fixed::width_for;
+use crate::spec::stage::{ArgmaxParams, PoolParams};
 
 /// Places of the output queue of the pool and the argmax: the head and
 /// one slot, which keeps a beat a cycle moving with a registered ready.
@@ -36,10 +31,10 @@ struct Ports {
     out_data: Expr,
     out_valid: Expr,
     out_ready: Expr,
-    out_last: Option<Expr>,
+    out_last: Expr,
 }
 
-fn ports(m: &mut Module, in_bits: u32, out_bits: u32, last: bool) -> (Ports, Vec<Role>) {
+fn ports(m: &mut Module, in_bits: u32, out_bits: u32) -> (Ports, Vec<Role>) {
     m.clock_input();
     m.reset_input();
     let ports = Ports {
@@ -49,123 +44,28 @@ fn ports(m: &mut Module, in_bits: u32, out_bits: u32, last: bool) -> (Ports, Vec
         out_data: m.port("m_axis_tdata", Dir::Out, out_bits, false),
         out_valid: m.port("m_axis_tvalid", Dir::Out, 1, false),
         out_ready: m.input("m_axis_tready", 1),
-        out_last: last.then(|| m.port("m_axis_tlast", Dir::Out, 1, false)),
+        out_last: m.port("m_axis_tlast", Dir::Out, 1, false),
     };
-    // A FIFO has no `m_axis_tlast`, the last role.
-    let roles = STREAM_ROLES[..STREAM_ROLES.len() - usize::from(!last)].to_vec();
-    (ports, roles)
+    (ports, STREAM_ROLES.to_vec())
 }
 
 fn one() -> Expr {
     constant(1, 1)
 }
 
-fn is_one(e: &Expr) -> bool {
-    matches!(e, Expr::Const(c) if c.width == 1 && c.bit(0))
-}
-
-/// `a & b`, with a constant 1 folded away.
-fn and(a: Expr, b: Expr) -> Expr {
-    if is_one(&a) {
-        b
-    } else if is_one(&b) {
-        a
-    } else {
-        Expr::bin(BinOp::And, a, b)
-    }
-}
-
-fn or(a: Expr, b: Expr) -> Expr {
-    Expr::bin(BinOp::Or, a, b)
-}
-
-/// `values[index]` as a tree of multiplexers (an index past the list
-/// reads its last value).
-fn select(index: &Expr, values: &[Expr]) -> Expr {
-    fn level(index: &Expr, values: &[Expr], bit: u32) -> Expr {
-        if values.len() == 1 || bit == 0 {
-            return values[0].clone();
-        }
-        let half = 1usize << (bit - 1);
-        if values.len() <= half {
-            return level(index, values, bit - 1);
-        }
-        let (low, high) = (level(index, &values[..half], bit - 1), level(index, &values[half..], bit - 1));
-        Expr::mux(index.bit(bit - 1), high, low)
-    }
-    if matches!(index, Expr::Const(_)) {
-        assert_eq!(values.len(), 1, "a constant index selects from one value");
-        return values[0].clone();
-    }
-    level(index, values, index.width())
-}
-
-/// The queue's ends: the registered ready of its input, the beat it
-/// takes this cycle, and the registered head that drives its output.
-struct Queue {
-    ready: Expr,
-    valid: Expr,
-    data: Expr,
-}
-
-/// A queue of `depth` places (see the module's notes) taking `data` on
-/// cycles where `valid` and its ready are high, offering its head until
-/// `out_ready` takes it. `s_axis_tready` is a register: this cycle's
-/// answer to "is a place free", loaded with the next cycle's.
-fn queue(m: &mut Module, depth: usize, data: Expr, valid: Expr, out_ready: &Expr) -> Queue {
-    assert!(depth >= 2, "a queue of {depth} places");
-    let slots = depth - 1;
-    let cw = width_for(0, slots as i128);
-    let kept_next = m.instance_wire("queue_kept_next", cw);
-    let kept = m.reg("queue_kept", kept_next.clone(), Some(Const::zeros(cw)));
-    let ready_next = m.instance_wire("queue_ready_next", 1);
-    let ready = m.reg("queue_ready", ready_next.clone(), Some(Const::from_u128(1, 1)));
-    let head_free = m.instance_wire("queue_head_free", 1);
-    let push = m.wire("queue_push", and(valid, ready.clone()));
-    let nonempty = m.wire("queue_nonempty", Expr::compare(Comparison::Ne, kept.clone(), Expr::zeros(cw)));
-    let from_slots = m.wire("queue_from_slots", and(head_free.clone(), nonempty.clone()));
-    let to_slots = and(push.clone(), or(Expr::invert(head_free.clone()), nonempty.clone()));
-    let to_slots = m.wire("queue_to_slots", to_slots);
-    let wptr = counter(m, "queue_wptr", slots, to_slots.clone()).value;
-    let rptr = counter(m, "queue_rptr", slots, from_slots.clone()).value;
-    let cells: Vec<Expr> = (0..slots)
-        .map(|i| {
-            let here = if slots == 1 {
-                to_slots.clone()
-            } else {
-                and(to_slots.clone(), Expr::compare(Comparison::Eq, wptr.clone(), constant(wptr.width(), i as i128)))
-            };
-            m.reg_en(&format!("queue_slot{i}"), data.clone(), here, None)
-        })
-        .collect();
-    let oldest = select(&rptr, &cells);
-    let arriving = m.wire("queue_arriving", or(nonempty.clone(), push.clone()));
-    let head_valid = m.reg_en("queue_head_valid", arriving.clone(), head_free.clone(), Some(Const::zeros(1)));
-    let head_load = and(head_free.clone(), arriving);
-    let head = m.reg_en("queue_head", Expr::mux(nonempty, oldest, data), head_load, None);
-    m.drive(&head_free, or(Expr::invert(head_valid.clone()), out_ready.clone()));
-    let grown = Expr::bin(BinOp::Add, kept, resize(to_slots, cw, false));
-    m.drive(&kept_next, Expr::bin(BinOp::Sub, grown, resize(from_slots, cw, false)));
-    m.drive(&ready_next, Expr::compare(Comparison::Ne, kept_next, constant(cw, slots as i128)));
-    Queue { ready, valid: head_valid, data: head }
-}
-
-/// Drives the output ports from the queue's head (`tlast` its top bit,
-/// when the stage has one) and the input's ready from the queue's.
+/// Drives the output ports from the queue's head (`tlast` its top bit)
+/// and the input's ready from the queue's.
 fn drive_outputs(m: &mut Module, io: &Ports, q: &Queue) {
     m.drive(&io.in_ready, q.ready.clone());
     drive_data(m, io, q);
 }
 
-/// Drives the output ports from the queue's head (`tlast` its top bit,
-/// when the stage has one).
+/// Drives the output ports from the queue's head (`tlast` its top bit).
 fn drive_data(m: &mut Module, io: &Ports, q: &Queue) {
     m.drive(&io.out_valid, q.valid.clone());
     let bits = io.out_data.width();
     m.drive(&io.out_data, resize(q.data.clone(), bits, false));
-    if let Some(last) = &io.out_last {
-        m.drive(last, q.data.bit(bits));
-    }
+    m.drive(&io.out_last, q.data.bit(bits));
 }
 
 fn finish(m: Module, roles: &[Role], ii: usize, cycles_per_frame: usize) -> (Design, Signature) {
@@ -274,7 +174,7 @@ pub fn generate_maxpool(p: &PoolParams) -> (Design, Signature) {
     assert!(p.channels >= 1 && p.element_bits >= 1, "{p:?}: empty pixels");
     let bits = p.in_pixel_bits() as u32;
     let mut m = Module::new(&p.top);
-    let (io, roles) = ports(&mut m, bits, bits, true);
+    let (io, roles) = ports(&mut m, bits, bits);
     let fire = m.wire("in_fire", and(io.in_valid.clone(), io.in_ready.clone()));
     let cols = axis(&mut m, "col", p.width, p.size, fire.clone());
     let rows = axis(&mut m, "row", p.height, p.size, cols.end.clone());
@@ -305,7 +205,7 @@ pub fn generate_maxpool(p: &PoolParams) -> (Design, Signature) {
 pub fn generate_argmax(p: &ArgmaxParams) -> (Design, Signature) {
     assert!(p.pixels >= 1 && p.channels >= 1 && p.element_bits >= 1, "{p:?}: empty frames or pixels");
     let mut m = Module::new(&p.top);
-    let (io, roles) = ports(&mut m, p.in_pixel_bits() as u32, p.index_bits(), true);
+    let (io, roles) = ports(&mut m, p.in_pixel_bits() as u32, p.index_bits());
     let (bits, ib) = (p.element_bits, p.index_bits());
     let queue_ready = m.instance_wire("queue_ready_now", 1);
     let scan_done = m.instance_wire("scan_done", 1);
@@ -344,17 +244,4 @@ pub fn generate_argmax(p: &ArgmaxParams) -> (Design, Signature) {
     m.drive(&io.in_ready, and(q.ready.clone(), scan.at_last));
     drive_data(&mut m, &io, &q);
     finish(m, &roles, p.cycles_per_pixel(), p.cycles_per_frame())
-}
-
-/// The FIFO of `p`: `depth` (at least 2) places of `width` bits, a beat in
-/// and a beat out every cycle when neither side stalls, a beat in one
-/// cycle out the next when it is empty. It has no `m_axis_tlast` (frames
-/// pass through it uncounted); its signature says one cycle a beat.
-pub fn generate_fifo(p: &FifoParams) -> (Design, Signature) {
-    assert!(p.width >= 1 && p.depth >= 2, "{p:?}: a FIFO needs at least 2 places of at least 1 bit");
-    let mut m = Module::new(&p.top);
-    let (io, roles) = ports(&mut m, p.width as u32, p.width as u32, false);
-    let q = queue(&mut m, p.depth, io.in_data.clone(), io.in_valid.clone(), &io.out_ready);
-    drive_outputs(&mut m, &io, &q);
-    finish(m, &roles, 1, 1)
 }

@@ -9,7 +9,7 @@
 //! bottom row `min(oy*s + off_max, H-1)`, right column `min(ox*s +
 //! off_max, W-1)`, as the schedule waits for it) has arrived and the pixel
 //! before has issued its ii steps; the pixel leaves `ii + latency` later
-//! through the output FIFO's two registers. A pool gives a pixel when its
+//! through the output FIFO's head register. A pool gives a pixel when its
 //! window's last pixel arrives. Input backpressure is not modelled: a
 //! layer ahead of the slowest one is held back by the line buffer, which
 //! delays its pixels but not the slowest layer's own pace.
@@ -22,9 +22,9 @@ use crate::spec::stage::PoolParams;
 
 /// Cycles from a window's last pixel written to the engine's readiness
 /// register seeing it, and from a pixel's results to its beat on
-/// `m_axis` (the FIFO's memory and head registers).
+/// `m_axis` (the FIFO's head register).
 const WINDOW_SEEN: u64 = 3;
-const OUTPUT_REGISTERS: u64 = 3;
+const OUTPUT_REGISTERS: u64 = 2;
 /// A stream stage's queue: a beat in at one edge is at the head at the next.
 const STAGE_REGISTER: u64 = 1;
 
@@ -84,8 +84,9 @@ pub fn predict(p: &NetworkParams, engines: &[Option<GeneratedEngine>], frames: u
             (Stage::Pool(pool), _) => pool_out(pool, &arrivals, frames),
             (Stage::Engine { .. }, None) => unreachable!("every engine is generated"),
         };
-        // Through the FIFO to the next layer.
-        arrivals = out.iter().map(|t| t + STAGE_REGISTER).collect();
+        // Straight into the next layer: its input sees the beat the cycle
+        // it is offered.
+        arrivals = out.clone();
         layer_out.push(out);
     }
     let last = *arrivals.last().expect("a frame has pixels");
