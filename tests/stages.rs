@@ -173,9 +173,9 @@ fn check_argmax(p: &ArgmaxParams) {
     let rate = |o: &StreamOutcome| {
         let gaps: Vec<usize> = o.frame_ends.windows(2).map(|w| w[1] - w[0]).collect();
         assert!(gaps.iter().all(|&g| g == p.cycles_per_frame()), "{}: frames ended {gaps:?} apart", p.top);
-        // A pixel is taken after its channels' scan, one every `channels`
-        // + 1 cycles, and leaves the cycle after.
-        let per_pixel = p.channels + 1;
+        // A pixel is taken after its channels' scan, two cycles a channel
+        // and one more, and leaves the cycle after.
+        let per_pixel = 2 * p.channels + 1;
         assert_eq!(
             o.last_out - o.first_in,
             (o.beats_out - 1) * per_pixel + 1,

@@ -66,15 +66,16 @@ impl ArgmaxParams {
         width_for(0, self.channels as i128 - 1)
     }
 
-    /// Cycles a pixel takes: the argmax registers its channels one a
-    /// cycle and compares each the cycle after.
+    /// Cycles a pixel takes: the argmax takes two cycles a channel (it
+    /// registers the channel, then registers the comparison) and one more
+    /// to keep the last.
     pub fn cycles_per_pixel(&self) -> usize {
-        self.channels + 1
+        2 * self.channels + 1
     }
 
     /// Cycles a pixel waits at the input beyond the one it arrives in.
     pub fn latency(&self) -> usize {
-        self.channels
+        2 * self.channels
     }
 
     pub fn cycles_per_frame(&self) -> usize {

@@ -107,16 +107,30 @@ fn threshold_level(
     tree::popcount(m, &reached, &sched, 1, crate::spec::params::PopcountStyle::Tree, &format!("{name}_level_")).expr
 }
 
+/// Registers between the scale tree's sums and the threshold or gate
+/// comparators: one, so that no cycle holds the tree's last adders and a
+/// comparator's carry chain (on iCE40 that path set the digits Group-Net's
+/// Fmax, 34 MHz). The register takes an adder's output, so it shares the
+/// adder's logic cell. Sums leave as they are.
+fn compare_registers(p: &EngineParams) -> u32 {
+    u32::from(!matches!(p.output, Output::Sum))
+}
+
 /// The fold's elements of every PE, from the dot modules' results: the
 /// sums as they are, threshold levels, or fusion gates' bits.
 fn elements(m: &mut Module, p: &EngineParams, plan: &Plan, f: &Folded, pipeline: u32) -> Elements {
-    let inner = dot::inner_registers(dot::output_levels(p), pipeline);
+    let inner = dot::inner_registers(dot::output_levels(p), pipeline) + compare_registers(p);
     let nf_tree = delay(m, "nf_out", f.nf.clone(), inner);
+    let sum_delay = compare_registers(p);
     let ew = p.out_element_bits() as u32;
     let shifts = dot::result_shifts(p);
     let values = (0..plan.pe)
         .map(|pe| {
-            let sums = &f.sums[pe];
+            let sums: Vec<Expr> = f.sums[pe]
+                .iter()
+                .enumerate()
+                .map(|(i, s)| delay(m, &format!("y_pe{pe}_{i}"), s.clone(), sum_delay))
+                .collect();
             let value: Vec<Expr> = match &p.output {
                 Output::Fusion { thresholds, .. } => sums
                     .iter()
@@ -226,7 +240,7 @@ pub fn assemble(
 }
 
 /// Cycles the output stage adds after the accumulators: the output trees'
-/// inner registers and the element register.
+/// inner registers, the comparators' and the element register.
 pub fn latency_of(p: &EngineParams, pipeline: u32) -> u32 {
-    dot::inner_registers(dot::output_levels(p), pipeline) + 1
+    dot::inner_registers(dot::output_levels(p), pipeline) + compare_registers(p) + 1
 }

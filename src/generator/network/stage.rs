@@ -190,18 +190,21 @@ pub fn generate_maxpool(p: &PoolParams) -> (Design, Signature) {
     finish(m, &roles, p.size, p.cycles_per_frame())
 }
 
-/// The per-pixel argmax of `p` (validated): a scan, one channel a cycle.
-/// The beat waits on `s_axis` (SPEC 6.1: its source holds it until it
-/// moves) while a counter walks its channels: at step s channel s is
-/// registered (the upstream's `tdata` goes through one multiplexer and no
-/// further), and at step s + 1 it is compared with the largest so far (a
-/// later channel wins only when strictly greater, so the lowest index wins
-/// ties). After the last channel the beat is taken and its index goes into
-/// the queue, `m_axis_tlast` on every `pixels`-th. A network's argmax sees
-/// one pixel a frame, thousands of cycles apart: a comparator and a
-/// multiplexer cost far less than a tournament of channels - 1
-/// comparators (on the digits Group-Net's 10 sums of 18 bits, 443 LUT4,
-/// 162 carries and 213 flip-flops on iCE40).
+/// The per-pixel argmax of `p` (validated): a scan, one channel every two
+/// cycles. The beat waits on `s_axis` (SPEC 6.1: its source holds it
+/// until it moves) while a counter walks its channels: at step 2c channel
+/// c is registered (the upstream's `tdata` goes through one multiplexer
+/// and no further), at step 2c + 1 its comparison with the largest so far
+/// (a later channel wins only when strictly greater, so the lowest index
+/// wins ties), and at step 2c + 2 the largest takes it if it won. After
+/// the last channel the beat is taken and its index goes into the queue,
+/// `m_axis_tlast` on every `pixels`-th. No path holds more than the
+/// comparator's carry chain: with the comparison and the update in one
+/// cycle, the argmax was the critical path of the digits networks on
+/// iCE40 (38.9 MHz). A network's argmax sees one pixel a frame, thousands
+/// of cycles apart: a comparator and a multiplexer cost far less than a
+/// tournament of channels - 1 comparators (on the digits Group-Net's 10
+/// sums of 18 bits, 443 LUT4, 162 carries and 213 flip-flops on iCE40).
 pub fn generate_argmax(p: &ArgmaxParams) -> (Design, Signature) {
     assert!(p.pixels >= 1 && p.channels >= 1 && p.element_bits >= 1, "{p:?}: empty frames or pixels");
     let mut m = Module::new(&p.top);
@@ -210,12 +213,18 @@ pub fn generate_argmax(p: &ArgmaxParams) -> (Design, Signature) {
     let queue_ready = m.instance_wire("queue_ready_now", 1);
     let scan_done = m.instance_wire("scan_done", 1);
     let step = m.wire("scan_step", and(io.in_valid.clone(), or(Expr::invert(scan_done.clone()), queue_ready.clone())));
-    // Steps 0..=channels: channel s registered at step s, compared at s + 1.
-    let scan = counter(&mut m, "scan", p.channels + 1, step.clone());
+    // Steps 0..=2 * channels: even steps register channel step / 2 and
+    // (from step 2) let the largest take the channel before if it won; odd
+    // steps register the comparison. At step 0 the update is the previous
+    // pixel's last channel again, undone at step 2 (channel 0 always wins).
+    let scan = counter(&mut m, "scan", 2 * p.channels + 1, step.clone());
     m.drive(&scan_done, scan.at_last.clone());
+    let loading = m.wire("scan_loading", and(step.clone(), Expr::invert(scan.value.bit(0))));
+    let comparing = m.wire("scan_comparing", and(step.clone(), scan.value.bit(0)));
+    let channel = scan.value.slice(1, scan.value.width() - 1);
     let elements: Vec<Expr> = (0..p.channels).map(|c| io.in_data.slice(c as u32 * bits, bits)).collect();
-    let candidate = m.reg_en("candidate", select(&scan.value, &elements), step.clone(), None);
-    let candidate_index = m.reg_en("candidate_index", resize(scan.value.clone(), ib, false), step.clone(), None);
+    let candidate = m.reg_en("candidate", select(&channel, &elements), loading.clone(), None);
+    let candidate_index = m.reg_en("candidate_index", resize(channel, ib, false), loading.clone(), None);
     let best = m.instance_wire("best_value", bits);
     let best_index = m.instance_wire("best_index", ib);
     let greater = if p.signed {
@@ -224,11 +233,11 @@ pub fn generate_argmax(p: &ArgmaxParams) -> (Design, Signature) {
         Expr::compare(Comparison::Gt, candidate.clone(), best.clone())
     };
     let first = Expr::compare(Comparison::Eq, candidate_index.clone(), Expr::zeros(ib));
-    let take = m.wire("candidate_wins", or(first, greater));
+    let take = m.reg_en("candidate_wins", or(first, greater), comparing, None);
     let value = Expr::mux(take.clone(), candidate, best.clone());
     let winner = m.wire("winner", Expr::mux(take, candidate_index, best_index.clone()));
-    let kept_value = m.reg_en("best_value_q", value, step.clone(), None);
-    let kept_index = m.reg_en("best_index_q", winner.clone(), step, None);
+    let kept_value = m.reg_en("best_value_q", value, loading.clone(), None);
+    let kept_index = m.reg_en("best_index_q", winner.clone(), loading, None);
     m.drive(&best, kept_value);
     m.drive(&best_index, kept_index);
     // One pixel a frame: every beat is the last.
