@@ -416,7 +416,7 @@ pub fn summary(f: &Folded, clock_mhz: f64, ram: BlockRam) -> String {
     }
     let cycles = f.params.cycles_per_frame();
     out + &format!(
-        "predicted: {cycles} cycles per frame, {:.0} frames/s at {clock_mhz} MHz; estimate ~{} LUT4 (FIFOs included), {} {} ({} kbit)\n",
+        "predicted: {cycles} cycles per frame, {:.0} frames/s at {clock_mhz} MHz; estimate ~{} LUT4 (pools included), {} {} ({} kbit)\n",
         clock_mhz * 1e6 / cycles as f64,
         f.total.luts,
         f.total.brams,

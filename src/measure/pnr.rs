@@ -75,6 +75,13 @@ fn build(
     (files, top): (&[(String, String)], &str),
 ) -> Result<FpgaReport, String> {
     let start = Instant::now();
+    // A report left by an earlier run must not outlive a failed one.
+    match fs::remove_file(work.join(REPORT_FILE)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(format!("cannot remove the old {REPORT_FILE} in {}: {e}", work.display()));
+        }
+        _ => {}
+    }
     write_files(work, files)?;
     // Data files ($readmemh) sit beside the Verilog; Yosys reads only the Verilog.
     let mut verilog: Vec<String> =

@@ -5,7 +5,8 @@
 //! Markdown and JSON.
 
 use crate::generator::render::{RenderedNetwork, render_network};
-use crate::measure::pnr::{FpgaReport, PnrDesign, pnr_design};
+use crate::generator::uart_top::UartTop;
+use crate::measure::pnr::{FpgaReport, PnrDesign, pnr_design, pnr_uart};
 use crate::spec::board::Board;
 use crate::spec::images::load_images;
 use crate::spec::network::load_network;
@@ -49,7 +50,18 @@ pub struct OnBoard {
     pub images_per_s: f64,
     /// One image's first pixel in to its class out, with no stalls, at Fmax.
     pub latency_us: f64,
-    pub utilisation_percent: f64,
+    pub logic_cells: u64,
+    pub logic_cells_available: u64,
+}
+
+/// The baud rate of the UART top the networks are measured behind, on a
+/// board that has one.
+pub const BAUD: u32 = 115_200;
+
+/// The top a network is placed in on `board`: the UART top where the board
+/// has one (what goes on the board), else the board wrapper.
+fn top_on(board: Board) -> Option<UartTop> {
+    UartTop::new(board, BAUD).ok()
 }
 
 /// A network's place and route on one board, or why it failed (a network
@@ -57,6 +69,8 @@ pub struct OnBoard {
 #[derive(Clone, Debug, Serialize)]
 pub struct BoardResult {
     pub board: Board,
+    /// "UART top" or "board wrapper".
+    pub top: &'static str,
     pub placed: Option<OnBoard>,
     pub failure: Option<String>,
 }
@@ -89,7 +103,10 @@ fn training(dir: &Path) -> Result<Value, String> {
 
 fn on_board(r: &RenderedNetwork, board: Board, work: &Path, cycles: usize) -> Result<OnBoard, String> {
     let design = PnrDesign { signature: &r.generated.signature, verilog: r.design_files() };
-    let f: FpgaReport = pnr_design(&design, board, work)?;
+    let f: FpgaReport = match top_on(board) {
+        Some(uart) => pnr_uart(&design, uart, work)?,
+        None => pnr_design(&design, board, work)?,
+    };
     let o = &f.outcome;
     let hz = o.fmax_mhz * 1e6;
     Ok(OnBoard {
@@ -101,7 +118,8 @@ fn on_board(r: &RenderedNetwork, board: Board, work: &Path, cycles: usize) -> Re
         fmax_mhz: o.fmax_mhz,
         images_per_s: hz / cycles as f64,
         latency_us: (cycles as f64 + r.generated.fill_cycles as f64) / hz * 1e6,
-        utilisation_percent: f.utilisation_percent,
+        logic_cells: o.logic_cells.used,
+        logic_cells_available: o.logic_cells.available,
     })
 }
 
@@ -177,9 +195,10 @@ fn place_all(rendered: &[RenderedNetwork], boards: &[Board], work: &Path) -> Vec
 
 /// One network on one board, or why it did not place.
 fn place(r: &RenderedNetwork, board: Board, work: &Path) -> BoardResult {
+    let placed_in = if top_on(board).is_some() { "UART top" } else { "board wrapper" };
     let top = &r.params.top;
     match on_board(r, board, &work.join("pnr").join(board.name()).join(top), r.params.cycles_per_frame()) {
-        Ok(placed) => BoardResult { board, placed: Some(placed), failure: None },
+        Ok(placed) => BoardResult { board, top: placed_in, placed: Some(placed), failure: None },
         Err(e) => {
             eprintln!("{top} on {board}: {e}");
             // nextpnr's fullest resource line, with its error when the
@@ -196,7 +215,7 @@ fn place(r: &RenderedNetwork, board: Board, work: &Path) -> BoardResult {
                 (None, Some(error)) => error.to_string(),
                 _ => e.lines().next().unwrap_or("").to_string(),
             };
-            BoardResult { board, placed: None, failure: Some(why) }
+            BoardResult { board, top: placed_in, placed: None, failure: Some(why) }
         }
     }
 }
@@ -230,20 +249,26 @@ pub fn markdown(r: &Report) -> String {
         );
     }
     if r.rows.iter().any(|row| !row.boards.is_empty()) {
-        s += "\n| network | board | LUT4 | FF | block RAM | Fmax | images/s | latency |\n|---|---|---|---|---|---|---|---|\n";
+        s += "\n| network | board (top) | LUT4 | FF | logic cells | block RAM | Fmax | images/s | latency |\n|---|---|---|---|---|---|---|---|---|\n";
         for row in &r.rows {
             for result in &row.boards {
                 let Some(b) = &result.placed else {
                     let why = result.failure.as_deref().unwrap_or("");
-                    s += &format!("| {} | {} | does not place: {why} | | | | | |\n", row.name, result.board);
+                    s += &format!(
+                        "| {} | {} ({}) | does not place: {why} | | | | | | |\n",
+                        row.name, result.board, result.top
+                    );
                     continue;
                 };
                 s += &format!(
-                    "| {} | {} | {} | {} | {} of {} | {:.1} MHz | {:.0} | {:.1} us |\n",
+                    "| {} | {} ({}) | {} | {} | {} of {} | {} of {} | {:.1} MHz | {:.0} | {:.1} us |\n",
                     row.name,
                     b.board,
+                    result.top,
                     b.luts,
                     b.flip_flops,
+                    b.logic_cells,
+                    b.logic_cells_available,
                     b.block_ram,
                     b.block_ram_available,
                     b.fmax_mhz,
