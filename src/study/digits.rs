@@ -225,6 +225,44 @@ fn pct(x: Option<f64>) -> String {
 }
 
 /// The report as a Markdown table, with the images the rounding changed.
+/// The place and route table: every network on every board, or why it
+/// did not place (empty when no board was asked for).
+fn board_table(r: &Report) -> String {
+    let mut s = String::new();
+    if r.rows.iter().all(|row| row.boards.is_empty()) {
+        return s;
+    }
+    s += "\n| network | board (top) | LUT4 | FF | logic cells | block RAM | Fmax | images/s | latency |\n|---|---|---|---|---|---|---|---|---|\n";
+    for row in &r.rows {
+        for result in &row.boards {
+            let Some(b) = &result.placed else {
+                let why = result.failure.as_deref().unwrap_or("");
+                s += &format!(
+                    "| {} | {} ({}) | does not place: {why} | | | | | | |\n",
+                    row.name, result.board, result.top
+                );
+                continue;
+            };
+            s += &format!(
+                "| {} | {} ({}) | {} | {} | {} of {} | {} of {} | {:.1} MHz | {:.0} | {:.1} us |\n",
+                row.name,
+                b.board,
+                result.top,
+                b.luts,
+                b.flip_flops,
+                b.logic_cells,
+                b.logic_cells_available,
+                b.block_ram,
+                b.block_ram_available,
+                b.fmax_mhz,
+                b.images_per_s,
+                b.latency_us
+            );
+        }
+    }
+    s
+}
+
 pub fn markdown(r: &Report) -> String {
     let mut s = format!(
         "# Trained digits networks through the RTL\n\n{} test images of scikit-learn's 8x8 digits; the full-precision network of the same topology: {}.\n\n",
@@ -248,36 +286,7 @@ pub fn markdown(r: &Report) -> String {
             c.cycles_per_image
         );
     }
-    if r.rows.iter().any(|row| !row.boards.is_empty()) {
-        s += "\n| network | board (top) | LUT4 | FF | logic cells | block RAM | Fmax | images/s | latency |\n|---|---|---|---|---|---|---|---|---|\n";
-        for row in &r.rows {
-            for result in &row.boards {
-                let Some(b) = &result.placed else {
-                    let why = result.failure.as_deref().unwrap_or("");
-                    s += &format!(
-                        "| {} | {} ({}) | does not place: {why} | | | | | | |\n",
-                        row.name, result.board, result.top
-                    );
-                    continue;
-                };
-                s += &format!(
-                    "| {} | {} ({}) | {} | {} | {} of {} | {} of {} | {:.1} MHz | {:.0} | {:.1} us |\n",
-                    row.name,
-                    b.board,
-                    result.top,
-                    b.luts,
-                    b.flip_flops,
-                    b.logic_cells,
-                    b.logic_cells_available,
-                    b.block_ram,
-                    b.block_ram_available,
-                    b.fmax_mhz,
-                    b.images_per_s,
-                    b.latency_us
-                );
-            }
-        }
-    }
+    s += &board_table(r);
     let changed: Vec<String> = r
         .rows
         .iter()
