@@ -284,13 +284,16 @@ impl<'w> Flow<'w> {
 
 /// What explains a failure: the errors and any resource used beyond 100%,
 /// else the end of the log.
+/// The percentage that ends one of nextpnr's utilisation lines
+/// (`ICESTORM_LC:  4931/ 5280    93%`), if the line is one.
+pub fn usage_percent(line: &str) -> Option<u32> {
+    line.trim_end().strip_suffix('%')?.rsplit(' ').next()?.parse().ok()
+}
+
 fn key_lines(log: &str) -> String {
     // A resource at 90 % or more: over the device, or the likely reason a
     // placement failed.
-    let nearly_full = |l: &str| {
-        l.trim_end().strip_suffix('%').and_then(|l| l.rsplit(' ').next()).and_then(|p| p.parse::<u32>().ok())
-            >= Some(90)
-    };
+    let nearly_full = |l: &str| usage_percent(l) >= Some(90);
     let key: Vec<&str> = log.lines().filter(|l| l.contains("ERROR") || nearly_full(l)).collect();
     if !key.is_empty() {
         return key.join("\n");

@@ -226,10 +226,7 @@ pub fn queue(m: &mut Module, depth: usize, data: Expr, valid: Expr, out_ready: &
         .collect();
     let oldest = select(&rptr, &cells);
     let arriving = m.wire("queue_arriving", or(nonempty.clone(), push.clone()));
-    let head_valid = m.reg_en("queue_head_valid", arriving.clone(), head_free.clone(), Some(Const::zeros(1)));
-    let head_load = and(head_free.clone(), arriving);
-    let head = m.reg_en("queue_head", Expr::mux(nonempty, oldest, data), head_load, None);
-    m.drive(&head_free, or(Expr::invert(head_valid.clone()), out_ready.clone()));
+    let (head_valid, head) = head_register(m, &head_free, arriving, Expr::mux(nonempty, oldest, data), out_ready);
     let grown = Expr::bin(BinOp::Add, kept, resize(to_slots, cw, false));
     m.drive(&kept_next, Expr::bin(BinOp::Sub, grown, resize(from_slots, cw, false)));
     m.drive(&ready_next, Expr::compare(Comparison::Ne, kept_next, constant(cw, slots as i128)));
@@ -242,9 +239,16 @@ fn head_only(m: &mut Module, data: Expr, valid: Expr, out_ready: &Expr) -> Queue
     let ready = m.reg("queue_ready", ready_next.clone(), Some(Const::from_u128(1, 1)));
     let push = m.wire("queue_push", and(valid, ready.clone()));
     let head_free = m.instance_wire("queue_head_free", 1);
-    let head_valid = m.reg_en("queue_head_valid", push.clone(), head_free.clone(), Some(Const::zeros(1)));
-    let head = m.reg_en("queue_head", data, and(head_free.clone(), push.clone()), None);
-    m.drive(&head_free, or(Expr::invert(head_valid.clone()), out_ready.clone()));
+    let (head_valid, head) = head_register(m, &head_free, push.clone(), data, out_ready);
     m.drive(&ready_next, Expr::invert(Expr::mux(head_free, push, head_valid.clone())));
     Queue { ready, valid: head_valid, data: head }
+}
+
+/// The queue's head: it takes `next` when a beat is `arriving` and the
+/// head is free (`head_free`, driven here: empty, or taken this cycle).
+fn head_register(m: &mut Module, head_free: &Expr, arriving: Expr, next: Expr, out_ready: &Expr) -> (Expr, Expr) {
+    let head_valid = m.reg_en("queue_head_valid", arriving.clone(), head_free.clone(), Some(Const::zeros(1)));
+    let head = m.reg_en("queue_head", next, and(head_free.clone(), arriving), None);
+    m.drive(head_free, or(Expr::invert(head_valid.clone()), out_ready.clone()));
+    (head_valid, head)
 }

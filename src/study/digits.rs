@@ -208,7 +208,7 @@ fn place(r: &RenderedNetwork, board: Board, work: &Path) -> BoardResult {
                 words.join(" ")
             });
             let error = e.lines().find_map(|l| l.strip_prefix("ERROR: ")).map(|l| l.trim_end_matches('.'));
-            let over = usage.as_deref().and_then(|u| u.strip_suffix('%')?.rsplit(' ').next()?.parse::<u32>().ok());
+            let over = usage.as_deref().and_then(crate::eda::fpga::usage_percent);
             let why = match (usage, error) {
                 (Some(usage), _) if over > Some(100) => format!("needs {usage}"),
                 (Some(usage), Some(error)) => format!("{error} ({usage})"),

@@ -119,9 +119,9 @@ fn compare_registers(p: &EngineParams) -> u32 {
 /// The fold's elements of every PE, from the dot modules' results: the
 /// sums as they are, threshold levels, or fusion gates' bits.
 fn elements(m: &mut Module, p: &EngineParams, plan: &Plan, f: &Folded, pipeline: u32) -> Elements {
-    let inner = dot::inner_registers(dot::output_levels(p), pipeline) + compare_registers(p);
-    let nf_tree = delay(m, "nf_out", f.nf.clone(), inner);
     let sum_delay = compare_registers(p);
+    let inner = dot::inner_registers(dot::output_levels(p), pipeline) + sum_delay;
+    let nf_tree = delay(m, "nf_out", f.nf.clone(), inner);
     let ew = p.out_element_bits() as u32;
     let shifts = dot::result_shifts(p);
     let values = (0..plan.pe)
