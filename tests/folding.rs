@@ -3,7 +3,7 @@
 
 use mbnn::generator::folding::{self, BlockRam, Target, block_ram};
 use mbnn::spec::board::Family;
-use mbnn::spec::engine::{EngineParams, Folding};
+use mbnn::spec::engine::{EngineParams, Folding, WeightStorage};
 use mbnn::spec::network::{NetworkParams, Stage, load_network, parse_network};
 use std::path::Path;
 use std::process::Command;
@@ -239,4 +239,82 @@ fn a_block_ram_cap_trades_luts_for_block_ram() {
         "{} block RAMs and {} LUT4 by LUTs alone; {} and {} within {cap}",
         free_total.brams, free_total.luts, total.brams, total.luts
     );
+}
+
+fn weights_in(net: &NetworkParams) -> Vec<Option<WeightStorage>> {
+    let one = |s: &Stage| match s {
+        Stage::Engine { params, .. } => Some(params.weights_in),
+        Stage::Pool(_) => None,
+    };
+    net.layers.iter().map(|l| one(&l.stage)).collect()
+}
+
+/// The engines whose weights are in logic.
+fn in_logic(net: &NetworkParams) -> Vec<usize> {
+    weights_in(net).iter().enumerate().filter(|(_, w)| **w == Some(WeightStorage::Logic)).map(|(i, _)| i).collect()
+}
+
+/// The Group-Net K = 2 CNV at FINN's folding, by hand: each engine's two
+/// lanes (three bit-plane bases in layer 0) read a ROM of pe*simd bits and
+/// ii words. At the best DP16KD shape (36 wide up to 512 deep, else the
+/// deepest that holds it) they take, per engine: layer 0 3 x 48x36 -> 6;
+/// 1: 2 x 1024x36 -> 58; 3: 2 x 512x144 -> 30; 4: 2 x 512x288 -> 30;
+/// 6: 2 x 128x2304 -> 40; 7: 2 x 32x18432 -> 72; 8: 2 x 4x32768 -> 16;
+/// 9: 2 x 8x32768 -> 32; 10: 2 x 5x1024 -> 2. In logic (a LUT4 per 16
+/// words, the depth rounded up to a power of two) they take LUT4 per
+/// DP16KD freed: layer 0 96, 1 141, 10 320, 3 546, then 1,024 and more.
+/// Moving the cheapest first, 0, 1, 10 and 3 bring the 289 DP16KD under
+/// 208; 10 and then 0 fit back.
+#[test]
+fn packing_moves_the_cheapest_weight_roms_to_logic_until_the_block_ram_fits() {
+    let ecp5 = block_ram(Family::Ecp5);
+    let gn = load_network(Path::new("examples/networks/cnv_groupnet_k2.json")).unwrap();
+    let all = folding::pack_weights(&gn, ecp5, u64::MAX);
+    assert!(weights_in(&all).iter().flatten().all(|w| *w == WeightStorage::BlockRam));
+    let weight_brams = 6 + 58 + 30 + 30 + 40 + 72 + 16 + 32 + 2;
+    let (_, all_total) = folding::network_resources(&all, ecp5);
+    assert!(all_total.brams >= weight_brams && all_total.brams > 208, "{all_total:?}");
+
+    let packed = folding::pack_weights(&gn, ecp5, 208);
+    assert_eq!(in_logic(&packed), vec![1, 3]);
+    let (_, total) = folding::network_resources(&packed, ecp5);
+    assert_eq!(total.brams, all_total.brams - 58 - 30);
+    assert!(total.brams <= 208);
+    assert_eq!(total.luts, all_total.luts + 2 * 1024 * 4 + 2 * 512 * 16);
+
+    // Room for every ROM: nothing moves.
+    assert!(in_logic(&folding::pack_weights(&gn, ecp5, all_total.brams)).is_empty());
+    // A layer the file places stays where it is; others move instead.
+    let mut pinned = gn.clone();
+    if let Stage::Engine { params, .. } = &mut pinned.layers[1].stage {
+        params.weights_in = WeightStorage::BlockRam;
+    }
+    let packed = folding::pack_weights(&pinned, ecp5, 208);
+    assert!(!in_logic(&packed).contains(&1) && in_logic(&packed).len() > 2, "{:?}", in_logic(&packed));
+    assert!(folding::network_resources(&packed, ecp5).1.brams <= 208);
+}
+
+#[test]
+fn gen_with_a_board_packs_the_weights_and_says_where_they_went() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gen");
+    let net = "examples/networks/cnv_groupnet_k2.json";
+    let o = mbnn(&["gen", "--network", net, "--board", "ulx3s", "--out", out.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}{}", String::from_utf8_lossy(&o.stderr));
+    let logic_lines: Vec<&str> = text.lines().filter(|l| l.ends_with("weights in logic")).collect();
+    assert_eq!(logic_lines.len(), 2, "{text}");
+    assert!(logic_lines[0].starts_with("  layer 1 conv") && logic_lines[1].starts_with("  layer 3 conv"), "{text}");
+    let verilog = |layer: usize| std::fs::read_to_string(out.join(format!("cnv_groupnet_k2_l{layer}.v"))).unwrap();
+    assert_eq!(verilog(1).matches("(* ram_style = \"logic\" *)").count(), 2);
+    assert_eq!(verilog(4).matches("(* ram_style = \"block\" *)").count(), 2);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("cnv_groupnet_k2.json")).unwrap()).unwrap();
+    let layers = manifest["params"]["layers"].as_array().unwrap();
+    assert_eq!(layers[1]["params"]["weights_in"], "logic");
+    assert_eq!(layers[4]["params"]["weights_in"], "block_ram");
+    // --board alone takes none of the target's other settings.
+    let o = mbnn(&["gen", "--network", net, "--board", "ulx3s", "--clock-mhz", "50", "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--clock-mhz go with --target-fps"));
 }

@@ -15,7 +15,7 @@
 use mbnn::backend::verilog::emit_design;
 use mbnn::eda::fpga::{SynthCells, synth_cells};
 use mbnn::eda::verilator::{ModelOptions, build_model};
-use mbnn::rtl::{Const, Design, Dir, MemoryInit, Module};
+use mbnn::rtl::{Const, Design, Dir, MemoryInit, MemoryStyle, Module};
 use mbnn::sim::{Model, port_widths};
 use mbnn::spec::board::Board;
 use mbnn::spec::signature::{Interface, Role, Signature};
@@ -41,6 +41,9 @@ fn rom_word(address: usize) -> u64 {
 enum Kind {
     RomInline,
     RomFile,
+    /// The inline ROM with `MemoryStyle::Logic`: the network packing's
+    /// choice for wide, shallow weight ROMs.
+    RomLogic,
     Ram,
 }
 
@@ -57,7 +60,7 @@ struct Top {
 impl Top {
     fn new(kind: Kind) -> Top {
         let m = match kind {
-            Kind::RomInline | Kind::RomFile => rom_module(kind),
+            Kind::RomInline | Kind::RomFile | Kind::RomLogic => rom_module(kind),
             Kind::Ram => ram_module(),
         };
         let mut roles = vec![Role::Clock];
@@ -93,6 +96,7 @@ fn rom_module(kind: Kind) -> Module {
     let words: Vec<Const> = (0..ROM_GIVEN).map(|a| Const::from_u128(ROM_WIDTH, rom_word(a).into())).collect();
     let (name, init) = match kind {
         Kind::RomFile => ("rom_file", MemoryInit::File { name: "rom_words".into(), words }),
+        Kind::RomLogic => ("rom_logic", MemoryInit::Const(words)),
         _ => ("rom_inline", MemoryInit::Const(words)),
     };
     let mut m = Module::new(name);
@@ -100,6 +104,9 @@ fn rom_module(kind: Kind) -> Module {
     let en = m.input("en", 1);
     let addr = m.input("addr", 9);
     let rom = m.memory("rom", ROM_WIDTH, ROM_DEPTH as u32, init);
+    if kind == Kind::RomLogic {
+        m.set_memory_style(rom, MemoryStyle::Logic);
+    }
     let word = m.read_port(rom, addr, en);
     let rdata = m.port("rdata", Dir::Out, ROM_WIDTH, false);
     m.drive(&rdata, word);
@@ -295,8 +302,13 @@ fn check(top: &Top, simulator: &str, got: &[Option<u64>], run: &Run, x_where_und
     }
 }
 
-fn tops() -> [Top; 3] {
-    [Top::new(Kind::RomInline), Top::new(Kind::RomFile), Top::new(Kind::Ram)]
+fn tops() -> [Top; 4] {
+    [Top::new(Kind::RomInline), Top::new(Kind::RomFile), Top::new(Kind::RomLogic), Top::new(Kind::Ram)]
+}
+
+/// The memories synthesis is free to put in block RAM.
+fn block_ram_tops() -> impl Iterator<Item = Top> {
+    tops().into_iter().filter(|t| t.kind != Kind::RomLogic)
 }
 
 #[test]
@@ -359,7 +371,7 @@ fn assert_one_block_ram(cells: &SynthCells, kind: &str, luts: u64) {
 #[test]
 fn ice40_maps_each_memory_onto_one_sb_ram40_4k() {
     let work = tempfile::tempdir().unwrap();
-    for top in tops() {
+    for top in block_ram_tops() {
         // The RAM keeps one LUT: its write enable, inverted into the bit mask.
         assert_one_block_ram(&synthesised(&top, Board::IceBreaker, work.path()), "SB_RAM40_4K", 1);
     }
@@ -368,7 +380,7 @@ fn ice40_maps_each_memory_onto_one_sb_ram40_4k() {
 #[test]
 fn ecp5_maps_each_memory_onto_one_dp16kd() {
     let work = tempfile::tempdir().unwrap();
-    for top in tops() {
+    for top in block_ram_tops() {
         assert_one_block_ram(&synthesised(&top, Board::Ulx3s, work.path()), "DP16KD", 0);
     }
 }
@@ -376,8 +388,25 @@ fn ecp5_maps_each_memory_onto_one_dp16kd() {
 #[test]
 fn gowin_maps_a_rom_onto_one_spx9_and_a_ram_onto_one_dpx9b() {
     let work = tempfile::tempdir().unwrap();
-    for top in tops() {
+    for top in block_ram_tops() {
         let kind = if top.kind == Kind::Ram { "DPX9B" } else { "SPX9" };
         assert_one_block_ram(&synthesised(&top, Board::TangNano9k, work.path()), kind, 0);
+    }
+}
+
+/// A ROM in logic takes no block RAM on any family: its words become LUTs
+/// (at most about `rom_luts`, 8 bits x 512 words is 256 LUT4; these words
+/// follow a formula, which synthesis shrinks) and its read register
+/// flip-flops.
+#[test]
+fn a_logic_rom_takes_luts_and_flip_flops_not_block_ram() {
+    let work = tempfile::tempdir().unwrap();
+    let top = Top::new(Kind::RomLogic);
+    let estimate = mbnn::generator::folding::rom_luts(ROM_WIDTH.into(), ROM_DEPTH as u64);
+    for board in [Board::IceBreaker, Board::Ulx3s, Board::TangNano9k] {
+        let cells = synthesised(&top, board, work.path());
+        let shown = format!("{board}: {:?}", cells.cells);
+        assert_eq!((cells.block_ram, cells.flip_flops), (0, u64::from(ROM_WIDTH)), "{shown}");
+        assert!(cells.luts > 0 && cells.luts <= estimate * 3 / 2, "{shown}: estimate {estimate} LUT4");
     }
 }

@@ -121,6 +121,19 @@ fn error_of(text: &str) -> String {
 }
 
 #[test]
+fn a_layer_file_may_place_its_weights() {
+    use mbnn::spec::engine::WeightStorage;
+    for (value, want) in [("logic", WeightStorage::Logic), ("block_ram", WeightStorage::BlockRam)] {
+        let net = parse_network(&tiny_with(1, "weights_in", value.into()), &testbench(""), "net").unwrap();
+        let Stage::Engine { params, .. } = &net.layers[1].stage else { panic!("layer 1 is an engine") };
+        assert_eq!(params.weights_in, want);
+    }
+    let net = parse_network(&tiny_with(1, "seed", 2.into()), &testbench(""), "net").unwrap();
+    let Stage::Engine { params, .. } = &net.layers[1].stage else { panic!("layer 1 is an engine") };
+    assert_eq!(params.weights_in, WeightStorage::Auto);
+}
+
+#[test]
 fn bad_network_files_get_one_line_naming_the_layer_and_the_field() {
     use serde_json::json;
     let cases: Vec<(String, &str)> = vec![
@@ -133,6 +146,11 @@ fn bad_network_files_get_one_line_naming_the_layer_and_the_field() {
         (tiny_with(1, "thresholds", json!([5, -2])), "layers[1] (conv): thresholds of channel 0 are out of order"),
         (tiny_with(1, "output", json!("sum")), "layers[2] (maxpool): reads the exact sums of layers[1]"),
         (tiny_with(1, "colour", json!(1)), "layers[1] (conv): \"colour\" is not a field of a conv layer"),
+        (
+            tiny_with(1, "weights_in", json!("fast")),
+            "layers[1] (conv): \"weights_in\": \"fast\" is not a weight storage: auto, block_ram or logic",
+        ),
+        (tiny_with(1, "weights_in", json!(1)), "layers[1] (conv): \"weights_in\" must be a string, got 1"),
         (tiny_with(2, "size", json!(9)), "layers[2] (maxpool): \"size\" must be an integer in 2..=8, got 9"),
         (tiny_with(2, "kind", json!("avgpool")), "layers[2] (avgpool): \"kind\" must be conv, pa_conv, dense or maxpool"),
         (tiny_with(3, "output", json!("threshold")), "layers[3] (dense): the last layer gives a binary map"),

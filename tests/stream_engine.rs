@@ -95,3 +95,34 @@ fn fusion_trees_of_different_depths_line_up() {
     (r.pe, r.simd, r.dilations, r.output) = (Some(2), Some(1), Some(vec![2, 3]), Some(OutputMode::Fusion));
     check(&r, 2);
 }
+
+/// The output FIFO's depth is the bound `fifo_depth` computes from the
+/// schedule (a pixel holds a place from its last fold's first step to its
+/// beat out). Simulated with no stalls: at the bound, frames are exactly
+/// `cycles_per_frame` apart; a place fewer, or one place, and they are
+/// further apart, every beat still right: a FIFO too small costs
+/// throughput, never a deadlock (the run fails on a deadlock or a wrong
+/// beat).
+#[test]
+fn a_fifo_below_its_bound_loses_throughput_and_never_deadlocks() {
+    use mbnn::generator::engine::{generate_engine, generate_engine_with_fifo};
+    use mbnn::generator::render::render_generated_engine;
+    use mbnn::verify::engine::stream_rate;
+    let mut r = EngineRequest::new(EngineKind::Conv);
+    (r.height, r.width, r.cin, r.cout, r.k, r.pe, r.simd) =
+        (Some(6), Some(6), Some(4), Some(4), Some(1), Some(2), Some(36));
+    let p = r.to_params().unwrap();
+    let bound = generate_engine(&p, 2).fifo_depth;
+    assert!(bound >= 3, "the bound is {bound}: too shallow to test below it");
+    let mut intervals = vec![];
+    for places in [bound, bound - 1, 1] {
+        let generated = generate_engine_with_fifo(&p, 2, Some(places));
+        let rendered = render_generated_engine(p.clone(), generated, None);
+        let rate = stream_rate(&rendered, 4, 5).unwrap_or_else(|e| panic!("{places} places: {e}"));
+        assert_eq!(rate.frames, 4);
+        intervals.push(rate.cycles_per_frame);
+    }
+    println!("cycles per frame with {bound}, {} and 1 places: {intervals:?}", bound - 1);
+    assert_eq!(intervals[0], p.cycles_per_frame());
+    assert!(intervals[1] > intervals[0] && intervals[2] > intervals[1], "{intervals:?}");
+}

@@ -288,9 +288,15 @@ fn emit_registers(m: &Module, o: &mut String) {
 fn emit_memory(m: &Module, mem: &Memory, o: &mut String) {
     let name = &mem.name;
     let _ = writeln!(o);
-    if mem.style == MemoryStyle::Block {
-        // Yosys reads `ram_style` for ROMs as well as RAMs; simulators ignore it.
-        let _ = writeln!(o, "    (* ram_style = \"block\" *)");
+    // Yosys reads `ram_style` for ROMs as well as RAMs; simulators ignore it.
+    match mem.style {
+        MemoryStyle::Auto => {}
+        MemoryStyle::Block => {
+            let _ = writeln!(o, "    (* ram_style = \"block\" *)");
+        }
+        MemoryStyle::Logic => {
+            let _ = writeln!(o, "    (* ram_style = \"logic\" *)");
+        }
     }
     let _ = writeln!(o, "    reg  {}{name} [0:{}];", range(mem.width), mem.depth - 1);
     match &mem.init {

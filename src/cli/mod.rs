@@ -246,11 +246,24 @@ impl FoldArgs {
         self.target_fps.is_some() || self.board.is_some() || self.lut_budget.is_some() || self.clock_mhz.is_some()
     }
 
-    /// The network folded for --target-fps, its summary printed.
+    /// The network folded for --target-fps, or as its file folds it with
+    /// its weights packed for --board alone; its summary printed.
     fn fold(&self, path: &std::path::Path) -> Result<crate::spec::network::NetworkParams, String> {
-        let fps = self.target_fps.ok_or("--board, --lut-budget and --clock-mhz go with --target-fps")?;
-        let s = self.setting()?;
+        use crate::generator::folding;
         let net = crate::spec::network::load_network(path)?;
+        let Some(fps) = self.target_fps else {
+            let board = self
+                .board
+                .filter(|_| self.lut_budget.is_none() && self.clock_mhz.is_none())
+                .ok_or("--lut-budget and --clock-mhz go with --target-fps")?;
+            let (info, s) = (board.info(), self.setting()?);
+            let params = folding::pack_weights(&net, s.ram, info.brams);
+            let (layers, total) = folding::network_resources(&params, s.ram);
+            let packed = folding::Folded { budget: params.cycles_per_frame(), params, layers, total };
+            print!("{}", folding::summary(&packed, s.clock_mhz, s.ram));
+            return Ok(packed.params);
+        };
+        let s = self.setting()?;
         let target =
             crate::generator::folding::Target { fps, clock_mhz: s.clock_mhz, luts: s.luts, brams: s.brams, ram: s.ram };
         let folded = crate::generator::folding::fold_for_target(&net, &target)?;
@@ -575,7 +588,9 @@ fn pnr(
     work: Option<PathBuf>,
     uart: Option<u32>,
 ) -> Result<(), String> {
-    let rendering = render(design)?;
+    // A network's weights packed for the board's block RAM.
+    let fold = FoldArgs { board: Some(board), ..FoldArgs::default() };
+    let rendering = if design.network.is_some() { render_folded(design, &fold)? } else { render(design)? };
     let uart = match uart {
         Some(baud) if matches!(rendering, Rendering::Network(_)) => {
             Some(crate::generator::uart_top::UartTop::new(board, baud)?)

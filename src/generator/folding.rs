@@ -38,7 +38,7 @@
 
 use crate::generator::engine::plan::Plan;
 use crate::spec::board::Family;
-use crate::spec::engine::{EngineKind, EngineParams, Folding, Geometry, Output};
+use crate::spec::engine::{EngineKind, EngineParams, Folding, Geometry, Output, WeightStorage};
 use crate::spec::network::{NetworkLayer, NetworkParams, Stage};
 use crate::util::fixed::width_for;
 use serde::Serialize;
@@ -59,23 +59,33 @@ pub const MIN_BRAM_BITS: u64 = 256;
 pub struct BlockRam {
     pub name: &'static str,
     pub shapes: &'static [(u64, u64)],
+    /// A RAM (a line buffer, a FIFO) shallower than this goes to LUT RAM,
+    /// as Yosys places them on ECP5 (CNV: 147 DP16KD so estimated, 148
+    /// placed); 0 where there is no LUT RAM (iCE40). Weight ROMs are
+    /// placed by the generator, never by this rule.
+    pub lut_ram_below: u64,
 }
+
+const EIGHTEEN_KBIT: &[(u64, u64)] = &[(36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)];
 
 /// iCE40's SB_RAM40_4K; ECP5's DP16KD and Gowin's BSRAM (18 kbit, one
 /// read and one write port: 36 bits wide at most).
 pub fn block_ram(family: Family) -> BlockRam {
     match family {
-        Family::Ice40 => BlockRam { name: "4-kbit EBR", shapes: &[(16, 256), (8, 512), (4, 1024), (2, 2048)] },
-        Family::Ecp5 => {
-            BlockRam { name: "DP16KD", shapes: &[(36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)] }
+        Family::Ice40 => {
+            BlockRam { name: "4-kbit EBR", shapes: &[(16, 256), (8, 512), (4, 1024), (2, 2048)], lut_ram_below: 0 }
         }
-        Family::Gowin => {
-            BlockRam { name: "BSRAM", shapes: &[(36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)] }
-        }
+        Family::Ecp5 => BlockRam { name: "DP16KD", shapes: EIGHTEEN_KBIT, lut_ram_below: 256 },
+        Family::Gowin => BlockRam { name: "BSRAM", shapes: EIGHTEEN_KBIT, lut_ram_below: 256 },
     }
 }
 
 impl BlockRam {
+    /// Bits of one block (its parity bits counted).
+    pub fn bits(&self) -> u64 {
+        self.shapes[0].0 * self.shapes[0].1
+    }
+
     /// Blocks a memory of `width` x `depth` takes (0 if it stays in logic).
     pub fn blocks(&self, width: u64, depth: u64) -> u64 {
         if width * depth < MIN_BRAM_BITS {
@@ -152,19 +162,38 @@ fn luts_at(p: &EngineParams, folding: Folding, per_pe: f64) -> u64 {
     } else {
         0.0
     };
-    (LUT_PER_ENGINE + LUT_PER_LANE_BIT * pe * simd * lanes + pe * per_pe + compare).round() as u64
+    let rom = if p.weights_in == WeightStorage::Logic { weight_roms(p, folding).1 } else { 0 };
+    (LUT_PER_ENGINE + LUT_PER_LANE_BIT * pe * simd * lanes + pe * per_pe + compare).round() as u64 + rom
 }
 
-/// An engine's memories, (width, depth): the line buffer's copies (one per
-/// read port: dilation groups x taps a step), the weight ROMs (one per lane,
-/// pe*simd bits a step) and the output FIFO when it is deeper than 8.
-pub fn engine_memories(p: &EngineParams) -> Vec<(u64, u64)> {
-    memories_at(p, &Plan::new(p), p.folding)
+/// LUT4 of a ROM of `width` x `depth` in logic: every bit a function of
+/// the address, a LUT4 per 16 words (rounded up to a power of two: the
+/// address decodes in a tree; ECP5 joins LUT4s in its slices' muxes, free).
+/// Yosys 0.23 on 64 random words of 36: 256 LUT4 on ECP5, 296 on iCE40.
+pub fn rom_luts(width: u64, depth: u64) -> u64 {
+    width * (depth.next_power_of_two() / 16).max(1)
+}
+
+/// An engine's weight ROMs at `folding`, one a lane of pe*simd bits and
+/// ii words: their (width, depth) and their LUT4 in logic.
+fn weight_roms(p: &EngineParams, folding: Folding) -> ((u64, u64), u64) {
+    let g = &p.geometry;
+    let (width, depth) =
+        ((folding.pe * folding.simd) as u64, ((g.cout / folding.pe) * (g.window_len() / folding.simd)) as u64);
+    ((width, depth), p.lanes() as u64 * rom_luts(width, depth))
+}
+
+/// An engine's memories in block RAM, (width, depth): the line buffer's
+/// copies (one per read port: dilation groups x taps a step) and the output
+/// FIFO when it is deeper than 8, unless `ram` puts them in LUT RAM; the
+/// weight ROMs (one per lane, pe*simd bits a step) unless they are in logic.
+pub fn engine_memories(p: &EngineParams, ram: BlockRam) -> Vec<(u64, u64)> {
+    memories_at(p, &Plan::new(p), p.folding, ram)
 }
 
 /// The memories at `folding`; `plan` is any folding's (the line buffer's
 /// rows and pixel bits do not depend on it).
-fn memories_at(p: &EngineParams, plan: &Plan, folding: Folding) -> Vec<(u64, u64)> {
+fn memories_at(p: &EngineParams, plan: &Plan, folding: Folding, ram: BlockRam) -> Vec<(u64, u64)> {
     let g = &p.geometry;
     let ii = (g.cout / folding.pe) * (g.window_len() / folding.simd);
     let taps_per_step = if folding.simd > g.cin { folding.simd / g.cin } else { 1 };
@@ -172,13 +201,17 @@ fn memories_at(p: &EngineParams, plan: &Plan, folding: Folding) -> Vec<(u64, u64
     let pixels = (plan.rows() << plan.col_bits) as u64;
     for group in 0..plan.groups.len() {
         let width: usize = plan.read_bits(group).iter().map(|r| r.1).sum();
-        out.extend((0..taps_per_step).map(|_| (width as u64, pixels)));
+        if pixels >= ram.lut_ram_below {
+            out.extend((0..taps_per_step).map(|_| (width as u64, pixels)));
+        }
     }
-    out.extend((0..p.lanes()).map(|_| ((folding.pe * folding.simd) as u64, ii as u64)));
+    if p.weights_in != WeightStorage::Logic {
+        out.extend((0..p.lanes()).map(|_| ((folding.pe * folding.simd) as u64, ii as u64)));
+    }
     // The FIFO holds the pixels alive over a pipeline of about 8 cycles;
     // at most 8 deep it stays in flip-flops.
     let fifo = crate::generator::engine::fifo_depth(plan.sf, ii, 8);
-    if fifo > 8 {
+    if fifo > 8 && fifo as u64 >= ram.lut_ram_below {
         out.push((p.out_pixel_bits() as u64, fifo as u64));
     }
     out
@@ -188,7 +221,7 @@ fn memories_at(p: &EngineParams, plan: &Plan, folding: Folding) -> Vec<(u64, u64
 pub fn layer_resources(layer: &NetworkLayer, ram: BlockRam) -> Resources {
     match &layer.stage {
         Stage::Engine { params, .. } => {
-            let mems = engine_memories(params);
+            let mems = engine_memories(params, ram);
             let in_bram: Vec<_> = mems.iter().filter(|&&(w, d)| ram.blocks(w, d) > 0).collect();
             Resources {
                 luts: engine_luts(params),
@@ -210,6 +243,59 @@ pub fn network_resources(net: &NetworkParams, ram: BlockRam) -> (Vec<Resources>,
     (layers, total)
 }
 
+/// The network with every engine's `auto` weights placed for a board of
+/// `brams` block RAMs (SPEC 6: in block RAM or in logic, as the generator
+/// decides). An engine reads one ROM word a step, so its ROMs' width, not
+/// their depth, fixes the block RAMs they take: CNV's second conv at
+/// FINN's folding holds 36 words of 1,024 bits a lane, 29 DP16KD filled
+/// to 7 %. While the network takes more block RAMs than `brams`, the
+/// engine whose ROMs cost the fewest LUT4 in logic per block RAM they free
+/// moves them to logic (all its lanes: they share an address); then a
+/// moved engine that fits back in block RAM returns, dearest first. The
+/// rest stay in block RAM. Engines whose file says `weights_in` are left
+/// as they are. If even that does not fit, the estimate says by how much.
+pub fn pack_weights(net: &NetworkParams, ram: BlockRam, brams: u64) -> NetworkParams {
+    let mut out = net.clone();
+    // (layer, block RAMs freed, LUT4 taken) of each engine that may move.
+    let mut movable: Vec<(usize, u64, u64)> = vec![];
+    for (i, layer) in out.layers.iter_mut().enumerate() {
+        let Stage::Engine { params, .. } = &mut layer.stage else { continue };
+        if params.weights_in != WeightStorage::Auto {
+            continue;
+        }
+        params.weights_in = WeightStorage::BlockRam;
+        let ((width, depth), luts) = weight_roms(params, params.folding);
+        let freed = params.lanes() as u64 * ram.blocks(width, depth);
+        if freed > 0 {
+            movable.push((i, freed, luts));
+        }
+    }
+    // Fewest LUT4 per block RAM freed first: a/b < c/d as a*d < c*b.
+    movable.sort_by(|a, b| (a.2 * b.1).cmp(&(b.2 * a.1)).then(a.0.cmp(&b.0)));
+    let set = |out: &mut NetworkParams, i: usize, to: WeightStorage| {
+        if let Stage::Engine { params, .. } = &mut out.layers[i].stage {
+            params.weights_in = to;
+        }
+    };
+    let mut used = network_resources(&out, ram).1.brams;
+    let mut moved = vec![];
+    for &(i, freed, _) in &movable {
+        if used <= brams {
+            break;
+        }
+        set(&mut out, i, WeightStorage::Logic);
+        used -= freed;
+        moved.push((i, freed));
+    }
+    for &(i, freed) in moved.iter().rev() {
+        if used + freed <= brams {
+            set(&mut out, i, WeightStorage::BlockRam);
+            used += freed;
+        }
+    }
+    out
+}
+
 /// `layers[1] (conv)`, as errors name a layer.
 pub fn layer_name(net: &NetworkParams, i: usize) -> String {
     format!("layers[{i}] ({})", net.layers[i].kind.name())
@@ -226,7 +312,7 @@ fn cycles_at(g: &Geometry, folding: Folding) -> usize {
 pub fn cheapest(p: &EngineParams, budget: usize, ram: BlockRam) -> Option<Folding> {
     let (plan, per_pe) = (Plan::new(p), per_pe_luts(p));
     let cost = |folding: Folding| {
-        let brams: u64 = memories_at(p, &plan, folding).iter().map(|&(w, d)| ram.blocks(w, d)).sum();
+        let brams: u64 = memories_at(p, &plan, folding, ram).iter().map(|&(w, d)| ram.blocks(w, d)).sum();
         (luts_at(p, folding, per_pe), brams, folding.pe)
     };
     let fits = |f: &Folding| cycles_at(&p.geometry, *f) <= budget;
@@ -273,7 +359,7 @@ fn frontier(p: &EngineParams, budget: usize, ram: BlockRam) -> Vec<(Folding, u64
         .into_iter()
         .filter(|f| cycles_at(&p.geometry, *f) <= budget)
         .map(|f| {
-            let brams: u64 = memories_at(p, &plan, f).iter().map(|&(w, d)| ram.blocks(w, d)).sum();
+            let brams: u64 = memories_at(p, &plan, f, ram).iter().map(|&(w, d)| ram.blocks(w, d)).sum();
             (f, luts_at(p, f, per_pe), brams)
         })
         .collect();
@@ -373,10 +459,15 @@ pub fn fold_for_target(net: &NetworkParams, target: &Target) -> Result<Folded, S
     let fps = target.fps;
     let params = choose_folding_within(net, budget, target.ram, target.brams)
         .map_err(|e| format!("{fps} frames/s at {} MHz: {e}", target.clock_mhz))?;
-    // None: no folding fits the block RAMs; report the cheapest-LUT one's needs.
+    // None: no folding fits the block RAMs in full; the cheapest-LUT one,
+    // its weights packed, may.
     let params = match params {
         Some(p) => p,
         None => choose_folding(net, budget, target.ram)?,
+    };
+    let params = match target.brams {
+        Some(cap) => pack_weights(&params, target.ram, cap),
+        None => params,
     };
     let (layers, total) = network_resources(&params, target.ram);
     let over_luts = target.luts.filter(|&cap| total.luts > cap);
@@ -400,12 +491,15 @@ pub fn fold_for_target(net: &NetworkParams, target: &Target) -> Result<Folded, S
 pub fn summary(f: &Folded, clock_mhz: f64, ram: BlockRam) -> String {
     let mut out = format!("folding for {} cycles per frame:\n", f.budget);
     for (i, (layer, r)) in f.params.layers.iter().zip(&f.layers).enumerate() {
-        let folding = match &layer.stage {
-            Stage::Engine { params, .. } => format!("pe {:>3} simd {:>4}", params.folding.pe, params.folding.simd),
-            Stage::Pool(_) => format!("{:17}", "(pool)"),
+        let (folding, logic) = match &layer.stage {
+            Stage::Engine { params, .. } => (
+                format!("pe {:>3} simd {:>4}", params.folding.pe, params.folding.simd),
+                if params.weights_in == WeightStorage::Logic { ", weights in logic" } else { "" },
+            ),
+            Stage::Pool(_) => (format!("{:17}", "(pool)"), ""),
         };
         out += &format!(
-            "  layer {i} {:<8} {folding}  {:>7} cycles/frame  ~{:>6} LUT4  {:>3} {} ({} bits)\n",
+            "  layer {i} {:<8} {folding}  {:>7} cycles/frame  ~{:>6} LUT4  {:>3} {} ({} bits){logic}\n",
             layer.kind.name(),
             layer.cycles_per_frame(),
             r.luts,

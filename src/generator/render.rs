@@ -137,6 +137,16 @@ pub fn render_engine_with(
     extra: Option<(&str, serde_json::Value)>,
 ) -> RenderedEngine {
     let generated = crate::generator::engine::generate_engine(&params, pipeline);
+    render_generated_engine(params, generated, extra)
+}
+
+/// Renders an engine already generated (with an output FIFO of a chosen
+/// depth, say), with `extra` keys added to the manifest.
+pub fn render_generated_engine(
+    params: crate::spec::engine::EngineParams,
+    generated: crate::generator::engine::GeneratedEngine,
+    extra: Option<(&str, serde_json::Value)>,
+) -> RenderedEngine {
     let mut files = emit_design(&generated.design);
     let mut json =
         crate::generator::engine::manifest::manifest(&params, &generated, &design_files(&files, &params.top));

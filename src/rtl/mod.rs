@@ -312,6 +312,9 @@ pub enum MemoryStyle {
     /// Block RAM, even when shallow: what the engines' weights need, whose
     /// width (one word per step) fixes the RAMs, not their depth.
     Block,
+    /// LUTs and flip-flops, even when deep: a wide, shallow ROM that would
+    /// fill a small share of the block RAMs its width takes.
+    Logic,
 }
 
 /// A synchronous write: `mem[addr] <= data` on a rising edge with `enable` high.

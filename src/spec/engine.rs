@@ -186,6 +186,40 @@ pub struct Folding {
     pub simd: usize,
 }
 
+/// Where an engine's weight ROMs go in synthesis. One ROM word is read
+/// every step, so its width (pe * simd bits) fixes the block RAMs it takes
+/// whatever its depth: a wide, shallow ROM fills a small share of them
+/// ([`crate::generator::packing`] decides for a board).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WeightStorage {
+    /// Not chosen: block RAM.
+    #[default]
+    Auto,
+    BlockRam,
+    /// LUTs (a ROM of d words costs about d/16 LUT4 a bit) and its output register.
+    Logic,
+}
+
+impl WeightStorage {
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightStorage::Auto => "auto",
+            WeightStorage::BlockRam => "block_ram",
+            WeightStorage::Logic => "logic",
+        }
+    }
+}
+
+impl std::str::FromStr for WeightStorage {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [WeightStorage::Auto, WeightStorage::BlockRam, WeightStorage::Logic]
+            .into_iter()
+            .find(|w| w.name() == s)
+            .ok_or_else(|| format!("{s:?} is not a weight storage: auto, block_ram or logic"))
+    }
+}
+
 /// SPEC 6.5.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
@@ -214,6 +248,7 @@ pub struct EngineParams {
     pub top: String,
     pub geometry: Geometry,
     pub folding: Folding,
+    pub weights_in: WeightStorage,
     /// `conv`: K lanes; `pa_conv`: M weight bases. Each holds `cout`
     /// vectors of `window_len` bits, element `(ky*k + kx)*cin + c`.
     pub weights: Vec<Vec<BitVec>>,

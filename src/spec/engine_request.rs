@@ -3,7 +3,7 @@
 //! Errors name the setting as its command-line flag and the valid range.
 
 use crate::spec::conv_layer::{self, ConvDecomposition, ConvLayer};
-use crate::spec::engine::{EngineKind, EngineParams, Folding, Geometry, Output, Padding};
+use crate::spec::engine::{EngineKind, EngineParams, Folding, Geometry, Output, Padding, WeightStorage};
 use crate::spec::params::{MAX_BASES, MAX_COEF_BITS, MAX_FRAC_BITS};
 use crate::spec::request::{checked_top, default_phi, finite, in_range, pa_endpoints, random_pieces};
 use crate::util::bits::{BitVec, SplitMix64};
@@ -555,6 +555,7 @@ impl EngineRequest {
             top: String::new(),
             geometry,
             folding,
+            weights_in: WeightStorage::Auto,
             weights: file.weights.clone(),
             shared_input: self.shared_input,
             lambdas: vec![],

@@ -186,7 +186,7 @@ impl NetworkParams {
 const TOP_FIELDS: [&str; 5] = ["top", "comment", "input", "layers", "output"];
 const INPUT_FIELDS: [&str; 4] = ["height", "width", "channels", "bits"];
 /// The fields every engine layer may have, beside its kind's own.
-const ENGINE_FIELDS: [&str; 16] = [
+const ENGINE_FIELDS: [&str; 17] = [
     "kind",
     "comment",
     "height",
@@ -203,6 +203,7 @@ const ENGINE_FIELDS: [&str; 16] = [
     "weights_file",
     "model",
     "pipeline",
+    "weights_in",
 ];
 const CONV_FIELDS: [&str; 8] = ["k", "kernel", "stride", "padding", "dilations", "lambda", "fusion", "shared_input"];
 const DENSE_FIELDS: [&str; 3] = ["k", "lambda", "shared_input"];
@@ -551,7 +552,8 @@ fn parse_engine_layer(
         None => EngineKind::Conv,
     };
     let mut args = DesignArgs { block: Some(engine.name().into()), top: Some(top.into()), ..DesignArgs::default() };
-    for (name, value) in fields.iter().filter(|(n, _)| !["height", "width", "cin"].contains(&n.as_str())) {
+    let skipped = ["height", "width", "cin", "weights_in"];
+    for (name, value) in fields.iter().filter(|(n, _)| !skipped.contains(&n.as_str())) {
         if !(name == "model" && inline.is_some()) {
             set_field(&mut args, name, value, base)?;
         }
@@ -559,7 +561,7 @@ fn parse_engine_layer(
     if model.is_none() {
         chain_settings(&mut args, kind, input, last)?;
     }
-    let (params, pipeline, layer) = match input.pixels {
+    let (mut params, pipeline, layer) = match input.pixels {
         _ if model.is_some() => {
             let (params, pipeline, layer) = model_params(&args, inline, engine)?;
             if kind == LayerKind::Dense {
@@ -589,6 +591,10 @@ fn parse_engine_layer(
             input.width,
             input.pixels.describe()
         ));
+    }
+    if let Some(v) = fields.get("weights_in") {
+        let name = v.as_str().ok_or_else(|| format!("\"weights_in\" must be a string, got {}", shown(v)))?;
+        params.weights_in = name.parse().map_err(|e| format!("\"weights_in\": {e}"))?;
     }
     let output = engine_output(&params);
     if last && !matches!(output.pixels, Pixels::Sums { .. }) {

@@ -12,6 +12,7 @@
 
 use super::bench_table::{Row, Target, progress};
 use crate::eda::fpga::{self, SynthCells};
+use crate::generator::folding::block_ram;
 use crate::generator::render::{self, Rendered, RenderedEngine};
 use crate::measure::pnr::{self, FpgaReport, PnrDesign};
 use crate::rtl::MemoryStyle;
@@ -199,26 +200,18 @@ fn area_rows(rows: &mut Vec<Row>, work: &Path, t0: Instant) -> Result<(), String
     packing_rows(rows, &e, (Board::IceBreaker, &flat))
 }
 
-/// A family's block RAM: its shapes (words x bits) and bits per RAM.
-fn ram_shapes(board: Board) -> (&'static [(u64, u64)], u64, &'static str) {
-    match board {
-        Board::Ulx3s => (&[(512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1)], 18432, "DP16KD"),
-        _ => (&[(256, 16), (512, 8), (1024, 4), (2048, 2)], 4096, "SB_RAM40_4K"),
-    }
-}
-
 /// The fewest RAMs of `board` a memory of `depth` x `width` fits, and the
 /// share of their bits it fills.
 pub fn packing(board: Board, depth: u64, width: u64) -> (u64, f64) {
-    let (shapes, bits, _) = ram_shapes(board);
-    let rams = shapes.iter().map(|&(d, w)| depth.div_ceil(d) * width.div_ceil(w)).min().expect("shapes");
-    (rams, (depth * width) as f64 / (rams * bits) as f64)
+    let ram = block_ram(board.info().family);
+    let rams = ram.blocks(width, depth).max(1);
+    (rams, (depth * width) as f64 / (rams * ram.bits()) as f64)
 }
 
 /// Per memory in block RAM: its bits against those of the RAMs it takes.
 fn packing_rows(rows: &mut Vec<Row>, e: &RenderedEngine, (board, cells): (Board, &SynthCells)) -> Result<(), String> {
-    let (shapes, _, ram) = ram_shapes(board);
-    let native = shapes[0].0;
+    let block = block_ram(board.info().family);
+    let (native, ram) = (block.shapes[0].1, block.name);
     let mut counted = 0;
     let memories: Vec<_> = e.generated.design.modules.values().flat_map(|m| m.memories.iter()).collect();
     for mem in memories.iter().filter(|m| m.style == MemoryStyle::Block || m.depth as u64 >= native / 2) {

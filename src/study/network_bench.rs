@@ -10,11 +10,11 @@
 //!   K = 2 CNV, against the ECP5-85F's capacity; K = 3 by capacity alone.
 
 use super::bench_table::{Row, Target, progress};
-use super::engine_bench::packing;
+use crate::generator::folding::{self, BlockRam, block_ram};
 use crate::generator::network::timing;
 use crate::generator::render::{RenderedNetwork, render_network};
 use crate::rtl::{Memory, MemoryStyle};
-use crate::spec::board::Board;
+use crate::spec::board::{Board, Family};
 use crate::spec::network::{NetworkParams, Stage, load_network};
 use crate::verify::network::network_rate;
 use std::path::{Path, PathBuf};
@@ -36,8 +36,12 @@ pub fn network_rows(rows: &mut Vec<Row>, t0: Instant) -> Result<(), String> {
     let cnv = render("cnv_binary.json")?;
     cnv_rate_rows(rows, &cnv, t0)?;
     memory_rows(rows, &cnv, "CNV")?;
-    let gn = render("cnv_groupnet_k2.json")?;
-    memory_rows(rows, &gn, "Group-Net K=2 CNV")?;
+    // The Group-Net's weights packed for the 85F, as `pnr --board ulx3s` packs them.
+    let gn = load_network(&example("cnv_groupnet_k2.json"))?;
+    let all_in_block_ram = render_network(folding::pack_weights(&gn, block_ram(Family::Ecp5), u64::MAX));
+    memory_rows(rows, &all_in_block_ram, "Group-Net K=2 CNV, every ROM in block RAM")?;
+    let gn = render_network(folding::pack_weights(&gn, block_ram(Family::Ecp5), ECP5_85F_RAMS));
+    memory_rows(rows, &gn, "Group-Net K=2 CNV, packed for the 85F")?;
     k3_capacity_row(rows, &gn.params);
     Ok(())
 }
@@ -118,36 +122,57 @@ fn layer_memories(net: &RenderedNetwork, i: usize) -> Vec<&Memory> {
         .collect()
 }
 
-/// Bits held and DP16KDs taken at their best shapes, of the memories in
-/// block RAM (weights always; a line buffer when at least half as deep as
-/// the RAM's deepest 36-bit shape, as Yosys places them: shallower ones go
-/// to LUT RAM), and the bits in LUT RAM.
-fn layer_ram(memories: &[&Memory]) -> ((u64, u64), (u64, u64), u64) {
-    let (mut weights, mut buffers, mut lut_ram) = ((0, 0), (0, 0), 0);
+/// Where a layer's memory bits went on ECP5, and the DP16KDs they take.
+#[derive(Default)]
+struct LayerRam {
+    /// Weights and line buffers in block RAM: (bits, DP16KDs at their best shapes).
+    weights: (u64, u64),
+    buffers: (u64, u64),
+    /// Weight ROMs the packing put in logic: (bits, estimated LUT4).
+    logic: (u64, u64),
+    /// Line buffers shallower than the RAM, which Yosys puts in LUT RAM.
+    lut_ram: u64,
+}
+
+/// A layer's memories as the ECP5 flow places them: weight ROMs where the
+/// generator put them (block RAM or logic), a line buffer in block RAM when
+/// at least as deep as the family's LUT RAM limit, else in LUT RAM.
+fn layer_ram(memories: &[&Memory], ram: BlockRam) -> LayerRam {
+    let mut r = LayerRam::default();
     for m in memories.iter().filter(|m| !m.name.contains("fifo")) {
-        let bits = u64::from(m.depth) * u64::from(m.width);
-        if m.style != MemoryStyle::Block && m.depth < 256 {
-            lut_ram += bits;
-            continue;
+        let (width, depth) = (u64::from(m.width), u64::from(m.depth));
+        let bits = width * depth;
+        match m.style {
+            MemoryStyle::Logic => r.logic = (r.logic.0 + bits, r.logic.1 + folding::rom_luts(width, depth)),
+            MemoryStyle::Auto if depth < ram.lut_ram_below => r.lut_ram += bits,
+            _ => {
+                let slot = if m.name.starts_with("weights") { &mut r.weights } else { &mut r.buffers };
+                *slot = (slot.0 + bits, slot.1 + ram.blocks(width, depth).max(1));
+            }
         }
-        let (rams, _) = packing(Board::Ulx3s, m.depth.into(), m.width.into());
-        let slot = if m.name.starts_with("weights") { &mut weights } else { &mut buffers };
-        *slot = (slot.0 + bits, slot.1 + rams);
     }
-    (weights, buffers, lut_ram)
+    r
 }
 
 /// Per layer and in total: weight and line-buffer bits against the ECP5
-/// block RAM bits they take at their best shapes.
+/// block RAM bits they take at their best shapes, and the weights in logic.
 fn memory_rows(rows: &mut Vec<Row>, net: &RenderedNetwork, name: &str) -> Result<(), String> {
-    let (mut bits, mut rams) = (0u64, 0u64);
+    let ram = block_ram(Board::Ulx3s.info().family);
+    let (mut bits, mut rams, mut logic) = (0u64, 0u64, (0u64, 0u64));
     for (i, layer) in net.params.layers.iter().enumerate() {
         if !matches!(layer.stage, Stage::Engine { .. }) {
             continue;
         }
-        let ((wb, wr), (bb, br), lut) = layer_ram(&layer_memories(net, i));
+        let r = layer_ram(&layer_memories(net, i), ram);
+        let ((wb, wr), (bb, br)) = (r.weights, r.buffers);
         bits += wb + bb;
         rams += wr + br;
+        logic = (logic.0 + r.logic.0, logic.1 + r.logic.1);
+        let in_logic = if r.logic.0 > 0 {
+            format!(", weights {} bits in logic (~{} LUT4)", r.logic.0, r.logic.1)
+        } else {
+            String::new()
+        };
         rows.push(Row::new(
             &format!("  {name} layer {i} ({}) memory packing, ECP5", layer.kind.name()),
             "%",
@@ -156,12 +181,18 @@ fn memory_rows(rows: &mut Vec<Row>, net: &RenderedNetwork, name: &str) -> Result
             Target::None,
             format!(
                 "weights {wb} bits in {wr} DP16KD ({:.0} %), line buffers {bb} bits in {br} DP16KD ({:.0} %), \
-                 {lut} bits of shallow line buffer in LUT RAM",
+                 {} bits of shallow line buffer in LUT RAM{in_logic}",
                 100.0 * wb as f64 / (wr * DP16KD_BITS).max(1) as f64,
-                100.0 * bb as f64 / (br * DP16KD_BITS).max(1) as f64
+                100.0 * bb as f64 / (br * DP16KD_BITS).max(1) as f64,
+                r.lut_ram
             ),
         ));
     }
+    let in_logic = if logic.0 > 0 {
+        format!("; {:.2} Mbit of weights in logic, ~{} LUT4", logic.0 as f64 / 1e6, logic.1)
+    } else {
+        String::new()
+    };
     rows.push(Row::new(
         &format!("{name}: DP16KD at the memories' best shapes, ECP5-85F"),
         "DP16KD",
@@ -169,7 +200,7 @@ fn memory_rows(rows: &mut Vec<Row>, net: &RenderedNetwork, name: &str) -> Result
         rams as f64,
         Target::AtMostBaseline,
         format!(
-            "{:.2} Mbit of weights and buffers in {:.2} Mbit of block RAM ({:.0} %); baseline = the 85F's {ECP5_85F_RAMS}",
+            "{:.2} Mbit of weights and buffers in {:.2} Mbit of block RAM ({:.0} %){in_logic}; baseline = the 85F's {ECP5_85F_RAMS}",
             bits as f64 / 1e6,
             (rams * DP16KD_BITS) as f64 / 1e6,
             100.0 * bits as f64 / (rams * DP16KD_BITS) as f64

@@ -8,7 +8,7 @@ use super::plan::Plan;
 use super::schedule::{Window, copy_offset};
 use crate::generator::build::{constant, delay, delay_flag, resize};
 use crate::rtl::{BinOp, Comparison, Const, Expr, MemoryInit, MemoryStyle, Module};
-use crate::spec::engine::{EngineKind, EngineParams};
+use crate::spec::engine::{EngineKind, EngineParams, WeightStorage};
 
 /// A fold's results at the stage its accumulators hold them.
 pub struct Folded {
@@ -116,8 +116,9 @@ fn gather(m: &mut Module, plan: &Plan, w: &Window, lane: usize, base: usize) -> 
 
 /// The ROM of one lane's (or weight base's) weights: word `nf * sf + s`
 /// holds, for each of the `pe` channels of fold nf, its step s elements.
-/// In block RAM even when shallow: its width, one word a step, fixes the
-/// RAMs it takes, and in logic a ROM costs LUTs per bit.
+/// In block RAM even when shallow (its width, one word a step, fixes the
+/// RAMs it takes, and in logic a ROM costs LUTs per bit), unless the
+/// parameters put it in logic.
 fn weight_rom(m: &mut Module, p: &EngineParams, plan: &Plan, lane: usize, address: &Expr) -> Expr {
     let width = (plan.pe * plan.simd) as u32;
     let words: Vec<Const> = (0..plan.ii())
@@ -138,7 +139,11 @@ fn weight_rom(m: &mut Module, p: &EngineParams, plan: &Plan, lane: usize, addres
         .collect();
     let name = format!("{}_weights{lane}", p.top);
     let rom = m.memory(&format!("weights{lane}"), width, plan.ii() as u32, MemoryInit::File { name, words });
-    m.set_memory_style(rom, MemoryStyle::Block);
+    let style = match p.weights_in {
+        WeightStorage::Logic => MemoryStyle::Logic,
+        WeightStorage::Auto | WeightStorage::BlockRam => MemoryStyle::Block,
+    };
+    m.set_memory_style(rom, style);
     let word = m.read_port(rom, resize(address.clone(), m.mem(rom).address_width(), false), constant(1, 1));
     delay(m, &format!("weights{lane}_out"), word, plan.read_pipeline)
 }

@@ -3,7 +3,7 @@
 //! that an outside test bench computes any output from the manifest alone.
 
 use super::GeneratedEngine;
-use crate::spec::engine::{EngineKind, EngineParams, Output};
+use crate::spec::engine::{EngineKind, EngineParams, Output, WeightStorage};
 use crate::spec::signature::Signature;
 use crate::util::bits::BitVec;
 use serde_json::{Map, Value, json};
@@ -62,6 +62,9 @@ pub fn params_json(p: &EngineParams, g: &GeneratedEngine) -> Value {
     put("out_height", json!(geo.out_height()));
     put("out_map_width", json!(geo.out_width()));
     put("weights_mode", json!("const"));
+    // Where synthesis is asked to put the ROMs; `auto` is block RAM.
+    let weights_in = if p.weights_in == WeightStorage::Logic { "logic" } else { "block_ram" };
+    put("weights_in", json!(weights_in));
     put("weights", hex_lists(&p.weights));
     put("frac_bits", json!(p.frac_bits));
     put("coef_bits", json!(p.coef_bits));

@@ -91,6 +91,14 @@ fn ports(m: &mut Module, plan: &Plan, out_bits: u32) -> (Ports, Vec<Role>) {
 /// Generates the engine described by `p` (already validated); trees get a
 /// register every `pipeline` levels.
 pub fn generate_engine(p: &EngineParams, pipeline: u32) -> GeneratedEngine {
+    generate_engine_with_fifo(p, pipeline, None)
+}
+
+/// As [`generate_engine`], with the output FIFO `places` deep instead of
+/// [`fifo_depth`]'s bound: fewer places cost throughput (the schedule waits
+/// for a free one before a pixel's last fold), never a deadlock, which is
+/// how the bound is confirmed in simulation.
+pub fn generate_engine_with_fifo(p: &EngineParams, pipeline: u32, places: Option<usize>) -> GeneratedEngine {
     // With a register every tree level, every memory read is registered twice.
     let plan = Plan { read_pipeline: u32::from(pipeline == 1), ..Plan::new(p) };
     let mut m = Module::new(&p.top);
@@ -100,7 +108,8 @@ pub fn generate_engine(p: &EngineParams, pipeline: u32) -> GeneratedEngine {
     // FIFO's depth can be fixed before any logic.
     let datapath_latency = datapath::latency(p, &plan, pipeline);
     let issue_wire_latency = datapath_latency + output::latency_of(p, pipeline);
-    let fifo_depth = output::fifo_depth(plan.sf, plan.ii(), issue_wire_latency);
+    let fifo_depth = places.unwrap_or_else(|| output::fifo_depth(plan.sf, plan.ii(), issue_wire_latency));
+    assert!(fifo_depth > 0, "{}: an output FIFO of no places", p.top);
     let issue = schedule::issue(&mut m, &plan, &buffer, fifo_depth);
     let window = schedule::read_window(&mut m, &plan, &buffer, &issue);
     let (folded, dot_module) = datapath::build(&mut m, p, &plan, &window, pipeline);

@@ -20,14 +20,18 @@ pub struct Fifo {
 
 /// Places the output FIFO needs so that the schedule never waits for it
 /// while the sink keeps up: a pixel holds its place from its last fold's
-/// first step (see `schedule::issue`) to its beat out (the fold's
-/// `steps_per_fold` steps, the pipeline's `latency`, the FIFO's head, the
-/// pop and the cycle `reserved` takes to see it), and a pixel's last
-/// fold starts every `ii` cycles. No more: on iCE40 each place is a
-/// pixel's width of flip-flops, each a logic cell of its own (a dense
-/// layer's 10 sums of 18 bits: 181 a place). Mostly one place will do.
+/// first step (see `schedule::issue`) for `steps_per_fold + latency + 1`
+/// cycles (the fold's steps, the pipeline to the FIFO's head, and the
+/// pop: `reserved` counts the place free the cycle after its beat leaves),
+/// and a pixel's last fold starts every `ii` cycles. No more: on iCE40
+/// each place is a pixel's width of flip-flops, each a logic cell of its
+/// own (a dense layer's 10 sums of 18 bits: 181 a place). Mostly one place
+/// will do. Confirmed in Verilator on nine engines (K = 2 and PA-Net 2x3,
+/// ii 1 to 18, latency 5 to 16): this is the fewest places that keep
+/// frames `cycles_per_frame` apart; a place fewer loses throughput, never
+/// deadlocks (`tests/stream_engine.rs` keeps one of them).
 pub fn fifo_depth(steps_per_fold: usize, ii: usize, latency: u32) -> usize {
-    (steps_per_fold + latency as usize + 4).div_ceil(ii)
+    (steps_per_fold + latency as usize + 1).div_ceil(ii)
 }
 
 /// Per PE, the fold's output elements (sum or level, `ew` bits; fusion:
