@@ -2,6 +2,7 @@
 //! golden model in turn, to the network's one output beat.
 
 use crate::model::engine::EngineGolden;
+pub use crate::model::stage::argmax;
 use crate::model::stage::{argmax_frame, maxpool_frame};
 use crate::spec::conv_layer::{ConvLayer, ConvScheme, fusion_reals};
 use crate::spec::engine::{EngineKind, EngineParams, Output};
@@ -107,15 +108,4 @@ fn real_sums(
         _ => None,
     };
     (sums, fused)
-}
-
-/// The index of the largest value, the lowest on ties (the argmax stage's rule).
-pub fn argmax(values: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate() {
-        if v > values[best] {
-            best = i;
-        }
-    }
-    best
 }

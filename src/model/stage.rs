@@ -39,6 +39,18 @@ pub fn maxpool_frame(p: &PoolParams, pixels: &[BitVec]) -> Vec<BitVec> {
     out
 }
 
+/// The index of the largest value, the lowest on ties: the argmax stage's
+/// rule, for its integers and for the float network's sums alike.
+pub fn argmax<T: PartialOrd>(values: &[T]) -> usize {
+    let mut best = 0;
+    for (i, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
 /// One frame through the argmax: per pixel, the index of its largest
 /// element (two's complement if `signed`), the lowest index on ties, in
 /// `index_bits` bits.
@@ -50,13 +62,8 @@ pub fn argmax_frame(p: &ArgmaxParams, pixels: &[BitVec]) -> Vec<BitVec> {
     pixels
         .iter()
         .map(|px| {
-            let mut best = 0;
-            for c in 1..p.channels {
-                if value(px, c) > value(px, best) {
-                    best = c;
-                }
-            }
-            BitVec::from_i64(p.index_bits() as usize, best as i64)
+            let values: Vec<i64> = (0..p.channels).map(|c| value(px, c)).collect();
+            BitVec::from_i64(p.index_bits() as usize, argmax(&values) as i64)
         })
         .collect()
 }

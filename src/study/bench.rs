@@ -42,7 +42,8 @@ pub enum Part {
     Engines,
     /// Whole networks: CNV's image interval against FINN's formula, the
     /// fill against the timing model, images/s checked under Verilator,
-    /// memory packing against the ECP5-85F.
+    /// memory packing against the ECP5-85F, a folding for a target rate
+    /// simulated.
     Networks,
 }
 

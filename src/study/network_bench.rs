@@ -7,7 +7,9 @@
 //!   and the time the timing model takes;
 //! - memory: every memory's bits against the block RAM bits it takes on
 //!   ECP5, per layer and in total, for the binary CNV and the Group-Net
-//!   K = 2 CNV, against the ECP5-85F's capacity; K = 3 by capacity alone.
+//!   K = 2 CNV with every ROM in block RAM and packed for the 85F, against
+//!   its capacity; K = 3 by capacity alone;
+//! - a folding chosen for a target rate, simulated.
 
 use super::bench_table::{Row, Target, progress};
 use crate::generator::folding::{self, BlockRam, block_ram};
@@ -43,6 +45,39 @@ pub fn network_rows(rows: &mut Vec<Row>, t0: Instant) -> Result<(), String> {
     let gn = render_network(folding::pack_weights(&gn, block_ram(Family::Ecp5), ECP5_85F_RAMS));
     memory_rows(rows, &gn, "Group-Net K=2 CNV, packed for the 85F")?;
     k3_capacity_row(rows, &gn.params);
+    target_fps_row(rows, t0)
+}
+
+/// `--target-fps 20000 --board icebreaker` on net_tiny: the folding chosen,
+/// then simulated: its images/s at the board's engine clock against the
+/// target, and the estimate within the board.
+fn target_fps_row(rows: &mut Vec<Row>, t0: Instant) -> Result<(), String> {
+    let (fps, info) = (20_000.0, Board::IceBreaker.info());
+    let net = load_network(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testbench/net_tiny.json"))?;
+    let ram = block_ram(info.family);
+    let target =
+        folding::Target { fps, clock_mhz: info.engine_mhz, luts: Some(info.luts), brams: Some(info.brams), ram };
+    let folded = folding::fold_for_target(&net, &target)?;
+    progress("networks: net_tiny folded for 20,000 images/s on the iCEBreaker, 3 images under Verilator", t0);
+    let rendered = render_network(folded.params);
+    let rate = network_rate(&rendered, 3, 1)?;
+    rows.push(Row::new(
+        "--target-fps 20000 --board icebreaker, net_tiny: simulated images/s",
+        "images/s",
+        Some(fps),
+        info.engine_mhz * 1e6 / rate.cycles_per_frame as f64,
+        Target::AtLeastBaseline,
+        format!(
+            "{} cycles a frame simulated at the board's engine clock {} MHz; estimate {} of {} LUT4, {} of {} {}",
+            rate.cycles_per_frame,
+            info.engine_mhz,
+            folded.total.luts,
+            info.luts,
+            folded.total.brams,
+            info.brams,
+            ram.name
+        ),
+    ));
     Ok(())
 }
 
