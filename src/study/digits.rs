@@ -101,9 +101,14 @@ fn training(dir: &Path) -> Result<Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: not valid JSON: {e}", path.display()))
 }
 
-fn on_board(r: &RenderedNetwork, board: Board, work: &Path, cycles: usize) -> Result<OnBoard, String> {
+fn on_board(
+    r: &RenderedNetwork,
+    (board, uart): (Board, Option<UartTop>),
+    work: &Path,
+    cycles: usize,
+) -> Result<OnBoard, String> {
     let design = PnrDesign { signature: &r.generated.signature, verilog: r.design_files() };
-    let f: FpgaReport = match top_on(board) {
+    let f: FpgaReport = match uart {
         Some(uart) => pnr_uart(&design, uart, work)?,
         None => pnr_design(&design, board, work)?,
     };
@@ -195,9 +200,10 @@ fn place_all(rendered: &[RenderedNetwork], boards: &[Board], work: &Path) -> Vec
 
 /// One network on one board, or why it did not place.
 fn place(r: &RenderedNetwork, board: Board, work: &Path) -> BoardResult {
-    let placed_in = if top_on(board).is_some() { "UART top" } else { "board wrapper" };
+    let uart = top_on(board);
+    let placed_in = if uart.is_some() { "UART top" } else { "board wrapper" };
     let top = &r.params.top;
-    match on_board(r, board, &work.join("pnr").join(board.name()).join(top), r.params.cycles_per_frame()) {
+    match on_board(r, (board, uart), &work.join("pnr").join(board.name()).join(top), r.params.cycles_per_frame()) {
         Ok(placed) => BoardResult { board, top: placed_in, placed: Some(placed), failure: None },
         Err(e) => {
             eprintln!("{top} on {board}: {e}");
