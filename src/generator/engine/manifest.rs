@@ -63,8 +63,8 @@ pub fn params_json(p: &EngineParams, g: &GeneratedEngine) -> Value {
     put("out_map_width", json!(geo.out_width()));
     put("weights_mode", json!("const"));
     // Where synthesis is asked to put the ROMs; `auto` is block RAM.
-    let weights_in = if p.weights_in == WeightStorage::Logic { "logic" } else { "block_ram" };
-    put("weights_in", json!(weights_in));
+    let weights_in = if p.weights_in == WeightStorage::Logic { WeightStorage::Logic } else { WeightStorage::BlockRam };
+    put("weights_in", json!(weights_in.name()));
     put("weights", hex_lists(&p.weights));
     put("frac_bits", json!(p.frac_bits));
     put("coef_bits", json!(p.coef_bits));
