@@ -282,14 +282,14 @@ impl<'w> Flow<'w> {
     }
 }
 
-/// What explains a failure: the errors and any resource used beyond 100%,
-/// else the end of the log.
 /// The percentage that ends one of nextpnr's utilisation lines
 /// (`ICESTORM_LC:  4931/ 5280    93%`), if the line is one.
 pub fn usage_percent(line: &str) -> Option<u32> {
     line.trim_end().strip_suffix('%')?.rsplit(' ').next()?.parse().ok()
 }
 
+/// What explains a failure: the errors and any resource used beyond 100%,
+/// else the end of the log.
 fn key_lines(log: &str) -> String {
     // A resource at 90 % or more: over the device, or the likely reason a
     // placement failed.
