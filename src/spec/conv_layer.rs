@@ -34,7 +34,7 @@
 
 use crate::spec::engine::{
     EngineKind, EngineParams, Folding, Geometry, MAX_CHANNELS, MAX_DILATION, MAX_ENGINE_LANES, MAX_KERNEL, MAX_SIDE,
-    MAX_STRIDE, MAX_THRESHOLDS, Output, Padding, WeightStorage,
+    MAX_STRIDE, MAX_THRESHOLDS, Output, Padding, WeightForm, WeightStorage,
 };
 use crate::spec::layer::{
     self, ActFormat, BASES_RANGE, COEF_BITS_RANGE, DEFAULT_ACT_FRAC_BITS, DEFAULT_COEF_BITS, DEFAULT_FRAC_BITS,
@@ -595,6 +595,7 @@ impl ConvLayer {
             geometry: g.clone(),
             folding: Folding { pe: 1, simd: g.cin },
             weights_in: WeightStorage::Auto,
+            weight_form: WeightForm::Auto,
             weights: vec![],
             shared_input: false,
             lambdas: vec![],

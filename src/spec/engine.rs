@@ -220,6 +220,43 @@ impl std::str::FromStr for WeightStorage {
     }
 }
 
+/// How a `pa_conv`'s weight bases sit in its ROM. A decomposition puts
+/// every weight in one piece (SPEC 1): at most one of the M bases T_i has
+/// it, so the piece's index (0 for the zero piece, i + 1 for T_i) in
+/// ceil(log2(M + 1)) bits holds what M bit-planes do: 3 bits for M = 4
+/// (a quarter less), 4 for M = 8 (half), decoded in front of the AND
+/// arrays.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WeightForm {
+    /// The piece index where the bases are disjoint and it takes fewer bits.
+    #[default]
+    Auto,
+    /// One ROM per base, a bit per weight.
+    Planes,
+    /// One ROM of piece indices.
+    PieceIndex,
+}
+
+impl WeightForm {
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightForm::Auto => "auto",
+            WeightForm::Planes => "planes",
+            WeightForm::PieceIndex => "piece_index",
+        }
+    }
+}
+
+impl std::str::FromStr for WeightForm {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [WeightForm::Auto, WeightForm::Planes, WeightForm::PieceIndex]
+            .into_iter()
+            .find(|w| w.name() == s)
+            .ok_or_else(|| format!("{s:?} is not a weight form: auto, planes or piece_index"))
+    }
+}
+
 /// SPEC 6.5.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
@@ -249,6 +286,8 @@ pub struct EngineParams {
     pub geometry: Geometry,
     pub folding: Folding,
     pub weights_in: WeightStorage,
+    /// `pa_conv`: bit-planes or piece indices in the ROM.
+    pub weight_form: WeightForm,
     /// `conv`: K lanes; `pa_conv`: M weight bases. Each holds `cout`
     /// vectors of `window_len` bits, element `(ky*k + kx)*cin + c`.
     pub weights: Vec<Vec<BitVec>>,
@@ -339,6 +378,66 @@ impl EngineParams {
     /// K (lanes) for `conv`, M (weight bases) for `pa_conv`.
     pub fn lanes(&self) -> usize {
         self.weights.len()
+    }
+
+    /// The first element in two of the weight bases, as (output channel,
+    /// element, first base, second base); `None` when they are disjoint.
+    pub fn overlapping_bases(&self) -> Option<(usize, usize, usize, usize)> {
+        for o in 0..self.geometry.cout {
+            for a in 0..self.lanes() {
+                for b in a + 1..self.lanes() {
+                    let both = self.weights[a][o].and(&self.weights[b][o]);
+                    if both.count_ones() > 0 {
+                        let e = (0..both.len()).find(|&e| both.get(e)).expect("a set bit");
+                        return Some((o, e, a, b));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Bits of a piece index: ceil(log2(M + 1)).
+    pub fn piece_index_bits(&self) -> u32 {
+        (self.lanes() + 1).next_power_of_two().trailing_zeros()
+    }
+
+    /// Whether the ROM holds piece indices rather than bit-planes: asked
+    /// for, or (`auto`) a `pa_conv` whose bases are disjoint and whose
+    /// index is narrower than its M planes.
+    pub fn stores_piece_index(&self) -> bool {
+        match self.weight_form {
+            WeightForm::Planes => false,
+            WeightForm::PieceIndex => true,
+            WeightForm::Auto => {
+                self.kind == EngineKind::PaConv
+                    && (self.piece_index_bits() as usize) < self.lanes()
+                    && self.overlapping_bases().is_none()
+            }
+        }
+    }
+
+    /// The weight ROMs' count and bits per weight: M (or K) ROMs of one
+    /// bit, or one of piece indices.
+    pub fn weight_roms(&self) -> (usize, u32) {
+        if self.stores_piece_index() { (1, self.piece_index_bits()) } else { (self.lanes(), 1) }
+    }
+
+    /// Checks `weight_form` against the weights: piece indices need a
+    /// `pa_conv` with disjoint bases.
+    pub fn check_weight_form(&self) -> Result<(), String> {
+        if self.weight_form != WeightForm::PieceIndex {
+            return Ok(());
+        }
+        if self.kind != EngineKind::PaConv {
+            return Err("\"weight_form\" piece_index is for pa_conv, whose weights are pieces".into());
+        }
+        match self.overlapping_bases() {
+            None => Ok(()),
+            Some((o, e, a, b)) => Err(format!(
+                "\"weight_form\" piece_index needs every weight in at most one base: output {o}'s element {e} is in bases {a} and {b}"
+            )),
+        }
     }
 
     /// N, the activation bases of `pa_conv`.

@@ -3,7 +3,7 @@
 //! Errors name the setting as its command-line flag and the valid range.
 
 use crate::spec::conv_layer::{self, ConvDecomposition, ConvLayer};
-use crate::spec::engine::{EngineKind, EngineParams, Folding, Geometry, Output, Padding, WeightStorage};
+use crate::spec::engine::{EngineKind, EngineParams, Folding, Geometry, Output, Padding, WeightForm, WeightStorage};
 use crate::spec::params::{MAX_BASES, MAX_COEF_BITS, MAX_FRAC_BITS};
 use crate::spec::request::{checked_top, default_phi, finite, in_range, pa_endpoints, random_pieces};
 use crate::util::bits::{BitVec, SplitMix64};
@@ -55,6 +55,10 @@ pub struct EngineRequest {
     pub output: Option<OutputMode>,
     /// Threshold levels, the same for every channel.
     pub thresholds: Option<Vec<i64>>,
+    /// Or this many thresholds per channel, at its sums' quantiles.
+    pub levels: Option<i64>,
+    /// `pa_conv`: the ROM's form of the weight bases.
+    pub weight_form: Option<WeightForm>,
     /// The fusion gate's K x K weights F, row by row, as reals.
     pub fusion: Option<Vec<f64>>,
     pub lambda: Option<Vec<f64>>,
@@ -93,6 +97,8 @@ impl EngineRequest {
             simd: None,
             output: None,
             thresholds: None,
+            levels: None,
+            weight_form: None,
             fusion: None,
             lambda: None,
             phi: None,
@@ -190,6 +196,12 @@ impl EngineRequest {
         if let Some(o) = self.output {
             f.push(format!("--output {}", o.name()));
         }
+        if let Some(levels) = self.levels {
+            f.push(format!("--levels {levels}"));
+        }
+        if let Some(form) = self.weight_form {
+            f.push(format!("--weight-form {}", form.name()));
+        }
         if self.shared_input {
             f.push("--shared-input".into());
         }
@@ -220,6 +232,7 @@ impl EngineRequest {
             (self.act_unsigned, "--act-unsigned", !conv),
             (self.endpoints.is_some(), "--endpoints", !conv),
             (self.phi.is_some(), "--phi", !conv),
+            (self.weight_form.is_some(), "--weight-form", !conv),
         ];
         match checks.iter().find(|(given, _, allowed)| *given && !*allowed) {
             Some((_, flag, _)) => {
@@ -468,7 +481,13 @@ impl EngineRequest {
     /// C = sigmoid(0) = 1/2 (`F[i][j] = C [i = j] + (1 - C) lambda_j`) and
     /// thresholds 0, where a symmetric sum splits evenly.
     fn output(&self, p: &EngineParams, file: &FileConstants, f: &Format) -> Result<Output, String> {
-        match self.output.unwrap_or(OutputMode::Sum) {
+        let mode = self.output.unwrap_or(OutputMode::Sum);
+        if self.levels.is_some() && (mode != OutputMode::Threshold || self.thresholds.is_some()) {
+            return Err(
+                "--levels places the thresholds of --output threshold: not with other outputs or --thresholds".into()
+            );
+        }
+        match mode {
             OutputMode::Sum => Ok(Output::Sum),
             OutputMode::Threshold => {
                 let thresholds = match (&file.thresholds, &self.thresholds) {
@@ -477,7 +496,10 @@ impl EngineRequest {
                     }
                     (Some(t), None) => t.clone(),
                     (None, Some(t)) => vec![t.clone(); p.geometry.cout],
-                    (None, None) => (0..p.geometry.cout).map(|o| median_thresholds(p, o)).collect(),
+                    (None, None) => {
+                        let count = self.threshold_count()?;
+                        (0..p.geometry.cout).map(|o| quantile_thresholds(p, o, count)).collect()
+                    }
                 };
                 check_thresholds(&thresholds)?;
                 let signs = file.threshold_signs.clone().unwrap_or_else(|| vec![1; p.geometry.cout]);
@@ -511,12 +533,26 @@ impl EngineRequest {
     }
 }
 
-/// One threshold per channel at the median of its sum (rounded up, the
-/// direction SPEC section 2 rounds thresholds).
-pub(crate) fn median_thresholds(p: &EngineParams, o: usize) -> Vec<i64> {
+impl EngineRequest {
+    /// `--levels`, or one threshold (the median).
+    pub(crate) fn threshold_count(&self) -> Result<usize, String> {
+        let count = self.levels.unwrap_or(1);
+        Ok(in_range("--levels", count, 1, MAX_THRESHOLDS as i64, "the thresholds per channel")? as usize)
+    }
+}
+
+/// `count` thresholds for channel o at the quantiles i / (count + 1) of its
+/// sum over random inputs (a normal of the sum's mean and variance),
+/// rounded up, the direction SPEC section 2 rounds thresholds; one is the
+/// median.
+pub(crate) fn quantile_thresholds(p: &EngineParams, o: usize, count: usize) -> Vec<i64> {
     let (mean, var) = p.sum_moments(o);
-    let z = crate::util::stats::normal_quantile(0.5);
-    vec![(mean + var.sqrt() * z).ceil() as i64]
+    (1..=count)
+        .map(|i| {
+            let z = crate::util::stats::normal_quantile(i as f64 / (count + 1) as f64);
+            (mean + var.sqrt() * z).ceil() as i64
+        })
+        .collect()
 }
 
 pub(crate) fn check_thresholds(thresholds: &[Vec<i64>]) -> Result<(), String> {
@@ -556,6 +592,7 @@ impl EngineRequest {
             geometry,
             folding,
             weights_in: WeightStorage::Auto,
+            weight_form: WeightForm::Auto,
             weights: file.weights.clone(),
             shared_input: self.shared_input,
             lambdas: vec![],
@@ -577,6 +614,8 @@ impl EngineRequest {
         }
         p.sums = p.compute_sum_range();
         p.output = self.output(&p, &file, &f)?;
+        p.weight_form = self.weight_form.unwrap_or_default();
+        p.check_weight_form()?;
         p.top = match &self.top {
             Some(t) => checked_top(t)?,
             None => p.default_top(),
@@ -603,6 +642,10 @@ impl EngineRequest {
     ) -> Result<(EngineParams, ConvLayer, ConvDecomposition), String> {
         let mut p = decomposition.params.clone();
         p.folding = self.folding(&p.geometry)?;
+        if let Some(form) = self.weight_form {
+            p.weight_form = form;
+            p.check_weight_form()?;
+        }
         p.top = match &self.top {
             Some(t) => checked_top(t)?,
             None => conv_layer::model_top(&p),
@@ -619,7 +662,10 @@ impl EngineRequest {
             (self.cin.is_some() || self.cout.is_some(), "--cin/--cout"),
             (self.kernel.is_some() || self.stride.is_some(), "--kernel/--stride"),
             (self.padding.is_some() || self.dilations.is_some(), "--padding/--dilations"),
-            (self.output.is_some() || self.thresholds.is_some(), "--output/--thresholds"),
+            (
+                self.output.is_some() || self.thresholds.is_some() || self.levels.is_some(),
+                "--output/--thresholds/--levels",
+            ),
             (self.fusion.is_some() || self.lambda.is_some() || self.phi.is_some(), "--fusion/--lambda/--phi"),
             (
                 self.act_bits.is_some() || self.act_unsigned || self.endpoints.is_some(),

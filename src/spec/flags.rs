@@ -3,7 +3,7 @@
 //! the sweeps. They parse into a typed [`Request`]; every error is one line
 //! that names the offending value and what is valid.
 
-use crate::spec::engine::{EngineKind, Padding};
+use crate::spec::engine::{EngineKind, Padding, WeightForm};
 use crate::spec::engine_request::{EngineRequest, OutputMode};
 use crate::spec::params::{Block, DesignParams, MAX_PIPELINE, PopcountStyle};
 use crate::spec::request::{Request, WeightsMode, in_range};
@@ -125,6 +125,15 @@ pub struct DesignArgs {
     /// Engines: pa_conv activations are unsigned B-bit values.
     #[arg(long)]
     pub act_unsigned: bool,
+    /// Engines: with --output threshold, this many thresholds per channel at the quantiles of its sums
+    /// over random inputs, so that its levels 0..=N are about equally likely, 1..=255 [default: 1, the median].
+    #[arg(long, allow_negative_numbers = true)]
+    pub levels: Option<i64>,
+    /// Engines: pa_conv weight bases in the ROM as planes (a bit per base) or piece_index (ceil(log2(M+1)) bits a
+    /// weight; the bases must be disjoint) [default: auto, piece_index where the bases are disjoint and it is
+    /// narrower].
+    #[arg(long)]
+    pub weight_form: Option<String>,
 }
 
 /// A design request: a unit of SPEC section 3, or a streaming engine of
@@ -175,6 +184,8 @@ impl DesignArgs {
                     (self.thresholds.is_some(), "--thresholds"),
                     (self.fusion.is_some(), "--fusion"),
                     (self.act_unsigned, "--act-unsigned"),
+                    (self.levels.is_some(), "--levels"),
+                    (self.weight_form.is_some(), "--weight-form"),
                 ];
                 if let Some((_, flag)) = engine_only.iter().find(|(given, _)| *given) {
                     return Err(format!("{flag} applies to the engines --block conv and pa_conv only"));
@@ -215,7 +226,13 @@ impl DesignArgs {
             None => DEFAULT_ENGINE_PIPELINE,
             Some(p) => in_range("--pipeline", p, 0, MAX_PIPELINE as i64, "the levels per pipeline stage")? as u32,
         };
+        let weight_form = match self.weight_form.as_deref() {
+            None => None,
+            Some(text) => Some(text.parse::<WeightForm>().map_err(|e| format!("--weight-form {e}"))?),
+        };
         let request = EngineRequest {
+            levels: self.levels,
+            weight_form,
             k: self.k,
             m: self.m,
             n: self.n,

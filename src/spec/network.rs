@@ -13,6 +13,7 @@
 
 use crate::spec::conv_layer::{self, ConvLayer};
 use crate::spec::engine::{EngineKind, EngineParams, MAX_KERNEL, Output};
+use crate::spec::engine_request::EngineRequest;
 use crate::spec::flags::{DesignArgs, DesignRequest};
 use crate::spec::layer::shown;
 use crate::spec::stage::{ArgmaxParams, PoolParams};
@@ -207,7 +208,8 @@ const ENGINE_FIELDS: [&str; 17] = [
 ];
 const CONV_FIELDS: [&str; 8] = ["k", "kernel", "stride", "padding", "dilations", "lambda", "fusion", "shared_input"];
 const DENSE_FIELDS: [&str; 3] = ["k", "lambda", "shared_input"];
-const PA_FIELDS: [&str; 9] = ["m", "n", "kernel", "stride", "padding", "dilations", "phi", "endpoints", "act_bits"];
+const PA_FIELDS: [&str; 10] =
+    ["m", "n", "kernel", "stride", "padding", "dilations", "phi", "endpoints", "act_bits", "weight_form"];
 const POOL_FIELDS: [&str; 3] = ["kind", "comment", "size"];
 
 /// Reads and checks a network file; every error starts with its path.
@@ -388,7 +390,11 @@ fn as_fields(message: &str) -> String {
         if name.is_empty() {
             out.push_str("--");
         } else {
-            out.push_str(&format!("\"{}\"", name.replace('-', "_")));
+            // A count of thresholds is `"thresholds"` in a network file.
+            match name.as_str() {
+                "levels" => out.push_str("\"thresholds\" count"),
+                _ => out.push_str(&format!("\"{}\"", name.replace('-', "_"))),
+            }
         }
         rest = &rest[at + 2 + name.len()..];
     }
@@ -441,7 +447,10 @@ fn set_field(args: &mut DesignArgs, name: &str, value: &Value, base: &Path) -> R
         "padding" => args.padding = text()?,
         "output" => args.output = text()?,
         "dilations" => args.dilations = text()?,
+        // A count places that many thresholds at the sums' quantiles.
+        "thresholds" if value.is_number() => args.levels = int()?,
         "thresholds" => args.thresholds = text()?,
+        "weight_form" => args.weight_form = text()?,
         "endpoints" => args.endpoints = text()?,
         "lambda" => args.lambda = text()?,
         "fusion" => args.fusion = text()?,
@@ -570,10 +579,8 @@ fn parse_engine_layer(
             (params, pipeline, Some(Box::new(layer)))
         }
         Pixels::Levels { bits, .. } if bits > 1 && engine == EngineKind::Conv => {
-            let (mode, thresholds) = (args.output.take(), args.thresholds.take());
-            args.output = Some("sum".into());
-            let (conv, pipeline) = engine_params(&args)?;
-            (pixel_conv(&conv, bits, mode.as_deref() == Some("threshold"), thresholds)?, pipeline, None)
+            let (params, pipeline) = pixel_conv_layer(&mut args, bits)?;
+            (params, pipeline, None)
         }
         _ => {
             let (params, pipeline) = engine_params(&args)?;
@@ -679,16 +686,48 @@ fn engine_params(args: &DesignArgs) -> Result<(EngineParams, u32), String> {
 
 /// A `conv` on unsigned `bits`-bit pixels (SPEC 7's first layer), built
 /// by [`EngineParams::on_pixels`], with its output stage.
-fn pixel_conv(conv: &EngineParams, bits: u32, threshold: bool, given: Option<String>) -> Result<EngineParams, String> {
+/// A `conv` on multi-bit values: its sums as a `pa_conv` on their bit-planes,
+/// then the output the layer asks for.
+fn pixel_conv_layer(args: &mut DesignArgs, bits: u32) -> Result<(EngineParams, u32), String> {
+    let (mode, thresholds, levels) = (args.output.take(), args.thresholds.take(), args.levels.take());
+    args.output = Some("sum".into());
+    let (conv, pipeline) = engine_params(args)?;
+    let given = match (thresholds, levels) {
+        (Some(text), _) => Some(Thresholds::Listed(text)),
+        (None, Some(count)) => Some(Thresholds::AtQuantiles(count)),
+        (None, None) => None,
+    };
+    Ok((pixel_conv(&conv, bits, mode.as_deref() == Some("threshold"), given)?, pipeline))
+}
+
+/// A layer's `"thresholds"`: a list for every channel, or a count.
+enum Thresholds {
+    Listed(String),
+    AtQuantiles(i64),
+}
+
+fn pixel_conv(
+    conv: &EngineParams,
+    bits: u32,
+    threshold: bool,
+    given: Option<Thresholds>,
+) -> Result<EngineParams, String> {
     let g = &conv.geometry;
     let mut p = conv.on_pixels(bits)?;
     if threshold {
+        let at_quantiles = |count: usize| -> Vec<Vec<i64>> {
+            (0..g.cout).map(|o| crate::spec::engine_request::quantile_thresholds(&p, o, count)).collect()
+        };
         let thresholds: Vec<Vec<i64>> = match given {
-            Some(text) => {
+            Some(Thresholds::Listed(text)) => {
                 let list = crate::spec::flags::parse_integers("--thresholds", &text).map_err(|e| as_fields(&e))?;
                 vec![list; g.cout]
             }
-            None => (0..g.cout).map(|o| crate::spec::engine_request::median_thresholds(&p, o)).collect(),
+            Some(Thresholds::AtQuantiles(count)) => {
+                let request = EngineRequest { levels: Some(count), ..EngineRequest::new(EngineKind::Conv) };
+                at_quantiles(request.threshold_count().map_err(|e| as_fields(&e))?)
+            }
+            None => at_quantiles(1),
         };
         crate::spec::engine_request::check_thresholds(&thresholds)?;
         p.output = Output::Threshold { signs: vec![1; g.cout], thresholds };

@@ -9,6 +9,9 @@
 //!   ECP5, per layer and in total, for the binary CNV and the Group-Net
 //!   K = 2 CNV with every ROM in block RAM and packed for the 85F, against
 //!   its capacity; K = 3 by capacity alone;
+//! - the PA-Net M = 4, N = 5 CNV (halved channels): its weights stored as
+//!   3-bit piece indices against M = 4 bit-planes, in bits and DP16KD, and
+//!   its images simulated under Verilator;
 //! - a folding chosen for a target rate, simulated.
 
 use super::bench_table::{Row, Target, progress};
@@ -17,6 +20,7 @@ use crate::generator::network::timing;
 use crate::generator::render::{RenderedNetwork, render_network};
 use crate::rtl::{Memory, MemoryStyle};
 use crate::spec::board::{Board, Family};
+use crate::spec::engine::WeightForm;
 use crate::spec::network::{NetworkParams, Stage, load_network};
 use crate::verify::network::network_rate;
 use std::path::{Path, PathBuf};
@@ -45,7 +49,70 @@ pub fn network_rows(rows: &mut Vec<Row>, t0: Instant) -> Result<(), String> {
     let gn = render_network(folding::pack_weights(&gn, block_ram(Family::Ecp5), ECP5_85F_RAMS));
     memory_rows(rows, &gn, "Group-Net K=2 CNV, packed for the 85F")?;
     k3_capacity_row(rows, &gn.params);
+    pa_cnv_rows(rows, t0)?;
     target_fps_row(rows, t0)
+}
+
+/// The network with every `pa_conv` storing its weights in `form`.
+fn with_weight_form(net: &NetworkParams, form: WeightForm) -> NetworkParams {
+    let mut out = net.clone();
+    for layer in &mut out.layers {
+        if let Stage::Engine { params, .. } = &mut layer.stage {
+            params.weight_form = form;
+        }
+    }
+    out
+}
+
+/// Weight ROM bits and their DP16KD (at the best shapes) over a network's engines.
+fn weight_rom_totals(net: &RenderedNetwork) -> (u64, u64) {
+    let ram = block_ram(Family::Ecp5);
+    let mut totals = (0, 0);
+    for i in 0..net.params.layers.len() {
+        let r = layer_ram(&layer_memories(net, i), ram);
+        totals = (totals.0 + r.weights.0, totals.1 + r.weights.1);
+    }
+    totals
+}
+
+/// PA-Net M = 4, N = 5 CNV with halved channels: its weights as piece
+/// indices (3 bits a weight, the default) against bit-planes (4), per
+/// layer and in total; then images through it under Verilator.
+fn pa_cnv_rows(rows: &mut Vec<Row>, t0: Instant) -> Result<(), String> {
+    let pa = load_network(&example("cnv_pa_m4n5.json"))?;
+    let index = render_network(with_weight_form(&pa, WeightForm::PieceIndex));
+    let planes = render_network(with_weight_form(&pa, WeightForm::Planes));
+    memory_rows(rows, &index, "PA-Net M=4 N=5 CNV, weights as piece indices")?;
+    memory_rows(rows, &planes, "PA-Net M=4 N=5 CNV, weights as bit-planes")?;
+    let ((index_bits, index_rams), (plane_bits, plane_rams)) = (weight_rom_totals(&index), weight_rom_totals(&planes));
+    rows.push(Row::new(
+        "PA-Net M=4 N=5 CNV weight ROM bits, piece indices vs bit-planes",
+        "Mbit",
+        Some(plane_bits as f64 / 1e6),
+        index_bits as f64 / 1e6,
+        Target::AtMostBaseline,
+        format!(
+            "3 bits a weight (0 = zero piece, i + 1 = base i) against 4; DP16KD for the ROMs at their best shapes: \
+             {index_rams} against {plane_rams}; baseline = the bit-planes"
+        ),
+    ));
+    let frames = 2;
+    progress(&format!("networks: Verilator model of the PA-Net CNV, then {frames} images, no stalls"), t0);
+    let rate = network_rate(&index, frames, 1)?;
+    rows.push(Row::new(
+        "PA-Net M=4 N=5 CNV cycles/frame, no stalls",
+        "cycles",
+        Some(finn_cycles(&index.params) as f64),
+        rate.cycles_per_frame as f64,
+        Target::EqualsBaseline,
+        format!(
+            "examples/networks/cnv_pa_m4n5.json: {} images back to back under Verilator, every output checked \
+             against the golden network model, {:.2} checked images/s; baseline = FINN's formula for the folding",
+            rate.frames,
+            rate.checked_cycles_per_s / rate.cycles_per_frame as f64
+        ),
+    ));
+    Ok(())
 }
 
 /// `--target-fps 20000 --board icebreaker` on net_tiny: the folding chosen,

@@ -121,7 +121,8 @@ fn networks(dir: &Path, prefix: &str) -> Result<Vec<String>, String> {
 /// stride 1 and 2, `same` and `valid`; `pe` and `simd` from 1 to full
 /// (simd = k*k*cin, one output pixel a cycle); every output stage of both
 /// engines; odd map sizes; shared and separate inputs; signed and unsigned
-/// activations.
+/// activations; PA-Net weights as bit-planes and as piece indices (M = 3,
+/// 4 and 8: 2, 3 and 4 bits a weight).
 fn engines_quick() -> Vec<String> {
     let conv = [
         "--k 1 --height 5 --width 7 --cin 4 --cout 4 --kernel 3 --pe 1 --simd 1",
@@ -141,6 +142,8 @@ fn engines_quick() -> Vec<String> {
         "--m 3 --n 2 --act-bits 3 --act-unsigned --height 4 --width 7 --cin 3 --cout 3 --kernel 1 --pe 3 --simd 3",
         "--m 1 --n 1 --act-bits 5 --height 9 --width 5 --cin 2 --cout 2 --kernel 5 --stride 2 --pe 2 --simd 1 --output threshold",
         "--m 2 --n 2 --act-bits 4 --dilations 2 --padding valid --height 8 --width 7 --cin 2 --cout 4 --kernel 3 --pe 1 --simd 6",
+        "--m 4 --n 5 --act-bits 8 --height 7 --width 6 --cin 4 --cout 4 --kernel 3 --pe 2 --simd 2 --weight-form planes",
+        "--m 8 --n 3 --act-bits 4 --act-unsigned --height 5 --width 6 --cin 2 --cout 4 --kernel 3 --pe 4 --simd 6 --output threshold --levels 4",
     ];
     let seeded = |block: &str, i: usize, flags: &str| format!("--block {block} {flags} --seed {}", 100 + i);
     let mut v: Vec<String> = conv.iter().enumerate().map(|(i, f)| seeded("conv", i, f)).collect();

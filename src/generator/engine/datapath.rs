@@ -114,38 +114,73 @@ fn gather(m: &mut Module, plan: &Plan, w: &Window, lane: usize, base: usize) -> 
     Expr::concat(taps.map(|j| w.pixels[g][j].slice((base * eb) as u32, channels as u32)).collect())
 }
 
-/// The ROM of one lane's (or weight base's) weights: word `nf * sf + s`
-/// holds, for each of the `pe` channels of fold nf, its step s elements.
-/// In block RAM even when shallow (its width, one word a step, fixes the
-/// RAMs it takes, and in logic a ROM costs LUTs per bit), unless the
-/// parameters put it in logic.
-fn weight_rom(m: &mut Module, p: &EngineParams, plan: &Plan, lane: usize, address: &Expr) -> Expr {
-    let width = (plan.pe * plan.simd) as u32;
+/// A weight ROM, `name`: word `nf * sf + s` holds, for each of the `pe`
+/// channels of fold nf, its step s elements, `bits` each: element e of
+/// channel o is `value(o, e)`, at `(pe * simd + e) * bits`. In block RAM
+/// even when shallow (its width, one word a step, fixes the RAMs it takes,
+/// and in logic a ROM costs LUTs per bit), unless the parameters put it in
+/// logic.
+fn weight_rom(
+    m: &mut Module,
+    (p, plan): (&EngineParams, &Plan),
+    (name, bits): (&str, u32),
+    value: impl Fn(usize, usize) -> u64,
+    address: &Expr,
+) -> Expr {
+    let width = (plan.pe * plan.simd) as u32 * bits;
     let words: Vec<Const> = (0..plan.ii())
         .map(|step| {
             let (nf, sf) = (step / plan.sf, step % plan.sf);
             let mut words = vec![0u64; (width as usize).div_ceil(64)];
             for pe in 0..plan.pe {
-                let weights = &p.weights[lane][nf * plan.pe + pe];
                 for e in 0..plan.simd {
-                    if weights.get(sf * plan.simd + e) {
-                        let bit = pe * plan.simd + e;
-                        words[bit / 64] |= 1 << (bit % 64);
+                    let v = value(nf * plan.pe + pe, sf * plan.simd + e);
+                    for b in 0..bits as usize {
+                        let bit = (pe * plan.simd + e) * bits as usize + b;
+                        words[bit / 64] |= ((v >> b) & 1) << (bit % 64);
                     }
                 }
             }
             Const::from_words(width, words)
         })
         .collect();
-    let name = format!("{}_weights{lane}", p.top);
-    let rom = m.memory(&format!("weights{lane}"), width, plan.ii() as u32, MemoryInit::File { name, words });
+    let file = format!("{}_{name}", p.top);
+    let rom = m.memory(name, width, plan.ii() as u32, MemoryInit::File { name: file, words });
     let style = match p.weights_in {
         WeightStorage::Logic => MemoryStyle::Logic,
         WeightStorage::Auto | WeightStorage::BlockRam => MemoryStyle::Block,
     };
     m.set_memory_style(rom, style);
     let word = m.read_port(rom, resize(address.clone(), m.mem(rom).address_width(), false), constant(1, 1));
-    delay(m, &format!("weights{lane}_out"), word, plan.read_pipeline)
+    delay(m, &format!("{name}_out"), word, plan.read_pipeline)
+}
+
+/// The weight ROMs: one per lane (weight base), or (`pa_conv` storing
+/// piece indices) one of indices, 0 for no base and i + 1 for base i.
+fn weight_roms(m: &mut Module, p: &EngineParams, plan: &Plan, address: &Expr) -> Vec<Expr> {
+    if p.stores_piece_index() {
+        let piece = |o: usize, e: usize| (0..p.lanes()).find(|&i| p.weights[i][o].get(e)).map_or(0, |i| i as u64 + 1);
+        return vec![weight_rom(m, (p, plan), ("weights_index", p.piece_index_bits()), piece, address)];
+    }
+    (0..p.lanes())
+        .map(|lane| {
+            let bit = |o: usize, e: usize| u64::from(p.weights[lane][o].get(e));
+            weight_rom(m, (p, plan), (&format!("weights{lane}"), 1), bit, address)
+        })
+        .collect()
+}
+
+/// Base i's bits of a word of piece indices: index == i + 1, per element.
+fn decode_pieces(m: &mut Module, p: &EngineParams, plan: &Plan, index: &Expr) -> Vec<Expr> {
+    let bits = p.piece_index_bits();
+    (0..p.lanes())
+        .map(|i| {
+            let elements = (0..(plan.pe * plan.simd) as u32)
+                .rev()
+                .map(|b| Expr::compare(Comparison::Eq, index.slice(b * bits, bits), constant(bits, i as i128 + 1)));
+            m.wire(&format!("weights{i}_s4"), Expr::concat(elements.collect()))
+        })
+        .collect()
 }
 
 /// Stage 3: every lane's step elements and its group's tap inside bits in
@@ -166,7 +201,7 @@ fn stage3(m: &mut Module, p: &EngineParams, plan: &Plan, w: &Window) -> (Vec<Lan
             }
         })
         .collect();
-    let weights = (0..p.lanes()).map(|lane| weight_rom(m, p, plan, lane, &w.step)).collect();
+    let weights = weight_roms(m, p, plan, &w.step);
     (lanes, weights, Control::of(w).delayed(m, "s3", 1))
 }
 
@@ -338,8 +373,15 @@ fn pa(
     pipeline: u32,
 ) -> (Folded, Module) {
     let bases = pa_bases(m, p, plan, &lanes[0]);
-    let weights: Vec<Expr> =
-        weights.iter().enumerate().map(|(i, w)| m.reg(&format!("weights{i}_s4"), w.clone(), None)).collect();
+    // Piece indices are registered as they are and decoded after, in front
+    // of the AND arrays: fewer flip-flops, and a decoded bit and its AND
+    // share a LUT.
+    let weights: Vec<Expr> = if p.stores_piece_index() {
+        let index = m.reg("weights_index_s4", weights[0].clone(), None);
+        decode_pieces(m, p, plan, &index)
+    } else {
+        weights.iter().enumerate().map(|(i, w)| m.reg(&format!("weights{i}_s4"), w.clone(), None)).collect()
+    };
     let c4 = c3.delayed(m, "s4", 1);
     let c = c4.delayed(m, "pop", dot::inner_registers(dot::step_levels(p, plan), pipeline));
     let module = dot::pa_module(p, plan, pipeline);

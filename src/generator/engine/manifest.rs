@@ -3,7 +3,7 @@
 //! that an outside test bench computes any output from the manifest alone.
 
 use super::GeneratedEngine;
-use crate::spec::engine::{EngineKind, EngineParams, Output, WeightStorage};
+use crate::spec::engine::{EngineKind, EngineParams, Output, WeightForm, WeightStorage};
 use crate::spec::signature::Signature;
 use crate::util::bits::BitVec;
 use serde_json::{Map, Value, json};
@@ -78,6 +78,9 @@ pub fn params_json(p: &EngineParams, g: &GeneratedEngine) -> Value {
         }
         EngineKind::PaConv => {
             put("dilations", json!(geo.dilations[0]));
+            // How the ROM holds the bases given in `weights` (the same sums either way).
+            let form = if p.stores_piece_index() { WeightForm::PieceIndex } else { WeightForm::Planes };
+            put("weight_form", json!(form.name()));
             put("m", json!(p.lanes()));
             put("n", json!(p.act_bases()));
             put("act_bits", json!(p.act_bits));
