@@ -26,6 +26,10 @@
 //!   first, times [`SCALE_FACTOR`] (`pa_conv`: half of it, its M x N
 //!   scales share partial products), and the thresholds' comparators;
 //! - `pa_conv` on levels: simd * N comparators of B bits at the window;
+//! - `pa_conv` storing piece indices: [`LUT_PER_LANE_BIT`] per decoded bit,
+//!   `pe * simd * M` (Yosys 0.23 `synth_ecp5` on the 14x14x32, pe 4, simd
+//!   16, M = 4, N = 5 engine: 4,983 LUT4 against 4,304 with planes, 679
+//!   for 256 decoded bits; 14 DP16KD against 16);
 //! - [`LUT_PER_ENGINE`] for the schedule, counters and the output FIFO;
 //!   a pool a LUT per bit it holds, plus
 //!   [`LUT_PER_STAGE`].
@@ -163,7 +167,8 @@ fn luts_at(p: &EngineParams, folding: Folding, per_pe: f64) -> u64 {
         0.0
     };
     let rom = if p.weights_in == WeightStorage::Logic { weight_roms(p, folding).2 } else { 0 };
-    (LUT_PER_ENGINE + LUT_PER_LANE_BIT * pe * simd * lanes + pe * per_pe + compare).round() as u64 + rom
+    let decode = if p.stores_piece_index() { LUT_PER_LANE_BIT * pe * simd * p.lanes() as f64 } else { 0.0 };
+    (LUT_PER_ENGINE + LUT_PER_LANE_BIT * pe * simd * lanes + pe * per_pe + compare + decode).round() as u64 + rom
 }
 
 /// LUT4 of a ROM of `width` x `depth` in logic: every bit a function of

@@ -408,7 +408,8 @@ impl EngineParams {
     pub fn stores_piece_index(&self) -> bool {
         match self.weight_form {
             WeightForm::Planes => false,
-            WeightForm::PieceIndex => true,
+            // A `conv`'s lanes are not pieces (`check_weight_form` says so).
+            WeightForm::PieceIndex => self.kind == EngineKind::PaConv,
             WeightForm::Auto => {
                 self.kind == EngineKind::PaConv
                     && (self.piece_index_bits() as usize) < self.lanes()
