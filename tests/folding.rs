@@ -353,3 +353,25 @@ fn the_pa_net_cnv_stores_3_bit_piece_indices_instead_of_4_planes() {
     assert!(index_total.brams < planes_total.brams, "{index_total:?} {planes_total:?}");
     assert!(index_total.brams <= 208, "fits the 85F: {index_total:?}");
 }
+
+/// Piece indices trade decode LUT4 for block RAM, so with a board the
+/// PA-Net CNV keeps bit-planes while they fit (156 DP16KD of the 85F's
+/// 208), switches some layers to indices for 130, and all of them for 111,
+/// before any ROM moves to logic.
+#[test]
+fn packing_stores_piece_indices_only_where_the_block_ram_runs_short() {
+    let pa = load_network(Path::new("examples/networks/cnv_pa_m4n5.json")).unwrap();
+    let ecp5 = block_ram(Family::Ecp5);
+    let indexed = |net: &NetworkParams| net.engines().filter(|p| p.stores_piece_index()).count();
+    let roomy = folding::pack_weights(&pa, ecp5, 208);
+    assert_eq!((indexed(&roomy), folding::network_resources(&roomy, ecp5).1.brams), (0, 156));
+    let roomy_luts = folding::network_resources(&roomy, ecp5).1.luts;
+    assert!(roomy_luts < folding::network_resources(&pa, ecp5).1.luts, "planes cost no decode");
+    let tight = folding::pack_weights(&pa, ecp5, 130);
+    let brams = folding::network_resources(&tight, ecp5).1.brams;
+    assert!((1..9).contains(&indexed(&tight)) && brams <= 130, "{} indexed, {brams} DP16KD", indexed(&tight));
+    assert!(in_logic(&tight).is_empty());
+    let tightest = folding::pack_weights(&pa, ecp5, 111);
+    assert_eq!((indexed(&tightest), folding::network_resources(&tightest, ecp5).1.brams), (9, 111));
+    assert!(in_logic(&tightest).is_empty());
+}

@@ -262,8 +262,11 @@ pub fn network_resources(net: &NetworkParams, ram: BlockRam) -> (Vec<Resources>,
 /// moved engine that fits back in block RAM returns, dearest first. The
 /// rest stay in block RAM. Engines whose file says `weights_in` are left
 /// as they are. If even that does not fit, the estimate says by how much.
+///
+/// Before any ROM moves, [`choose_weight_forms`] stores bit-planes where
+/// the block RAM allows and piece indices where it does not.
 pub fn pack_weights(net: &NetworkParams, ram: BlockRam, brams: u64) -> NetworkParams {
-    let mut out = net.clone();
+    let mut out = choose_weight_forms(net, ram, brams);
     // (layer, block RAMs freed, LUT4 taken) of each engine that may move.
     let mut movable: Vec<(usize, u64, u64)> = vec![];
     for (i, layer) in out.layers.iter_mut().enumerate() {
@@ -300,6 +303,50 @@ pub fn pack_weights(net: &NetworkParams, ram: BlockRam, brams: u64) -> NetworkPa
             set(&mut out, i, WeightStorage::BlockRam);
             used += freed;
         }
+    }
+    out
+}
+
+/// A `pa_conv` whose weights could be piece indices (`weight_form` auto,
+/// disjoint bases, a narrower index) pays for them in LUT4 (the decode,
+/// a LUT per decoded bit in the estimate) to save block RAM. For a board
+/// of `brams` block RAMs such engines store bit-planes; while the network
+/// takes more block RAMs than that, the engine that frees the most per
+/// decode LUT4 switches to indices. The forms are then fixed (`planes` or
+/// `piece_index`) in the result.
+pub fn choose_weight_forms(net: &NetworkParams, ram: BlockRam, brams: u64) -> NetworkParams {
+    use crate::spec::engine::WeightForm;
+    let mut out = net.clone();
+    // (layer, block RAMs freed by indices, decode LUT4).
+    let mut candidates: Vec<(usize, u64, u64)> = vec![];
+    for (i, layer) in out.layers.iter_mut().enumerate() {
+        let Stage::Engine { params, .. } = &mut layer.stage else { continue };
+        if params.weight_form != WeightForm::Auto || !params.stores_piece_index() {
+            continue;
+        }
+        let blocks = |p: &EngineParams| {
+            let (count, (width, depth), _) = weight_roms(p, p.folding);
+            count * ram.blocks(width, depth)
+        };
+        let with_index = blocks(params);
+        params.weight_form = WeightForm::Planes;
+        let freed = blocks(params).saturating_sub(with_index);
+        let decode = (LUT_PER_LANE_BIT * (params.folding.pe * params.folding.simd * params.lanes()) as f64) as u64;
+        if freed > 0 && params.weights_in != WeightStorage::Logic {
+            candidates.push((i, freed, decode.max(1)));
+        }
+    }
+    // Most block RAMs per decode LUT4 first: a/b > c/d as a*d > c*b.
+    candidates.sort_by(|a, b| (b.1 * a.2).cmp(&(a.1 * b.2)).then(a.0.cmp(&b.0)));
+    let mut used = network_resources(&out, ram).1.brams;
+    for (i, freed, _) in candidates {
+        if used <= brams {
+            break;
+        }
+        if let Stage::Engine { params, .. } = &mut out.layers[i].stage {
+            params.weight_form = WeightForm::PieceIndex;
+        }
+        used -= freed;
     }
     out
 }

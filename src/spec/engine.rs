@@ -228,7 +228,8 @@ impl std::str::FromStr for WeightStorage {
 /// arrays.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum WeightForm {
-    /// The piece index where the bases are disjoint and it takes fewer bits.
+    /// The piece index where the bases are disjoint and it takes fewer bits
+    /// (a network packed for a board: only where its block RAM runs short).
     #[default]
     Auto,
     /// One ROM per base, a bit per weight.

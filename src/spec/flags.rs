@@ -131,7 +131,7 @@ pub struct DesignArgs {
     pub levels: Option<i64>,
     /// Engines: pa_conv weight bases in the ROM as planes (a bit per base) or piece_index (ceil(log2(M+1)) bits a
     /// weight; the bases must be disjoint) [default: auto, piece_index where the bases are disjoint and it is
-    /// narrower].
+    /// narrower; in a network packed for a board, only where its block RAM runs short].
     #[arg(long)]
     pub weight_form: Option<String>,
 }
