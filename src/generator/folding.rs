@@ -167,8 +167,14 @@ fn luts_at(p: &EngineParams, folding: Folding, per_pe: f64) -> u64 {
         0.0
     };
     let rom = if p.weights_in == WeightStorage::Logic { weight_roms(p, folding).2 } else { 0 };
-    let decode = if p.stores_piece_index() { LUT_PER_LANE_BIT * pe * simd * p.lanes() as f64 } else { 0.0 };
+    let decode = if p.stores_piece_index() { decode_luts(p, folding) } else { 0.0 };
     (LUT_PER_ENGINE + LUT_PER_LANE_BIT * pe * simd * lanes + pe * per_pe + compare + decode).round() as u64 + rom
+}
+
+/// LUT4 of decoding piece indices at `folding`: one per decoded bit,
+/// pe * simd * M.
+fn decode_luts(p: &EngineParams, folding: Folding) -> f64 {
+    LUT_PER_LANE_BIT * (folding.pe * folding.simd * p.lanes()) as f64
 }
 
 /// LUT4 of a ROM of `width` x `depth` in logic: every bit a function of
@@ -331,7 +337,7 @@ pub fn choose_weight_forms(net: &NetworkParams, ram: BlockRam, brams: u64) -> Ne
         let with_index = blocks(params);
         params.weight_form = WeightForm::Planes;
         let freed = blocks(params).saturating_sub(with_index);
-        let decode = (LUT_PER_LANE_BIT * (params.folding.pe * params.folding.simd * params.lanes()) as f64) as u64;
+        let decode = decode_luts(params, params.folding) as u64;
         if freed > 0 && params.weights_in != WeightStorage::Logic {
             candidates.push((i, freed, decode.max(1)));
         }

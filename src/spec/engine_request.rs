@@ -497,7 +497,7 @@ impl EngineRequest {
                     (Some(t), None) => t.clone(),
                     (None, Some(t)) => vec![t.clone(); p.geometry.cout],
                     (None, None) => {
-                        let count = self.threshold_count()?;
+                        let count = threshold_count(self.levels)?;
                         (0..p.geometry.cout).map(|o| quantile_thresholds(p, o, count)).collect()
                     }
                 };
@@ -533,12 +533,10 @@ impl EngineRequest {
     }
 }
 
-impl EngineRequest {
-    /// `--levels`, or one threshold (the median).
-    pub(crate) fn threshold_count(&self) -> Result<usize, String> {
-        let count = self.levels.unwrap_or(1);
-        Ok(in_range("--levels", count, 1, MAX_THRESHOLDS as i64, "the thresholds per channel")? as usize)
-    }
+/// `--levels`, checked, or one threshold (the median).
+pub(crate) fn threshold_count(levels: Option<i64>) -> Result<usize, String> {
+    let count = levels.unwrap_or(1);
+    Ok(in_range("--levels", count, 1, MAX_THRESHOLDS as i64, "the thresholds per channel")? as usize)
 }
 
 /// `count` thresholds for channel o at the quantiles i / (count + 1) of its

@@ -13,7 +13,6 @@
 
 use crate::spec::conv_layer::{self, ConvLayer};
 use crate::spec::engine::{EngineKind, EngineParams, MAX_KERNEL, Output};
-use crate::spec::engine_request::EngineRequest;
 use crate::spec::flags::{DesignArgs, DesignRequest};
 use crate::spec::layer::shown;
 use crate::spec::stage::{ArgmaxParams, PoolParams};
@@ -724,8 +723,7 @@ fn pixel_conv(
                 vec![list; g.cout]
             }
             Some(Thresholds::AtQuantiles(count)) => {
-                let request = EngineRequest { levels: Some(count), ..EngineRequest::new(EngineKind::Conv) };
-                at_quantiles(request.threshold_count().map_err(|e| as_fields(&e))?)
+                at_quantiles(crate::spec::engine_request::threshold_count(Some(count)).map_err(|e| as_fields(&e))?)
             }
             None => at_quantiles(1),
         };

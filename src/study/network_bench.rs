@@ -64,17 +64,6 @@ fn with_weight_form(net: &NetworkParams, form: WeightForm) -> NetworkParams {
     out
 }
 
-/// Weight ROM bits and their DP16KD (at the best shapes) over a network's engines.
-fn weight_rom_totals(net: &RenderedNetwork) -> (u64, u64) {
-    let ram = block_ram(Family::Ecp5);
-    let mut totals = (0, 0);
-    for i in 0..net.params.layers.len() {
-        let r = layer_ram(&layer_memories(net, i), ram);
-        totals = (totals.0 + r.weights.0, totals.1 + r.weights.1);
-    }
-    totals
-}
-
 /// PA-Net M = 4, N = 5 CNV with halved channels: its weights as piece
 /// indices (3 bits a weight, the default) against bit-planes (4), per
 /// layer and in total; then images through it under Verilator.
@@ -82,9 +71,8 @@ fn pa_cnv_rows(rows: &mut Vec<Row>, t0: Instant) -> Result<(), String> {
     let pa = load_network(&example("cnv_pa_m4n5.json"))?;
     let index = render_network(with_weight_form(&pa, WeightForm::PieceIndex));
     let planes = render_network(with_weight_form(&pa, WeightForm::Planes));
-    memory_rows(rows, &index, "PA-Net M=4 N=5 CNV, weights as piece indices")?;
-    memory_rows(rows, &planes, "PA-Net M=4 N=5 CNV, weights as bit-planes")?;
-    let ((index_bits, index_rams), (plane_bits, plane_rams)) = (weight_rom_totals(&index), weight_rom_totals(&planes));
+    let (index_bits, index_rams) = memory_rows(rows, &index, "PA-Net M=4 N=5 CNV, weights as piece indices")?;
+    let (plane_bits, plane_rams) = memory_rows(rows, &planes, "PA-Net M=4 N=5 CNV, weights as bit-planes")?;
     rows.push(Row::new(
         "PA-Net M=4 N=5 CNV weight ROM bits, piece indices vs bit-planes",
         "Mbit",
@@ -258,15 +246,18 @@ fn layer_ram(memories: &[&Memory], ram: BlockRam) -> LayerRam {
 
 /// Per layer and in total: weight and line-buffer bits against the ECP5
 /// block RAM bits they take at their best shapes, and the weights in logic.
-fn memory_rows(rows: &mut Vec<Row>, net: &RenderedNetwork, name: &str) -> Result<(), String> {
+/// Returns the weight ROMs' bits and DP16KD in block RAM.
+fn memory_rows(rows: &mut Vec<Row>, net: &RenderedNetwork, name: &str) -> Result<(u64, u64), String> {
     let ram = block_ram(Board::Ulx3s.info().family);
     let (mut bits, mut rams, mut logic) = (0u64, 0u64, (0u64, 0u64));
+    let mut weights = (0u64, 0u64);
     for (i, layer) in net.params.layers.iter().enumerate() {
         if !matches!(layer.stage, Stage::Engine { .. }) {
             continue;
         }
         let r = layer_ram(&layer_memories(net, i), ram);
         let ((wb, wr), (bb, br)) = (r.weights, r.buffers);
+        weights = (weights.0 + wb, weights.1 + wr);
         bits += wb + bb;
         rams += wr + br;
         logic = (logic.0 + r.logic.0, logic.1 + r.logic.1);
@@ -308,7 +299,7 @@ fn memory_rows(rows: &mut Vec<Row>, net: &RenderedNetwork, name: &str) -> Result
             100.0 * bits as f64 / (rams * DP16KD_BITS) as f64
         ),
     ));
-    Ok(())
+    Ok(weights)
 }
 
 /// Group-Net K = 3 CNV by capacity alone: its weight bits against the 85F's RAM bits.
