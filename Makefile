@@ -123,7 +123,7 @@ digits-train:
 # YoWASP tools compile themselves on first use, about 90 s).
 test-full: test sim-full
 	cargo test --release --locked --test fpga -- --include-ignored
-	# CNV's bitstream for the ULX3S (about 26 minutes of YoWASP nextpnr-ecp5).
+	# CNV's bitstream for the ULX3S (about 35 minutes of YoWASP Yosys and nextpnr-ecp5).
 	$(MBNN) pnr --board ulx3s --network examples/networks/cnv_binary.json --work target/pnr-cnv
 	$(MBNN) claims --liberty $(LIBERTY) --len 64 --max-k 3 --pa-shapes 1x1,2x3 --out target/claims-smoke
 

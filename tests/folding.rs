@@ -1,8 +1,9 @@
 //! Folding chosen for a target (`generator::folding`, `--target-fps`,
 //! `mbnn dse`).
 
-use mbnn::generator::folding::{self, BlockRam, Target, block_ram};
+use mbnn::generator::folding::{self, Target};
 use mbnn::spec::board::Family;
+use mbnn::spec::board::{BlockRam, block_ram};
 use mbnn::spec::engine::{EngineParams, Folding, WeightStorage};
 use mbnn::spec::network::{NetworkParams, Stage, load_network, parse_network};
 use std::path::Path;
@@ -111,6 +112,12 @@ fn block_ram_takes_the_fewest_blocks_of_one_shape() {
     assert_eq!(ice40().blocks(1, 2048), 1);
     assert_eq!(ice40().blocks(8, 16), 0); // 128 bits stay in logic
     assert_eq!(block_ram(Family::Ecp5).blocks(64, 128), 2);
+    // Of equal counts, the widest shape: CNV's deep dense ROM of 32,768 x
+    // 8 bits is 16 DP16KD of 2,048 x 9 (16 of 16,384 x 1 would do too).
+    let ecp5 = block_ram(Family::Ecp5);
+    assert_eq!((ecp5.shape(8, 32768), ecp5.blocks(8, 32768)), ((9, 2048), 16));
+    assert_eq!((ecp5.shape(1, 20000), ecp5.blocks(1, 20000)), ((1, 16384), 2));
+    assert_eq!((ecp5.shape(1024, 36), ecp5.blocks(1024, 36)), ((36, 512), 29));
 }
 
 fn mbnn(args: &[&str]) -> std::process::Output {

@@ -155,3 +155,28 @@ fn piece_indices_and_bit_planes_stream_the_same_frames() {
         check(&request, 2);
     }
 }
+
+/// A weight ROM deeper than one 18-kbit block (3,072 words of 8 bits:
+/// two DP16KD of 2,048 x 9) is banked when every read is pipelined
+/// (`pipeline` 1): one ROM a block, its word registered beside it, then
+/// the bank chosen; the last bank is the 1,024 words left. Without
+/// pipelining it stays one ROM. Both stream the same frames.
+#[test]
+fn deep_weight_roms_are_banked_a_block_each() {
+    let mut r = EngineRequest::new(EngineKind::Conv);
+    (r.height, r.width, r.kernel, r.cin, r.cout, r.k) = (Some(2), Some(1), Some(1), Some(512), Some(48), Some(1));
+    (r.pe, r.simd, r.output) = (Some(1), Some(8), Some(OutputMode::Threshold));
+    let p = r.to_params().unwrap();
+    for (pipeline, roms) in [
+        (1, vec!["reg  [7:0] weights0_bank0 [0:2047];", "reg  [7:0] weights0_bank1 [0:1023];"]),
+        (2, vec!["reg  [7:0] weights0 [0:3071];"]),
+    ] {
+        let rendered = render_engine(p.clone(), pipeline);
+        let verilog = &rendered.files.iter().find(|(n, _)| *n == format!("{}.v", p.top)).unwrap().1;
+        for rom in &roms {
+            assert!(verilog.contains(rom), "pipeline {pipeline}: no {rom}");
+        }
+        assert_eq!(verilog.matches("$readmemh").count(), roms.len(), "pipeline {pipeline}");
+        check(&r, pipeline);
+    }
+}

@@ -235,7 +235,7 @@ impl FoldArgs {
         let family = info.map_or(crate::spec::board::Family::Ice40, |i| i.family);
         Ok(crate::study::dse::Setting {
             clock_mhz,
-            ram: crate::generator::folding::block_ram(family),
+            ram: crate::spec::board::block_ram(family),
             luts: self.lut_budget.or(info.map(|i| i.luts)),
             brams: info.map(|i| i.brams),
             board: info.map(|i| i.name),

@@ -36,12 +36,12 @@
 //!
 //! Block RAM counts every memory of width w and depth d as the fewest
 //! blocks of one of the family's shapes that hold it; a memory of fewer
-//! than [`MIN_BRAM_BITS`] bits, and an output FIFO at most 8 deep, is
+//! than [`MIN_BRAM_BITS`](crate::spec::board::MIN_BRAM_BITS) bits, and an output FIFO at most 8 deep, is
 //! left in logic. On the ten engines it gives Yosys's count of iCE40 block
 //! RAMs exactly, but for the fully parallel `pa_conv` (30 against 25).
 
 use crate::generator::engine::plan::Plan;
-use crate::spec::board::Family;
+use crate::spec::board::BlockRam;
 use crate::spec::engine::{EngineKind, EngineParams, Folding, Geometry, Output, WeightStorage};
 use crate::spec::network::{NetworkLayer, NetworkParams, Stage};
 use crate::util::fixed::width_for;
@@ -55,50 +55,6 @@ pub const SCALE_FACTOR: f64 = 1.0;
 pub const LUT_PER_ENGINE: f64 = 250.0;
 /// LUT4 of a pool's or FIFO's control.
 pub const LUT_PER_STAGE: f64 = 20.0;
-/// Memories smaller than this stay in logic.
-pub const MIN_BRAM_BITS: u64 = 256;
-
-/// One block RAM of a family: its bits and its (width, depth) shapes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BlockRam {
-    pub name: &'static str,
-    pub shapes: &'static [(u64, u64)],
-    /// A RAM (a line buffer, a FIFO) shallower than this goes to LUT RAM,
-    /// as Yosys places them on ECP5 (CNV: 147 DP16KD so estimated, 148
-    /// placed); 0 where there is no LUT RAM (iCE40). Weight ROMs are
-    /// placed by the generator, never by this rule.
-    pub lut_ram_below: u64,
-}
-
-const EIGHTEEN_KBIT: &[(u64, u64)] = &[(36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)];
-
-/// iCE40's SB_RAM40_4K; ECP5's DP16KD and Gowin's BSRAM (18 kbit, one
-/// read and one write port: 36 bits wide at most).
-pub fn block_ram(family: Family) -> BlockRam {
-    match family {
-        Family::Ice40 => {
-            BlockRam { name: "4-kbit EBR", shapes: &[(16, 256), (8, 512), (4, 1024), (2, 2048)], lut_ram_below: 0 }
-        }
-        Family::Ecp5 => BlockRam { name: "DP16KD", shapes: EIGHTEEN_KBIT, lut_ram_below: 256 },
-        Family::Gowin => BlockRam { name: "BSRAM", shapes: EIGHTEEN_KBIT, lut_ram_below: 256 },
-    }
-}
-
-impl BlockRam {
-    /// Bits of one block (its parity bits counted).
-    pub fn bits(&self) -> u64 {
-        self.shapes[0].0 * self.shapes[0].1
-    }
-
-    /// Blocks a memory of `width` x `depth` takes (0 if it stays in logic).
-    pub fn blocks(&self, width: u64, depth: u64) -> u64 {
-        if width * depth < MIN_BRAM_BITS {
-            return 0;
-        }
-        self.shapes.iter().map(|&(w, d)| width.div_ceil(w) * depth.div_ceil(d)).min().unwrap_or(0)
-    }
-}
-
 /// Estimated resources of a layer or a network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Resources {

@@ -80,7 +80,7 @@ impl<'p> EngineGolden<'p> {
                 let inside = w.inside.count_ones() as i64;
                 self.p.weights[lane]
                     .iter()
-                    .map(|weights| 2 * w.bits.xnor(weights).and(&w.inside).count_ones() as i64 - inside)
+                    .map(|weights| 2 * w.bits.count_agree_within(weights, &w.inside) as i64 - inside)
                     .collect()
             })
             .collect()
@@ -129,10 +129,7 @@ impl<'p> EngineGolden<'p> {
         }
         (0..g.cout)
             .map(|o| {
-                p.weights
-                    .iter()
-                    .map(|planes| bases.iter().map(|v| planes[o].and(v).count_ones() as i64).collect())
-                    .collect()
+                p.weights.iter().map(|planes| bases.iter().map(|v| planes[o].count_and(v) as i64).collect()).collect()
             })
             .collect()
     }

@@ -1,5 +1,5 @@
 //! The FPGA boards the flows target (SPEC section 5): device, tool flags,
-//! clock, LEDs and pin constraints.
+//! clock, LEDs and pin constraints; and each family's block RAM shapes.
 
 use serde::Serialize;
 use std::fmt;
@@ -159,6 +159,61 @@ impl fmt::Display for Board {
 impl From<Board> for &'static str {
     fn from(board: Board) -> &'static str {
         board.name()
+    }
+}
+
+/// Memories smaller than this stay in logic.
+pub const MIN_BRAM_BITS: u64 = 256;
+
+/// One block RAM of a family: its bits and its (width, depth) shapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockRam {
+    pub name: &'static str,
+    pub shapes: &'static [(u64, u64)],
+    /// A RAM (a line buffer, a FIFO) shallower than this goes to LUT RAM,
+    /// as Yosys places them on ECP5 (CNV: 147 DP16KD so estimated, 148
+    /// placed); 0 where there is no LUT RAM (iCE40). Weight ROMs are
+    /// placed by the generator, never by this rule.
+    pub lut_ram_below: u64,
+}
+
+const EIGHTEEN_KBIT: &[(u64, u64)] = &[(36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)];
+
+/// iCE40's SB_RAM40_4K; ECP5's DP16KD and Gowin's BSRAM (18 kbit, one
+/// read and one write port: 36 bits wide at most).
+pub fn block_ram(family: Family) -> BlockRam {
+    match family {
+        Family::Ice40 => {
+            BlockRam { name: "4-kbit EBR", shapes: &[(16, 256), (8, 512), (4, 1024), (2, 2048)], lut_ram_below: 0 }
+        }
+        Family::Ecp5 => BlockRam { name: "DP16KD", shapes: EIGHTEEN_KBIT, lut_ram_below: 256 },
+        Family::Gowin => BlockRam { name: "BSRAM", shapes: EIGHTEEN_KBIT, lut_ram_below: 256 },
+    }
+}
+
+impl BlockRam {
+    /// Bits of one block (its parity bits counted).
+    pub fn bits(&self) -> u64 {
+        self.shapes[0].0 * self.shapes[0].1
+    }
+
+    /// Blocks a memory of `width` x `depth` takes (0 if it stays in logic).
+    pub fn blocks(&self, width: u64, depth: u64) -> u64 {
+        if width * depth < MIN_BRAM_BITS {
+            return 0;
+        }
+        let (w, d) = self.shape(width, depth);
+        width.div_ceil(w) * depth.div_ceil(d)
+    }
+
+    /// The block shape (width, depth) a memory of `width` x `depth` takes
+    /// the fewest blocks in; of equals, the widest (a ROM of 32,768 x 8 on
+    /// ECP5: 16 DP16KD of 2,048 x 9, one above the other). Deep weight ROMs
+    /// are banked at its depth. YoWASP's Yosys sometimes packs a deep ROM
+    /// whole into fewer blocks, with muxes behind them: 15 DP16KD for
+    /// 32,768 x 8, 32 for 18,432 x 32.
+    pub fn shape(&self, width: u64, depth: u64) -> (u64, u64) {
+        *self.shapes.iter().min_by_key(|&&(w, d)| width.div_ceil(w) * depth.div_ceil(d)).expect("a block has a shape")
     }
 }
 

@@ -4,7 +4,8 @@
 //! folded (pe 1, simd 1), two steps an octave, each as its estimated LUT4
 //! against frames per second at the clock, as a Pareto chart.
 
-use crate::generator::folding::{self, BlockRam};
+use crate::generator::folding;
+use crate::spec::board::BlockRam;
 use crate::spec::network::{NetworkParams, Stage};
 use crate::study::pareto::{Pareto, Point};
 

@@ -12,11 +12,11 @@
 
 use super::bench_table::{Row, Target, progress};
 use crate::eda::fpga::{self, SynthCells};
-use crate::generator::folding::block_ram;
 use crate::generator::render::{self, Rendered, RenderedEngine};
 use crate::measure::pnr::{self, FpgaReport, PnrDesign};
 use crate::rtl::MemoryStyle;
 use crate::spec::board::Board;
+use crate::spec::board::block_ram;
 use crate::spec::engine_request::{EngineRequest, OutputMode};
 use crate::spec::flags::DEFAULT_ENGINE_PIPELINE;
 use crate::spec::request::Request;

@@ -15,11 +15,11 @@
 //! - a folding chosen for a target rate, simulated.
 
 use super::bench_table::{Row, Target, progress};
-use crate::generator::folding::{self, BlockRam, block_ram};
+use crate::generator::folding;
 use crate::generator::network::timing;
 use crate::generator::render::{RenderedNetwork, render_network};
 use crate::rtl::{Memory, MemoryStyle};
-use crate::spec::board::{Board, Family};
+use crate::spec::board::{BlockRam, Board, Family, block_ram};
 use crate::spec::engine::WeightForm;
 use crate::spec::network::{NetworkParams, Stage, load_network};
 use crate::verify::network::network_rate;

@@ -85,6 +85,21 @@ impl BitVec {
         BitVec::from_words(self.len, self.words.iter().zip(&other.words).map(|(a, b)| a & b).collect())
     }
 
+    /// `self.and(other).count_ones()`, with no vector built: the golden
+    /// models' inner loop.
+    pub fn count_and(&self, other: &BitVec) -> u64 {
+        assert_eq!(self.len, other.len);
+        self.words.iter().zip(&other.words).map(|(a, b)| u64::from((a & b).count_ones())).sum()
+    }
+
+    /// `self.xnor(other).and(mask).count_ones()`, with no vector built:
+    /// the elements where the two agree, among those `mask` has.
+    pub fn count_agree_within(&self, other: &BitVec, mask: &BitVec) -> u64 {
+        assert!(self.len == other.len && self.len == mask.len);
+        let words = self.words.iter().zip(&other.words).zip(&mask.words);
+        words.map(|((a, b), m)| u64::from((!(a ^ b) & m).count_ones())).sum()
+    }
+
     pub fn xnor(&self, other: &BitVec) -> BitVec {
         assert_eq!(self.len, other.len);
         BitVec::from_words(self.len, self.words.iter().zip(&other.words).map(|(a, b)| !(a ^ b)).collect())
@@ -225,6 +240,20 @@ mod tests {
         assert!(BitVec::from_hex("0x2g1", 10).is_err());
         let wide = BitVec::from_fn(70, |i| i % 3 == 0);
         assert_eq!(BitVec::from_hex(&wide.to_hex(), 70).unwrap(), wide);
+    }
+
+    /// The fused counts against the element-by-element definition, on
+    /// lengths that end inside a word and on a word's edge.
+    #[test]
+    fn fused_counts_equal_counting_element_by_element() {
+        let mut rng = SplitMix64::new(5);
+        for len in [1, 63, 64, 65, 130, 257] {
+            let (a, b, m) =
+                (BitVec::random(len, &mut rng), BitVec::random(len, &mut rng), BitVec::random(len, &mut rng));
+            let and = (0..len).filter(|&i| a.get(i) && b.get(i)).count() as u64;
+            let agree = (0..len).filter(|&i| a.get(i) == b.get(i) && m.get(i)).count() as u64;
+            assert_eq!((a.count_and(&b), a.count_agree_within(&b, &m)), (and, agree), "length {len}");
+        }
     }
 
     #[test]

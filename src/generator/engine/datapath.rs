@@ -144,15 +144,40 @@ fn weight_rom(
             Const::from_words(width, words)
         })
         .collect();
-    let file = format!("{}_{name}", p.top);
-    let rom = m.memory(name, width, plan.ii() as u32, MemoryInit::File { name: file, words });
     let style = match p.weights_in {
         WeightStorage::Logic => MemoryStyle::Logic,
         WeightStorage::Auto | WeightStorage::BlockRam => MemoryStyle::Block,
     };
-    m.set_memory_style(rom, style);
-    let word = m.read_port(rom, resize(address.clone(), m.mem(rom).address_width(), false), constant(1, 1));
-    delay(m, &format!("{name}_out"), word, plan.read_pipeline)
+    let rom = |m: &mut Module, name: &str, words: Vec<Const>, address: &Expr| {
+        let file = format!("{}_{name}", p.top);
+        let rom = m.memory(name, width, words.len() as u32, MemoryInit::File { name: file, words });
+        m.set_memory_style(rom, style);
+        m.read_port(rom, resize(address.clone(), m.mem(rom).address_width(), false), constant(1, 1))
+    };
+    let bank_depth = plan.weight_bank_depth(p).filter(|_| plan.read_pipeline >= 2);
+    let Some(bank_depth) = bank_depth else {
+        let word = rom(m, name, words, address);
+        return delay(m, &format!("{name}_out"), word, plan.read_pipeline);
+    };
+    // Banks of one block's depth, each word registered beside its block,
+    // then the bank chosen by the address's high bits, registered as read.
+    let low = bank_depth.trailing_zeros();
+    assert_eq!(1 << low, bank_depth, "{name}: banks of {bank_depth} words");
+    let address = resize(address.clone(), super::plan::bits_for(plan.ii()), false);
+    let low_address = m.wire(&format!("{name}_bank_address"), address.slice(0, low));
+    let banks: Vec<Expr> = words
+        .chunks(bank_depth)
+        .enumerate()
+        .map(|(b, words)| {
+            let bank = format!("{name}_bank{b}");
+            let word = rom(m, &bank, words.to_vec(), &low_address);
+            delay(m, &format!("{bank}_out"), word, 1)
+        })
+        .collect();
+    let bank = address.slice(low, address.width() - low);
+    let bank = delay(m, &format!("{name}_bank"), bank, 2);
+    let word = select(m, &format!("{name}_banks"), &bank, banks);
+    delay(m, &format!("{name}_out"), word, plan.read_pipeline - 1)
 }
 
 /// The weight ROMs: one per lane (weight base), or (`pa_conv` storing

@@ -99,8 +99,12 @@ pub fn generate_engine(p: &EngineParams, pipeline: u32) -> GeneratedEngine {
 /// for a free one before a pixel's last fold), never a deadlock, which is
 /// how the bound is confirmed in simulation.
 pub fn generate_engine_with_fifo(p: &EngineParams, pipeline: u32, places: Option<usize>) -> GeneratedEngine {
-    // With a register every tree level, every memory read is registered twice.
-    let plan = Plan { read_pipeline: u32::from(pipeline == 1), ..Plan::new(p) };
+    // With a register every tree level, every memory read is registered
+    // twice; three times with banked weight ROMs (the block's word, then
+    // the bank's choice).
+    let plan = Plan::new(p);
+    let banked = plan.weight_bank_depth(p).is_some();
+    let plan = Plan { read_pipeline: if pipeline == 1 { 1 + u32::from(banked) } else { 0 }, ..plan };
     let mut m = Module::new(&p.top);
     let (io, roles) = ports(&mut m, &plan, p.out_pixel_bits() as u32);
     let buffer = schedule::line_buffer(&mut m, &plan, &io);

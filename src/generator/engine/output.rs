@@ -12,6 +12,7 @@ use crate::generator::tree::{self, Schedule};
 use crate::rtl::{BinOp, Comparison, Expr, Module};
 use crate::spec::engine::{EngineParams, Output};
 use crate::util::fixed::width_for;
+use std::cell::Cell;
 
 /// The FIFO's loop back to the schedule: a pixel left through `m_axis`.
 pub struct Fifo {
@@ -39,16 +40,27 @@ pub fn fifo_depth(steps_per_fold: usize, ii: usize, latency: u32) -> usize {
 struct Elements {
     values: Vec<Vec<Expr>>,
     valid: Expr,
-    nf: Expr,
     last_group: Expr,
     last_pixel: Expr,
 }
 
+/// The fold index beside the sums at the comparators, and whether a
+/// channel table has read it (when every fold has the same constants
+/// nothing does, and it is marked unused).
+struct FoldIndex {
+    nf: Expr,
+    read: Cell<bool>,
+}
+
 /// A per-channel constant of PE `pe` for the fold `nf`: channel nf*pe + pe
 /// (a constant when every fold has the same).
-fn channel_table(plan: &Plan, nf: &Expr, pe: usize, width: u32, value: impl Fn(usize) -> i128) -> Expr {
+fn channel_table(plan: &Plan, nf: &FoldIndex, pe: usize, width: u32, value: impl Fn(usize) -> i128) -> Expr {
     let values: Vec<i128> = (0..plan.nf).map(|fold| value(fold * plan.pe + pe)).collect();
-    if values.iter().all(|&v| v == values[0]) { constant(width, values[0]) } else { select_const(nf, &values, width) }
+    if values.iter().all(|&v| v == values[0]) {
+        return constant(width, values[0]);
+    }
+    nf.read.set(true);
+    select_const(&nf.nf, &values, width)
 }
 
 /// `ceil(t / 2^shift)`: `y >= t` is `y >> shift >= ceil(t / 2^shift)` for a
@@ -80,7 +92,7 @@ fn threshold_level(
     plan: &Plan,
     name: &str,
     (y, y_signed, shift): (Expr, bool, u32),
-    nf: &Expr,
+    nf: &FoldIndex,
     pe: usize,
     (thresholds, signs): (&[Vec<i64>], &[i64]),
 ) -> Expr {
@@ -125,7 +137,7 @@ fn compare_registers(p: &EngineParams) -> u32 {
 fn elements(m: &mut Module, p: &EngineParams, plan: &Plan, f: &Folded, pipeline: u32) -> Elements {
     let sum_delay = compare_registers(p);
     let inner = dot::inner_registers(dot::output_levels(p), pipeline) + sum_delay;
-    let nf_tree = delay(m, "nf_out", f.nf.clone(), inner);
+    let nf_tree = FoldIndex { nf: delay(m, "nf_out", f.nf.clone(), inner), read: Cell::new(false) };
     let ew = p.out_element_bits() as u32;
     let shifts = dot::result_shifts(p);
     let values = (0..plan.pe)
@@ -162,42 +174,52 @@ fn elements(m: &mut Module, p: &EngineParams, plan: &Plan, f: &Folded, pipeline:
             value.into_iter().enumerate().map(|(i, v)| m.reg(&format!("out_pe{pe}_{i}"), v, None)).collect()
         })
         .collect();
+    if !nf_tree.read.get() && !matches!(nf_tree.nf, Expr::Const(_)) {
+        mark_unused(m, "fold_index", vec![nf_tree.nf]);
+    }
     Elements {
         values,
         valid: delay_flag(m, "out_valid_fold", f.done.clone(), inner + 1),
-        // Only folds before the last are held, by their index.
-        nf: if plan.nf > 1 { delay(m, "out_nf", nf_tree, 1) } else { Expr::zeros(1) },
         last_group: delay(m, "out_last_group", f.last_group.clone(), inner + 1),
         last_pixel: delay(m, "out_last_pixel", f.last_pixel.clone(), inner + 1),
     }
 }
 
-/// The pixel's word from its folds: folds before the last held in
-/// registers, the last one as it comes; channel o's element at its place.
+/// The pixel's word from its folds: the folds before the last in a shift
+/// register that takes every fold's elements as they come, the last one
+/// as it comes. Folds arrive in order, `nf` a pixel, so when a pixel's
+/// last fold arrives the register holds exactly its folds 0 to nf - 2,
+/// fold 0 lowest, whatever it held before (a reset needs no clearing). One
+/// shift enable for all, and no decoder of the fold index: in Verilator a
+/// dense layer's 511 held folds were 511 compares and 511 guarded copies
+/// a cycle.
 fn pixel_word(m: &mut Module, p: &EngineParams, plan: &Plan, e: &Elements) -> Expr {
-    let held: Vec<Vec<Vec<Expr>>> = (0..plan.nf - 1)
-        .map(|fold| {
-            let here = Expr::bin(
-                BinOp::And,
-                e.valid.clone(),
-                Expr::compare(Comparison::Eq, e.nf.clone(), constant(e.nf.width(), fold as i128)),
-            );
-            let here = m.wire(&format!("hold_fold{fold}"), here);
-            e.values
-                .iter()
-                .enumerate()
-                .map(|(pe, v)| {
-                    v.iter()
-                        .enumerate()
-                        .map(|(i, x)| m.reg_en(&format!("held_f{fold}_pe{pe}_{i}"), x.clone(), here.clone(), None))
-                        .collect()
-                })
-                .collect()
+    // A fold's elements side by side, PE 0's first (lowest).
+    let fold_parts: Vec<&Expr> = e.values.iter().flatten().collect();
+    let slot: u32 = fold_parts.iter().map(|x| x.width()).sum();
+    let held = (plan.nf > 1).then(|| {
+        let word = m.wire("fold_word", Expr::concat(fold_parts.iter().rev().map(|&x| x.clone()).collect()));
+        let width = slot * (plan.nf as u32 - 1);
+        crate::generator::build::feedback_reg_en(m, "held_folds", width, e.valid.clone(), None, |_, held| {
+            if width == slot { word } else { Expr::concat(vec![word, held.slice(slot, width - slot)]) }
         })
-        .collect();
-    let element = |o: usize| -> &Vec<Expr> {
+    });
+    // Fold `fold`'s (< nf - 1) elements of PE `pe` in the shift register.
+    let held_element = |fold: usize, pe: usize| -> Vec<Expr> {
+        let held = held.as_ref().expect("more than one fold");
+        let mut at = slot * fold as u32 + e.values[..pe].iter().flatten().map(|x| x.width()).sum::<u32>();
+        e.values[pe]
+            .iter()
+            .map(|x| {
+                let bits = held.slice(at, x.width());
+                at += x.width();
+                bits
+            })
+            .collect()
+    };
+    let element = |o: usize| -> Vec<Expr> {
         let (fold, pe) = (o / plan.pe, o % plan.pe);
-        if fold + 1 == plan.nf { &e.values[pe] } else { &held[fold][pe] }
+        if fold + 1 == plan.nf { e.values[pe].clone() } else { held_element(fold, pe) }
     };
     let cout = plan.cout;
     let parts: Vec<Expr> = match p.output {

@@ -2,7 +2,8 @@
 //! folding, the line buffer's shape, the read ports, and where each step's
 //! window elements come from.
 
-use crate::spec::engine::{EngineKind, EngineParams, Geometry};
+use crate::spec::board::{Family, block_ram};
+use crate::spec::engine::{EngineKind, EngineParams, Geometry, WeightStorage};
 use crate::util::fixed::width_for;
 
 /// Lanes that read the window at one dilation: one read of the line
@@ -143,6 +144,23 @@ impl Plan {
     /// Registers a memory read passes: the RAM's, and the ones after it.
     pub fn read_registers(&self) -> u32 {
         1 + self.read_pipeline
+    }
+
+    /// Words a bank of the weight ROMs holds, if they are in block RAM
+    /// and deeper than one 18-kbit block (ECP5's DP16KD, Gowin's BSRAM) at
+    /// their width. A deep ROM read whole ends in a choice among its
+    /// blocks behind their 5.6 ns from clock to output: on CNV's dense
+    /// layer of 32,768 x 8 bits, 16 blocks, 14.1 ns, the whole network's
+    /// critical path at 70.9 MHz. Banked, each block's word is registered
+    /// beside it before the choice.
+    pub fn weight_bank_depth(&self, p: &EngineParams) -> Option<usize> {
+        if p.weights_in == WeightStorage::Logic {
+            return None;
+        }
+        let bits = if p.stores_piece_index() { p.piece_index_bits() as usize } else { 1 };
+        let width = (self.pe * self.simd * bits) as u64;
+        let (_, depth) = block_ram(Family::Ecp5).shape(width, self.ii() as u64);
+        (self.ii() as u64 > depth).then_some(depth as usize)
     }
 
     pub fn ii(&self) -> usize {
