@@ -154,8 +154,7 @@ fn weight_rom(
         m.set_memory_style(rom, style);
         m.read_port(rom, resize(address.clone(), m.mem(rom).address_width(), false), constant(1, 1))
     };
-    let bank_depth = plan.weight_bank_depth(p).filter(|_| plan.read_pipeline >= 2);
-    let Some(bank_depth) = bank_depth else {
+    let Some(bank_depth) = plan.weight_banks else {
         let word = rom(m, name, words, address);
         return delay(m, &format!("{name}_out"), word, plan.read_pipeline);
     };

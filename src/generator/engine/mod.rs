@@ -103,8 +103,9 @@ pub fn generate_engine_with_fifo(p: &EngineParams, pipeline: u32, places: Option
     // twice; three times with banked weight ROMs (the block's word, then
     // the bank's choice).
     let plan = Plan::new(p);
-    let banked = plan.weight_bank_depth(p).is_some();
-    let plan = Plan { read_pipeline: if pipeline == 1 { 1 + u32::from(banked) } else { 0 }, ..plan };
+    let weight_banks = if pipeline == 1 { plan.weight_bank_depth(p) } else { None };
+    let read_pipeline = if pipeline == 1 { 1 + u32::from(weight_banks.is_some()) } else { 0 };
+    let plan = Plan { read_pipeline, weight_banks, ..plan };
     let mut m = Module::new(&p.top);
     let (io, roles) = ports(&mut m, &plan, p.out_pixel_bits() as u32);
     let buffer = schedule::line_buffer(&mut m, &plan, &io);

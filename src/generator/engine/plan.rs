@@ -59,6 +59,9 @@ pub struct Plan {
     /// to output, and Yosys cannot use its output register, so the read
     /// takes a cycle of its own; a second register, tried, gained nothing).
     pub read_pipeline: u32,
+    /// Words a bank of the weight ROMs holds, when they are banked (see
+    /// [`Plan::weight_bank_depth`]); read through one register more.
+    pub weight_banks: Option<usize>,
 }
 
 /// Rows the line buffer must hold so that the input never waits on a
@@ -138,6 +141,7 @@ impl Plan {
             // rows plus a frame; two more bits keep them unambiguous.
             row_counter_bits: width_for(0, (1i128 << row_bits) + 2 * g.height as i128) + 2,
             read_pipeline: 0,
+            weight_banks: None,
         }
     }
 
@@ -157,8 +161,7 @@ impl Plan {
         if p.weights_in == WeightStorage::Logic {
             return None;
         }
-        let bits = if p.stores_piece_index() { p.piece_index_bits() as usize } else { 1 };
-        let width = (self.pe * self.simd * bits) as u64;
+        let width = (self.pe * self.simd) as u64 * u64::from(p.weight_roms().1);
         let (_, depth) = block_ram(Family::Ecp5).shape(width, self.ii() as u64);
         (self.ii() as u64 > depth).then_some(depth as usize)
     }
