@@ -358,6 +358,16 @@ fn uart_tops_and_image_files_check_their_input() {
             "\"images\"[0] must be a list of 36 integers",
         ),
         (&["sim", "--k", "3", "--images", &images, "--work", &work], "--images runs a test set through a network"),
+        (
+            &["sim", "--network", "testbench/net_models.json", "--frames", "0", "--work", &work],
+            "--frames 0 is out of range",
+        ),
+        (&["sim", "--network", "testbench/net_models.json", "--frames", "1001", "--work", &work], "1..=1000"),
+        (&["sim", "--k", "3", "--frames", "2", "--work", &work], "a unit takes --cycles"),
+        (
+            &["sim", "--network", "testbench/net_models.json", "--images", &images, "--frames", "2", "--work", &work],
+            "give one of them",
+        ),
     ];
     for (args, want) in cases {
         let o = mbnn(args, root);

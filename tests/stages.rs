@@ -63,7 +63,7 @@ impl Bench {
         golden: &dyn Fn(&[BitVec]) -> Vec<BitVec>,
         rate: &dyn Fn(&StreamOutcome),
     ) {
-        let all = frame_scenarios(height, width, bits, directed, 11);
+        let all = frame_scenarios(height, width, bits, directed, 3, 11);
         for (i, (name, run)) in all.iter().enumerate() {
             let outcome = self.run(name, run, golden);
             assert!(outcome.beats_out > 0, "{} ({name}): no output", self.top);

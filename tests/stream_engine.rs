@@ -13,7 +13,13 @@ fn check(r: &EngineRequest, pipeline: u32) {
     let rendered = render_engine(p.clone(), pipeline);
     let work = tempfile::tempdir().unwrap();
     let checks = Checks { lint: true, iverilog: true, yosys: false, netlist: false, progress: false };
-    let v = verify_engine(&rendered, &work.path().join(&p.top), checks, Effort { random_cycles: 0, seed: 3 }, &p.top);
+    let v = verify_engine(
+        &rendered,
+        &work.path().join(&p.top),
+        checks,
+        Effort { random_cycles: 0, frames: 3, seed: 3 },
+        &p.top,
+    );
     println!("{}", v.summary);
     assert!(v.passed, "{}\n{}", v.summary, v.report);
 }

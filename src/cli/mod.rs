@@ -6,10 +6,14 @@ use crate::spec::flags::{DesignArgs, DesignRequest};
 use crate::study::cost;
 use crate::util::files::write_files;
 use crate::verify::sweep;
-use crate::verify::testbench::{Checks, Effort, verify};
+use crate::verify::testbench::{Checks, DEFAULT_FRAMES, Effort, verify};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// `--frames` at most: at 1,000 a run CNV already streams 6,000 images,
+/// most of them stalled, for hours.
+const MAX_FRAMES: u64 = 1000;
 
 /// Generates, verifies and measures multi-base binary neural network hardware.
 #[derive(Parser, Debug)]
@@ -277,6 +281,11 @@ struct RunArgs {
     /// Random cycles after the directed corners, 1..=100000000.
     #[arg(long, default_value_t = 1500)]
     cycles: u64,
+    /// Streaming engines and networks: random frames (images) in each run,
+    /// 1..=1000; the run without stalls adds the directed frames, the run
+    /// with a reset one more [default: 3].
+    #[arg(long)]
+    frames: Option<u64>,
     /// Seed of the random stimulus.
     #[arg(long, default_value_t = 0x5eed)]
     stim_seed: u64,
@@ -298,7 +307,11 @@ impl RunArgs {
         if !(1..=100_000_000).contains(&self.cycles) {
             return Err(format!("--cycles {} is out of range: the random cycles must be 1..=100000000", self.cycles));
         }
-        Ok(Effort { random_cycles: self.cycles as usize, seed: self.stim_seed })
+        let frames = self.frames.unwrap_or(DEFAULT_FRAMES as u64);
+        if !(1..=MAX_FRAMES).contains(&frames) {
+            return Err(format!("--frames {frames} is out of range: the frames a run must be 1..={MAX_FRAMES}"));
+        }
+        Ok(Effort { random_cycles: self.cycles as usize, frames: frames as usize, seed: self.stim_seed })
     }
 
     fn checks(&self) -> Checks {
@@ -482,7 +495,13 @@ fn sim(design: &DesignArgs, fold: &FoldArgs, run: &RunArgs) -> Result<(), String
         let Rendering::Network(r) = &rendering else {
             return Err("--images runs a test set through a network: give --network".into());
         };
+        if run.frames.is_some() {
+            return Err("--frames sets the random frames of the stall and reset runs; --images runs the image file alone: give one of them".into());
+        }
         return classify(r, images, run, &dir);
+    }
+    if let (Rendering::Unit(_), Some(frames)) = (&rendering, run.frames) {
+        return Err(format!("--frames {frames} is for streaming engines and networks; a unit takes --cycles"));
     }
     let verdict = match &rendering {
         Rendering::Unit(r) => verify(r, &dir, run.checks(), effort, &top),

@@ -114,7 +114,7 @@ pub fn verify_engine(rendered: &RenderedEngine, work: &Path, checks: Checks, eff
     };
     let b = EngineBench { rendered, ports, netlist: checks.netlist };
     let mut beats = 0;
-    let all = scenarios(&rendered.params, effort.seed);
+    let all = scenarios(&rendered.params, effort.frames, effort.seed);
     let count = all.len();
     for (i, (name, run)) in all.into_iter().enumerate() {
         let build = if i == 0 { "model build, then " } else { "" };

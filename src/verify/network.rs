@@ -91,7 +91,14 @@ pub fn verify_network(rendered: &RenderedNetwork, work: &Path, checks: Checks, e
         Ok(ports) => ports,
         Err(e) => return fail(e),
     };
-    let all = frame_scenarios(p.input.height, p.input.width, p.in_pixel_bits(), directed_images(p), effort.seed);
+    let all = frame_scenarios(
+        p.input.height,
+        p.input.width,
+        p.in_pixel_bits(),
+        directed_images(p),
+        effort.frames,
+        effort.seed,
+    );
     let (count, mut beats) = (all.len(), 0);
     for (i, (name, scenario)) in all.into_iter().enumerate() {
         let build = if i == 0 { "model build, then " } else { "" };

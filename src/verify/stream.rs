@@ -371,32 +371,32 @@ pub fn random_frames_of(pixels: usize, bits: usize, count: usize, rng: &mut Spli
     (0..count).map(|_| (0..pixels).map(|_| BitVec::random(bits, rng)).collect()).collect()
 }
 
-/// The runs every engine goes through: every directed frame and two
-/// random ones back to back with no stalls (where the frame interval is
-/// measured), random stalls at several rates on each side and both, and
-/// a reset in the middle of a frame.
-pub fn scenarios(p: &EngineParams, seed: u64) -> Vec<(String, StreamRun)> {
+/// The runs every engine goes through (`frame_scenarios`).
+pub fn scenarios(p: &EngineParams, frames: usize, seed: u64) -> Vec<(String, StreamRun)> {
     let g = &p.geometry;
-    frame_scenarios(g.height, g.width, p.in_pixel_bits(), directed_frames(p), seed)
+    frame_scenarios(g.height, g.width, p.in_pixel_bits(), directed_frames(p), frames, seed)
 }
 
 /// The runs of any stream design taking frames of `height` x `width`
-/// pixels of `pixel_bits` bits: the `directed` frames and two random ones
-/// back to back with no stalls (the first run, where the frame interval
-/// is measured), random stalls at several rates on each side and both,
-/// and a reset in the middle of a frame.
+/// pixels of `pixel_bits` bits, `frames` (at least 1) random frames a run:
+/// the `directed` frames and `frames - 1` random ones back to back with no
+/// stalls (the first run, where the frame interval is measured), `frames`
+/// with random stalls at several rates on each side and both, and
+/// `frames + 1` with a reset in the middle of the second.
 pub fn frame_scenarios(
     height: usize,
     width: usize,
     pixel_bits: usize,
     directed: Vec<Vec<BitVec>>,
+    frames: usize,
     seed: u64,
 ) -> Vec<(String, StreamRun)> {
+    assert!(frames >= 1, "frame_scenarios needs at least one frame a run");
     let mut rng = SplitMix64::new(seed);
     let pixels = height * width;
     let random = |count, rng: &mut SplitMix64| random_frames_of(pixels, pixel_bits, count, rng);
     let mut first = directed;
-    first.extend(random(2, &mut rng));
+    first.extend(random(frames - 1, &mut rng));
     let run = |frames, stalls, reset, seed| StreamRun {
         frames,
         stalls,
@@ -408,10 +408,27 @@ pub fn frame_scenarios(
     let mut out = vec![("no stalls, directed and random frames".to_string(), run(first, Stalls::NONE, None, seed))];
     for (i, (input, output)) in [(64, 0), (0, 64), (128, 128), (230, 230)].into_iter().enumerate() {
         let name = format!("stalls: input {:.0}%, output {:.0}%", input as f64 / 2.56, output as f64 / 2.56);
-        out.push((name, run(random(3, &mut rng), Stalls { input, output }, None, seed + i as u64 + 1)));
+        out.push((name, run(random(frames, &mut rng), Stalls { input, output }, None, seed + i as u64 + 1)));
     }
     let half = pixels.div_ceil(2);
-    let reset = run(random(4, &mut rng), Stalls { input: 64, output: 64 }, Some((1, half)), seed + 9);
+    let reset = run(random(frames + 1, &mut rng), Stalls { input: 64, output: 64 }, Some((1, half)), seed + 9);
     out.push((format!("reset after {half} pixels of frame 1, stalls 25% both sides"), reset));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_run_takes_the_frames_asked_for() {
+        let directed = vec![vec![BitVec::zeros(3); 4]; 2];
+        for frames in [1, 3, 7] {
+            let runs = frame_scenarios(2, 2, 3, directed.clone(), frames, 5);
+            let counts: Vec<usize> = runs.iter().map(|(_, r)| r.frames.len()).collect();
+            assert_eq!(counts, [2 + frames - 1, frames, frames, frames, frames, frames + 1], "frames {frames}");
+            assert!(runs.iter().flat_map(|(_, r)| &r.frames).all(|f| f.len() == 4 && f[0].len() == 3));
+            assert_eq!(runs[5].1.reset, Some((1, 2)), "the reset falls in the second frame, after half its pixels");
+        }
+    }
 }

@@ -26,13 +26,20 @@ pub struct Cycle {
 /// How much stimulus to apply.
 #[derive(Clone, Copy, Debug)]
 pub struct Effort {
+    /// Units: random cycles after the directed corners.
     pub random_cycles: usize,
+    /// Streaming engines and networks: random frames in each stalled run
+    /// (see `frame_scenarios`).
+    pub frames: usize,
     pub seed: u64,
 }
 
+/// Frames in each stalled run unless asked for more.
+pub const DEFAULT_FRAMES: usize = 3;
+
 impl Default for Effort {
     fn default() -> Effort {
-        Effort { random_cycles: 1500, seed: 0x5eed }
+        Effort { random_cycles: 1500, frames: DEFAULT_FRAMES, seed: 0x5eed }
     }
 }
 
