@@ -715,6 +715,7 @@ fn sweep(set: &str, jobs: usize, list: bool, run: &RunArgs) -> Result<(), String
 }
 
 pub fn main() -> ExitCode {
+    exit_quietly_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -734,5 +735,16 @@ pub fn main() -> ExitCode {
             eprintln!("error: {msg}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Printing into a closed pipe (`mbnn gen ... | head`) ends the program
+/// quietly, as it ends any Unix tool, where Rust's default (SIGPIPE
+/// ignored) makes `println!` panic. The programs it runs get the default
+/// back from `Command` anyway, and it writes to none of their inputs.
+fn exit_quietly_on_closed_pipe() {
+    // SAFETY: changes one signal's disposition, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
