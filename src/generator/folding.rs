@@ -37,7 +37,9 @@
 //! Block RAM counts every memory of width w and depth d as the fewest
 //! blocks of one of the family's shapes that hold it; a memory of fewer
 //! than [`MIN_BRAM_BITS`](crate::spec::board::MIN_BRAM_BITS) bits, and an output FIFO at most 8 deep, is
-//! left in logic. On the ten engines it gives Yosys's count of iCE40 block
+//! left in logic, and a line buffer or FIFO that Yosys would put in LUT RAM
+//! ([`BlockRam::in_lut_ram`]) takes no block; a lane of constant weights
+//! has no ROM. On CNV (ECP5) that gives the 155 DP16KD placed, exactly. On the ten engines it gives Yosys's count of iCE40 block
 //! RAMs exactly, but for the fully parallel `pa_conv` (30 against 25).
 
 use crate::generator::engine::plan::Plan;
@@ -154,7 +156,8 @@ fn weight_roms(p: &EngineParams, folding: Folding) -> (u64, (u64, u64), u64) {
 
 /// An engine's memories in block RAM, (width, depth): the line buffer's
 /// copies (one per read port: dilation groups x taps a step) and the output
-/// FIFO when it is deeper than 8, unless `ram` puts them in LUT RAM; the
+/// FIFO when it is deeper than 8, unless Yosys would put them in LUT RAM
+/// (`BlockRam::in_lut_ram`); the
 /// weight ROMs (one per lane, pe*simd bits a step) unless they are in logic.
 pub fn engine_memories(p: &EngineParams, ram: BlockRam) -> Vec<(u64, u64)> {
     memories_at(p, &Plan::new(p), p.folding, ram)
@@ -170,7 +173,7 @@ fn memories_at(p: &EngineParams, plan: &Plan, folding: Folding, ram: BlockRam) -
     let pixels = (plan.rows() << plan.col_bits) as u64;
     for group in 0..plan.groups.len() {
         let width: usize = plan.read_bits(group).iter().map(|r| r.1).sum();
-        if pixels >= ram.lut_ram_below {
+        if !ram.in_lut_ram(width as u64, pixels) {
             out.extend((0..taps_per_step).map(|_| (width as u64, pixels)));
         }
     }
@@ -181,7 +184,7 @@ fn memories_at(p: &EngineParams, plan: &Plan, folding: Folding, ram: BlockRam) -
     // The FIFO holds the pixels alive over a pipeline of about 8 cycles;
     // at most 8 deep it stays in flip-flops.
     let fifo = crate::generator::engine::fifo_depth(plan.sf, ii, 8);
-    if fifo > 8 && fifo as u64 >= ram.lut_ram_below {
+    if fifo > 8 && !ram.in_lut_ram(p.out_pixel_bits() as u64, fifo as u64) {
         out.push((p.out_pixel_bits() as u64, fifo as u64));
     }
     out

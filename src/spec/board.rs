@@ -170,12 +170,16 @@ pub const MIN_BRAM_BITS: u64 = 256;
 pub struct BlockRam {
     pub name: &'static str,
     pub shapes: &'static [(u64, u64)],
-    /// A RAM (a line buffer, a FIFO) shallower than this goes to LUT RAM,
-    /// as Yosys places them on ECP5 (CNV: 147 DP16KD so estimated, 148
-    /// placed); 0 where there is no LUT RAM (iCE40). Weight ROMs are
-    /// placed by the generator, never by this rule.
-    pub lut_ram_below: u64,
+    /// Whether the family has LUT RAM (16 x 4 bits a unit) for Yosys to
+    /// put RAMs in: ECP5 and Gowin do, iCE40 does not.
+    pub lut_ram: bool,
 }
+
+/// Yosys's prices of a 16 x 4 LUT RAM and of an 18-kbit block
+/// (`lutrams.txt` and `brams.txt` of ECP5 and Gowin, `cost 4` and
+/// `cost 128`, the same in 0.23 and YoWASP's 0.70).
+const LUT_RAM_UNIT_COST: u64 = 4;
+const BLOCK_COST: u64 = 128;
 
 const EIGHTEEN_KBIT: &[(u64, u64)] = &[(36, 512), (18, 1024), (9, 2048), (4, 4096), (2, 8192), (1, 16384)];
 
@@ -184,10 +188,10 @@ const EIGHTEEN_KBIT: &[(u64, u64)] = &[(36, 512), (18, 1024), (9, 2048), (4, 409
 pub fn block_ram(family: Family) -> BlockRam {
     match family {
         Family::Ice40 => {
-            BlockRam { name: "4-kbit EBR", shapes: &[(16, 256), (8, 512), (4, 1024), (2, 2048)], lut_ram_below: 0 }
+            BlockRam { name: "4-kbit EBR", shapes: &[(16, 256), (8, 512), (4, 1024), (2, 2048)], lut_ram: false }
         }
-        Family::Ecp5 => BlockRam { name: "DP16KD", shapes: EIGHTEEN_KBIT, lut_ram_below: 256 },
-        Family::Gowin => BlockRam { name: "BSRAM", shapes: EIGHTEEN_KBIT, lut_ram_below: 256 },
+        Family::Ecp5 => BlockRam { name: "DP16KD", shapes: EIGHTEEN_KBIT, lut_ram: true },
+        Family::Gowin => BlockRam { name: "BSRAM", shapes: EIGHTEEN_KBIT, lut_ram: true },
     }
 }
 
@@ -204,6 +208,17 @@ impl BlockRam {
         }
         let (w, d) = self.shape(width, depth);
         width.div_ceil(w) * depth.div_ceil(d)
+    }
+
+    /// Whether Yosys puts a RAM of `width` x `depth` that the generator
+    /// leaves to it (a line buffer, a FIFO) in LUT RAM: when its 16 x 4
+    /// units cost less than its blocks at Yosys's prices, a tie going to
+    /// block RAM. On CNV's line buffers (YoWASP Yosys, ECP5) that is
+    /// exactly its choice: 256 x 32 and 512 x 8 in LUT RAM; 128 x 64 (a
+    /// tie), 64 x 128, 128 x 128, 24 x 256 and 64 x 256 in DP16KD.
+    pub fn in_lut_ram(&self, width: u64, depth: u64) -> bool {
+        let units = width.div_ceil(4) * depth.div_ceil(16);
+        self.lut_ram && LUT_RAM_UNIT_COST * units < BLOCK_COST * self.blocks(width, depth)
     }
 
     /// The block shape (width, depth) a memory of `width` x `depth` takes
@@ -228,5 +243,22 @@ mod tests {
         }
         let e = "nexys".parse::<Board>().unwrap_err();
         assert!(e.contains("icebreaker, hx8k, ulx3s, tangnano9k"), "{e}");
+    }
+
+    #[test]
+    fn line_buffers_go_where_yosys_put_cnvs() {
+        let ecp5 = block_ram(Family::Ecp5);
+        // (width, depth) of CNV's line buffers and where YoWASP Yosys 0.70
+        // `synth_ecp5` put them in its Group-Net K = 2 netlist.
+        for (width, depth, blocks) in
+            [(256, 32, 0), (512, 8, 0), (256, 8, 0), (128, 64, 4), (64, 128, 2), (128, 128, 4)]
+        {
+            assert_eq!(ecp5.in_lut_ram(width, depth), blocks == 0, "{width} x {depth}");
+            if blocks > 0 {
+                assert_eq!(ecp5.blocks(width, depth), blocks, "{width} x {depth}");
+            }
+        }
+        assert!(!ecp5.in_lut_ram(24, 256) && !ecp5.in_lut_ram(64, 256));
+        assert!((1..=4096).all(|d| !block_ram(Family::Ice40).in_lut_ram(8, d)), "iCE40 has no LUT RAM");
     }
 }

@@ -419,10 +419,25 @@ impl EngineParams {
         }
     }
 
-    /// The weight ROMs' count and bits per weight: M (or K) ROMs of one
-    /// bit, or one of piece indices.
+    /// The weight ROMs' count and bits per weight: a ROM of one bit for
+    /// each lane whose weights are not all the same (`constant_lane`), or
+    /// one of piece indices.
     pub fn weight_roms(&self) -> (usize, u32) {
-        if self.stores_piece_index() { (1, self.piece_index_bits()) } else { (self.lanes(), 1) }
+        if self.stores_piece_index() {
+            (1, self.piece_index_bits())
+        } else {
+            ((0..self.lanes()).filter(|&lane| self.constant_lane(lane).is_none()).count(), 1)
+        }
+    }
+
+    /// The value of every weight of `lane` when they are all the same (the
+    /// all-ones base of a first layer on pixels' bit-planes): such a lane
+    /// needs no ROM, as Yosys would have found (CNV's first layer had a
+    /// ROM of ones that synthesised to nothing, two DP16KD estimated).
+    pub fn constant_lane(&self, lane: usize) -> Option<bool> {
+        let value = self.weights[lane].first()?.get(0);
+        let ones = if value { self.geometry.window_len() as u64 } else { 0 };
+        self.weights[lane].iter().all(|w| w.count_ones() == ones).then_some(value)
     }
 
     /// Checks `weight_form` against the weights: piece indices need a

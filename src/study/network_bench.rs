@@ -220,13 +220,13 @@ struct LayerRam {
     buffers: (u64, u64),
     /// Weight ROMs the packing put in logic: (bits, estimated LUT4).
     logic: (u64, u64),
-    /// Line buffers shallower than the RAM, which Yosys puts in LUT RAM.
+    /// Line buffers that Yosys puts in LUT RAM (`BlockRam::in_lut_ram`).
     lut_ram: u64,
 }
 
 /// A layer's memories as the ECP5 flow places them: weight ROMs where the
-/// generator put them (block RAM or logic), a line buffer in block RAM when
-/// at least as deep as the family's LUT RAM limit, else in LUT RAM.
+/// generator put them (block RAM or logic), a line buffer in LUT RAM when
+/// Yosys would put it there (`BlockRam::in_lut_ram`), else in block RAM.
 fn layer_ram(memories: &[&Memory], ram: BlockRam) -> LayerRam {
     let mut r = LayerRam::default();
     for m in memories.iter().filter(|m| !m.name.contains("fifo")) {
@@ -234,7 +234,7 @@ fn layer_ram(memories: &[&Memory], ram: BlockRam) -> LayerRam {
         let bits = width * depth;
         match m.style {
             MemoryStyle::Logic => r.logic = (r.logic.0 + bits, r.logic.1 + folding::rom_luts(width, depth)),
-            MemoryStyle::Auto if depth < ram.lut_ram_below => r.lut_ram += bits,
+            MemoryStyle::Auto if ram.in_lut_ram(width, depth) => r.lut_ram += bits,
             _ => {
                 let slot = if m.name.starts_with("weights") { &mut r.weights } else { &mut r.buffers };
                 *slot = (slot.0 + bits, slot.1 + ram.blocks(width, depth).max(1));

@@ -187,9 +187,18 @@ fn weight_roms(m: &mut Module, p: &EngineParams, plan: &Plan, address: &Expr) ->
         return vec![weight_rom(m, (p, plan), ("weights_index", p.piece_index_bits()), piece, address)];
     }
     (0..p.lanes())
-        .map(|lane| {
-            let bit = |o: usize, e: usize| u64::from(p.weights[lane][o].get(e));
-            weight_rom(m, (p, plan), (&format!("weights{lane}"), 1), bit, address)
+        .map(|lane| match p.constant_lane(lane) {
+            Some(value) => {
+                let width = (plan.pe * plan.simd) as u32;
+                Expr::constant(Const::from_words(
+                    width,
+                    vec![if value { u64::MAX } else { 0 }; width.div_ceil(64) as usize],
+                ))
+            }
+            None => {
+                let bit = |o: usize, e: usize| u64::from(p.weights[lane][o].get(e));
+                weight_rom(m, (p, plan), (&format!("weights{lane}"), 1), bit, address)
+            }
         })
         .collect()
 }
