@@ -336,3 +336,22 @@ fn bad_network_files_get_one_line_naming_the_layer_and_the_field() {
     v["input"]["height"] = json!(0);
     assert!(error_of(&v.to_string()).contains("\"input\": \"height\" must be an integer in 1..=4096, got 0"));
 }
+
+/// A first `conv` on pixels is a `pa_conv` on their bit-planes whose last
+/// base is all ones: that lane is a constant, with no ROM, and only it.
+#[test]
+fn only_a_lane_of_equal_weights_goes_without_a_rom() {
+    let net = load_network(Path::new("examples/networks/cnv_groupnet_k2.json")).unwrap();
+    let Stage::Engine { params, .. } = &net.layers[0].stage else { panic!("layer 0 is an engine") };
+    let constant: Vec<Option<bool>> = (0..params.lanes()).map(|lane| params.constant_lane(lane)).collect();
+    assert_eq!(constant, [None, None, Some(true)]);
+    assert_eq!(params.weight_roms(), (2, 1));
+    let mut zeros = (**params).clone();
+    zeros.weights[0].iter_mut().for_each(|w| *w = BitVec::zeros(w.len()));
+    assert_eq!(zeros.constant_lane(0), Some(false));
+    // One weight of the lane of ones differs: it needs its ROM again.
+    let mut almost = (**params).clone();
+    almost.weights[2][5].set(7, false);
+    assert_eq!((almost.constant_lane(2), almost.weight_roms()), (None, (3, 1)));
+    assert!(net.engines().skip(1).all(|p| p.weight_roms() == (2, 1)), "no other layer has a constant lane");
+}

@@ -36,11 +36,14 @@
 //!
 //! Block RAM counts every memory of width w and depth d as the fewest
 //! blocks of one of the family's shapes that hold it; a memory of fewer
-//! than [`MIN_BRAM_BITS`](crate::spec::board::MIN_BRAM_BITS) bits, and an output FIFO at most 8 deep, is
-//! left in logic, and a line buffer or FIFO that Yosys would put in LUT RAM
-//! ([`BlockRam::in_lut_ram`]) takes no block; a lane of constant weights
-//! has no ROM. On CNV (ECP5) that gives the 155 DP16KD placed, exactly. On the ten engines it gives Yosys's count of iCE40 block
-//! RAMs exactly, but for the fully parallel `pa_conv` (30 against 25).
+//! than [`MIN_BRAM_BITS`](crate::spec::board::MIN_BRAM_BITS) bits, and an
+//! output FIFO at most 8 deep, is left in logic; a line buffer or FIFO
+//! that Yosys would put in LUT RAM ([`BlockRam::in_lut_ram`]) takes no
+//! block; a lane of constant weights has no ROM. On the ten engines it
+//! gives Yosys's count of iCE40 block RAMs exactly, but for the fully
+//! parallel `pa_conv` (30 against 25); on CNV (ECP5) the 155 DP16KD
+//! placed, and on the Group-Net K = 2 CNV packed for the 85F the 205
+//! synthesised.
 
 use crate::generator::engine::plan::Plan;
 use crate::spec::board::BlockRam;
