@@ -384,15 +384,14 @@ fn a_closed_pipe_ends_the_program_without_a_panic() {
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out").display().to_string();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mbnn"))
+    // The pipe's reader is gone before the program starts, as with `| head -0`.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mbnn"))
         .args(["gen", "--k", "2", "--len", "8", "--out", &out])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
+        .stdout(writer)
+        .output()
         .unwrap();
-    // The reader goes before the program prints its first line, as `| head -0` would.
-    drop(child.stdout.take());
-    let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!err.contains("panicked") && err.is_empty(), "{err}");
     assert_eq!(o.status.signal(), Some(libc::SIGPIPE), "{:?}", o.status);

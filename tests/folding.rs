@@ -162,6 +162,17 @@ fn gen_prints_the_folding_and_dse_writes_the_chart() {
     let points = json["points"].as_array().unwrap();
     assert!(points.len() >= 8, "{json}");
     assert!(points.iter().any(|p| p["label"] == "1x1 1x1 - 1x1"), "{json}");
+
+    // As the issue writes it, with no board: frames/s at 100 MHz, said so.
+    let alone = dir.path().join("dse_alone");
+    let o = mbnn(&["dse", "--network", "testbench/net_tiny.json", "--out", alone.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.starts_with("dse: no --board or --clock-mhz: frames/s at 100 MHz"), "{text}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(alone.join("dse.json")).unwrap()).unwrap();
+    let fastest = json["points"].as_array().unwrap().iter().map(|p| p["y"].as_f64().unwrap()).fold(0.0, f64::max);
+    // net_tiny's fastest folding takes its 8 x 8 input's 64 pixels a frame.
+    assert!((fastest - 100e6 / 64.0).abs() < 1.0, "{json}");
 }
 
 /// Verilator: the chosen folding runs at its predicted cycles per frame

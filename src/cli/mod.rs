@@ -15,6 +15,10 @@ use std::process::ExitCode;
 /// most of them stalled, for hours.
 const MAX_FRAMES: u64 = 1000;
 
+/// `dse`'s clock when neither a board nor a clock is given: the 100 MHz of
+/// FINN's published CNV on the Zynq-7020.
+const DSE_CLOCK_MHZ: f64 = 100.0;
+
 /// Generates, verifies and measures multi-base binary neural network hardware.
 #[derive(Parser, Debug)]
 #[command(version, about)]
@@ -212,7 +216,7 @@ enum Command {
 }
 
 /// A network's folding chosen for a frame rate (`--network` only).
-#[derive(clap::Args, Debug, Default)]
+#[derive(clap::Args, Clone, Debug, Default)]
 struct FoldArgs {
     /// Frames per second to fold the network for: each layer's pe and simd
     /// as cheap as the rate allows (needs --board or --clock-mhz).
@@ -554,7 +558,16 @@ fn dse(network: &std::path::Path, fold: &FoldArgs, out: &std::path::Path) -> Res
         return Err("dse sweeps the rates itself: --target-fps goes with gen and sim".into());
     }
     crate::study::plot::check_fonts()?;
-    let setting = fold.setting()?;
+    let setting = if fold.board.is_none() && fold.clock_mhz.is_none() {
+        // A sweep needs a clock only to turn cycles into frames/s: without
+        // one, FINN's for CNV, so that `dse --network net.json` works alone.
+        println!(
+            "dse: no --board or --clock-mhz: frames/s at {DSE_CLOCK_MHZ} MHz, iCE40 block RAMs, no LUT or block RAM limit"
+        );
+        FoldArgs { clock_mhz: Some(DSE_CLOCK_MHZ), ..fold.clone() }.setting()?
+    } else {
+        fold.setting()?
+    };
     let net = crate::spec::network::load_network(network)?;
     let start = std::time::Instant::now();
     let chart = crate::study::dse::explore(&net, &setting)?;
