@@ -189,11 +189,11 @@ fn weight_roms(m: &mut Module, p: &EngineParams, plan: &Plan, address: &Expr) ->
     (0..p.lanes())
         .map(|lane| match p.constant_lane(lane) {
             Some(value) => {
+                // A wire, not the constant itself: the datapath slices each PE's word from it.
                 let width = (plan.pe * plan.simd) as u32;
-                Expr::constant(Const::from_words(
-                    width,
-                    vec![if value { u64::MAX } else { 0 }; width.div_ceil(64) as usize],
-                ))
+                let word =
+                    Const::from_words(width, vec![if value { u64::MAX } else { 0 }; width.div_ceil(64) as usize]);
+                m.wire(&format!("weights{lane}_constant"), Expr::constant(word))
             }
             None => {
                 let bit = |o: usize, e: usize| u64::from(p.weights[lane][o].get(e));
