@@ -365,6 +365,11 @@ fn uart_tops_and_image_files_check_their_input() {
         (&["sim", "--network", "testbench/net_models.json", "--frames", "1001", "--work", &work], "1..=1000"),
         (&["sim", "--k", "3", "--frames", "2", "--work", &work], "a unit takes --cycles"),
         (
+            &["sim", "--network", "testbench/net_models.json", "--jobs", "0", "--work", &work],
+            "--jobs 0 is out of range",
+        ),
+        (&["sweep", "--jobs", "65", "--work", &work], "must be 1..=64"),
+        (
             &["sim", "--network", "testbench/net_models.json", "--images", &images, "--frames", "2", "--work", &work],
             "give one of them",
         ),
@@ -395,4 +400,48 @@ fn a_closed_pipe_ends_the_program_without_a_panic() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!err.contains("panicked") && err.is_empty(), "{err}");
     assert_eq!(o.status.signal(), Some(libc::SIGPIPE), "{:?}", o.status);
+}
+
+/// A test set cut into shares simulated at once gives every image's answer
+/// in order: the RTL's classes equal the golden model's image by image
+/// (which `sim` computes on its own, image by image), and equal those of
+/// one thread.
+#[test]
+fn a_test_set_in_shares_keeps_its_images_in_order() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    // Seven 6 x 6 images of 3-bit pixels, each a different pattern.
+    let images: Vec<Vec<u32>> = (0..7u32).map(|i| (0..36u32).map(|x| (x * (i + 1) + i * i) % 8).collect()).collect();
+    std::fs::write(dir.path().join("images.json"), serde_json::json!({ "images": images }).to_string()).unwrap();
+    let images = dir.path().join("images.json").display().to_string();
+    let mut answers = vec![];
+    for jobs in ["1", "3"] {
+        let work = dir.path().join(format!("work{jobs}")).display().to_string();
+        let o = mbnn(
+            &[
+                "sim",
+                "--network",
+                "testbench/net_models.json",
+                "--images",
+                &images,
+                "--jobs",
+                jobs,
+                "--no-yosys",
+                "--work",
+                &work,
+            ],
+            root,
+        );
+        assert!(o.status.success(), "--jobs {jobs}: {}", stderr(&o));
+        let text = std::fs::read_to_string(dir.path().join(format!("work{jobs}/net_models/classify.json"))).unwrap();
+        let c: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(c["rtl_equals_golden"], true, "--jobs {jobs}: {text}");
+        assert_eq!(c["verilator_threads"], if jobs == "1" { 1 } else { 3 }, "--jobs {jobs}");
+        assert_eq!(c["rtl"].as_array().unwrap().len(), 7, "--jobs {jobs}: {text}");
+        answers.push(c["rtl"].clone());
+    }
+    assert_eq!(answers[0], answers[1]);
+    let distinct: std::collections::BTreeSet<String> =
+        answers[0].as_array().unwrap().iter().map(|v| v.to_string()).collect();
+    assert!(distinct.len() > 1, "every image gave the same class, so order would not show: {:?}", answers[0]);
 }

@@ -94,8 +94,13 @@ fn asap7_netlists_match_the_golden_model() {
             ..r
         };
         let checks = Checks { lint: false, iverilog: false, yosys: false, netlist: true, progress: false };
-        let v =
-            verify(&gate_level, &dir.join("gates"), checks, Effort { random_cycles: 300, frames: 3, seed: 3 }, flags);
+        let v = verify(
+            &gate_level,
+            &dir.join("gates"),
+            checks,
+            Effort { random_cycles: 300, frames: 3, seed: 3, jobs: 1 },
+            flags,
+        );
         assert!(v.passed, "{flags}: {}\n{}", v.summary, v.report);
     }
 }

@@ -12,7 +12,7 @@ fn rendered(request: Request) -> Rendered {
 }
 
 const CHECKS: Checks = Checks { lint: true, iverilog: true, yosys: true, netlist: false, progress: false };
-const EFFORT: Effort = Effort { random_cycles: 400, frames: 3, seed: 42 };
+const EFFORT: Effort = Effort { random_cycles: 400, frames: 3, seed: 42, jobs: 1 };
 
 #[test]
 fn a_correct_design_passes_every_check() {
@@ -84,7 +84,7 @@ fn a_wrong_latency_is_caught() {
 #[test]
 fn every_popcount_structure_matches_at_its_shape_changes() {
     let work = tempfile::tempdir().unwrap();
-    let effort = Effort { random_cycles: 60, frames: 3, seed: 7 };
+    let effort = Effort { random_cycles: 60, frames: 3, seed: 7, jobs: 1 };
     let checks = Checks { lint: true, iverilog: false, yosys: false, netlist: false, progress: false };
     let shapes: [(PopcountStyle, &[usize]); 3] = [
         (PopcountStyle::Compressor, &[1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 63, 64, 256]),

@@ -17,7 +17,7 @@ fn check(r: &EngineRequest, pipeline: u32) {
         &rendered,
         &work.path().join(&p.top),
         checks,
-        Effort { random_cycles: 0, frames: 3, seed: 3 },
+        Effort { random_cycles: 0, frames: 3, seed: 3, jobs: 2 },
         &p.top,
     );
     println!("{}", v.summary);
@@ -185,4 +185,30 @@ fn deep_weight_roms_are_banked_a_block_each() {
         assert_eq!(verilog.matches("$readmemh").count(), roms.len(), "pipeline {pipeline}");
         check(&r, pipeline);
     }
+}
+
+/// With the runs two at a time, a mismatch is still reported for the first
+/// run by index, with the frame, the channels and a trace: every run of an
+/// engine whose golden model is off by one lambda fails, and the report
+/// names the first (the directed frames without stalls).
+#[test]
+fn a_mismatch_in_runs_at_once_is_reported_for_the_first_run() {
+    let mut r = EngineRequest::new(EngineKind::Conv);
+    (r.height, r.width, r.cin, r.cout, r.k) = (Some(4), Some(4), Some(4), Some(2), Some(2));
+    r.output = Some(OutputMode::Sum);
+    let p = r.to_params().unwrap();
+    let mut rendered = render_engine(p.clone(), 1);
+    rendered.params.lambdas[0] += 1;
+    let work = tempfile::tempdir().unwrap();
+    let checks = Checks { lint: false, iverilog: false, yosys: false, netlist: false, progress: false };
+    let effort = Effort { random_cycles: 0, frames: 2, seed: 3, jobs: 2 };
+    let dir = work.path().join(&p.top);
+    let v = verify_engine(&rendered, &dir, checks, effort, &p.top);
+    assert!(!v.passed, "{}", v.summary);
+    let first = &mbnn::verify::stream::scenarios(&rendered.params, effort.frames, effort.seed)[0].0;
+    assert!(v.summary.contains(first.as_str()), "{first:?} not in {}", v.summary);
+    for needle in ["MISMATCH", "frame 0, output pixel 0", "channel 0: expected", "trace: "] {
+        assert!(v.report.contains(needle), "report lacks {needle:?}:\n{}", v.report);
+    }
+    assert!(dir.join(format!("{}.vcd", p.top)).exists(), "no trace:\n{}", v.report);
 }

@@ -15,6 +15,9 @@ use std::process::ExitCode;
 /// most of them stalled, for hours.
 const MAX_FRAMES: u64 = 1000;
 
+/// `--jobs` at most: far beyond the cores of any machine this runs on.
+const MAX_JOBS: u64 = 64;
+
 /// `dse`'s clock when neither a board nor a clock is given: the 100 MHz of
 /// FINN's published CNV on the Zynq-7020.
 const DSE_CLOCK_MHZ: f64 = 100.0;
@@ -204,9 +207,6 @@ enum Command {
         /// quick (the default test run) or full.
         #[arg(long, default_value = "quick")]
         set: String,
-        /// Designs verified at once.
-        #[arg(long, default_value_t = 2)]
-        jobs: usize,
         /// Print the configurations and stop.
         #[arg(long)]
         list: bool,
@@ -293,6 +293,11 @@ struct RunArgs {
     /// Seed of the random stimulus.
     #[arg(long, default_value_t = 0x5eed)]
     stim_seed: u64,
+    /// Simulations at once, 1..=64, each on a thread and a model of its
+    /// own: a sweep's designs; an engine's or a network's stall and reset
+    /// runs; shares of an --images test set [default: the cores].
+    #[arg(long)]
+    jobs: Option<u64>,
     /// Skip Yosys synthesis.
     #[arg(long)]
     no_yosys: bool,
@@ -315,7 +320,20 @@ impl RunArgs {
         if !(1..=MAX_FRAMES).contains(&frames) {
             return Err(format!("--frames {frames} is out of range: the frames a run must be 1..={MAX_FRAMES}"));
         }
-        Ok(Effort { random_cycles: self.cycles as usize, frames: frames as usize, seed: self.stim_seed })
+        Ok(Effort {
+            random_cycles: self.cycles as usize,
+            frames: frames as usize,
+            seed: self.stim_seed,
+            jobs: self.jobs()?,
+        })
+    }
+
+    fn jobs(&self) -> Result<usize, String> {
+        match self.jobs {
+            None => Ok(crate::util::parallel::default_jobs().min(MAX_JOBS as usize)),
+            Some(jobs) if (1..=MAX_JOBS).contains(&jobs) => Ok(jobs as usize),
+            Some(jobs) => Err(format!("--jobs {jobs} is out of range: the simulations at once must be 1..={MAX_JOBS}")),
+        }
     }
 
     fn checks(&self) -> Checks {
@@ -368,7 +386,7 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Speedup { cin, kernel, side, stride, k } => speedup(cin, kernel, side, stride, k),
-        Command::Sweep { set, jobs, list, run } => sweep(&set, jobs, list, &run),
+        Command::Sweep { set, list, run } => sweep(&set, list, &run),
         Command::Digits { dir, boards, no_yosys, out, work } => {
             let boards = boards
                 .iter()
@@ -539,7 +557,7 @@ fn classify(
 ) -> Result<(), String> {
     let set = crate::spec::images::load_images(images, r.params.input)?;
     let checks = Checks { progress: true, ..run.checks() };
-    let outcome = crate::verify::network::run_images(r, set.images.clone(), dir, checks, &r.params.top)?;
+    let outcome = crate::verify::network::run_images(r, set.images.clone(), dir, checks, (&r.params.top, run.jobs()?))?;
     let c = crate::study::classify::classify(&r.params, &set, &outcome);
     println!("{}", c.summary());
     let text = serde_json::to_string_pretty(&c).map_err(|e| e.to_string())? + "\n";
@@ -706,11 +724,9 @@ fn speedup(cin: u32, kernel: u32, side: u32, stride: u32, k: u32) -> Result<(), 
     Ok(())
 }
 
-fn sweep(set: &str, jobs: usize, list: bool, run: &RunArgs) -> Result<(), String> {
+fn sweep(set: &str, list: bool, run: &RunArgs) -> Result<(), String> {
     let effort = run.effort()?;
-    if !(1..=64).contains(&jobs) {
-        return Err(format!("--jobs {jobs} is out of range: must be 1..=64"));
-    }
+    let jobs = effort.jobs;
     let root = PathBuf::from(".");
     let lines = match set {
         "quick" => sweep::quick(&root)?,

@@ -84,7 +84,11 @@ fn runtime_archive() -> Result<PathBuf, String> {
         return Ok(archive);
     }
     let root = verilator_root()?;
-    let build = dir.with_extension(format!("tmp{}", std::process::id()));
+    // Per process and per build, so that threads building at once never
+    // share a directory; the first to publish wins.
+    static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let build = dir.with_extension(format!("tmp{}-{n}", std::process::id()));
     fs::create_dir_all(&build).map_err(|e| format!("cannot create {}: {e}", build.display()))?;
     let mut objects = vec![];
     for name in ["verilated", "verilated_vcd_c", "verilated_threads"] {
@@ -212,7 +216,11 @@ pub fn build_model(
     if lib.exists() {
         return Ok(ModelLib { path: lib, built: false });
     }
-    let build = dir.with_extension(format!("tmp{}", std::process::id()));
+    // Per process and per build, so that threads building at once never
+    // share a directory; the first to publish wins.
+    static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let build = dir.with_extension(format!("tmp{}-{n}", std::process::id()));
     let _ = fs::remove_dir_all(&build);
     let verilog = with_data_files(files, &build.join(DATA), &dir.join(DATA))?;
     let obj = verilate(&build, &verilog, top, &flags)?;

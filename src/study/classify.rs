@@ -39,7 +39,11 @@ pub struct Classification {
     pub rounding_changed: Vec<Changed>,
     pub cycles_per_image: usize,
     pub fill_cycles: u64,
+    /// Checked images per CPU second of a simulating thread, and per wall
+    /// second on `verilator_threads` threads at once.
     pub verilator_images_per_s: f64,
+    pub verilator_images_per_wall_s: f64,
+    pub verilator_threads: usize,
     pub seconds: f64,
     /// Per image, in order.
     pub float: Option<Vec<usize>>,
@@ -94,6 +98,8 @@ pub fn classify(p: &NetworkParams, set: &ImageSet, run: &ImagesRun) -> Classific
         cycles_per_image: run.cycles_per_frame,
         fill_cycles: run.fill,
         verilator_images_per_s: run.images_per_s,
+        verilator_images_per_wall_s: run.images_per_wall_s,
+        verilator_threads: run.shares,
         seconds: run.seconds,
         float,
         golden,
@@ -129,8 +135,13 @@ impl Classification {
             }));
         }
         lines.push(format!(
-            "  Verilator: {} cycles an image with no stalls (fill {}), {:.0} checked images/s; {:.1} s in all",
-            self.cycles_per_image, self.fill_cycles, self.verilator_images_per_s, self.seconds
+            "  Verilator: {} cycles an image with no stalls (fill {}), {:.0} checked images/s a thread, {:.0} on {} at once; {:.1} s in all",
+            self.cycles_per_image,
+            self.fill_cycles,
+            self.verilator_images_per_s,
+            self.verilator_images_per_wall_s,
+            self.verilator_threads,
+            self.seconds
         ));
         lines.join("\n")
     }

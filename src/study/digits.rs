@@ -143,7 +143,8 @@ pub fn digits(opts: &Options) -> Result<Report, String> {
         images = set.images.len();
         let checks = Checks { lint: true, iverilog: true, yosys: opts.yosys, netlist: false, progress: true };
         let top = r.params.top.clone();
-        let run = run_images(&r, set.images.clone(), &opts.work.join("sim").join(&top), checks, &top)?;
+        let jobs = crate::util::parallel::default_jobs();
+        let run = run_images(&r, set.images.clone(), &opts.work.join("sim").join(&top), checks, (&top, jobs))?;
         let classification = classify(&r.params, &set, &run);
         eprintln!("{}", classification.summary());
         if !classification.rtl_equals_golden {
@@ -177,22 +178,12 @@ const PNR_JOBS: usize = 2;
 /// network, its boards in order.
 fn place_all(rendered: &[RenderedNetwork], boards: &[Board], work: &Path) -> Vec<Vec<BoardResult>> {
     let jobs: Vec<(usize, Board)> = (0..rendered.len()).flat_map(|i| boards.iter().map(move |&b| (i, b))).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let done = std::sync::Mutex::new(vec![]);
-    std::thread::scope(|s| {
-        for _ in 0..PNR_JOBS {
-            s.spawn(|| {
-                while let Some(&(i, board)) = jobs.get(next.fetch_add(1, std::sync::atomic::Ordering::SeqCst)) {
-                    let result = place(&rendered[i], board, work);
-                    done.lock().expect("no worker panicked").push((i, result));
-                }
-            });
-        }
+    let placed = crate::util::parallel::map_indices(jobs.len(), PNR_JOBS, |j| {
+        let (i, board) = jobs[j];
+        place(&rendered[i], board, work)
     });
-    let mut done = done.into_inner().expect("no worker panicked");
-    done.sort_by_key(|(i, r)| (*i, boards.iter().position(|b| *b == r.board)));
     let mut out: Vec<Vec<BoardResult>> = vec![vec![]; rendered.len()];
-    for (i, r) in done {
+    for (&(i, _), r) in jobs.iter().zip(placed) {
         out[i].push(r);
     }
     out

@@ -22,7 +22,7 @@ use crate::rtl::{Memory, MemoryStyle};
 use crate::spec::board::{BlockRam, Board, Family, block_ram};
 use crate::spec::engine::WeightForm;
 use crate::spec::network::{NetworkParams, Stage, load_network};
-use crate::verify::network::network_rate;
+use crate::verify::network::{network_rate, network_rate_on};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -183,6 +183,22 @@ fn cnv_rate_rows(rows: &mut Vec<Row>, cnv: &RenderedNetwork, t0: Instant) -> Res
         format!(
             "{:.2} M cycles/s per CPU second, every output checked (the model built beforehand)",
             rate.checked_cycles_per_s / 1e6
+        ),
+    ));
+    let jobs = crate::util::parallel::default_jobs();
+    progress(&format!("networks: CNV again, {frames} images on each of {jobs} threads at once"), t0);
+    let (wall_rate, _) = network_rate_on(cnv, frames, 2, jobs)?;
+    let one = rate.checked_cycles_per_s / rate.cycles_per_frame as f64;
+    rows.push(Row::new(
+        "Verilator checked images/s, CNV, every core at once",
+        "images/s",
+        Some(one),
+        wall_rate / rate.cycles_per_frame as f64,
+        Target::AtLeast(20.0),
+        format!(
+            "{jobs} threads (the cores), each streaming {frames} images through a model of its own, every output \
+             checked; per wall second, model loads included; baseline = one thread, above: a test set cut into \
+             shares runs so (sim --images --jobs N)"
         ),
     ));
     let start = Instant::now();

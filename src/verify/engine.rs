@@ -3,7 +3,9 @@
 //! of SPEC 6.6 measured with no stalls: back-to-back frames exactly
 //! `cycles_per_frame` apart, the whole run within the stated fill.
 
-use super::stream::{StreamFailure, StreamOutcome, StreamPorts, StreamRun, run_stream, scenarios};
+use super::stream::{
+    ScenarioError, StreamFailure, StreamOutcome, StreamPorts, StreamRun, run_scenarios, run_stream, scenarios,
+};
 use super::testbench::{Checks, Effort, Verdict, load_model, write_and_check};
 use crate::generator::render::RenderedEngine;
 use crate::model::engine::EngineGolden;
@@ -32,27 +34,6 @@ impl EngineBench<'_> {
         let mut model = self.load(trace)?;
         Ok(run_stream(&mut model, self.ports, &|f| golden.frame(f), run, p.cycles_per_frame()))
     }
-}
-
-/// SPEC 6.6 with no stalls: back-to-back frames end exactly `cpf` cycles
-/// apart, and the run takes at most frames x cpf plus the stated fill.
-pub(crate) fn check_throughput(cpf: usize, fill: u64, out: &StreamOutcome) -> Result<String, String> {
-    let gaps: Vec<usize> = out.frame_ends.windows(2).map(|w| w[1] - w[0]).collect();
-    if let Some(bad) = gaps.iter().find(|&&g| g != cpf) {
-        return Err(format!("frames ended {bad} cycles apart with no stalls; cycles_per_frame is {cpf}: {gaps:?}"));
-    }
-    let frames = out.frame_ends.len();
-    let taken = (out.last_out - out.first_in + 1) as u64;
-    let allowed = (frames * cpf) as u64 + fill;
-    if taken > allowed {
-        return Err(format!(
-            "{frames} frames took {taken} cycles, more than {frames} x {cpf} + the stated fill {fill}"
-        ));
-    }
-    // A network whose last layer ignores the input's last rows (a pool
-    // dropping them) ends before frames x cpf: its fill is negative.
-    let measured = taken as i64 - (frames * cpf) as i64;
-    Ok(format!("{cpf} cycles per frame as stated, fill {measured} of at most {fill}"))
 }
 
 /// A value of one output channel, as a person reads it.
@@ -113,31 +94,36 @@ pub fn verify_engine(rendered: &RenderedEngine, work: &Path, checks: Checks, eff
         Err(e) => return fail(e),
     };
     let b = EngineBench { rendered, ports, netlist: checks.netlist };
-    let mut beats = 0;
     let all = scenarios(&rendered.params, effort.frames, effort.seed);
     let count = all.len();
-    for (i, (name, run)) in all.into_iter().enumerate() {
-        let build = if i == 0 { "model build, then " } else { "" };
-        checks.say(label, &format!("Verilator {build}scenario {}/{count}: {name}", i + 1), t0);
-        let outcome = match b.run(&run, None) {
-            Err(e) => return fail(e),
-            Ok(Err(f)) => {
-                return Verdict {
-                    passed: false,
-                    summary: format!("{label}: {}: {}", name, f.what),
-                    report: failure_report(&b, &name, &run, &f, work),
-                };
-            }
-            Ok(Ok(outcome)) => outcome,
-        };
-        beats += outcome.beats_out;
-        if i == 0 {
-            match check_throughput(rendered.params.cycles_per_frame(), rendered.generated.fill_cycles, &outcome) {
-                Ok(note) => notes.insert(0, note),
-                Err(e) => return fail(format!("{name}: {e}")),
-            }
-        }
+    let jobs = effort.jobs.clamp(1, count);
+    checks.say(label, &format!("Verilator model build, then {count} runs, {jobs} at a time"), t0);
+    // Built once here, so that the runs' threads only load it.
+    if let Err(e) = b.load(None) {
+        return fail(e);
     }
+    let throughput = (rendered.params.cycles_per_frame(), rendered.generated.fill_cycles);
+    let run = |i: usize| {
+        let outcome = b.run(&all[i].1, None);
+        checks.say(label, &format!("run {}/{count} done: {}", i + 1, all[i].0), t0);
+        outcome
+    };
+    let beats = match run_scenarios(count, throughput, jobs, &run) {
+        Ok((beats, note)) => {
+            notes.insert(0, note);
+            beats
+        }
+        Err(ScenarioError::Setup(e)) => return fail(e),
+        Err(ScenarioError::Throughput(i, e)) => return fail(format!("{}: {e}", all[i].0)),
+        Err(ScenarioError::Mismatch(i, f)) => {
+            let (name, run) = &all[i];
+            return Verdict {
+                passed: false,
+                summary: format!("{label}: {name}: {}", f.what),
+                report: failure_report(&b, name, run, &f, work),
+            };
+        }
+    };
     let secs = t0.elapsed().as_secs_f64();
     Verdict {
         passed: true,

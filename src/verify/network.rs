@@ -4,8 +4,9 @@
 //! rates and none, and a reset in the middle of an image; with no stalls,
 //! images leave exactly the slowest layer's cycles per frame apart.
 
-use super::engine::check_throughput;
-use super::stream::{StreamFailure, StreamOutcome, StreamPorts, StreamRun, frame_scenarios, run_stream};
+use super::stream::{
+    ScenarioError, StreamFailure, StreamOutcome, StreamPorts, StreamRun, frame_scenarios, run_scenarios, run_stream,
+};
 use super::testbench::{Checks, Effort, Verdict, load_model, write_and_check};
 use crate::generator::render::RenderedNetwork;
 use crate::model::network::network_frame;
@@ -99,26 +100,32 @@ pub fn verify_network(rendered: &RenderedNetwork, work: &Path, checks: Checks, e
         effort.frames,
         effort.seed,
     );
-    let (count, mut beats) = (all.len(), 0);
-    for (i, (name, scenario)) in all.into_iter().enumerate() {
-        let build = if i == 0 { "model build, then " } else { "" };
-        checks.say(label, &format!("Verilator {build}scenario {}/{count}: {name}", i + 1), t0);
-        let outcome = match run(rendered, ports, &scenario, None) {
-            Err(e) => return fail(e),
-            Ok(Err(f)) => {
-                let report = failure_report(rendered, ports, &name, &scenario, &f, work);
-                return Verdict { passed: false, summary: format!("{label}: {name}: {}", f.what), report };
-            }
-            Ok(Ok(outcome)) => outcome,
-        };
-        beats += outcome.beats_out;
-        if i == 0 {
-            match check_throughput(p.cycles_per_frame(), rendered.generated.fill_cycles, &outcome) {
-                Ok(note) => notes.insert(0, note),
-                Err(e) => return fail(format!("{name}: {e}")),
-            }
-        }
+    let count = all.len();
+    let jobs = effort.jobs.clamp(1, count);
+    checks.say(label, &format!("Verilator model build, then {count} runs, {jobs} at a time"), t0);
+    // Built once here, so that the runs' threads only load it.
+    if let Err(e) = load_model(&rendered.design_files(), &rendered.generated.signature, false, None) {
+        return fail(e);
     }
+    let throughput = (p.cycles_per_frame(), rendered.generated.fill_cycles);
+    let one = |i: usize| {
+        let outcome = run(rendered, ports, &all[i].1, None);
+        checks.say(label, &format!("run {}/{count} done: {}", i + 1, all[i].0), t0);
+        outcome
+    };
+    let beats = match run_scenarios(count, throughput, jobs, &one) {
+        Ok((beats, note)) => {
+            notes.insert(0, note);
+            beats
+        }
+        Err(ScenarioError::Setup(e)) => return fail(e),
+        Err(ScenarioError::Throughput(i, e)) => return fail(format!("{}: {e}", all[i].0)),
+        Err(ScenarioError::Mismatch(i, f)) => {
+            let (name, scenario) = &all[i];
+            let report = failure_report(rendered, ports, name, scenario, &f, work);
+            return Verdict { passed: false, summary: format!("{label}: {name}: {}", f.what), report };
+        }
+    };
     let secs = t0.elapsed().as_secs_f64();
     Verdict {
         passed: true,
@@ -141,6 +148,27 @@ pub fn network_rate(rendered: &RenderedNetwork, frames: usize, seed: u64) -> Res
     super::engine::measure_rate(&mut model, ports, &|image| network_frame(p, image), images, (&p.top, patience))
 }
 
+/// [`network_rate`] on `jobs` threads at once, each streaming `frames`
+/// images of its own through a model of its own: the checked cycles per
+/// wall second of all of them together (model loads included), and each
+/// thread's rate.
+pub fn network_rate_on(
+    rendered: &RenderedNetwork,
+    frames: usize,
+    seed: u64,
+    jobs: usize,
+) -> Result<(f64, Vec<super::engine::StreamRate>), String> {
+    // Built once here, so that the threads only load it.
+    load_model(&rendered.design_files(), &rendered.generated.signature, false, None)?;
+    let wall = Instant::now();
+    let rates =
+        crate::util::parallel::map_indices(jobs.max(1), jobs, |j| network_rate(rendered, frames, seed + j as u64));
+    let seconds = wall.elapsed().as_secs_f64();
+    let rates = rates.into_iter().collect::<Result<Vec<_>, String>>()?;
+    let cycles: usize = rates.iter().map(|r| r.cycles).sum();
+    Ok((cycles as f64 / seconds.max(1e-9), rates))
+}
+
 /// A test set through the network's RTL.
 #[derive(Clone, Debug)]
 pub struct ImagesRun {
@@ -150,56 +178,90 @@ pub struct ImagesRun {
     /// Cycles between images with no stalls, and the fill.
     pub cycles_per_frame: usize,
     pub fill: u64,
-    /// Checked images per CPU second of the simulating thread, and the
-    /// whole run's wall time (checks, model build and all).
+    /// Checked images per CPU second of a simulating thread; per wall
+    /// second with every share at once (the model's build excluded); the
+    /// shares; and the whole run's wall time (checks, model build and all).
     pub images_per_s: f64,
+    pub images_per_wall_s: f64,
+    pub shares: usize,
     pub seconds: f64,
     /// What lint, Icarus and Yosys said.
     pub notes: Vec<String>,
 }
 
+/// One share of a test set streamed through its own model: the outcome
+/// and the simulating thread's CPU seconds, or the failure with its run.
+type Share = Result<(StreamOutcome, f64), (StreamRun, StreamFailure)>;
+
 /// Writes the network under `work`, lints and synthesises it, then streams
 /// `images` back to back through it with no stalls, every output beat
-/// checked against the golden model and kept. The stall and reset
+/// checked against the golden model and kept. The test set is cut into up
+/// to `jobs` contiguous shares of at least two images, each streamed at
+/// once on a model of its own (each pays the fill). The stall and reset
 /// scenarios are [`verify_network`]'s.
 pub fn run_images(
     rendered: &RenderedNetwork,
     images: Vec<Vec<BitVec>>,
     work: &Path,
     checks: Checks,
-    label: &str,
+    (label, jobs): (&str, usize),
 ) -> Result<ImagesRun, String> {
     let t0 = Instant::now();
     let p = &rendered.params;
     let notes = write_and_check(work, &rendered.files, &rendered.verilog_files(), &p.top, checks)?;
     let ports = StreamPorts::of(&rendered.generated.signature)?;
     let count = images.len();
-    checks.say(label, &format!("Verilator model build, then {count} images back to back"), t0);
-    let scenario = StreamRun {
-        frames: images,
-        stalls: super::stream::Stalls::NONE,
-        reset: None,
-        seed: 1,
-        check_ready_independence: false,
-        record_outputs: true,
-    };
-    let mut model = load_model(&rendered.design_files(), &rendered.generated.signature, false, None)?;
+    let shares = jobs.clamp(1, (count / 2).max(1));
+    let starts: Vec<usize> = (0..=shares).map(|j| j * count / shares).collect();
+    checks.say(label, &format!("Verilator model build, then {count} images back to back, {shares} shares at once"), t0);
+    let load = || load_model(&rendered.design_files(), &rendered.generated.signature, false, None);
+    // Built once here, so that the shares' threads only load it.
+    load()?;
     let patience = p.cycles_per_frame() + rendered.generated.fill_cycles as usize;
-    let cpu = crate::util::cputime::thread();
-    let outcome = match run_stream(&mut model, ports, &|image| network_frame(p, image), &scenario, patience) {
-        Ok(outcome) => outcome,
-        Err(f) => return Err(failure_report(rendered, ports, "images", &scenario, &f, work)),
-    };
-    let cpu_seconds = (crate::util::cputime::thread() - cpu).as_secs_f64();
-    let ends = &outcome.frame_ends;
+    let wall = Instant::now();
+    let results = crate::util::parallel::map_indices(shares, shares, |j| -> Result<Share, String> {
+        let scenario = StreamRun {
+            frames: images[starts[j]..starts[j + 1]].to_vec(),
+            stalls: super::stream::Stalls::NONE,
+            reset: None,
+            seed: 1,
+            check_ready_independence: false,
+            record_outputs: true,
+        };
+        let mut model = load()?;
+        let cpu = crate::util::cputime::thread();
+        let outcome = run_stream(&mut model, ports, &|image| network_frame(p, image), &scenario, patience);
+        let cpu_seconds = (crate::util::cputime::thread() - cpu).as_secs_f64();
+        Ok(outcome.map(|o| (o, cpu_seconds)).map_err(|f| (scenario, f)))
+    });
+    let wall_seconds = wall.elapsed().as_secs_f64();
+    let (mut outputs, mut cpu_seconds, mut first) = (vec![], 0.0, None);
+    for (j, result) in results.into_iter().enumerate() {
+        let (outcome, cpu) = match result? {
+            Ok(done) => done,
+            Err((scenario, mut f)) => {
+                // The image's index in the whole test set, not in its share.
+                f.at = f.at.map(|(frame, pixel)| (frame + starts[j], pixel));
+                return Err(failure_report(rendered, ports, "images", &scenario, &f, work));
+            }
+        };
+        cpu_seconds += cpu;
+        outputs.extend(outcome.outputs.iter().cloned());
+        first.get_or_insert(outcome);
+    }
+    // The first share's interval and fill: every share has the same.
+    let first = first.expect("a test set has a share");
+    let ends = &first.frame_ends;
     let cycles_per_frame = if ends.len() > 1 { (ends[ends.len() - 1] - ends[0]) / (ends.len() - 1) } else { 0 };
-    let taken = (outcome.last_out - outcome.first_in + 1) as u64;
+    let taken = (first.last_out - first.first_in + 1) as u64;
     Ok(ImagesRun {
         cycles_per_frame,
         fill: taken.saturating_sub((ends.len() * cycles_per_frame) as u64),
         images_per_s: count as f64 / cpu_seconds.max(1e-9),
+        images_per_wall_s: count as f64 / wall_seconds.max(1e-9),
+        shares,
         seconds: t0.elapsed().as_secs_f64(),
-        outputs: outcome.outputs,
+        outputs,
         notes,
     })
 }

@@ -11,6 +11,7 @@ use crate::spec::engine::{EngineKind, EngineParams};
 use crate::spec::signature::{Role, Signature};
 use crate::util::bits::{BitVec, SplitMix64};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Where a stream design's ports are among the model's inputs and outputs.
 #[derive(Clone, Copy, Debug)]
@@ -343,6 +344,72 @@ fn check_beat(expected: &mut VecDeque<Expected>, beat: &Beat, cycle: usize) -> R
 
 /// Directed frames (SPEC 6, issue 11): every input bit 1 and every bit 0
 /// (all +1, all -1), a single +1 pixel at each corner, and for PA-Net
+/// SPEC 6.6 with no stalls: back-to-back frames end exactly `cpf` cycles
+/// apart, and the run takes at most frames x cpf plus the stated fill.
+pub fn check_throughput(cpf: usize, fill: u64, out: &StreamOutcome) -> Result<String, String> {
+    let gaps: Vec<usize> = out.frame_ends.windows(2).map(|w| w[1] - w[0]).collect();
+    if let Some(bad) = gaps.iter().find(|&&g| g != cpf) {
+        return Err(format!("frames ended {bad} cycles apart with no stalls; cycles_per_frame is {cpf}: {gaps:?}"));
+    }
+    let frames = out.frame_ends.len();
+    let taken = (out.last_out - out.first_in + 1) as u64;
+    let allowed = (frames * cpf) as u64 + fill;
+    if taken > allowed {
+        return Err(format!(
+            "{frames} frames took {taken} cycles, more than {frames} x {cpf} + the stated fill {fill}"
+        ));
+    }
+    // A network whose last layer ignores the input's last rows (a pool
+    // dropping them) ends before frames x cpf: its fill is negative.
+    let measured = taken as i64 - (frames * cpf) as i64;
+    Ok(format!("{cpf} cycles per frame as stated, fill {measured} of at most {fill}"))
+}
+
+/// Why a set of runs failed: a run could not start; run `i` did not
+/// match the golden model; or the first run, without stalls, missed the
+/// stated throughput.
+#[derive(Debug)]
+pub enum ScenarioError {
+    Setup(String),
+    Mismatch(usize, Box<StreamFailure>),
+    Throughput(usize, String),
+}
+
+/// Runs `run(i)` for every run of `0..count`, `jobs` at a time, each on a
+/// model of its own (no run starts after one has failed), and judges the outcomes in order: the first failure
+/// by index, or the output beats checked and the first run's throughput
+/// against `(cycles_per_frame, stated fill)` (see [`check_throughput`]).
+pub fn run_scenarios(
+    count: usize,
+    (cpf, fill): (usize, u64),
+    jobs: usize,
+    run: &(dyn Fn(usize) -> Result<Result<StreamOutcome, StreamFailure>, String> + Sync),
+) -> Result<(usize, String), ScenarioError> {
+    // After a failure no new run starts. Runs start in index order, so a
+    // run left out always follows the failure that left it out.
+    let failed = AtomicBool::new(false);
+    let outcomes = crate::util::parallel::map_indices(count, jobs, |i| {
+        if failed.load(Ordering::SeqCst) {
+            return None;
+        }
+        let outcome = run(i);
+        if !matches!(outcome, Ok(Ok(_))) {
+            failed.store(true, Ordering::SeqCst);
+        }
+        Some(outcome)
+    });
+    let (mut beats, mut note) = (0, String::new());
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        let Some(outcome) = outcome else { continue };
+        let outcome = outcome.map_err(ScenarioError::Setup)?.map_err(|f| ScenarioError::Mismatch(i, Box::new(f)))?;
+        beats += outcome.beats_out;
+        if i == 0 {
+            note = check_throughput(cpf, fill, &outcome).map_err(|e| ScenarioError::Throughput(i, e))?;
+        }
+    }
+    Ok((beats, note))
+}
+
 /// every activation on each endpoint.
 pub fn directed_frames(p: &EngineParams) -> Vec<Vec<BitVec>> {
     let g = &p.geometry;

@@ -5,10 +5,10 @@ use crate::generator::render::{Rendering, render_design};
 use crate::generator::tree::popcount_levels;
 use crate::spec::flags::parse_flags;
 use crate::spec::params::PopcountStyle;
+use crate::util::parallel::map_indices;
 use crate::verify::engine::verify_engine;
 use crate::verify::testbench::{Checks, Effort, verify};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -252,57 +252,41 @@ pub fn full(root: &Path) -> Result<Vec<String>, String> {
     Ok(v)
 }
 
-/// Verifies every line, two at a time, printing a line per design as it
-/// finishes; returns (passed, failed).
+/// Verifies every line, `jobs` designs at a time (each design's runs one
+/// after another), printing a line per design as it finishes; returns
+/// (passed, failed).
 pub fn run(lines: &[String], work: &Path, checks: Checks, effort: Effort, jobs: usize) -> (usize, usize) {
-    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let failures: Mutex<Vec<String>> = Mutex::new(vec![]);
     let total = lines.len();
     let t0 = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..jobs.max(1) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= total {
-                        break;
-                    }
-                    let line = &lines[i];
-                    let label = format!("[{line}]");
-                    let verdict = match parse_flags(line).and_then(|a| a.to_design()).and_then(|r| render_design(&r)) {
-                        Err(e) => crate::verify::testbench::Verdict {
-                            passed: false,
-                            summary: format!("{label}: bad configuration: {e}"),
-                            report: e,
-                        },
-                        Ok(rendering) => {
-                            let dir: PathBuf = work.join(format!("{i:03}_{}", rendering.top()));
-                            match &rendering {
-                                Rendering::Unit(r) => verify(r, &dir, checks, effort, &label),
-                                Rendering::Engine(r) => verify_engine(r, &dir, checks, effort, &label),
-                                Rendering::Network(r) => {
-                                    crate::verify::network::verify_network(r, &dir, checks, effort, &label)
-                                }
-                            }
-                        }
-                    };
-                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                    let status = if verdict.passed { "PASS" } else { "FAIL" };
-                    println!(
-                        "[{n:>3}/{total}] {status} {} ({:.0}s elapsed)",
-                        verdict.summary,
-                        t0.elapsed().as_secs_f64()
-                    );
-                    if !verdict.passed {
-                        eprintln!("{}", verdict.report);
-                        failures.lock().unwrap().push(verdict.summary);
-                    }
+    let effort = Effort { jobs: 1, ..effort };
+    let verdicts = map_indices(total, jobs, |i| {
+        let line = &lines[i];
+        let label = format!("[{line}]");
+        let verdict = match parse_flags(line).and_then(|a| a.to_design()).and_then(|r| render_design(&r)) {
+            Err(e) => crate::verify::testbench::Verdict {
+                passed: false,
+                summary: format!("{label}: bad configuration: {e}"),
+                report: e,
+            },
+            Ok(rendering) => {
+                let dir: PathBuf = work.join(format!("{i:03}_{}", rendering.top()));
+                match &rendering {
+                    Rendering::Unit(r) => verify(r, &dir, checks, effort, &label),
+                    Rendering::Engine(r) => verify_engine(r, &dir, checks, effort, &label),
+                    Rendering::Network(r) => crate::verify::network::verify_network(r, &dir, checks, effort, &label),
                 }
-            });
+            }
+        };
+        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+        let status = if verdict.passed { "PASS" } else { "FAIL" };
+        println!("[{n:>3}/{total}] {status} {} ({:.0}s elapsed)", verdict.summary, t0.elapsed().as_secs_f64());
+        if !verdict.passed {
+            eprintln!("{}", verdict.report);
         }
+        verdict
     });
-    let failed = failures.into_inner().unwrap();
+    let failed: Vec<&str> = verdicts.iter().filter(|v| !v.passed).map(|v| v.summary.as_str()).collect();
     for f in &failed {
         println!("FAILED {f}");
     }

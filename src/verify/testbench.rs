@@ -32,6 +32,9 @@ pub struct Effort {
     /// (see `frame_scenarios`).
     pub frames: usize,
     pub seed: u64,
+    /// Streaming engines and networks: runs simulated at once, each on a
+    /// model of its own (1: one after another).
+    pub jobs: usize,
 }
 
 /// Frames in each stalled run unless asked for more.
@@ -39,7 +42,7 @@ pub const DEFAULT_FRAMES: usize = 3;
 
 impl Default for Effort {
     fn default() -> Effort {
-        Effort { random_cycles: 1500, frames: DEFAULT_FRAMES, seed: 0x5eed }
+        Effort { random_cycles: 1500, frames: DEFAULT_FRAMES, seed: 0x5eed, jobs: 1 }
     }
 }
 
