@@ -2,7 +2,8 @@
 //! feed back on themselves, delay lines, counters, multiplexer trees and
 //! the stream queue.
 
-use crate::rtl::{BinOp, Comparison, Const, Expr, Module};
+use crate::rtl::{BinOp, Comparison, Const, Dir, Expr, Module};
+use crate::spec::signature::{Role, STREAM_ROLES};
 use crate::util::fixed::width_for;
 
 /// A register whose next value depends on itself. `Module::reg` takes the
@@ -251,4 +252,33 @@ fn head_register(m: &mut Module, head_free: &Expr, arriving: Expr, next: Expr, o
     let head = m.reg_en("queue_head", next, and(head_free.clone(), arriving), None);
     m.drive(head_free, or(Expr::invert(head_valid.clone()), out_ready.clone()));
     (head_valid, head)
+}
+
+/// A stream top's ports (SPEC 6.1): AXI-Stream in and out, `tlast` on the
+/// output.
+pub struct StreamIo {
+    pub in_data: Expr,
+    pub in_valid: Expr,
+    pub in_ready: Expr,
+    pub out_data: Expr,
+    pub out_valid: Expr,
+    pub out_ready: Expr,
+    pub out_last: Expr,
+}
+
+/// Declares a stream top's clock, reset and stream ports, `in_bits` and
+/// `out_bits` wide, in the order SPEC 6.1 gives; their signature roles.
+pub fn stream_ports(m: &mut Module, in_bits: u32, out_bits: u32) -> (StreamIo, Vec<Role>) {
+    m.clock_input();
+    m.reset_input();
+    let io = StreamIo {
+        in_data: m.input("s_axis_tdata", in_bits),
+        in_valid: m.input("s_axis_tvalid", 1),
+        in_ready: m.port("s_axis_tready", Dir::Out, 1, false),
+        out_data: m.port("m_axis_tdata", Dir::Out, out_bits, false),
+        out_valid: m.port("m_axis_tvalid", Dir::Out, 1, false),
+        out_ready: m.input("m_axis_tready", 1),
+        out_last: m.port("m_axis_tlast", Dir::Out, 1, false),
+    };
+    (io, STREAM_ROLES.to_vec())
 }

@@ -32,9 +32,10 @@ mod schedule;
 
 pub use output::fifo_depth;
 
-use crate::rtl::{BinOp, Comparison, Const, Design, Dir, Expr, Module};
+use crate::generator::build::{StreamIo, stream_ports};
+use crate::rtl::{BinOp, Comparison, Const, Design, Expr, Module};
 use crate::spec::engine::EngineParams;
-use crate::spec::signature::{Interface, Role, STREAM_ROLES, Signature};
+use crate::spec::signature::{Interface, Signature};
 use output::Fifo;
 use plan::Plan;
 use schedule::{Issue, LineBuffer, Window};
@@ -61,33 +62,6 @@ pub struct GeneratedEngine {
     pub fifo_depth: usize,
 }
 
-/// The top module's ports.
-struct Ports {
-    in_data: Expr,
-    in_valid: Expr,
-    in_ready: Expr,
-    out_data: Expr,
-    out_valid: Expr,
-    out_ready: Expr,
-    out_last: Expr,
-}
-
-fn ports(m: &mut Module, plan: &Plan, out_bits: u32) -> (Ports, Vec<Role>) {
-    m.clock_input();
-    m.reset_input();
-    let ports = Ports {
-        in_data: m.input("s_axis_tdata", plan.pixel_bits as u32),
-        in_valid: m.input("s_axis_tvalid", 1),
-        in_ready: m.port("s_axis_tready", Dir::Out, 1, false),
-        out_data: m.port("m_axis_tdata", Dir::Out, out_bits, false),
-        out_valid: m.port("m_axis_tvalid", Dir::Out, 1, false),
-        out_ready: m.input("m_axis_tready", 1),
-        out_last: m.port("m_axis_tlast", Dir::Out, 1, false),
-    };
-    let roles = STREAM_ROLES.to_vec();
-    (ports, roles)
-}
-
 /// Generates the engine described by `p` (already validated); trees get a
 /// register every `pipeline` levels.
 pub fn generate_engine(p: &EngineParams, pipeline: u32) -> GeneratedEngine {
@@ -107,7 +81,7 @@ pub fn generate_engine_with_fifo(p: &EngineParams, pipeline: u32, places: Option
     let read_pipeline = if pipeline == 1 { 1 + u32::from(weight_banks.is_some()) } else { 0 };
     let plan = Plan { read_pipeline, weight_banks, ..plan };
     let mut m = Module::new(&p.top);
-    let (io, roles) = ports(&mut m, &plan, p.out_pixel_bits() as u32);
+    let (io, roles) = stream_ports(&mut m, plan.pixel_bits as u32, p.out_pixel_bits() as u32);
     let buffer = schedule::line_buffer(&mut m, &plan, &io);
     // The output trees' depth is known from the coefficients alone, so the
     // FIFO's depth can be fixed before any logic.
@@ -150,7 +124,7 @@ pub fn generate_engine_with_fifo(p: &EngineParams, pipeline: u32, places: Option
 fn close_loops(
     m: &mut Module,
     plan: &Plan,
-    io: &Ports,
+    io: &StreamIo,
     (buffer, issue, window): (&LineBuffer, &Issue, &Window),
     fifo: &Fifo,
 ) {

@@ -3,7 +3,7 @@
 //! from its folds into the output FIFO, whose registered head drives the
 //! `m_axis_*` ports.
 
-use super::Ports;
+use crate::generator::build::StreamIo;
 use super::datapath::Folded;
 use super::dot;
 use super::plan::Plan;
@@ -239,7 +239,7 @@ fn pixel_word(m: &mut Module, p: &EngineParams, plan: &Plan, e: &Elements) -> Ex
 /// goes straight to the head, on the port the next cycle. The
 /// schedule starts a pixel only with a place reserved for it, so the
 /// queue's ready is high whenever a pixel arrives.
-fn fifo(m: &mut Module, word: Expr, (push, last): (Expr, Expr), depth: usize, io: &Ports) -> Fifo {
+fn fifo(m: &mut Module, word: Expr, (push, last): (Expr, Expr), depth: usize, io: &StreamIo) -> Fifo {
     let width = word.width() + 1;
     let q = queue(m, depth, Expr::concat(vec![last, word]), push, &io.out_ready);
     m.drive(&io.out_valid, q.valid.clone());
@@ -257,7 +257,7 @@ pub fn assemble(
     f: &Folded,
     depth: usize,
     pipeline: u32,
-    io: &Ports,
+    io: &StreamIo,
 ) -> Fifo {
     let e = elements(m, p, plan, f, pipeline);
     let word = pixel_word(m, p, plan, &e);

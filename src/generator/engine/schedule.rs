@@ -1,7 +1,7 @@
 //! The engine's control: the input side writing the line buffer, the
 //! schedule issuing steps, and the window reads of each step.
 
-use super::Ports;
+use crate::generator::build::StreamIo;
 use super::plan::{Plan, bits_for};
 use crate::generator::build::{
     constant, counter, delay, delay_flag, feedback_reg_en, increment, mark_unused, resize, select_const,
@@ -31,7 +31,7 @@ fn coord_bits(plan: &Plan) -> u32 {
 }
 
 /// Writes every accepted pixel at (row mod 2^r, column).
-pub fn line_buffer(m: &mut Module, plan: &Plan, io: &Ports) -> LineBuffer {
+pub fn line_buffer(m: &mut Module, plan: &Plan, io: &StreamIo) -> LineBuffer {
     let fire = m.wire("in_fire", Expr::bin(BinOp::And, io.in_valid.clone(), io.in_ready.clone()));
     let col = counter(m, "in_col", plan.width, fire.clone());
     let row_done = m.wire("in_row_done", Expr::bin(BinOp::And, fire.clone(), col.at_last.clone()));

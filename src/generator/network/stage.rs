@@ -14,40 +14,16 @@
 //! Every stage ends in the same queue ([`queue`]), two places: its head
 //! drives `m_axis_*` and its `s_axis_tready` is a register.
 
-use crate::generator::build::{Queue, and, constant, counter, mark_unused, or, queue, resize, select};
-use crate::rtl::{Comparison, Const, Design, Dir, Expr, Module};
-use crate::spec::signature::{Interface, Role, STREAM_ROLES, Signature};
+use crate::generator::build::{
+    Queue, StreamIo, and, constant, counter, mark_unused, or, queue, resize, select, stream_ports,
+};
+use crate::rtl::{Comparison, Const, Design, Expr, Module};
+use crate::spec::signature::{Interface, Role, Signature};
 use crate::spec::stage::{ArgmaxParams, PoolParams};
 
 /// Places of the output queue of the pool and the argmax: the head and
 /// one slot, which keeps a beat a cycle moving with a registered ready.
 const OUTPUT_QUEUE_DEPTH: usize = 2;
-
-/// A stage's ports, in the engine's order (SPEC 6.1).
-struct Ports {
-    in_data: Expr,
-    in_valid: Expr,
-    in_ready: Expr,
-    out_data: Expr,
-    out_valid: Expr,
-    out_ready: Expr,
-    out_last: Expr,
-}
-
-fn ports(m: &mut Module, in_bits: u32, out_bits: u32) -> (Ports, Vec<Role>) {
-    m.clock_input();
-    m.reset_input();
-    let ports = Ports {
-        in_data: m.input("s_axis_tdata", in_bits),
-        in_valid: m.input("s_axis_tvalid", 1),
-        in_ready: m.port("s_axis_tready", Dir::Out, 1, false),
-        out_data: m.port("m_axis_tdata", Dir::Out, out_bits, false),
-        out_valid: m.port("m_axis_tvalid", Dir::Out, 1, false),
-        out_ready: m.input("m_axis_tready", 1),
-        out_last: m.port("m_axis_tlast", Dir::Out, 1, false),
-    };
-    (ports, STREAM_ROLES.to_vec())
-}
 
 fn one() -> Expr {
     constant(1, 1)
@@ -55,13 +31,13 @@ fn one() -> Expr {
 
 /// Drives the output ports from the queue's head (`tlast` its top bit)
 /// and the input's ready from the queue's.
-fn drive_outputs(m: &mut Module, io: &Ports, q: &Queue) {
+fn drive_outputs(m: &mut Module, io: &StreamIo, q: &Queue) {
     m.drive(&io.in_ready, q.ready.clone());
     drive_data(m, io, q);
 }
 
 /// Drives the output ports from the queue's head (`tlast` its top bit).
-fn drive_data(m: &mut Module, io: &Ports, q: &Queue) {
+fn drive_data(m: &mut Module, io: &StreamIo, q: &Queue) {
     m.drive(&io.out_valid, q.valid.clone());
     let bits = io.out_data.width();
     m.drive(&io.out_data, resize(q.data.clone(), bits, false));
@@ -174,7 +150,7 @@ pub fn generate_maxpool(p: &PoolParams) -> (Design, Signature) {
     assert!(p.channels >= 1 && p.element_bits >= 1, "{p:?}: empty pixels");
     let bits = p.in_pixel_bits() as u32;
     let mut m = Module::new(&p.top);
-    let (io, roles) = ports(&mut m, bits, bits);
+    let (io, roles) = stream_ports(&mut m, bits, bits);
     let fire = m.wire("in_fire", and(io.in_valid.clone(), io.in_ready.clone()));
     let cols = axis(&mut m, "col", p.width, p.size, fire.clone());
     let rows = axis(&mut m, "row", p.height, p.size, cols.end.clone());
@@ -208,7 +184,7 @@ pub fn generate_maxpool(p: &PoolParams) -> (Design, Signature) {
 pub fn generate_argmax(p: &ArgmaxParams) -> (Design, Signature) {
     assert!(p.pixels >= 1 && p.channels >= 1 && p.element_bits >= 1, "{p:?}: empty frames or pixels");
     let mut m = Module::new(&p.top);
-    let (io, roles) = ports(&mut m, p.in_pixel_bits() as u32, p.index_bits());
+    let (io, roles) = stream_ports(&mut m, p.in_pixel_bits() as u32, p.index_bits());
     let (bits, ib) = (p.element_bits, p.index_bits());
     let queue_ready = m.instance_wire("queue_ready_now", 1);
     let scan_done = m.instance_wire("scan_done", 1);
