@@ -355,3 +355,27 @@ fn only_a_lane_of_equal_weights_goes_without_a_rom() {
     assert_eq!((almost.constant_lane(2), almost.weight_roms()), (None, (3, 1)));
     assert!(net.engines().skip(1).all(|p| p.weight_roms() == (2, 1)), "no other layer has a constant lane");
 }
+
+/// A network whose golden model is off (its last layer's lambdas negated,
+/// so the argmax picks other classes) fails under Verilator with its runs
+/// two at a time: one line naming the run, the image, both classes, and
+/// a trace.
+#[test]
+fn a_network_that_differs_from_its_golden_model_is_reported() {
+    use mbnn::verify::testbench::{Checks, Effort};
+    let mut rendered = mbnn::generator::render::render_network(load_network(&testbench("net_tiny.json")).unwrap());
+    let last = rendered.params.layers.last_mut().unwrap();
+    let Stage::Engine { params, .. } = &mut last.stage else { panic!("net_tiny ends in a dense layer") };
+    params.lambdas.iter_mut().for_each(|l| *l = -*l);
+    let work = tempfile::tempdir().unwrap();
+    let checks = Checks { lint: false, iverilog: false, yosys: false, netlist: false, progress: false };
+    let effort = Effort { random_cycles: 0, frames: 2, seed: 5, jobs: 2 };
+    let dir = work.path().join("wrong");
+    let v = mbnn::verify::network::verify_network(&rendered, &dir, checks, effort, "wrong");
+    assert!(!v.passed, "{}", v.summary);
+    assert_eq!(v.summary.lines().count(), 1, "{}", v.summary);
+    for needle in ["MISMATCH", "  image ", "expected class ", ", actual class ", "  trace: "] {
+        assert!(v.report.contains(needle), "report lacks {needle:?}:\n{}", v.report);
+    }
+    assert!(dir.join("net_tiny.vcd").exists(), "no trace:\n{}", v.report);
+}

@@ -3,9 +3,7 @@
 //! of SPEC 6.6 measured with no stalls: back-to-back frames exactly
 //! `cycles_per_frame` apart, the whole run within the stated fill.
 
-use super::stream::{
-    ScenarioError, StreamFailure, StreamOutcome, StreamPorts, StreamRun, run_scenarios, run_stream, scenarios,
-};
+use super::stream::{StreamFailure, StreamOutcome, StreamPorts, StreamRun, run_stream, scenarios, verify_runs};
 use super::testbench::{Checks, Effort, Verdict, load_model, write_and_check};
 use crate::generator::render::RenderedEngine;
 use crate::model::engine::EngineGolden;
@@ -95,34 +93,20 @@ pub fn verify_engine(rendered: &RenderedEngine, work: &Path, checks: Checks, eff
     };
     let b = EngineBench { rendered, ports, netlist: checks.netlist };
     let all = scenarios(&rendered.params, effort.frames, effort.seed);
-    let count = all.len();
-    let jobs = effort.jobs.clamp(1, count);
-    checks.say(label, &format!("Verilator model build, then {count} runs, {jobs} at a time"), t0);
-    // Built once here, so that the runs' threads only load it.
-    if let Err(e) = b.load(None) {
-        return fail(e);
-    }
     let throughput = (rendered.params.cycles_per_frame(), rendered.generated.fill_cycles);
-    let run = |i: usize| {
-        let outcome = b.run(&all[i].1, None);
-        checks.say(label, &format!("run {}/{count} done: {}", i + 1, all[i].0), t0);
-        outcome
-    };
-    let beats = match run_scenarios(count, throughput, jobs, &run) {
+    let beats = match verify_runs(
+        &all,
+        (throughput, effort.jobs),
+        (checks, label, t0),
+        &|| b.load(None).map(drop),
+        &|run| b.run(run, None),
+        &|name, run, f| failure_report(&b, name, run, f, work),
+    ) {
         Ok((beats, note)) => {
             notes.insert(0, note);
             beats
         }
-        Err(ScenarioError::Setup(e)) => return fail(e),
-        Err(ScenarioError::Throughput(i, e)) => return fail(format!("{}: {e}", all[i].0)),
-        Err(ScenarioError::Mismatch(i, f)) => {
-            let (name, run) = &all[i];
-            return Verdict {
-                passed: false,
-                summary: format!("{label}: {name}: {}", f.what),
-                report: failure_report(&b, name, run, &f, work),
-            };
-        }
+        Err(f) => return Verdict { passed: false, summary: format!("{label}: {}", f.summary), report: f.report },
     };
     let secs = t0.elapsed().as_secs_f64();
     Verdict {

@@ -4,9 +4,7 @@
 //! rates and none, and a reset in the middle of an image; with no stalls,
 //! images leave exactly the slowest layer's cycles per frame apart.
 
-use super::stream::{
-    ScenarioError, StreamFailure, StreamOutcome, StreamPorts, StreamRun, frame_scenarios, run_scenarios, run_stream,
-};
+use super::stream::{StreamFailure, StreamOutcome, StreamPorts, StreamRun, frame_scenarios, run_stream, verify_runs};
 use super::testbench::{Checks, Effort, Verdict, load_model, write_and_check};
 use crate::generator::render::RenderedNetwork;
 use crate::model::network::network_frame;
@@ -100,31 +98,19 @@ pub fn verify_network(rendered: &RenderedNetwork, work: &Path, checks: Checks, e
         effort.frames,
         effort.seed,
     );
-    let count = all.len();
-    let jobs = effort.jobs.clamp(1, count);
-    checks.say(label, &format!("Verilator model build, then {count} runs, {jobs} at a time"), t0);
-    // Built once here, so that the runs' threads only load it.
-    if let Err(e) = load_model(&rendered.design_files(), &rendered.generated.signature, false, None) {
-        return fail(e);
-    }
-    let throughput = (p.cycles_per_frame(), rendered.generated.fill_cycles);
-    let one = |i: usize| {
-        let outcome = run(rendered, ports, &all[i].1, None);
-        checks.say(label, &format!("run {}/{count} done: {}", i + 1, all[i].0), t0);
-        outcome
-    };
-    let beats = match run_scenarios(count, throughput, jobs, &one) {
+    let beats = match verify_runs(
+        &all,
+        ((p.cycles_per_frame(), rendered.generated.fill_cycles), effort.jobs),
+        (checks, label, t0),
+        &|| load_model(&rendered.design_files(), &rendered.generated.signature, false, None).map(drop),
+        &|scenario| run(rendered, ports, scenario, None),
+        &|name, scenario, f| failure_report(rendered, ports, name, scenario, f, work),
+    ) {
         Ok((beats, note)) => {
             notes.insert(0, note);
             beats
         }
-        Err(ScenarioError::Setup(e)) => return fail(e),
-        Err(ScenarioError::Throughput(i, e)) => return fail(format!("{}: {e}", all[i].0)),
-        Err(ScenarioError::Mismatch(i, f)) => {
-            let (name, scenario) = &all[i];
-            let report = failure_report(rendered, ports, name, scenario, &f, work);
-            return Verdict { passed: false, summary: format!("{label}: {name}: {}", f.what), report };
-        }
+        Err(f) => return Verdict { passed: false, summary: format!("{label}: {}", f.summary), report: f.report },
     };
     let secs = t0.elapsed().as_secs_f64();
     Verdict {

@@ -365,11 +365,59 @@ pub fn check_throughput(cpf: usize, fill: u64, out: &StreamOutcome) -> Result<St
     Ok(format!("{cpf} cycles per frame as stated, fill {measured} of at most {fill}"))
 }
 
+/// One run's result: it ran (matching or not), or it could not start.
+pub type RunResult = Result<Result<StreamOutcome, StreamFailure>, String>;
+
+/// A failed set of runs as a person reads it: one line (without the
+/// design's label) and the whole report.
+pub struct RunsFailed {
+    pub summary: String,
+    pub report: String,
+}
+
+/// What [`verify_runs`] reports with: the checks (their progress switch),
+/// the design's label, and when its verification started.
+pub type Progress<'a> = (super::testbench::Checks, &'a str, std::time::Instant);
+
+/// An engine's or a network's runs under Verilator: `build` makes the
+/// model once, then [`run_scenarios`] runs `all` `jobs` at a time, saying
+/// as each ends. The output beats checked and the first run's throughput
+/// note; or the first failure, a mismatch with `report`'s account of it
+/// (which reruns it with a trace).
+pub fn verify_runs(
+    all: &[(String, StreamRun)],
+    (throughput, jobs): ((usize, u64), usize),
+    (checks, label, t0): Progress,
+    build: &dyn Fn() -> Result<(), String>,
+    run: &(dyn Fn(&StreamRun) -> RunResult + Sync),
+    report: &dyn Fn(&str, &StreamRun, &StreamFailure) -> String,
+) -> Result<(usize, String), RunsFailed> {
+    let failed = |what: String| RunsFailed { summary: what.lines().next().unwrap_or("").to_string(), report: what };
+    let count = all.len();
+    let jobs = jobs.clamp(1, count.max(1));
+    checks.say(label, &format!("Verilator model build, then {count} runs, {jobs} at a time"), t0);
+    // Built once here, so that the runs' threads only load it.
+    build().map_err(failed)?;
+    let one = |i: usize| {
+        let outcome = run(&all[i].1);
+        checks.say(label, &format!("run {}/{count} done: {}", i + 1, all[i].0), t0);
+        outcome
+    };
+    run_scenarios(count, throughput, jobs, &one).map_err(|e| match e {
+        ScenarioError::Setup(e) => failed(e),
+        ScenarioError::Throughput(i, e) => failed(format!("{}: {e}", all[i].0)),
+        ScenarioError::Mismatch(i, f) => {
+            let (name, run) = &all[i];
+            RunsFailed { summary: format!("{name}: {}", f.what), report: report(name, run, &f) }
+        }
+    })
+}
+
 /// Why a set of runs failed: a run could not start; run `i` did not
 /// match the golden model; or the first run, without stalls, missed the
 /// stated throughput.
 #[derive(Debug)]
-pub enum ScenarioError {
+enum ScenarioError {
     Setup(String),
     Mismatch(usize, Box<StreamFailure>),
     Throughput(usize, String),
@@ -379,11 +427,11 @@ pub enum ScenarioError {
 /// model of its own (no run starts after one has failed), and judges the outcomes in order: the first failure
 /// by index, or the output beats checked and the first run's throughput
 /// against `(cycles_per_frame, stated fill)` (see [`check_throughput`]).
-pub fn run_scenarios(
+fn run_scenarios(
     count: usize,
     (cpf, fill): (usize, u64),
     jobs: usize,
-    run: &(dyn Fn(usize) -> Result<Result<StreamOutcome, StreamFailure>, String> + Sync),
+    run: &(dyn Fn(usize) -> RunResult + Sync),
 ) -> Result<(usize, String), ScenarioError> {
     // After a failure no new run starts. Runs start in index order, so a
     // run left out always follows the failure that left it out.

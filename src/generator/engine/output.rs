@@ -3,10 +3,10 @@
 //! from its folds into the output FIFO, whose registered head drives the
 //! `m_axis_*` ports.
 
-use crate::generator::build::StreamIo;
 use super::datapath::Folded;
 use super::dot;
 use super::plan::Plan;
+use crate::generator::build::StreamIo;
 use crate::generator::build::{constant, delay, delay_flag, mark_unused, queue, resize, select_const};
 use crate::generator::tree::{self, Schedule};
 use crate::rtl::{BinOp, Comparison, Expr, Module};

@@ -1,8 +1,8 @@
 //! The engine's control: the input side writing the line buffer, the
 //! schedule issuing steps, and the window reads of each step.
 
-use crate::generator::build::StreamIo;
 use super::plan::{Plan, bits_for};
+use crate::generator::build::StreamIo;
 use crate::generator::build::{
     constant, counter, delay, delay_flag, feedback_reg_en, increment, mark_unused, resize, select_const,
 };
