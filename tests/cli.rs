@@ -369,6 +369,11 @@ fn uart_tops_and_image_files_check_their_input() {
             "--jobs 0 is out of range",
         ),
         (&["sweep", "--jobs", "65", "--work", &work], "must be 1..=64"),
+        (&["pnr", "--network", "testbench/net_tiny.json", "--work", &never], "pnr needs --board"),
+        (
+            &["pnr", "--board", "icebreaker", "--k", "2", "--target-fps", "100", "--work", &never],
+            "fold a network: give --network",
+        ),
         (
             &["sim", "--network", "testbench/net_models.json", "--images", &images, "--frames", "2", "--work", &work],
             "give one of them",
@@ -444,4 +449,41 @@ fn a_test_set_in_shares_keeps_its_images_in_order() {
     let distinct: std::collections::BTreeSet<String> =
         answers[0].as_array().unwrap().iter().map(|v| v.to_string()).collect();
     assert!(distinct.len() > 1, "every image gave the same class, so order would not show: {:?}", answers[0]);
+}
+
+/// `pnr --network --target-fps`: the folding is chosen for the rate, and
+/// the report gives the cycles per frame, the frames/s at the Fmax reached
+/// and whether the target is met there.
+#[test]
+fn pnr_folds_a_network_for_a_target_and_reports_its_frames_per_second() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("pnr").display().to_string();
+    let args = [
+        "pnr",
+        "--board",
+        "icebreaker",
+        "--network",
+        "testbench/net_tiny.json",
+        "--target-fps",
+        "20000",
+        "--work",
+        &work,
+    ];
+    let o = mbnn(&args, root);
+    let stdout = String::from_utf8(o.stdout.clone()).unwrap();
+    assert!(o.status.success(), "{}{stdout}", stderr(&o));
+    // 2600 cycles allowed at 52 MHz; the slowest layer chosen is the conv
+    // on 8 x 8 pixels: 8 channels at pe 2, a 3 x 3 x 8 window at simd 8,
+    // 64 x 4 x 9 = 2304 cycles (README, "Folding for a target").
+    assert!(stdout.contains("predicted: 2304 cycles per frame"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("pnr/fpga_report.json")).unwrap()).unwrap();
+    let fmax = report["fmax_mhz"].as_f64().unwrap();
+    assert_eq!(report["stream"]["cycles_per_frame"], 2304, "{report}");
+    let fps = report["stream"]["frames_per_second"].as_f64().unwrap();
+    assert!((fps - fmax * 1e6 / 2304.0).abs() < 1e-6 * fps, "{fps} frames/s at {fmax} MHz");
+    let verdict = if fps >= 20000.0 { "met" } else { "MISSED" };
+    let line = stdout.lines().find(|l| l.starts_with("target 20000 frames/s: ")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.ends_with(verdict) || line.contains(&format!(", {verdict}")), "{line}");
 }

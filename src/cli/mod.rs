@@ -70,12 +70,12 @@ enum Command {
     },
     /// Builds a bitstream for an open FPGA board: the design behind a
     /// generated wrapper (pseudo-random inputs, result signature on LEDs).
+    /// With --network, --board is required and --target-fps folds it.
     Pnr {
         #[command(flatten)]
         design: DesignArgs,
-        /// icebreaker, hx8k, ulx3s or tangnano9k.
-        #[arg(long)]
-        board: crate::spec::board::Board,
+        #[command(flatten)]
+        fold: FoldArgs,
         /// Working directory [default: target/mbnn-pnr/<board>/<top>].
         #[arg(long)]
         work: Option<PathBuf>,
@@ -251,7 +251,11 @@ impl FoldArgs {
     }
 
     fn given(&self) -> bool {
-        self.target_fps.is_some() || self.board.is_some() || self.lut_budget.is_some() || self.clock_mhz.is_some()
+        self.board.is_some() || self.given_beyond_board()
+    }
+
+    fn given_beyond_board(&self) -> bool {
+        self.target_fps.is_some() || self.lut_budget.is_some() || self.clock_mhz.is_some()
     }
 
     /// The network folded for --target-fps, or as its file folds it with
@@ -369,7 +373,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Sim { design, fold, run } => sim(&design, &fold, &run),
         Command::Dse { network, fold, out } => dse(&network, &fold, &out),
         Command::Report { design, liberty, work } => report(&design, &liberty, work),
-        Command::Pnr { design, board, work, uart } => pnr(&design, board, work, uart),
+        Command::Pnr { design, fold, work, uart } => pnr(&design, &fold, work, uart),
         Command::Claims { liberty, len, max_k, pa_shapes, out, work } => {
             claims(&liberty, len, max_k, &pa_shapes, (&out, &work))
         }
@@ -632,15 +636,14 @@ fn report(design: &DesignArgs, liberty: &[PathBuf], work: Option<PathBuf>) -> Re
     Ok(())
 }
 
-fn pnr(
-    design: &DesignArgs,
-    board: crate::spec::board::Board,
-    work: Option<PathBuf>,
-    uart: Option<u32>,
-) -> Result<(), String> {
-    // A network's weights packed for the board's block RAM.
-    let fold = FoldArgs { board: Some(board), ..FoldArgs::default() };
-    let rendering = if design.network.is_some() { render_folded(design, &fold)? } else { render(design)? };
+fn pnr(design: &DesignArgs, fold: &FoldArgs, work: Option<PathBuf>, uart: Option<u32>) -> Result<(), String> {
+    let board = fold.board.ok_or("pnr needs --board: icebreaker, hx8k, ulx3s or tangnano9k")?;
+    if design.network.is_none() && fold.given_beyond_board() {
+        return Err("--target-fps, --lut-budget and --clock-mhz fold a network: give --network".into());
+    }
+    // A network folded for --target-fps, or as its file says; its weights
+    // packed for the board's block RAM either way.
+    let rendering = if design.network.is_some() { render_folded(design, fold)? } else { render(design)? };
     let uart = match uart {
         Some(baud) if matches!(rendering, Rendering::Network(_)) => {
             Some(crate::generator::uart_top::UartTop::new(board, baud)?)
@@ -659,6 +662,17 @@ fn pnr(
         None => crate::measure::pnr::pnr_design(&design, board, &work)?,
     };
     println!("{}", r.summary());
+    if let (Some(fps), Some(rate)) = (fold.target_fps, r.stream) {
+        // The folding was planned at a clock; the board's Fmax decides.
+        let planned = fold.setting()?.clock_mhz;
+        let verdict = if rate.frames_per_second >= fps {
+            "met".to_string()
+        } else {
+            let at = r.outcome.fmax_mhz;
+            format!("MISSED: Fmax {at:.1} MHz against the {planned} MHz planned; fold with --clock-mhz {}", at.floor())
+        };
+        println!("target {fps} frames/s: {:.0} frames/s at Fmax, {verdict}", rate.frames_per_second);
+    }
     println!("wrote {}", work.join(crate::measure::pnr::REPORT_FILE).display());
     Ok(())
 }

@@ -8,7 +8,7 @@ use crate::generator::render::Rendered;
 use crate::generator::uart_top::{UART_TOP, UartTop};
 use crate::generator::wrapper::{WRAPPER_TOP, Wrapper};
 use crate::spec::board::Board;
-use crate::spec::signature::Signature;
+use crate::spec::signature::{Interface, Signature};
 use crate::util::files::write_files;
 use serde::Serialize;
 use std::fs;
@@ -33,7 +33,30 @@ pub struct FpgaReport {
     /// The board's clock, which nextpnr was asked to meet.
     pub target_mhz: f64,
     pub timing_met: bool,
+    /// A stream design's (an engine's or a network's) rate at Fmax.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamRate>,
     pub seconds: f64,
+}
+
+/// A stream design's steady-state cycles per frame (its signature's) and
+/// the frames per second they give at the Fmax reached.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct StreamRate {
+    pub cycles_per_frame: u64,
+    pub frames_per_second: f64,
+}
+
+impl StreamRate {
+    fn at(interface: Interface, fmax_mhz: f64) -> Option<StreamRate> {
+        match interface {
+            Interface::Stream { cycles_per_frame, .. } => Some(StreamRate {
+                cycles_per_frame,
+                frames_per_second: fmax_mhz * 1e6 / cycles_per_frame.max(1) as f64,
+            }),
+            Interface::FixedLatency { .. } => None,
+        }
+    }
 }
 
 /// The report's file name inside the working directory.
@@ -98,6 +121,8 @@ fn build(
         utilisation_percent: 100.0 * logic.used as f64 / logic.available.max(1) as f64,
         target_mhz: info.clock_mhz,
         timing_met: outcome.fmax_mhz >= info.clock_mhz,
+        // Behind the UART top, the baud rate bounds the frames, not the clock.
+        stream: StreamRate::at(design.signature.interface, outcome.fmax_mhz).filter(|_| top == WRAPPER_TOP),
         outcome,
         seconds: start.elapsed().as_secs_f64(),
     };
@@ -112,8 +137,11 @@ impl FpgaReport {
     /// One line: the numbers that matter.
     pub fn summary(&self) -> String {
         let o = &self.outcome;
+        let rate = self.stream.map_or(String::new(), |r| {
+            format!(", {} cycles per frame: {:.0} frames/s at Fmax", r.cycles_per_frame, r.frames_per_second)
+        });
         format!(
-            "{} on {}: {} LUTs, {} FFs, {} carry, {} BRAM, {}/{} logic cells ({:.1}%), Fmax {:.2} MHz ({} at {} MHz), {:.0} s, {}",
+            "{} on {}: {} LUTs, {} FFs, {} carry, {} BRAM, {}/{} logic cells ({:.1}%), Fmax {:.2} MHz ({} at {} MHz){}, {:.0} s, {}",
             self.design,
             self.board,
             o.luts,
@@ -126,6 +154,7 @@ impl FpgaReport {
             o.fmax_mhz,
             if self.timing_met { "meets" } else { "FAILS" },
             self.target_mhz,
+            rate,
             self.seconds,
             o.bitstream.display()
         )
