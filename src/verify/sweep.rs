@@ -122,7 +122,8 @@ fn networks(dir: &Path, prefix: &str) -> Result<Vec<String>, String> {
 /// (simd = k*k*cin, one output pixel a cycle); every output stage of both
 /// engines; odd map sizes; shared and separate inputs; signed and unsigned
 /// activations; PA-Net weights as bit-planes and as piece indices (M = 3,
-/// 4 and 8: 2, 3 and 4 bits a weight).
+/// 4 and 8: 2, 3 and 4 bits a weight); with a register every tree level,
+/// a choice among more than 32 chunks a tap over two cycles.
 fn engines_quick() -> Vec<String> {
     let conv = [
         "--k 1 --height 5 --width 7 --cin 4 --cout 4 --kernel 3 --pe 1 --simd 1",
@@ -135,6 +136,7 @@ fn engines_quick() -> Vec<String> {
         "--k 2 --kernel 3 --stride 2 --padding valid --height 9 --width 7 --cin 4 --cout 4 --pe 2 --simd 12 --shared-input",
         "--k 2 --dilations 1,3 --kernel 3 --height 1 --width 9 --cin 2 --cout 2 --pe 1 --simd 2 --output fusion",
         "--k 3 --dilations 1,2,3 --kernel 5 --stride 2 --height 11 --width 6 --cin 1 --cout 2 --pe 1 --simd 5 --shared-input",
+        "--k 2 --kernel 1 --height 1 --width 1 --cin 64 --cout 4 --pe 2 --simd 1 --padding valid --pipeline 1",
     ];
     let pa = [
         "--m 4 --n 5 --act-bits 8 --height 7 --width 6 --cin 4 --cout 4 --kernel 3 --pe 2 --simd 2",
@@ -144,6 +146,7 @@ fn engines_quick() -> Vec<String> {
         "--m 2 --n 2 --act-bits 4 --dilations 2 --padding valid --height 8 --width 7 --cin 2 --cout 4 --kernel 3 --pe 1 --simd 6",
         "--m 4 --n 5 --act-bits 8 --height 7 --width 6 --cin 4 --cout 4 --kernel 3 --pe 2 --simd 2 --weight-form planes",
         "--m 8 --n 3 --act-bits 4 --act-unsigned --height 5 --width 6 --cin 2 --cout 4 --kernel 3 --pe 4 --simd 6 --output threshold --levels 4",
+        "--m 3 --n 2 --act-bits 4 --height 4 --width 4 --cin 40 --cout 2 --kernel 3 --pe 1 --simd 1 --pipeline 1 --weight-form piece_index --output threshold",
     ];
     let seeded = |block: &str, i: usize, flags: &str| format!("--block {block} {flags} --seed {}", 100 + i);
     let mut v: Vec<String> = conv.iter().enumerate().map(|(i, f)| seeded("conv", i, f)).collect();

@@ -62,19 +62,38 @@ impl Control {
 /// (PA-Net) one to compare, the trees' inner registers, the accumulator.
 pub fn latency(p: &EngineParams, plan: &Plan, pipeline: u32) -> u32 {
     let compare = u32::from(p.kind == EngineKind::PaConv);
-    1 + plan.read_registers() + 1 + compare + dot::inner_registers(dot::step_levels(p, plan), pipeline) + 1
+    1 + plan.read_registers()
+        + 1
+        + u32::from(plan.chunk_register)
+        + compare
+        + dot::inner_registers(dot::step_levels(p, plan), pipeline)
+        + 1
 }
 
 /// `values[index]` among expressions of equal width.
 fn select(m: &mut Module, name: &str, index: &Expr, values: Vec<Expr>) -> Expr {
+    select_staged(m, name, index, values, None)
+}
+
+/// [`select`], with `Some(levels)`: registers after that many levels of
+/// the mux tree, the rest choosing with the index a cycle later, so that
+/// the result is one cycle later too.
+fn select_staged(m: &mut Module, name: &str, index: &Expr, values: Vec<Expr>, registered: Option<u32>) -> Expr {
     if values.len() == 1 {
         return values.into_iter().next().unwrap();
     }
-    let index = m.wire(&format!("{name}_index"), index.clone());
+    let mut index = m.wire(&format!("{name}_index"), index.clone());
     let mut level: Vec<Expr> = values;
-    let mut bit = 0;
+    // `index` holds the index's bits from `first` up.
+    let (mut bit, mut first) = (0, 0);
     while level.len() > 1 {
-        let sel = index.bit(bit);
+        if registered == Some(bit) {
+            let held = |(i, v): (usize, Expr)| m.reg(&format!("{name}_half{i}"), v, None);
+            level = level.into_iter().enumerate().map(held).collect();
+            let high = index.slice(bit, index.width() - bit);
+            (index, first) = (m.reg(&format!("{name}_index_late"), high, None), bit);
+        }
+        let sel = index.bit(bit - first);
         level = level
             .chunks(2)
             .map(|pair| match pair {
@@ -108,7 +127,9 @@ fn gather(m: &mut Module, plan: &Plan, w: &Window, lane: usize, base: usize) -> 
         let parts = (0..plan.chunks_per_tap)
             .map(|c| w.pixels[g][0].slice((base * eb + c * part) as u32, part as u32))
             .collect();
-        return select(m, &format!("lane{lane}_part"), &w.chunk, parts);
+        // Half the levels (the low index bits) before the register.
+        let registered = plan.chunk_register.then(|| super::plan::bits_for(plan.chunks_per_tap).div_ceil(2));
+        return select_staged(m, &format!("lane{lane}_part"), &w.chunk, parts, registered);
     }
     let taps = (0..plan.taps_per_step).rev();
     Expr::concat(taps.map(|j| w.pixels[g][j].slice((base * eb) as u32, channels as u32)).collect())
@@ -218,24 +239,35 @@ fn decode_pieces(m: &mut Module, p: &EngineParams, plan: &Plan, index: &Expr) ->
 
 /// Stage 3: every lane's step elements and its group's tap inside bits in
 /// registers; the weights as the ROMs read them (their output registers).
+/// With a two-cycle choice of chunk, stage 4, and the weights and the
+/// control a register more.
 fn stage3(m: &mut Module, p: &EngineParams, plan: &Plan, w: &Window) -> (Vec<LaneStep>, Vec<Expr>, Control) {
+    let late = u32::from(plan.chunk_register);
+    let stage = format!("s{}", 3 + late);
     let taps: Vec<Expr> = (0..plan.groups.len())
         .map(|g| {
             let bits = Expr::concat((0..plan.taps_per_step).rev().map(|j| w.inside[g][j].clone()).collect());
-            m.reg(&format!("group{g}_taps_s3"), bits, None)
+            match late {
+                0 => m.reg(&format!("group{g}_taps_s3"), bits, None),
+                _ => delay(m, &format!("group{g}_taps_{stage}"), bits, 1 + late),
+            }
         })
         .collect();
     let lanes: Vec<LaneStep> = (0..plan.window_lanes)
         .map(|lane| {
             let bits = gather(m, plan, w, lane, plan.lane_base[lane]);
             LaneStep {
-                bits: m.reg(&format!("lane{lane}_bits_s3"), bits, None),
+                bits: m.reg(&format!("lane{lane}_bits_{stage}"), bits, None),
                 taps: taps[plan.group_of(lane)].clone(),
             }
         })
         .collect();
-    let weights = weight_roms(m, p, plan, &w.step);
-    (lanes, weights, Control::of(w).delayed(m, "s3", 1))
+    let weights = weight_roms(m, p, plan, &w.step)
+        .into_iter()
+        .enumerate()
+        .map(|(i, word)| delay(m, &format!("weights{i}_{stage}"), word, late))
+        .collect();
+    (lanes, weights, Control::of(w).delayed(m, &stage, 1 + late))
 }
 
 pub fn build(m: &mut Module, p: &EngineParams, plan: &Plan, w: &Window, pipeline: u32) -> (Folded, Module) {

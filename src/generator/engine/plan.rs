@@ -59,6 +59,9 @@ pub struct Plan {
     /// to output, and Yosys cannot use its output register, so the read
     /// takes a cycle of its own; a second register, tried, gained nothing).
     pub read_pipeline: u32,
+    /// Whether a step's choice among a tap's chunks takes two cycles, with
+    /// a register halfway down its mux tree (see [`Plan::wide_chunk_choice`]).
+    pub chunk_register: bool,
     /// Words a bank of the weight ROMs holds, when they are banked (see
     /// [`Plan::weight_bank_depth`]); read through one register more.
     pub weight_banks: Option<usize>,
@@ -141,8 +144,18 @@ impl Plan {
             // rows plus a frame; two more bits keep them unambiguous.
             row_counter_bits: width_for(0, (1i128 << row_bits) + 2 * g.height as i128) + 2,
             read_pipeline: 0,
+            chunk_register: false,
             weight_banks: None,
         }
+    }
+
+    /// Whether the choice of a step's chunk among a tap's is too deep for
+    /// one cycle beside registered reads: more than 5 levels of 2:1 muxes
+    /// (32 chunks). CNV's last dense layer chooses 1 of 512 input channels
+    /// (simd 1), which was the whole network's critical path at 9.6 ns on
+    /// ECP5; split, each half is at most 5 levels.
+    pub fn wide_chunk_choice(&self) -> bool {
+        self.taps_per_step == 1 && self.chunks_per_tap > 32
     }
 
     /// Registers a memory read passes: the RAM's, and the ones after it.
