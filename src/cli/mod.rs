@@ -70,7 +70,7 @@ enum Command {
     },
     /// Builds a bitstream for an open FPGA board: the design behind a
     /// generated wrapper (pseudo-random inputs, result signature on LEDs).
-    /// With --network, --board is required and --target-fps folds it.
+    /// --board is required; with --network, --target-fps folds it for a rate.
     Pnr {
         #[command(flatten)]
         design: DesignArgs,
