@@ -123,7 +123,8 @@ fn networks(dir: &Path, prefix: &str) -> Result<Vec<String>, String> {
 /// engines; odd map sizes; shared and separate inputs; signed and unsigned
 /// activations; PA-Net weights as bit-planes and as piece indices (M = 3,
 /// 4 and 8: 2, 3 and 4 bits a weight); with a register every tree level,
-/// a choice among more than 32 chunks a tap over two cycles.
+/// a choice among more than 32 chunks a tap, and among more than 8 banks
+/// of weight ROM, over two cycles.
 fn engines_quick() -> Vec<String> {
     let conv = [
         "--k 1 --height 5 --width 7 --cin 4 --cout 4 --kernel 3 --pe 1 --simd 1",
@@ -137,6 +138,7 @@ fn engines_quick() -> Vec<String> {
         "--k 2 --dilations 1,3 --kernel 3 --height 1 --width 9 --cin 2 --cout 2 --pe 1 --simd 2 --output fusion",
         "--k 3 --dilations 1,2,3 --kernel 5 --stride 2 --height 11 --width 6 --cin 1 --cout 2 --pe 1 --simd 5 --shared-input",
         "--k 2 --kernel 1 --height 1 --width 1 --cin 64 --cout 4 --pe 2 --simd 1 --padding valid --pipeline 1",
+        "--k 1 --kernel 1 --height 1 --width 2 --cin 2592 --cout 64 --pe 1 --simd 36 --padding valid --pipeline 1 --output threshold",
     ];
     let pa = [
         "--m 4 --n 5 --act-bits 8 --height 7 --width 6 --cin 4 --cout 4 --kernel 3 --pe 2 --simd 2",

@@ -70,14 +70,9 @@ pub fn latency(p: &EngineParams, plan: &Plan, pipeline: u32) -> u32 {
         + 1
 }
 
-/// `values[index]` among expressions of equal width.
-fn select(m: &mut Module, name: &str, index: &Expr, values: Vec<Expr>) -> Expr {
-    select_staged(m, name, index, values, None)
-}
-
-/// [`select`], with `Some(levels)`: registers after that many levels of
-/// the mux tree, the rest choosing with the index a cycle later, so that
-/// the result is one cycle later too.
+/// `values[index]` among expressions of equal width; with `Some(levels)`,
+/// registers after that many levels of the mux tree, the rest choosing
+/// with the index a cycle later, so that the result is one cycle later too.
 fn select_staged(m: &mut Module, name: &str, index: &Expr, values: Vec<Expr>, registered: Option<u32>) -> Expr {
     if values.len() == 1 {
         return values.into_iter().next().unwrap();
@@ -180,7 +175,8 @@ fn weight_rom(
         return delay(m, &format!("{name}_out"), word, plan.read_pipeline);
     };
     // Banks of one block's depth, each word registered beside its block,
-    // then the bank chosen by the address's high bits, registered as read.
+    // then the bank chosen by the address's high bits, registered as read;
+    // among many banks, registered halfway too.
     let low = bank_depth.trailing_zeros();
     assert_eq!(1 << low, bank_depth, "{name}: banks of {bank_depth} words");
     let address = resize(address.clone(), super::plan::bits_for(plan.ii()), false);
@@ -196,8 +192,9 @@ fn weight_rom(
         .collect();
     let bank = address.slice(low, address.width() - low);
     let bank = delay(m, &format!("{name}_bank"), bank, 2);
-    let word = select(m, &format!("{name}_banks"), &bank, banks);
-    delay(m, &format!("{name}_out"), word, plan.read_pipeline - 1)
+    let halfway = plan.bank_register.then(|| super::plan::bits_for(banks.len()).div_ceil(2));
+    let word = select_staged(m, &format!("{name}_banks"), &bank, banks, halfway);
+    delay(m, &format!("{name}_out"), word, plan.read_pipeline - 1 - u32::from(plan.bank_register))
 }
 
 /// The weight ROMs: one per lane (weight base), or (`pa_conv` storing
@@ -265,7 +262,11 @@ fn stage3(m: &mut Module, p: &EngineParams, plan: &Plan, w: &Window) -> (Vec<Lan
     let weights = weight_roms(m, p, plan, &w.step)
         .into_iter()
         .enumerate()
-        .map(|(i, word)| delay(m, &format!("weights{i}_{stage}"), word, late))
+        .map(|(i, word)| {
+            // A constant lane is a wire of a constant: nothing to delay.
+            let constant = !p.stores_piece_index() && p.constant_lane(i).is_some();
+            if constant { word } else { delay(m, &format!("weights{i}_{stage}"), word, late) }
+        })
         .collect();
     (lanes, weights, Control::of(w).delayed(m, &stage, 1 + late))
 }

@@ -75,12 +75,15 @@ pub fn generate_engine(p: &EngineParams, pipeline: u32) -> GeneratedEngine {
 pub fn generate_engine_with_fifo(p: &EngineParams, pipeline: u32, places: Option<usize>) -> GeneratedEngine {
     // With a register every tree level, every memory read is registered
     // twice; three times with banked weight ROMs (the block's word, then
-    // the bank's choice). A wide choice of chunk takes a cycle more.
+    // the bank's choice), four when the choice among banks is wide. A
+    // wide choice of chunk takes a cycle more.
     let plan = Plan::new(p);
     let weight_banks = if pipeline == 1 { plan.weight_bank_depth(p) } else { None };
-    let read_pipeline = if pipeline == 1 { 1 + u32::from(weight_banks.is_some()) } else { 0 };
+    let bank_register = Plan { weight_banks, ..plan.clone() }.wide_bank_choice();
+    let read_pipeline =
+        if pipeline == 1 { 1 + u32::from(weight_banks.is_some()) + u32::from(bank_register) } else { 0 };
     let chunk_register = pipeline == 1 && plan.wide_chunk_choice();
-    let plan = Plan { read_pipeline, weight_banks, chunk_register, ..plan };
+    let plan = Plan { read_pipeline, weight_banks, bank_register, chunk_register, ..plan };
     let mut m = Module::new(&p.top);
     let (io, roles) = stream_ports(&mut m, plan.pixel_bits as u32, p.out_pixel_bits() as u32);
     let buffer = schedule::line_buffer(&mut m, &plan, &io);

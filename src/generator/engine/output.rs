@@ -44,23 +44,34 @@ struct Elements {
     last_pixel: Expr,
 }
 
-/// The fold index beside the sums at the comparators, and whether a
-/// channel table has read it (when every fold has the same constants
-/// nothing does, and it is marked unused).
+/// The fold index the channel tables look up, and whether one has read it
+/// (when every fold has the same constants nothing does, and it is marked
+/// unused). With `early`, the index is a cycle ahead of the sums at the
+/// comparators and each table's value is registered, so that no cycle
+/// holds both the table's mux and the comparator's carry chain: in the
+/// PA-Net CNV (pipeline 1) a dense layer's table of 256 folds and its
+/// comparators were the critical path, 14.4 ns on ECP5 (69.3 MHz).
 struct FoldIndex {
     nf: Expr,
+    early: bool,
     read: Cell<bool>,
 }
 
-/// A per-channel constant of PE `pe` for the fold `nf`: channel nf*pe + pe
-/// (a constant when every fold has the same).
-fn channel_table(plan: &Plan, nf: &FoldIndex, pe: usize, width: u32, value: impl Fn(usize) -> i128) -> Expr {
+/// A per-channel constant of PE `pe` for the fold at the comparators:
+/// channel nf*pe + pe (a constant when every fold has the same).
+fn channel_table(
+    m: &mut Module,
+    (plan, nf): (&Plan, &FoldIndex),
+    (name, pe, width): (&str, usize, u32),
+    value: impl Fn(usize) -> i128,
+) -> Expr {
     let values: Vec<i128> = (0..plan.nf).map(|fold| value(fold * plan.pe + pe)).collect();
     if values.iter().all(|&v| v == values[0]) {
         return constant(width, values[0]);
     }
     nf.read.set(true);
-    select_const(&nf.nf, &values, width)
+    let table = select_const(&nf.nf, &values, width);
+    if nf.early { m.reg(name, table, None) } else { table }
 }
 
 /// `ceil(t / 2^shift)`: `y >= t` is `y >> shift >= ceil(t / 2^shift)` for a
@@ -109,11 +120,11 @@ fn threshold_level(
     // The comparison is signed; an unsigned sum gains a zero sign bit.
     let width = (y.width() + u32::from(!y_signed)).max(b_width);
     let y = m.wire(&format!("{name}_y"), resize(y, width, y_signed));
-    let negative = channel_table(plan, nf, pe, 1, |o| i128::from(signs[o] < 0));
+    let negative = channel_table(m, (plan, nf), (&format!("{name}_negative"), pe, 1), |o| i128::from(signs[o] < 0));
     let bits: Vec<Expr> = (0..levels)
         .rev()
         .map(|k| {
-            let table = channel_table(plan, nf, pe, width, |o| bound(o, k));
+            let table = channel_table(m, (plan, nf), (&format!("{name}_bound{k}"), pe, width), |o| bound(o, k));
             let reached = at_least(m, &format!("{name}_{k}"), &y, table);
             Expr::bin(BinOp::Xor, reached, negative.clone())
         })
@@ -137,7 +148,10 @@ fn compare_registers(p: &EngineParams) -> u32 {
 fn elements(m: &mut Module, p: &EngineParams, plan: &Plan, f: &Folded, pipeline: u32) -> Elements {
     let sum_delay = compare_registers(p);
     let inner = dot::inner_registers(dot::output_levels(p), pipeline) + sum_delay;
-    let nf_tree = FoldIndex { nf: delay(m, "nf_out", f.nf.clone(), inner), read: Cell::new(false) };
+    // Tables a cycle early wherever the sums pass a register first.
+    let early = pipeline == 1 && sum_delay > 0;
+    let nf = delay(m, "nf_out", f.nf.clone(), inner - u32::from(early));
+    let nf_tree = FoldIndex { nf, early, read: Cell::new(false) };
     let ew = p.out_element_bits() as u32;
     let shifts = dot::result_shifts(p);
     let values = (0..plan.pe)
@@ -156,7 +170,8 @@ fn elements(m: &mut Module, p: &EngineParams, plan: &Plan, f: &Folded, pipeline:
                         let width = (0..plan.cout)
                             .map(|o| width_for(bound(o).min(0), bound(o).max(0)))
                             .fold(s.width(), u32::max);
-                        let table = channel_table(plan, &nf_tree, pe, width, bound);
+                        let name = format!("gate_pe{pe}_{i}_bound");
+                        let table = channel_table(m, (plan, &nf_tree), (&name, pe, width), bound);
                         at_least(m, &format!("gate_pe{pe}_{i}"), &resize(s.clone(), width, true), table)
                     })
                     .collect(),

@@ -65,6 +65,9 @@ pub struct Plan {
     /// Words a bank of the weight ROMs holds, when they are banked (see
     /// [`Plan::weight_bank_depth`]); read through one register more.
     pub weight_banks: Option<usize>,
+    /// Whether the choice among the banks takes two cycles, with a
+    /// register halfway down its mux tree (see [`Plan::wide_bank_choice`]).
+    pub bank_register: bool,
 }
 
 /// Rows the line buffer must hold so that the input never waits on a
@@ -146,6 +149,7 @@ impl Plan {
             read_pipeline: 0,
             chunk_register: false,
             weight_banks: None,
+            bank_register: false,
         }
     }
 
@@ -153,9 +157,18 @@ impl Plan {
     /// one cycle beside registered reads: more than 5 levels of 2:1 muxes
     /// (32 chunks). CNV's last dense layer chooses 1 of 512 input channels
     /// (simd 1), which was the whole network's critical path at 9.6 ns on
-    /// ECP5; split, each half is at most 5 levels.
+    /// ECP5; split, each half is 5 levels or fewer up to 1,024 chunks.
     pub fn wide_chunk_choice(&self) -> bool {
         self.taps_per_step == 1 && self.chunks_per_tap > 32
+    }
+
+    /// Whether the choice among banked weight ROMs' banks is too deep for
+    /// one cycle: more than 8 banks (3 levels of 2:1 muxes), whose words
+    /// come from blocks spread over the chip. CNV's layer 7 (FINN's
+    /// folding) chooses among 36, and that was the whole network's
+    /// critical path at 10.1 ns on ECP5 (98.8 MHz).
+    pub fn wide_bank_choice(&self) -> bool {
+        self.weight_banks.is_some_and(|depth| self.ii().div_ceil(depth) > 8)
     }
 
     /// Registers a memory read passes: the RAM's, and the ones after it.
