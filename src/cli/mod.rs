@@ -672,6 +672,8 @@ fn pnr(design: &DesignArgs, fold: &FoldArgs, work: Option<PathBuf>, uart: Option
             format!("MISSED: Fmax {at:.1} MHz against the {planned} MHz planned; fold with --clock-mhz {}", at.floor())
         };
         println!("target {fps} frames/s: {:.0} frames/s at Fmax, {verdict}", rate.frames_per_second);
+    } else if let (Some(fps), Some(u)) = (fold.target_fps, uart) {
+        println!("target {fps} frames/s: not judged behind the UART top, where {} baud sets the pace", u.baud);
     }
     println!("wrote {}", work.join(crate::measure::pnr::REPORT_FILE).display());
     Ok(())

@@ -49,6 +49,7 @@ use crate::generator::engine::plan::Plan;
 use crate::spec::board::BlockRam;
 use crate::spec::engine::{EngineKind, EngineParams, Folding, Geometry, Output, WeightStorage};
 use crate::spec::network::{NetworkLayer, NetworkParams, Stage};
+use crate::spec::signature::frames_per_second;
 use crate::util::fixed::width_for;
 use serde::Serialize;
 
@@ -540,7 +541,7 @@ pub fn summary(f: &Folded, clock_mhz: f64, ram: BlockRam) -> String {
     let cycles = f.params.cycles_per_frame();
     out + &format!(
         "predicted: {cycles} cycles per frame, {:.0} frames/s at {clock_mhz} MHz; estimate ~{} LUT4 (pools included), {} {} ({} kbit)\n",
-        clock_mhz * 1e6 / cycles as f64,
+        frames_per_second(clock_mhz, cycles as u64),
         f.total.luts,
         f.total.brams,
         ram.name,

@@ -8,7 +8,7 @@ use crate::generator::render::RenderedEngine;
 use crate::measure::asic::{self, AsicReport};
 use crate::measure::report::{DEPTH_SOURCE, gates, generic_source, instance_areas, library, progress};
 use crate::rtl::count::{MemoryShape, count_instances, memories};
-use crate::spec::signature::Interface;
+use crate::spec::signature::{Interface, frames_per_second};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -118,7 +118,7 @@ pub fn report(rendered: &RenderedEngine, work: &Path, liberties: &[PathBuf]) -> 
         progress(&format!("yosys + abc: mapping onto {}, memories as flip-flops", path.display()), t0);
         let scripts = [Script::Area, Script::Delay];
         let mut mapped = asic::map_and_time_with(&lib_dir, &files, top, &lib, &scripts)?.into_iter().map(|mapped| {
-            let frames_per_second = mapped.fmax_mhz * 1e6 / throughput.cycles_per_frame as f64;
+            let frames_per_second = frames_per_second(mapped.fmax_mhz, throughput.cycles_per_frame);
             TimedNetlist { mapped, frames_per_second }
         });
         let (area_first, delay_first) = (mapped.next().expect("area-first"), mapped.next().expect("delay-first"));

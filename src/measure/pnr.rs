@@ -8,7 +8,7 @@ use crate::generator::render::Rendered;
 use crate::generator::uart_top::{UART_TOP, UartTop};
 use crate::generator::wrapper::{WRAPPER_TOP, Wrapper};
 use crate::spec::board::Board;
-use crate::spec::signature::{Interface, Signature};
+use crate::spec::signature::{Interface, Signature, frames_per_second};
 use crate::util::files::write_files;
 use serde::Serialize;
 use std::fs;
@@ -50,10 +50,9 @@ pub struct StreamRate {
 impl StreamRate {
     fn at(interface: Interface, fmax_mhz: f64) -> Option<StreamRate> {
         match interface {
-            Interface::Stream { cycles_per_frame, .. } => Some(StreamRate {
-                cycles_per_frame,
-                frames_per_second: fmax_mhz * 1e6 / cycles_per_frame.max(1) as f64,
-            }),
+            Interface::Stream { cycles_per_frame, .. } => {
+                Some(StreamRate { cycles_per_frame, frames_per_second: frames_per_second(fmax_mhz, cycles_per_frame) })
+            }
             Interface::FixedLatency { .. } => None,
         }
     }

@@ -68,6 +68,12 @@ pub enum Interface {
     Stream { ii: u64, cycles_per_frame: u64 },
 }
 
+/// The frames per second of a stream taking `cycles_per_frame` cycles a
+/// frame at `clock_mhz`: every rate the tool reports, planned or measured.
+pub fn frames_per_second(clock_mhz: f64, cycles_per_frame: u64) -> f64 {
+    clock_mhz * 1e6 / cycles_per_frame.max(1) as f64
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Signature {
     pub top: String,

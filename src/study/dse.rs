@@ -7,6 +7,7 @@
 use crate::generator::folding;
 use crate::spec::board::BlockRam;
 use crate::spec::network::{NetworkParams, Stage};
+use crate::spec::signature::frames_per_second;
 use crate::study::pareto::{Pareto, Point};
 
 /// The fewest cycles per frame any folding gives: every layer takes its
@@ -68,7 +69,7 @@ pub fn explore(net: &NetworkParams, s: &Setting) -> Result<Pareto, String> {
         if points.iter().any(|p| p.label == label) {
             continue;
         }
-        let fps = s.clock_mhz * 1e6 / folded.cycles_per_frame() as f64;
+        let fps = frames_per_second(s.clock_mhz, folded.cycles_per_frame() as u64);
         points.push(Point { x: total.luts as f64, y: fps, label });
     }
     let capacity = match (s.board, s.luts) {

@@ -22,6 +22,7 @@ use crate::rtl::{Memory, MemoryStyle};
 use crate::spec::board::{BlockRam, Board, Family, block_ram};
 use crate::spec::engine::WeightForm;
 use crate::spec::network::{NetworkParams, Stage, load_network};
+use crate::spec::signature::frames_per_second;
 use crate::verify::network::{network_rate, network_rate_on};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -120,7 +121,7 @@ fn target_fps_row(rows: &mut Vec<Row>, t0: Instant) -> Result<(), String> {
         "--target-fps 20000 --board icebreaker, net_tiny: simulated images/s",
         "images/s",
         Some(fps),
-        info.engine_mhz * 1e6 / rate.cycles_per_frame as f64,
+        frames_per_second(info.engine_mhz, rate.cycles_per_frame as u64),
         Target::AtLeastBaseline,
         format!(
             "{} cycles a frame simulated at the board's engine clock {} MHz; estimate {} of {} LUT4, {} of {} {}",
