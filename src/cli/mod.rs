@@ -222,14 +222,14 @@ struct FoldArgs {
     /// as cheap as the rate allows (needs --board or --clock-mhz).
     #[arg(long)]
     target_fps: Option<f64>,
-    /// The board: its LUT4 and block RAM bound the estimate, its engines'
-    /// measured clock is the default --clock-mhz.
+    /// The board: its LUT4 and block RAM bound the estimate, and the clock
+    /// networks reach on it is the default --clock-mhz.
     #[arg(long)]
     board: Option<crate::spec::board::Board>,
     /// LUT4 available [default: the board's].
     #[arg(long)]
     lut_budget: Option<u64>,
-    /// The clock the rate is reached at, MHz [default: the board's engine clock].
+    /// The clock the rate is reached at, MHz [default: the board's planning clock: iCEBreaker 52, HX8K 60, ULX3S 100, Tang Nano 9K 50].
     #[arg(long)]
     clock_mhz: Option<f64>,
 }
@@ -239,7 +239,7 @@ impl FoldArgs {
     fn setting(&self) -> Result<crate::study::dse::Setting, String> {
         let info = self.board.map(|b| b.info());
         let clock_mhz =
-            self.clock_mhz.or(info.map(|i| i.engine_mhz)).ok_or("a folding needs --board or --clock-mhz")?;
+            self.clock_mhz.or(info.map(|i| i.planning_mhz)).ok_or("a folding needs --board or --clock-mhz")?;
         let family = info.map_or(crate::spec::board::Family::Ice40, |i| i.family);
         Ok(crate::study::dse::Setting {
             clock_mhz,

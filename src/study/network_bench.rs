@@ -105,14 +105,14 @@ fn pa_cnv_rows(rows: &mut Vec<Row>, t0: Instant) -> Result<(), String> {
 }
 
 /// `--target-fps 20000 --board icebreaker` on net_tiny: the folding chosen,
-/// then simulated: its images/s at the board's engine clock against the
+/// then simulated: its images/s at the board's planning clock against the
 /// target, and the estimate within the board.
 fn target_fps_row(rows: &mut Vec<Row>, t0: Instant) -> Result<(), String> {
     let (fps, info) = (20_000.0, Board::IceBreaker.info());
     let net = load_network(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testbench/net_tiny.json"))?;
     let ram = block_ram(info.family);
     let target =
-        folding::Target { fps, clock_mhz: info.engine_mhz, luts: Some(info.luts), brams: Some(info.brams), ram };
+        folding::Target { fps, clock_mhz: info.planning_mhz, luts: Some(info.luts), brams: Some(info.brams), ram };
     let folded = folding::fold_for_target(&net, &target)?;
     progress("networks: net_tiny folded for 20,000 images/s on the iCEBreaker, 3 images under Verilator", t0);
     let rendered = render_network(folded.params);
@@ -121,12 +121,12 @@ fn target_fps_row(rows: &mut Vec<Row>, t0: Instant) -> Result<(), String> {
         "--target-fps 20000 --board icebreaker, net_tiny: simulated images/s",
         "images/s",
         Some(fps),
-        frames_per_second(info.engine_mhz, rate.cycles_per_frame as u64),
+        frames_per_second(info.planning_mhz, rate.cycles_per_frame as u64),
         Target::AtLeastBaseline,
         format!(
-            "{} cycles a frame simulated at the board's engine clock {} MHz; estimate {} of {} LUT4, {} of {} {}",
+            "{} cycles a frame simulated at the board's planning clock {} MHz; estimate {} of {} LUT4, {} of {} {}",
             rate.cycles_per_frame,
-            info.engine_mhz,
+            info.planning_mhz,
             folded.total.luts,
             info.luts,
             folded.total.brams,
