@@ -229,7 +229,7 @@ struct FoldArgs {
     /// LUT4 available [default: the board's].
     #[arg(long)]
     lut_budget: Option<u64>,
-    /// The clock the rate is reached at, MHz [default: the board's planning clock: iCEBreaker 52, HX8K 60, ULX3S 100, Tang Nano 9K 50].
+    /// The clock the rate is reached at, MHz [default: the board's planning clock, printed with the folding].
     #[arg(long)]
     clock_mhz: Option<f64>,
 }
