@@ -79,7 +79,7 @@ pub fn generate_engine_with_fifo(p: &EngineParams, pipeline: u32, places: Option
     // wide choice of chunk takes a cycle more.
     let plan = Plan::new(p);
     let weight_banks = if pipeline == 1 { plan.weight_bank_depth(p) } else { None };
-    let bank_register = Plan { weight_banks, ..plan.clone() }.wide_bank_choice();
+    let bank_register = plan.wide_bank_choice(weight_banks);
     let read_pipeline =
         if pipeline == 1 { 1 + u32::from(weight_banks.is_some()) + u32::from(bank_register) } else { 0 };
     let chunk_register = pipeline == 1 && plan.wide_chunk_choice();

@@ -166,9 +166,11 @@ impl Plan {
     /// one cycle: more than 8 banks (3 levels of 2:1 muxes), whose words
     /// come from blocks spread over the chip. CNV's layer 7 (FINN's
     /// folding) chooses among 36, and that was the whole network's
-    /// critical path at 10.1 ns on ECP5 (98.8 MHz).
-    pub fn wide_bank_choice(&self) -> bool {
-        self.weight_banks.is_some_and(|depth| self.ii().div_ceil(depth) > 8)
+    /// critical path at 10.1 ns on ECP5 (98.8 MHz). `bank_depth` is the
+    /// words a bank holds (see [`Plan::weight_bank_depth`]), `None` when
+    /// the ROMs are not banked.
+    pub fn wide_bank_choice(&self, bank_depth: Option<usize>) -> bool {
+        bank_depth.is_some_and(|depth| self.ii().div_ceil(depth) > 8)
     }
 
     /// Registers a memory read passes: the RAM's, and the ones after it.
