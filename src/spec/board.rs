@@ -48,12 +48,15 @@ pub struct BoardInfo {
     pub brams: u64,
     /// The clock a folded network is planned at (`--target-fps`), rounded
     /// down from what was measured in the board wrapper. iCEBreaker: the
-    /// streaming engines' 52.2 MHz, which small networks reach (net_tiny
-    /// 50.5, small_icebreaker 51.0). ULX3S: 100 MHz, what whole networks
-    /// reach (CNV at FINN's folding 105.9), not the single engines' 132.4,
-    /// at which the chooser's folding of CNV for 3,000 frames/s placed at
-    /// 87.9 MHz and missed. HX8K and Tang Nano 9K are not measured, their
-    /// figures are estimates from the units' Fmax on the same families.
+    /// streaming engines' 52.2 MHz, which small networks come near (net_tiny
+    /// 50.5, small_icebreaker 48.7). ULX3S: 90 MHz, the slowest whole
+    /// network placed there: CNV at FINN's folding reached 105.9, the
+    /// PA-Net CNV 111.2, but the chooser's folding of CNV for 3,000
+    /// frames/s at 100 MHz only 90.2, its block RAM reads placed far from
+    /// their registers; the single engines reach 132.4, at which the
+    /// chooser's CNV placed at 87.9 MHz. HX8K and Tang Nano 9K are not
+    /// measured, their figures are estimates from the units' Fmax on the
+    /// same families.
     pub planning_mhz: f64,
 }
 
@@ -105,7 +108,7 @@ const ULX3S: BoardInfo = BoardInfo {
     constraints: include_str!("../../constraints/ulx3s.lpf"),
     luts: 83640,
     brams: 208,
-    planning_mhz: 100.0,
+    planning_mhz: 90.0,
 };
 
 const TANGNANO9K: BoardInfo = BoardInfo {
