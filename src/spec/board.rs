@@ -50,11 +50,13 @@ pub struct BoardInfo {
     /// down from what was measured in the board wrapper. iCEBreaker: the
     /// streaming engines' 52.2 MHz, which small networks come near (net_tiny
     /// 50.5, small_icebreaker 48.7). ULX3S: 90 MHz, the slowest whole
-    /// network placed there: CNV at FINN's folding reached 105.9, the
+    /// network placed there since the two-cycle choices of chunk and bank:
+    /// CNV at FINN's folding reached 105.9, the
     /// PA-Net CNV 111.2, but the chooser's folding of CNV for 3,000
     /// frames/s at 100 MHz only 90.2, its block RAM reads placed far from
-    /// their registers; the single engines reach 132.4, at which the
-    /// chooser's CNV placed at 87.9 MHz. HX8K and Tang Nano 9K are not
+    /// their registers (folded at 90 it reached 93.2 and met its 3,000);
+    /// the single engines reach 132.4, at which the chooser's CNV, before
+    /// those choices, placed at 87.9 MHz. HX8K and Tang Nano 9K are not
     /// measured, their figures are estimates from the units' Fmax on the
     /// same families.
     pub planning_mhz: f64,
