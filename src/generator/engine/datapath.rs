@@ -192,9 +192,9 @@ fn weight_rom(
         .collect();
     let bank = address.slice(low, address.width() - low);
     let bank = delay(m, &format!("{name}_bank"), bank, 2);
-    let halfway = plan.bank_register.then(|| super::plan::bits_for(banks.len()).div_ceil(2));
+    let halfway = plan.wide_bank_choice().then(|| super::plan::bits_for(banks.len()).div_ceil(2));
     let word = select_staged(m, &format!("{name}_banks"), &bank, banks, halfway);
-    delay(m, &format!("{name}_out"), word, plan.read_pipeline - 1 - u32::from(plan.bank_register))
+    delay(m, &format!("{name}_out"), word, plan.read_pipeline - 1 - u32::from(plan.wide_bank_choice()))
 }
 
 /// The weight ROMs: one per lane (weight base), or (`pa_conv` storing

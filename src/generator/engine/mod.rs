@@ -79,11 +79,11 @@ pub fn generate_engine_with_fifo(p: &EngineParams, pipeline: u32, places: Option
     // wide choice of chunk takes a cycle more.
     let plan = Plan::new(p);
     let weight_banks = if pipeline == 1 { plan.weight_bank_depth(p) } else { None };
-    let bank_register = plan.wide_bank_choice(weight_banks);
-    let read_pipeline =
-        if pipeline == 1 { 1 + u32::from(weight_banks.is_some()) + u32::from(bank_register) } else { 0 };
     let chunk_register = pipeline == 1 && plan.wide_chunk_choice();
-    let plan = Plan { read_pipeline, weight_banks, bank_register, chunk_register, ..plan };
+    let plan = Plan { weight_banks, chunk_register, ..plan };
+    let read_pipeline =
+        if pipeline == 1 { 1 + u32::from(weight_banks.is_some()) + u32::from(plan.wide_bank_choice()) } else { 0 };
+    let plan = Plan { read_pipeline, ..plan };
     let mut m = Module::new(&p.top);
     let (io, roles) = stream_ports(&mut m, plan.pixel_bits as u32, p.out_pixel_bits() as u32);
     let buffer = schedule::line_buffer(&mut m, &plan, &io);

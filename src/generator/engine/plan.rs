@@ -65,9 +65,6 @@ pub struct Plan {
     /// Words a bank of the weight ROMs holds, when they are banked (see
     /// [`Plan::weight_bank_depth`]); read through one register more.
     pub weight_banks: Option<usize>,
-    /// Whether the choice among the banks takes two cycles, with a
-    /// register halfway down its mux tree (see [`Plan::wide_bank_choice`]).
-    pub bank_register: bool,
 }
 
 /// Rows the line buffer must hold so that the input never waits on a
@@ -149,7 +146,6 @@ impl Plan {
             read_pipeline: 0,
             chunk_register: false,
             weight_banks: None,
-            bank_register: false,
         }
     }
 
@@ -166,11 +162,10 @@ impl Plan {
     /// one cycle: more than 8 banks (3 levels of 2:1 muxes), whose words
     /// come from blocks spread over the chip. CNV's layer 7 (FINN's
     /// folding) chooses among 36, and that was the whole network's
-    /// critical path at 10.1 ns on ECP5 (98.8 MHz). `bank_depth` is the
-    /// words a bank holds (see [`Plan::weight_bank_depth`]), `None` when
-    /// the ROMs are not banked.
-    pub fn wide_bank_choice(&self, bank_depth: Option<usize>) -> bool {
-        bank_depth.is_some_and(|depth| self.ii().div_ceil(depth) > 8)
+    /// critical path at 10.1 ns on ECP5 (98.8 MHz). Such a choice takes
+    /// two cycles, with a register halfway down its mux tree.
+    pub fn wide_bank_choice(&self) -> bool {
+        self.weight_banks.is_some_and(|depth| self.ii().div_ceil(depth) > 8)
     }
 
     /// Registers a memory read passes: the RAM's, and the ones after it.
