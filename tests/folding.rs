@@ -148,6 +148,8 @@ fn gen_prints_the_folding_and_dse_writes_the_chart() {
     let o = mbnn(&["gen", "--network", "testbench/net_tiny.json", "--target-fps", "1e9", "--clock-mhz", "52"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("layers[0] (pa_conv) cannot meet 0 cycles"), "{err}");
+    // The range it names: 52 MHz over the 8x8 input's 64 pixels a frame.
+    assert!(err.contains("--target-fps 1000000000") && err.contains("0 < fps <= 812500"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     let o = mbnn(&["gen", "--network", "testbench/net_tiny.json", "--target-fps", "1000"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("needs --board or --clock-mhz"));

@@ -457,6 +457,12 @@ pub struct Target {
     pub ram: BlockRam,
 }
 
+/// The fewest cycles per frame any folding gives: every layer takes its
+/// input a pixel a cycle, and a fully parallel engine needs no more.
+pub fn fewest_cycles(net: &NetworkParams) -> usize {
+    net.layers.iter().map(|l| l.input.height * l.input.width).max().unwrap_or(1)
+}
+
 /// Cycles per frame at `clock_mhz` for `fps` frames per second.
 pub fn budget_cycles(clock_mhz: f64, fps: f64) -> Result<usize, String> {
     if !(fps.is_finite() && fps > 0.0) {
@@ -481,8 +487,10 @@ pub struct Folded {
 pub fn fold_for_target(net: &NetworkParams, target: &Target) -> Result<Folded, String> {
     let budget = budget_cycles(target.clock_mhz, target.fps)?;
     let fps = target.fps;
-    let params = choose_folding_within(net, budget, target.ram, target.brams)
-        .map_err(|e| format!("{fps} frames/s at {} MHz: {e}", target.clock_mhz))?;
+    let params = choose_folding_within(net, budget, target.ram, target.brams).map_err(|e| {
+        let most = (target.clock_mhz * 1e6 / fewest_cycles(net) as f64).floor();
+        format!("--target-fps {fps} at {} MHz: {e}; the valid range is 0 < fps <= {most}", target.clock_mhz)
+    })?;
     // None: no folding fits the block RAMs in full; the cheapest-LUT one,
     // its weights packed, may.
     let params = match params {

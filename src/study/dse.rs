@@ -10,12 +10,6 @@ use crate::spec::network::{NetworkParams, Stage};
 use crate::spec::signature::frames_per_second;
 use crate::study::pareto::{Pareto, Point};
 
-/// The fewest cycles per frame any folding gives: every layer takes its
-/// input a pixel a cycle.
-pub fn fastest(net: &NetworkParams) -> usize {
-    net.layers.iter().map(|l| l.input.height * l.input.width).max().unwrap_or(1)
-}
-
 /// Cycles per frame with every engine fully folded.
 pub fn slowest(net: &NetworkParams) -> usize {
     let folded = |l: &crate::spec::network::NetworkLayer| match &l.stage {
@@ -30,7 +24,7 @@ pub fn slowest(net: &NetworkParams) -> usize {
 
 /// The budgets swept: fastest * 2^(i/2), up to and with the slowest.
 pub fn budgets(net: &NetworkParams) -> Vec<usize> {
-    let (lo, hi) = (fastest(net), slowest(net));
+    let (lo, hi) = (folding::fewest_cycles(net), slowest(net));
     let mut out: Vec<usize> =
         (0..).map(|i| (lo as f64 * 2f64.powf(f64::from(i) / 2.0)) as usize).take_while(|&b| b < hi).collect();
     out.push(hi);
