@@ -343,6 +343,24 @@ fn gen_with_a_board_packs_the_weights_and_says_where_they_went() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--clock-mhz go with --target-fps"));
 }
 
+/// The digits PA-Net took 9,946 logic cells placed (README), against the
+/// UP5K's 5,280 LUT4: `gen` and `pnr` with the board refuse it up front,
+/// in one line, and write nothing.
+#[test]
+fn a_network_folded_beyond_the_board_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let net = "examples/digits/panet_m4n5.json";
+    for cmd in ["gen", "pnr"] {
+        let dest = if cmd == "gen" { "--out" } else { "--work" };
+        let o = mbnn(&[cmd, "--network", net, "--board", "icebreaker", dest, out.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.lines().count() == 1, "{cmd}: {err}");
+        assert!(err.contains(net) && err.contains("over the 5280 LUT4") && err.contains("icebreaker"), "{err}");
+        assert!(!out.exists(), "{cmd} wrote {}", out.display());
+    }
+}
+
 /// The PA-Net M = 4, N = 5 CNV (halved channels) holds 387,424 weights:
 /// 32x27 + 32x288 + 64x288 + 64x576 + 128x576 + 128x1152 + 256x128 +
 /// 256x256 + 10x256. As piece indices they take 3 bits each in one ROM a

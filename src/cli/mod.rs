@@ -271,6 +271,14 @@ impl FoldArgs {
             let (info, s) = (board.info(), self.setting()?);
             let params = folding::pack_weights(&net, s.ram, info.brams);
             let (layers, total) = folding::network_resources(&params, s.ram);
+            // The estimate bounds the ROMs in logic from above, as for
+            // --target-fps, whose foldings are held to the same check.
+            folding::check_capacity(&total, Some(info.luts), Some(info.brams), s.ram).map_err(|e| {
+                let (file, board) = (path.display(), info.name);
+                format!(
+                    "{file}, folded as the file says, {e} on {board}: fold it further (pe, simd) or pass --target-fps"
+                )
+            })?;
             let packed = folding::Folded { budget: params.cycles_per_frame(), params, layers, total };
             print!("{}", folding::summary(&packed, s.clock_mhz, s.ram));
             return Ok(packed.params);

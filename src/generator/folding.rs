@@ -502,21 +502,28 @@ pub fn fold_for_target(net: &NetworkParams, target: &Target) -> Result<Folded, S
         None => params,
     };
     let (layers, total) = network_resources(&params, target.ram);
-    let over_luts = target.luts.filter(|&cap| total.luts > cap);
-    let over_brams = target.brams.filter(|&cap| total.brams > cap);
-    if over_luts.is_some() || over_brams.is_some() {
-        return Err(format!(
-            "{fps} frames/s needs about {} LUT4 and {} {} ({} kbit), over the {} LUT4 and {} {} available",
-            total.luts,
-            total.brams,
-            target.ram.name,
-            total.bram_bits.div_ceil(1024),
-            target.luts.map_or("unlimited".into(), |c| c.to_string()),
-            target.brams.map_or("unlimited".into(), |c| c.to_string()),
-            target.ram.name
-        ));
-    }
+    check_capacity(&total, target.luts, target.brams, target.ram).map_err(|e| format!("{fps} frames/s {e}"))?;
     Ok(Folded { params, budget, layers, total })
+}
+
+/// Whether the estimate `total` fits `luts` LUT4 and `brams` block RAMs
+/// (`None`: unlimited); if not, "needs about ..., over the ... available".
+pub fn check_capacity(total: &Resources, luts: Option<u64>, brams: Option<u64>, ram: BlockRam) -> Result<(), String> {
+    let over_luts = luts.filter(|&cap| total.luts > cap);
+    let over_brams = brams.filter(|&cap| total.brams > cap);
+    if over_luts.is_none() && over_brams.is_none() {
+        return Ok(());
+    }
+    Err(format!(
+        "needs about {} LUT4 and {} {} ({} kbit), over the {} LUT4 and {} {} available",
+        total.luts,
+        total.brams,
+        ram.name,
+        total.bram_bits.div_ceil(1024),
+        luts.map_or("unlimited".into(), |c| c.to_string()),
+        brams.map_or("unlimited".into(), |c| c.to_string()),
+        ram.name
+    ))
 }
 
 /// The chosen folding, one line a layer, and the totals.
