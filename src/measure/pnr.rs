@@ -128,7 +128,9 @@ fn build(
     let mut json = serde_json::to_string_pretty(&report).expect("the report serialises");
     json.push('\n');
     fs::write(work.join(REPORT_FILE), json).map_err(|e| format!("cannot write {REPORT_FILE}: {e}"))?;
-    eprintln!("{}", report.summary());
+    // Progress only: `mbnn pnr` prints the summary as its result, and the
+    // studies put the figures in their tables.
+    eprintln!("pnr {board}: {} placed and routed in {:.0} s", report.design, report.seconds);
     Ok(report)
 }
 
