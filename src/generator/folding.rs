@@ -509,9 +509,9 @@ pub fn fold_for_target(net: &NetworkParams, target: &Target) -> Result<Folded, S
 /// Whether the estimate `total` fits `luts` LUT4 and `brams` block RAMs
 /// (`None`: unlimited); if not, "needs about ..., over the ... available".
 pub fn check_capacity(total: &Resources, luts: Option<u64>, brams: Option<u64>, ram: BlockRam) -> Result<(), String> {
-    let over_luts = luts.filter(|&cap| total.luts > cap);
-    let over_brams = brams.filter(|&cap| total.brams > cap);
-    if over_luts.is_none() && over_brams.is_none() {
+    let over_luts = luts.is_some_and(|cap| total.luts > cap);
+    let over_brams = brams.is_some_and(|cap| total.brams > cap);
+    if !over_luts && !over_brams {
         return Ok(());
     }
     Err(format!(

@@ -22,7 +22,7 @@ pub fn slowest(net: &NetworkParams) -> usize {
     net.layers.iter().map(folded).max().unwrap_or(1)
 }
 
-/// The budgets swept: fastest * 2^(i/2), up to and with the slowest.
+/// The budgets swept: `fewest_cycles` * 2^(i/2), up to and with the slowest.
 pub fn budgets(net: &NetworkParams) -> Vec<usize> {
     let (lo, hi) = (folding::fewest_cycles(net), slowest(net));
     let mut out: Vec<usize> =
